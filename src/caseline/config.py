@@ -1,0 +1,58 @@
+"""The one settings object: where the workspace is and which database holds the service data."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings read from the environment (``CASELINE_HOME``, ``DATABASE_URL``, ...).
+
+    Everything Caseline writes lives under ``home``; nothing outside it is touched.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CASELINE_", extra="ignore", frozen=True, populate_by_name=True)
+
+    home: Path = Field(default=Path("caseline-data"), description="Workspace folder.")
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL of the service database; SQLite in the workspace if unset.",
+    )
+    match_threshold: float = Field(
+        default=0.95,
+        gt=0.0,
+        lt=1.0,
+        description="Match probability at or above which two records are the same person.",
+    )
+    session_hours: int = Field(default=8, gt=0, description="Lifetime of a login session.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'caseline.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @cached_property
+    def identifier_key(self) -> bytes:
+        """Key for the keyed hash of identifiers; made once per workspace, never a default."""
+        key_file = self.home / "identifier.key"
+        if not key_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            key_file.write_bytes(secrets.token_bytes(32))
+            key_file.chmod(0o600)
+        return key_file.read_bytes()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides winning (used by the CLI and tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

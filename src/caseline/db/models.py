@@ -1,0 +1,174 @@
+"""SQLAlchemy models of the service database.
+
+The record store is append-only: a source record is never edited in place; resolution
+writes persons and memberships beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class IngestRun(Base):
+    """One source file loaded once; the (source, sha256) pair makes re-ingest a no-op."""
+
+    __tablename__ = "ingest_runs"
+    __table_args__ = (UniqueConstraint("source", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(1024))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    loaded: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SourceRecord(Base):
+    """One record of one source, standardised, with its provenance."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "source_key"),)
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    source_key: Mapped[str] = mapped_column(String(256))
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    observed_on: Mapped[dt.date | None] = mapped_column(Date)
+    full_name_raw: Mapped[str | None] = mapped_column(String(512))
+    given_name: Mapped[str | None] = mapped_column(String(128), index=True)
+    middle_name: Mapped[str | None] = mapped_column(String(128))
+    family_name: Mapped[str | None] = mapped_column(String(128), index=True)
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    ssn_hash: Mapped[str | None] = mapped_column(String(64))
+    licence_hash: Mapped[str | None] = mapped_column(String(64))
+    address_raw: Mapped[str | None] = mapped_column(String(512))
+    street_number: Mapped[str | None] = mapped_column(String(32))
+    street: Mapped[str | None] = mapped_column(String(256))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class QuarantinedRow(Base):
+    """A row that could not be loaded, with where and why; the rows around it still load."""
+
+    __tablename__ = "quarantined_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+
+
+class ResolutionRun(Base):
+    """One run of entity resolution: which model, which threshold, how many persons."""
+
+    __tablename__ = "resolution_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    engine: Mapped[str] = mapped_column(String(16))
+    model_path: Mapped[str] = mapped_column(String(1024))
+    threshold: Mapped[float] = mapped_column(Float)
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    person_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Person(Base):
+    """A resolved person: the records that resolution placed together."""
+
+    __tablename__ = "persons"
+
+    person_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    resolution_run_id: Mapped[int] = mapped_column(ForeignKey("resolution_runs.id"))
+    record_count: Mapped[int] = mapped_column(Integer)
+    display_name: Mapped[str] = mapped_column(String(512), index=True)
+
+
+class PersonRecord(Base):
+    """Membership of a source record in a person (exactly one person per record)."""
+
+    __tablename__ = "person_records"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("source_records.record_id"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
+
+
+class User(Base):
+    """Someone who signs in; their role decides what the server lets them do."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UserSession(Base):
+    """A signed-in session; only the token's hash is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of who read or changed what, and why."""
+
+    __tablename__ = "audit_events"
+    # A unique predecessor makes the chain a line: two writers can never fork it.
+    __table_args__ = (UniqueConstraint("prev_hash"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(256))
+    case_id: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

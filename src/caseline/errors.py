@@ -1,0 +1,39 @@
+"""Caseline's exceptions, in one place.
+
+    CaselineError
+    ├── InputError           bad input a user can fix; names where and why
+    │   └── MappingError     a source mapping that cannot be applied
+    ├── NotFoundError        the object asked for does not exist
+    ├── AccessDenied         the actor's role or purpose does not allow the action
+    └── StateError           the workspace is not ready for the step (e.g. nothing resolved yet)
+"""
+
+from __future__ import annotations
+
+
+class CaselineError(Exception):
+    """Base of every error Caseline raises on purpose."""
+
+
+class InputError(CaselineError):
+    """Input that cannot be used; the message says where (file, line, field) and why."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class MappingError(InputError):
+    """A source mapping that does not fit the file it is applied to."""
+
+
+class NotFoundError(CaselineError):
+    """The object asked for does not exist."""
+
+
+class AccessDenied(CaselineError):
+    """The actor may not do this: wrong role, missing purpose, or no valid session."""
+
+
+class StateError(CaselineError):
+    """The workspace is not ready for this step."""

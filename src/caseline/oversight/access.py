@@ -1,0 +1,59 @@
+"""The access policy: which role may do what. Checked on the server for every route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from caseline.errors import AccessDenied
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+    LEGAL = "legal"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    DATA_ENGINEER = "data_engineer"
+
+
+class Permission(StrEnum):
+    SEARCH_PERSONS = "search_persons"
+    READ_PERSON = "read_person"
+    READ_AUDIT = "read_audit"
+
+
+# The one table of who may do what; a permission not listed for a role is refused.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ANALYST: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
+    Role.SUPERVISOR: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
+    Role.LEGAL: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.ADMIN: frozenset(),
+    Role.DATA_ENGINEER: frozenset(),
+}
+
+MIN_PURPOSE_LENGTH = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting, as established by a valid session."""
+
+    username: str
+    role: Role
+
+
+def authorize(actor: Actor, permission: Permission, *, purpose: str | None = None) -> None:
+    """Raise AccessDenied unless the actor's role grants the permission.
+
+    Reading a person also needs a stated purpose, which the audit trail keeps.
+    """
+    if permission not in ROLE_PERMISSIONS[actor.role]:
+        raise AccessDenied(f"role '{actor.role}' may not {permission.replace('_', ' ')}")
+    if permission is Permission.READ_PERSON and (
+        purpose is None or len(purpose.strip()) < MIN_PURPOSE_LENGTH
+    ):
+        raise AccessDenied(
+            f"reading a person needs a purpose of at least {MIN_PURPOSE_LENGTH} characters"
+        )

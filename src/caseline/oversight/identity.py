@@ -1,0 +1,86 @@
+"""Users, passwords and sign-in sessions. Tokens and passwords are stored only as hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseline.db.models import User, UserSession
+from caseline.errors import AccessDenied, InputError
+from caseline.oversight.access import Actor, Role
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def create_user(session: Session, username: str, role: Role, password: str) -> User:
+    """Add a user; refuses a taken name or a password shorter than 8 characters."""
+    if len(password) < 8:
+        raise InputError("password must be at least 8 characters", where=f"user {username}")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise InputError("a user with this name exists", where=f"user {username}")
+    user = User(username=username, role=role.value, password_hash=_hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_in(session: Session, username: str, password: str, *, hours: int) -> str:
+    """Check the password and open a session; returns the bearer token (shown once)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not _check_password(password, user.password_hash):
+        raise AccessDenied("unknown user or wrong password")
+    token = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def sign_out(session: Session, token: str) -> None:
+    found = session.get(UserSession, _token_hash(token))
+    if found is not None:
+        session.delete(found)
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The actor behind a live session token, or AccessDenied."""
+    row = session.execute(
+        select(User, UserSession.expires_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _token_hash(token))
+    ).first()
+    if row is None:
+        raise AccessDenied("no valid session; sign in first")
+    user, expires_at = row
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    if expires_at <= dt.datetime.now(dt.UTC):
+        raise AccessDenied("session expired; sign in again")
+    return Actor(username=user.username, role=Role(user.role))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def _check_password(password: str, stored: str) -> bool:
+    _, salt_hex, digest_hex = stored.split("$")
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)

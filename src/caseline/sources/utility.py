@@ -1,0 +1,44 @@
+"""Utility accounts: 'Given Family' names, a service address and its service dates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from caseline.sources.base import CanonicalRecord, SourceAdapter, field_value
+from caseline.standardise import clean_name, normalise_street, parse_date, split_full_name
+from caseline.standardise.values import blank_to_none
+
+
+class UtilitySource(SourceAdapter):
+    name = "utility"
+    key_column = "account_number"
+    columns = (
+        "account_number", "customer_name", "service_address", "service_city", "service_state",
+        "service_zip", "service_start", "service_end",
+    )  # fmt: skip
+
+    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
+        name = field_value(row, "customer_name", split_full_name)
+        number, street, unit = normalise_street(row.get("service_address"))
+        start = field_value(row, "service_start", parse_date)
+        end = field_value(row, "service_end", parse_date)
+        return CanonicalRecord(
+            source=self.name,
+            source_key=row["account_number"].strip(),
+            observed_on=end or start,
+            full_name_raw=blank_to_none(row.get("customer_name")),
+            given_name=name.given,
+            middle_name=name.middle,
+            family_name=name.family,
+            address_raw=blank_to_none(row.get("service_address")),
+            street_number=number,
+            street=street,
+            unit=unit,
+            city=field_value(row, "service_city", clean_name),
+            state=(blank_to_none(row.get("service_state")) or "").upper() or None,
+            postcode=blank_to_none(row.get("service_zip")),
+            extra={
+                "service_start": start.isoformat() if start else None,
+                "service_end": end.isoformat() if end else None,
+            },
+        )

@@ -1,0 +1,24 @@
+"""Standardisation: one normaliser per value type, in a registry. Pure functions, no I/O.
+
+Every normaliser raises :class:`InvalidValue` with a reason a person can act on.
+"""
+
+from caseline.standardise.addresses import Address, normalise_street, parse_address_line
+from caseline.standardise.dates import parse_date, parse_date_of_birth
+from caseline.standardise.identifiers import clean_ssn, keyed_hash
+from caseline.standardise.names import ParsedName, clean_name, split_full_name
+from caseline.standardise.values import InvalidValue
+
+__all__ = [
+    "Address",
+    "InvalidValue",
+    "ParsedName",
+    "clean_name",
+    "clean_ssn",
+    "keyed_hash",
+    "normalise_street",
+    "parse_address_line",
+    "parse_date",
+    "parse_date_of_birth",
+    "split_full_name",
+]

@@ -1,0 +1,59 @@
+"""US addresses: a one-line address split into parts; street types and directions abbreviated."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from caseline.standardise.values import InvalidValue, blank_to_none
+
+# USPS Publication 28 abbreviations for the words that vary most between sources.
+_STREET_WORDS = {
+    "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "LANE": "LN",
+    "BOULEVARD": "BLVD", "COURT": "CT", "PLACE": "PL", "TERRACE": "TER", "CIRCLE": "CIR",
+    "HIGHWAY": "HWY", "PARKWAY": "PKWY", "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
+    "APARTMENT": "APT", "SUITE": "STE", "#": "APT",
+}  # fmt: skip
+_UNIT = re.compile(r"\b(APT|STE|UNIT)\b\s*(\S+)$")
+_ONE_LINE = re.compile(r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Z]{2})\s+(?P<zip>\d{5})(?:-\d{4})?$")
+_NUMBER = re.compile(r"^(\d+[A-Z]?)\s+(.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street_number: str | None
+    street: str | None
+    unit: str | None
+    city: str | None
+    state: str | None
+    postcode: str | None
+
+
+def normalise_street(line: str | None) -> tuple[str | None, str | None, str | None]:
+    """'12 N. Main Street Apt. 3' -> ('12', 'N MAIN ST', '3')."""
+    line = blank_to_none(line)
+    if line is None:
+        return None, None, None
+    text = re.sub(r"[.,]", " ", line.upper()).replace("#", " # ")
+    words = [_STREET_WORDS.get(word, word) for word in text.split()]
+    text = " ".join(words)
+    unit = None
+    if match := _UNIT.search(text):
+        unit = match.group(2)
+        text = text[: match.start()].strip()
+    number = None
+    if match := _NUMBER.match(text):
+        number, text = match.group(1), match.group(2)
+    return number, text or None, unit
+
+
+def parse_address_line(value: str | None) -> Address:
+    """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split."""
+    value = blank_to_none(value)
+    if value is None:
+        return Address(None, None, None, None, None, None)
+    match = _ONE_LINE.match(value.upper())
+    if match is None:
+        raise InvalidValue(f"address {value!r} is not 'street, city, ST 12345'")
+    number, street, unit = normalise_street(match["line"])
+    return Address(number, street, unit, match["city"].strip(), match["state"], match["zip"])
