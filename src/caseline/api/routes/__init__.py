@@ -1,0 +1,9 @@
+"""One router per resource, gathered under /api."""
+
+from fastapi import APIRouter
+
+from caseline.api.routes import persons, sessions
+
+api_router = APIRouter(prefix="/api")
+api_router.include_router(sessions.router)
+api_router.include_router(persons.router)

@@ -1,0 +1,242 @@
+"""The command line: generate, ingest, resolve, evaluate, serve, demo, users, audit.
+
+Commands parse arguments, call one package entry point and print the result; no logic here.
+Exit codes: 0 success; 1 finished but something needs attention (rows quarantined, audit
+chain broken); 2 the input or the workspace could not be used (the message says where and why).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from caseline.config import Settings, load_settings
+from caseline.db import Database, upgrade_to_head
+from caseline.errors import CaselineError
+from caseline.ingest import IngestSummary, ingest_file
+from caseline.oversight import AuditEntry, Role, create_user, record_event, verify_chain
+from caseline.resolve import evaluate_resolution, resolve_persons
+from caseline.sources import SOURCES
+from caseline.synth import generate_world
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+users_app = typer.Typer(help="Manage who may sign in.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+console = Console(stderr=True)
+
+DEMO_USER = "analyst"
+DEMO_PASSWORD = "caseline-demo"  # noqa: S105 - printed to the person running the local demo
+
+
+def _cli_actor() -> tuple[str, str]:
+    return f"cli:{getpass.getuser()}", Role.DATA_ENGINEER.value
+
+
+@contextmanager
+def _workspace() -> Iterator[tuple[Settings, Database]]:
+    """Settings and a migrated database; Caseline errors become a clear message and exit 2."""
+    try:
+        settings = load_settings()
+        upgrade_to_head(settings.resolved_database_url)
+        database = Database(settings.resolved_database_url)
+        try:
+            yield settings, database
+        finally:
+            database.dispose()
+    except CaselineError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=False,
+    )
+
+
+@app.command()
+def generate(
+    persons: Annotated[int, typer.Option(min=1, help="How many persons to draw.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Folder for the source files and truth.csv.")] = None,
+) -> None:
+    """Generate a synthetic population, its source files and the ground truth."""
+    out_dir = out or load_settings().home / "world"
+    with _progress() as progress:
+        task = progress.add_task("generating persons", total=persons)
+        summary = generate_world(persons, seed, out_dir, progress=lambda n: progress.update(task, completed=n))
+    for source, count in summary.records_by_source.items():
+        console.print(f"  {source:<14} {count:>9,} records -> {summary.source_files[source]}")
+    console.print(f"  ground truth   -> {summary.truth_file}")
+
+
+def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str]]:
+    chosen = []
+    for path in paths:
+        if path.is_dir():
+            chosen += [(path / f"{name}.csv", name) for name in SOURCES if (path / f"{name}.csv").is_file()]
+        else:
+            chosen.append((path, source or path.stem))
+    return chosen
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Source files, or folders holding <source>.csv files.")],
+    source: Annotated[str | None, typer.Option(help="Source of the files (default: the file name).")] = None,
+) -> None:
+    """Load source files into the record store; bad rows go to quarantine with the reason.
+
+    Re-ingesting a file already loaded changes nothing. Exit 1 if any row was quarantined.
+    """
+    with _workspace() as (settings, database):
+        summaries = [_ingest_one(database, settings, path, name) for path, name in _ingest_paths(paths, source)]
+        if not summaries:
+            console.print("[red]error:[/red] no source files found")
+            raise typer.Exit(2)
+        _print_ingest(summaries)
+        if any(s.quarantined for s in summaries):
+            raise typer.Exit(1)
+
+
+def _ingest_one(database: Database, settings: Settings, path: Path, source: str) -> IngestSummary:
+    lines = max(sum(1 for _ in path.open("rb")) - 1, 0) if path.is_file() else 0
+    with _progress() as progress:
+        task = progress.add_task(f"ingesting {path.name}", total=lines)
+        with database.transaction() as session:
+            summary = ingest_file(
+                session, path, source, identifier_key=settings.identifier_key,
+                progress=lambda line: progress.update(task, completed=line - 1),
+            )
+            actor, role = _cli_actor()
+            if not summary.already_ingested:
+                record_event(session, AuditEntry(
+                    actor=actor, role=role, action="ingest", object_type="source_file", object_id=path.name,
+                    details={"source": source, "loaded": summary.loaded, "quarantined": summary.quarantined},
+                ))
+        progress.update(task, completed=lines)
+    return summary
+
+
+def _print_ingest(summaries: list[IngestSummary]) -> None:
+    table = Table("file", "source", "loaded", "quarantined", "status")
+    for s in summaries:
+        status = "already ingested, skipped" if s.already_ingested else "loaded"
+        table.add_row(s.file_name, s.source, f"{s.loaded:,}", f"{s.quarantined:,}", status)
+    console.print(table)
+
+
+@app.command()
+def resolve(
+    engine: Annotated[str, typer.Option(help="Engine that runs the model.")] = "duckdb",
+) -> None:
+    """Resolve all ingested records into persons with a freshly trained model."""
+    with _workspace() as (settings, database), _progress() as progress:
+        task = progress.add_task("resolving", total=None)
+        summary = resolve_persons(
+            database, models_dir=settings.models_dir, threshold=settings.match_threshold, engine=engine,
+            actor=_cli_actor(), on_step=lambda step: progress.update(task, description=step),
+        )
+        progress.update(task, description="resolved", total=1, completed=1)
+    console.print(
+        f"{summary.records:,} records -> {summary.persons:,} persons "
+        f"(threshold {settings.match_threshold}); model saved to {summary.model_path}"
+    )
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="CSV with source, source_key, entity_id[, group].")],
+) -> None:
+    """Pairwise precision, recall and F1 of the current persons; the last line is JSON."""
+    with _workspace() as (_settings, database), database.transaction() as session:
+        scores = evaluate_resolution(session, truth)
+    table = Table("group", "precision", "recall", "F1", "records")
+    for group, s in [("all", scores), *sorted(scores.by_group.items())]:
+        table.add_row(group, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", f"{s.records:,}")
+    console.print(table)
+    typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web UI and the API (OpenAPI document at /openapi.json)."""
+    import uvicorn
+
+    from caseline.server import create_app
+
+    with _workspace() as (settings, database):
+        console.print(f"Caseline at http://{host}:{port}/  (API: /api, spec: /openapi.json)")
+        uvicorn.run(create_app(settings, database), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    persons: Annotated[int, typer.Option(min=10, help="How many persons to draw.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Generate, ingest, resolve and evaluate a small world, then serve it on 127.0.0.1."""
+    settings = load_settings()
+    world = settings.home / "world"
+    generate(persons=persons, seed=seed, out=world)
+    try:
+        ingest([world], source=None)
+    except typer.Exit as exit_:
+        if exit_.exit_code == 2:
+            raise
+    resolve(engine="duckdb")
+    evaluate(truth=world / "truth.csv")
+    with _workspace() as (_settings, database), database.transaction() as session:
+        try:
+            create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD)
+        except CaselineError:
+            pass  # made by an earlier demo run
+    console.print(f"Sign in as [bold]{DEMO_USER}[/bold] with password [bold]{DEMO_PASSWORD}[/bold]")
+    serve(host="127.0.0.1", port=port)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Name to sign in with.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Add a user who can sign in to the web UI and the API."""
+    with _workspace() as (_settings, database), database.transaction() as session:
+        create_user(session, username, role, password)
+        actor, actor_role = _cli_actor()
+        record_event(session, AuditEntry(actor=actor, role=actor_role, action="add_user",
+                                         object_type="user", object_id=username, details={"role": role.value}))
+    console.print(f"added {username} ({role.value})")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 and name the first broken event if tampered."""
+    with _workspace() as (_settings, database), database.transaction() as session:
+        report = verify_chain(session)
+    if report.intact:
+        console.print(f"audit chain intact: {report.events_checked:,} events")
+        return
+    console.print(f"[red]audit chain broken[/red] at event {report.first_broken_seq}: {report.reason}")
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

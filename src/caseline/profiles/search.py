@@ -1,0 +1,48 @@
+"""Find persons by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseline.db.models import Person
+from caseline.errors import InputError
+from caseline.oversight import Actor, AuditEntry, Permission, authorize, record_event
+from caseline.standardise import InvalidValue, clean_name
+
+MAX_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSummary:
+    person_id: str
+    display_name: str
+    record_count: int
+
+
+def search_persons(session: Session, query: str, *, actor: Actor, limit: int = 20) -> list[PersonSummary]:
+    """Persons whose best-known name contains every word of ``query`` (accents, case ignored)."""
+    authorize(actor, Permission.SEARCH_PERSONS)
+    try:
+        words = (clean_name(query) or "").split()
+    except InvalidValue:
+        words = []
+    if not words:
+        raise InputError("search needs at least one letter of a name", where="query")
+    statement = select(Person)
+    for word in words:
+        statement = statement.where(Person.display_name.contains(word, autoescape=True))
+    found = session.scalars(
+        statement.order_by(Person.display_name, Person.person_id).limit(min(limit, MAX_RESULTS))
+    ).all()
+    results = [PersonSummary(p.person_id, p.display_name, p.record_count) for p in found]
+    record_event(
+        session,
+        AuditEntry(
+            actor=actor.username, role=actor.role, action="search_persons", object_type="person",
+            purpose="search", details={"query": " ".join(words), "results": [r.person_id for r in results]},
+        ),
+    )
+    return results
