@@ -49,7 +49,10 @@ def split_full_name(value: str | None) -> ParsedName:
     suffix = None
     if parts and parts[-1] in _SUFFIXES:
         suffix = parts.pop()
-    if family in _SUFFIXES and parts:
+    family_words = (family or "").split()
+    if len(family_words) > 1 and family_words[-1] in _SUFFIXES:
+        suffix, family = family_words[-1], " ".join(family_words[:-1])
+    elif family in _SUFFIXES and parts:
         suffix, family = family, parts.pop()
     given = parts[0] if parts else None
     middle = " ".join(parts[1:]) or None

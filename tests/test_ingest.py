@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.db.models import IngestRun, QuarantinedRow, SourceRecord
+from caseline.errors import InputError
+from caseline.ingest import ingest_file
+from caseline.synth import WorldSummary
+
+MV_HEADER = "licence_number,first_name,middle_name,last_name,dob,sex,street_address,city,state,zip,issued_on\n"
+
+
+def _ingest(database: Database, settings: Settings, path: Path, source: str):  # type: ignore[no-untyped-def]
+    with database.transaction() as session:
+        return ingest_file(session, path, source, identifier_key=settings.identifier_key)
+
+
+def _count(database: Database, model: type) -> int:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_every_generated_row_loads_with_its_provenance(
+    database: Database, settings: Settings, small_world: WorldSummary
+) -> None:
+    for source, path in small_world.source_files.items():
+        summary = _ingest(database, settings, path, source)
+        assert summary.loaded == small_world.records_by_source[source]
+        assert summary.quarantined == 0
+    assert _count(database, SourceRecord) == sum(small_world.records_by_source.values())
+    with database.transaction() as session:
+        record = session.scalars(select(SourceRecord).where(SourceRecord.source == "tax")).first()
+        assert record is not None
+        run = session.get(IngestRun, record.ingest_run_id)
+        assert run is not None and run.file_name.endswith("tax.csv") and len(run.file_sha256) == 64
+        assert record.line_number >= 2
+        assert record.ssn_hash is not None and len(record.ssn_hash) == 64
+
+
+def test_reingesting_the_same_file_changes_nothing(
+    database: Database, settings: Settings, small_world: WorldSummary
+) -> None:
+    path = small_world.source_files["utility"]
+    _ingest(database, settings, path, "utility")
+    before = _count(database, SourceRecord)
+    again = _ingest(database, settings, path, "utility")
+    assert again.already_ingested and again.loaded == 0
+    assert _count(database, SourceRecord) == before
+    assert _count(database, IngestRun) == 1
+
+
+def test_bad_rows_are_quarantined_and_good_rows_around_them_load(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "motor_vehicle.csv"
+    path.write_text(
+        MV_HEADER
+        + "A1,Ann,,Lee,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A2,Bob,,Ray,2023-02-30,M,2 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A3,Cy,,Day,1970-05-06,M,3 Main St,Springfield,IL,62704\n"
+        + "A1,Ann,,Lee,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
+        + ",No,,Key,1970-05-06,M,3 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A4,Di,,Fox,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n",
+        encoding="utf-8",
+    )
+    summary = _ingest(database, settings, path, "motor_vehicle")
+    assert (summary.loaded, summary.quarantined) == (2, 4)
+    with database.transaction() as session:
+        rows = {r.line_number: r for r in session.scalars(select(QuarantinedRow))}
+    assert rows[3].field == "dob" and "2023-02-30" in rows[3].reason
+    assert rows[4].field == "*" and "number of fields" in rows[4].reason
+    assert rows[5].field == "licence_number" and "duplicate" in rows[5].reason
+    assert rows[6].field == "licence_number" and "empty" in rows[6].reason
+
+
+def test_a_file_without_the_source_columns_is_refused_saying_where(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "tax.csv"
+    path.write_text("filing_id,ssn\nT1,123-45-6789\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"tax\.csv:1: missing columns: taxpayer_name"):
+        _ingest(database, settings, path, "tax")
+    assert _count(database, IngestRun) == 0
+
+
+def test_a_failure_part_way_leaves_no_partial_run(
+    database: Database, settings: Settings, small_world: WorldSummary
+) -> None:
+    def fail_at_line_50(line: int) -> None:
+        if line == 50:
+            raise RuntimeError("killed part-way")
+
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        ingest_file(
+            session, small_world.source_files["tax"], "tax",
+            identifier_key=settings.identifier_key, progress=fail_at_line_50,
+        )
+    assert _count(database, IngestRun) == 0
+    assert _count(database, SourceRecord) == 0
+
+
+def test_an_unknown_source_lists_the_known_ones(database: Database, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    with pytest.raises(InputError, match="known sources: motor_vehicle, tax, utility"):
+        _ingest(database, settings, path, "passport_office")

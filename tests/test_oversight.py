@@ -1,0 +1,96 @@
+import pytest
+from sqlalchemy import update
+
+from caseline.db import Database
+from caseline.db.models import AuditEvent
+from caseline.errors import AccessDenied, InputError
+from caseline.oversight import (
+    Actor,
+    AuditEntry,
+    Permission,
+    Role,
+    actor_for_token,
+    authorize,
+    create_user,
+    record_event,
+    sign_in,
+    verify_chain,
+)
+
+
+def _entry(n: int) -> AuditEntry:
+    return AuditEntry(actor="ann", role="analyst", action="read_person", object_type="person",
+                      object_id=f"P{n}", purpose="case screening", details={"n": n})
+
+
+def test_an_untouched_chain_verifies(database: Database) -> None:
+    with database.transaction() as session:
+        for n in range(5):
+            record_event(session, _entry(n))
+    with database.transaction() as session:
+        report = verify_chain(session)
+    assert report.intact and report.events_checked == 5
+
+
+def test_an_edited_event_is_found(database: Database) -> None:
+    with database.transaction() as session:
+        events = [record_event(session, _entry(n)) for n in range(4)]
+    with database.transaction() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == events[2].seq).values(object_id="P999"))
+    with database.transaction() as session:
+        report = verify_chain(session)
+    assert not report.intact
+    assert report.first_broken_seq == events[2].seq
+
+
+def test_a_deleted_event_is_found(database: Database) -> None:
+    with database.transaction() as session:
+        events = [record_event(session, _entry(n)) for n in range(4)]
+    with database.transaction() as session:
+        session.delete(session.get(AuditEvent, events[1].seq))
+    with database.transaction() as session:
+        report = verify_chain(session)
+    assert report.first_broken_seq == events[2].seq
+
+
+def test_an_event_rolls_back_with_the_change_it_records(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        record_event(session, _entry(1))
+        raise RuntimeError("the change failed")
+    with database.transaction() as session:
+        assert verify_chain(session).events_checked == 0
+
+
+def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
+    with database.transaction() as session:
+        create_user(session, "ann", Role.ANALYST, "a long password")
+    with database.transaction() as session:
+        token = sign_in(session, "ann", "a long password", hours=1)
+    with database.transaction() as session:
+        assert actor_for_token(session, token) == Actor("ann", Role.ANALYST)
+    with database.transaction() as session, pytest.raises(AccessDenied):
+        sign_in(session, "ann", "wrong password", hours=1)
+    with database.transaction() as session, pytest.raises(AccessDenied):
+        actor_for_token(session, "forged")
+
+
+def test_a_short_password_is_refused(database: Database) -> None:
+    with database.transaction() as session, pytest.raises(InputError, match="at least 8"):
+        create_user(session, "bob", Role.ANALYST, "short")
+
+
+def test_roles_grant_only_their_permissions() -> None:
+    authorize(Actor("ann", Role.ANALYST), Permission.SEARCH_PERSONS)
+    with pytest.raises(AccessDenied, match="auditor"):
+        authorize(Actor("aud", Role.AUDITOR), Permission.READ_PERSON, purpose="curiosity")
+    with pytest.raises(AccessDenied, match="admin"):
+        authorize(Actor("root", Role.ADMIN), Permission.SEARCH_PERSONS)
+
+
+def test_reading_a_person_needs_a_purpose() -> None:
+    analyst = Actor("ann", Role.ANALYST)
+    with pytest.raises(AccessDenied, match="purpose"):
+        authorize(analyst, Permission.READ_PERSON, purpose=None)
+    with pytest.raises(AccessDenied, match="purpose"):
+        authorize(analyst, Permission.READ_PERSON, purpose="  ")
+    authorize(analyst, Permission.READ_PERSON, purpose="case 42 identity review")

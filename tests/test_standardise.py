@@ -1,0 +1,95 @@
+import datetime as dt
+
+import pytest
+
+from caseline.standardise import (
+    InvalidValue,
+    clean_name,
+    clean_ssn,
+    keyed_hash,
+    normalise_street,
+    parse_address_line,
+    parse_date,
+    parse_date_of_birth,
+    split_full_name,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("José", "JOSE"),
+        ("  o'neil-smith ", "ONEIL-SMITH"),
+        ("Müller  Schmidt", "MULLER SCHMIDT"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_clean_name_transliterates_and_uppercases(raw: str | None, expected: str | None) -> None:
+    assert clean_name(raw) == expected
+
+
+def test_clean_name_refuses_a_value_with_no_letters() -> None:
+    with pytest.raises(InvalidValue, match="no letters"):
+        clean_name("1234")
+
+
+@pytest.mark.parametrize(
+    ("raw", "given", "middle", "family", "suffix"),
+    [
+        ("LOPEZ, MARIA J", "MARIA", "J", "LOPEZ", None),
+        ("Maria Lopez", "MARIA", None, "LOPEZ", None),
+        ("John Paul Smith Jr.", "JOHN", "PAUL", "SMITH", "JR"),
+        ("SMITH JR, JOHN", "JOHN", None, "SMITH", "JR"),
+        ("Cher", "CHER", None, None, None),
+    ],
+)
+def test_split_full_name_handles_both_orders_and_suffixes(
+    raw: str, given: str, middle: str | None, family: str | None, suffix: str | None
+) -> None:
+    parsed = split_full_name(raw)
+    assert (parsed.given, parsed.middle, parsed.family, parsed.suffix) == (given, middle, family, suffix)
+
+
+def test_parse_date_refuses_an_impossible_date_with_the_reason() -> None:
+    with pytest.raises(InvalidValue, match="2023-02-30"):
+        parse_date("2023-02-30")
+
+
+def test_parse_date_of_birth_refuses_the_future() -> None:
+    with pytest.raises(InvalidValue, match="in the future"):
+        parse_date_of_birth("2030-01-01", today=dt.date(2026, 1, 1))
+
+
+def test_parse_date_reads_us_format() -> None:
+    assert parse_date("02/03/1990", "%m/%d/%Y") == dt.date(1990, 2, 3)
+
+
+def test_street_variants_normalise_to_one_form() -> None:
+    assert normalise_street("12 N. Main St Apt 3") == normalise_street("12 North Main Street #3")
+    assert normalise_street("12 N. Main St Apt 3") == ("12", "N MAIN ST", "3")
+
+
+def test_parse_address_line_splits_the_parts() -> None:
+    address = parse_address_line("500 Oak Avenue Suite 2, Springfield, IL 62704")
+    assert (address.street_number, address.street, address.unit) == ("500", "OAK AVE", "2")
+    assert (address.city, address.state, address.postcode) == ("SPRINGFIELD", "IL", "62704")
+
+
+def test_parse_address_line_refuses_what_it_cannot_split() -> None:
+    with pytest.raises(InvalidValue, match="not 'street, city, ST 12345'"):
+        parse_address_line("somewhere over the rainbow")
+
+
+@pytest.mark.parametrize("bad", ["666-12-3456", "000-12-3456", "912-12-3456", "123-00-4567", "12-345-678"])
+def test_clean_ssn_refuses_numbers_never_issued(bad: str) -> None:
+    with pytest.raises(InvalidValue):
+        clean_ssn(bad)
+
+
+def test_keyed_hash_matches_equal_values_and_depends_on_the_key() -> None:
+    ssn = clean_ssn("123-45-6789")
+    assert ssn == "123456789"
+    assert keyed_hash("ssn", ssn, b"k1") == keyed_hash("ssn", ssn, b"k1")
+    assert keyed_hash("ssn", ssn, b"k1") != keyed_hash("ssn", ssn, b"k2")
+    assert ssn not in keyed_hash("ssn", ssn, b"k1")
