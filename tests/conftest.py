@@ -81,7 +81,9 @@ def load_world(database: Database, settings: Settings, world: WorldSummary) -> N
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def resolved(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, small_world: WorldSummary
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    small_world: WorldSummary,
 ) -> Iterator[tuple[Settings, Database]]:
     """A workspace holding the small world, ingested and resolved, once per module and backend."""
     home = tmp_path_factory.mktemp("resolved")
@@ -90,6 +92,33 @@ def resolved(
         settings = _settings(home, url)
         database = Database(url)
         load_world(database, settings, small_world)
-        resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+        resolve_persons(
+            database, models_dir=settings.models_dir, threshold=settings.match_threshold
+        )
         yield settings, database
         database.dispose()
+
+
+CHROMIUM = os.environ.get("CASELINE_BROWSER", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
+    """Launch the system's Chromium: Playwright cannot download its own browser here."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"CI must run the browser tests: no Chromium at {CHROMIUM}")
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -10,7 +10,10 @@ from caseline.errors import InputError
 from caseline.ingest import ingest_file
 from caseline.synth import WorldSummary
 
-MV_HEADER = "licence_number,first_name,middle_name,last_name,dob,sex,street_address,city,state,zip,issued_on\n"
+MV_HEADER = (
+    "licence_number,first_name,middle_name,last_name,dob,sex,"
+    "street_address,city,state,zip,issued_on\n"
+)
 
 
 def _ingest(database: Database, settings: Settings, path: Path, source: str):  # type: ignore[no-untyped-def]
@@ -95,14 +98,19 @@ def test_a_failure_part_way_leaves_no_partial_run(
 
     with pytest.raises(RuntimeError), database.transaction() as session:
         ingest_file(
-            session, small_world.source_files["tax"], "tax",
-            identifier_key=settings.identifier_key, progress=fail_at_line_50,
+            session,
+            small_world.source_files["tax"],
+            "tax",
+            identifier_key=settings.identifier_key,
+            progress=fail_at_line_50,
         )
     assert _count(database, IngestRun) == 0
     assert _count(database, SourceRecord) == 0
 
 
-def test_an_unknown_source_lists_the_known_ones(database: Database, settings: Settings, tmp_path: Path) -> None:
+def test_an_unknown_source_lists_the_known_ones(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a\n1\n")
     with pytest.raises(InputError, match="known sources: motor_vehicle, tax, utility"):

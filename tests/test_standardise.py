@@ -48,7 +48,12 @@ def test_split_full_name_handles_both_orders_and_suffixes(
     raw: str, given: str, middle: str | None, family: str | None, suffix: str | None
 ) -> None:
     parsed = split_full_name(raw)
-    assert (parsed.given, parsed.middle, parsed.family, parsed.suffix) == (given, middle, family, suffix)
+    assert (parsed.given, parsed.middle, parsed.family, parsed.suffix) == (
+        given,
+        middle,
+        family,
+        suffix,
+    )
 
 
 def test_parse_date_refuses_an_impossible_date_with_the_reason() -> None:
@@ -81,7 +86,9 @@ def test_parse_address_line_refuses_what_it_cannot_split() -> None:
         parse_address_line("somewhere over the rainbow")
 
 
-@pytest.mark.parametrize("bad", ["666-12-3456", "000-12-3456", "912-12-3456", "123-00-4567", "12-345-678"])
+@pytest.mark.parametrize(
+    "bad", ["666-12-3456", "000-12-3456", "912-12-3456", "123-00-4567", "12-345-678"]
+)
 def test_clean_ssn_refuses_numbers_never_issued(bad: str) -> None:
     with pytest.raises(InvalidValue):
         clean_ssn(bad)

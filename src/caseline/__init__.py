@@ -1,3 +1,3 @@
-"""Caseline: resolve person records into profiles, accountably, on synthetic data with ground truth."""
+"""Caseline: person records resolved into profiles, accountably, on synthetic data with truth."""
 
 __version__ = "0.1.0"

@@ -10,18 +10,25 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
-from caseline.errors import CaselineError
+from caseline.errors import CaselineError, InputError
 from caseline.ingest import IngestSummary, ingest_file
 from caseline.oversight import AuditEntry, Role, create_user, record_event, verify_chain
 from caseline.resolve import evaluate_resolution, resolve_persons
@@ -55,14 +62,19 @@ def _workspace() -> Iterator[tuple[Settings, Database]]:
         finally:
             database.dispose()
     except CaselineError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
@@ -70,13 +82,17 @@ def _progress() -> Progress:
 def generate(
     persons: Annotated[int, typer.Option(min=1, help="How many persons to draw.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 1,
-    out: Annotated[Path | None, typer.Option(help="Folder for the source files and truth.csv.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the source files and truth.csv.")
+    ] = None,
 ) -> None:
     """Generate a synthetic population, its source files and the ground truth."""
     out_dir = out or load_settings().home / "world"
     with _progress() as progress:
         task = progress.add_task("generating persons", total=persons)
-        summary = generate_world(persons, seed, out_dir, progress=lambda n: progress.update(task, completed=n))
+        summary = generate_world(
+            persons, seed, out_dir, progress=lambda n: progress.update(task, completed=n)
+        )
     for source, count in summary.records_by_source.items():
         console.print(f"  {source:<14} {count:>9,} records -> {summary.source_files[source]}")
     console.print(f"  ground truth   -> {summary.truth_file}")
@@ -86,7 +102,9 @@ def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str
     chosen = []
     for path in paths:
         if path.is_dir():
-            chosen += [(path / f"{name}.csv", name) for name in SOURCES if (path / f"{name}.csv").is_file()]
+            chosen += [
+                (path / f"{name}.csv", name) for name in SOURCES if (path / f"{name}.csv").is_file()
+            ]
         else:
             chosen.append((path, source or path.stem))
     return chosen
@@ -94,15 +112,22 @@ def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Source files, or folders holding <source>.csv files.")],
-    source: Annotated[str | None, typer.Option(help="Source of the files (default: the file name).")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Source files, or folders holding <source>.csv files.")
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="Source of the files (default: the file name).")
+    ] = None,
 ) -> None:
     """Load source files into the record store; bad rows go to quarantine with the reason.
 
     Re-ingesting a file already loaded changes nothing. Exit 1 if any row was quarantined.
     """
     with _workspace() as (settings, database):
-        summaries = [_ingest_one(database, settings, path, name) for path, name in _ingest_paths(paths, source)]
+        summaries = [
+            _ingest_one(database, settings, path, name)
+            for path, name in _ingest_paths(paths, source)
+        ]
         if not summaries:
             console.print("[red]error:[/red] no source files found")
             raise typer.Exit(2)
@@ -117,15 +142,29 @@ def _ingest_one(database: Database, settings: Settings, path: Path, source: str)
         task = progress.add_task(f"ingesting {path.name}", total=lines)
         with database.transaction() as session:
             summary = ingest_file(
-                session, path, source, identifier_key=settings.identifier_key,
+                session,
+                path,
+                source,
+                identifier_key=settings.identifier_key,
                 progress=lambda line: progress.update(task, completed=line - 1),
             )
             actor, role = _cli_actor()
             if not summary.already_ingested:
-                record_event(session, AuditEntry(
-                    actor=actor, role=role, action="ingest", object_type="source_file", object_id=path.name,
-                    details={"source": source, "loaded": summary.loaded, "quarantined": summary.quarantined},
-                ))
+                record_event(
+                    session,
+                    AuditEntry(
+                        actor=actor,
+                        role=role,
+                        action="ingest",
+                        object_type="source_file",
+                        object_id=path.name,
+                        details={
+                            "source": source,
+                            "loaded": summary.loaded,
+                            "quarantined": summary.quarantined,
+                        },
+                    ),
+                )
         progress.update(task, completed=lines)
     return summary
 
@@ -146,8 +185,12 @@ def resolve(
     with _workspace() as (settings, database), _progress() as progress:
         task = progress.add_task("resolving", total=None)
         summary = resolve_persons(
-            database, models_dir=settings.models_dir, threshold=settings.match_threshold, engine=engine,
-            actor=_cli_actor(), on_step=lambda step: progress.update(task, description=step),
+            database,
+            models_dir=settings.models_dir,
+            threshold=settings.match_threshold,
+            engine=engine,
+            actor=_cli_actor(),
+            on_step=lambda step: progress.update(task, description=step),
         )
         progress.update(task, description="resolved", total=1, completed=1)
     console.print(
@@ -165,7 +208,9 @@ def evaluate(
         scores = evaluate_resolution(session, truth)
     table = Table("group", "precision", "recall", "F1", "records")
     for group, s in [("all", scores), *sorted(scores.by_group.items())]:
-        table.add_row(group, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", f"{s.records:,}")
+        table.add_row(
+            group, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", f"{s.records:,}"
+        )
     console.print(table)
     typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
 
@@ -202,11 +247,9 @@ def demo(
             raise
     resolve(engine="duckdb")
     evaluate(truth=world / "truth.csv")
-    with _workspace() as (_settings, database), database.transaction() as session:
-        try:
-            create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD)
-        except CaselineError:
-            pass  # made by an earlier demo run
+    # The user may exist from an earlier demo run.
+    with _workspace() as (_, database), database.transaction() as session, suppress(InputError):
+        create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD)
     console.print(f"Sign in as [bold]{DEMO_USER}[/bold] with password [bold]{DEMO_PASSWORD}[/bold]")
     serve(host="127.0.0.1", port=port)
 
@@ -221,8 +264,17 @@ def users_add(
     with _workspace() as (_settings, database), database.transaction() as session:
         create_user(session, username, role, password)
         actor, actor_role = _cli_actor()
-        record_event(session, AuditEntry(actor=actor, role=actor_role, action="add_user",
-                                         object_type="user", object_id=username, details={"role": role.value}))
+        record_event(
+            session,
+            AuditEntry(
+                actor=actor,
+                role=actor_role,
+                action="add_user",
+                object_type="user",
+                object_id=username,
+                details={"role": role.value},
+            ),
+        )
     console.print(f"added {username} ({role.value})")
 
 
@@ -234,7 +286,9 @@ def audit_verify() -> None:
     if report.intact:
         console.print(f"audit chain intact: {report.events_checked:,} events")
         return
-    console.print(f"[red]audit chain broken[/red] at event {report.first_broken_seq}: {report.reason}")
+    console.print(
+        f"[red]audit chain broken[/red] at event {report.first_broken_seq}: {report.reason}"
+    )
     raise typer.Exit(1)
 
 

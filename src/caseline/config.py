@@ -16,7 +16,9 @@ class Settings(BaseSettings):
     Everything Caseline writes lives under ``home``; nothing outside it is touched.
     """
 
-    model_config = SettingsConfigDict(env_prefix="CASELINE_", extra="ignore", frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="CASELINE_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     home: Path = Field(default=Path("caseline-data"), description="Workspace folder.")
     database_url: str | None = Field(
@@ -54,5 +56,5 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with explicit overrides winning (used by the CLI and tests)."""
+    """Settings from the environment; explicit overrides win (used by the CLI and tests)."""
     return Settings(**overrides)  # type: ignore[arg-type]

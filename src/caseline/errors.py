@@ -1,11 +1,11 @@
 """Caseline's exceptions, in one place.
 
-    CaselineError
-    ├── InputError           bad input a user can fix; names where and why
-    │   └── MappingError     a source mapping that cannot be applied
-    ├── NotFoundError        the object asked for does not exist
-    ├── AccessDenied         the actor's role or purpose does not allow the action
-    └── StateError           the workspace is not ready for the step (e.g. nothing resolved yet)
+CaselineError
+├── InputError           bad input a user can fix; names where and why
+│   └── MappingError     a source mapping that cannot be applied
+├── NotFoundError        the object asked for does not exist
+├── AccessDenied         the actor's role or purpose does not allow the action
+└── StateError           the workspace is not ready for the step (e.g. nothing resolved yet)
 """
 
 from __future__ import annotations

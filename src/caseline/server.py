@@ -17,7 +17,13 @@ from caseline.errors import AccessDenied, CaselineError, InputError, NotFoundErr
 from caseline.web import web_router
 from caseline.web.routes import templates
 
-_STATUS = {NotSignedIn: 401, AccessDenied: 403, NotFoundError: 404, StateError: 409, InputError: 422}
+_STATUS = {
+    NotSignedIn: 401,
+    AccessDenied: 403,
+    NotFoundError: 404,
+    StateError: 409,
+    InputError: 422,
+}
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -26,14 +32,17 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         title="Caseline",
         version=__version__,
         description="Resolved person profiles with provenance; every read is audited.",
-        docs_url=None,  # the interactive docs load scripts from the internet; /openapi.json serves the spec
+        # The interactive docs load scripts from the internet; /openapi.json serves the spec.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
     app.include_router(api_router)
     app.include_router(web_router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
+    )
     app.add_exception_handler(CaselineError, _caseline_error)
     return app
 
@@ -57,6 +66,8 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
         return RedirectResponse("/login", status_code=303)
     title = {403: "Not allowed", 404: "Not found", 409: "Not ready", 422: "Cannot use this input"}
     return templates.TemplateResponse(
-        request, "error.html", {"title": title.get(status, "Error"), "message": str(exc), "actor": None},
+        request,
+        "error.html",
+        {"title": title.get(status, "Error"), "message": str(exc), "actor": None},
         status_code=status,
     )

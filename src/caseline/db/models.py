@@ -122,9 +122,7 @@ class PersonRecord(Base):
 
     __tablename__ = "person_records"
 
-    record_id: Mapped[str] = mapped_column(
-        ForeignKey("source_records.record_id"), primary_key=True
-    )
+    record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"), primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
 
 

@@ -58,7 +58,9 @@ def ingest_file(
     run = IngestRun(source=source, file_name=str(path), file_sha256=digest)
     session.add(run)
     session.flush()
-    known_keys = set(session.scalars(select(SourceRecord.source_key).where(SourceRecord.source == source)))
+    known_keys = set(
+        session.scalars(select(SourceRecord.source_key).where(SourceRecord.source == source))
+    )
     records: list[dict[str, Any]] = []
     quarantine: list[dict[str, Any]] = []
     loaded = 0
@@ -68,8 +70,15 @@ def ingest_file(
             if record.source_key in known_keys:
                 raise FieldError(adapter.key_column, f"duplicate source key {record.source_key!r}")
         except FieldError as exc:
-            quarantine.append({"ingest_run_id": run.id, "line_number": line_number,
-                               "field": exc.field_name, "reason": exc.reason, "raw": raw})
+            quarantine.append(
+                {
+                    "ingest_run_id": run.id,
+                    "line_number": line_number,
+                    "field": exc.field_name,
+                    "reason": exc.reason,
+                    "raw": raw,
+                }
+            )
             continue
         known_keys.add(record.source_key)
         loaded += 1
@@ -97,7 +106,7 @@ def _rows(path: Path, adapter: SourceAdapter) -> Iterator[tuple[int, dict[str, s
         if missing:
             raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)  # type: ignore[call-overload,unused-ignore]
             raw = ",".join(v or "" for v in row.values())
             if extra is not None or any(v is None for v in row.values()):
                 yield reader.line_num, {"__shape__": "bad"}, raw

@@ -44,16 +44,17 @@ class Actor:
     role: Role
 
 
-def authorize(actor: Actor, permission: Permission, *, purpose: str | None = None) -> None:
-    """Raise AccessDenied unless the actor's role grants the permission.
-
-    Reading a person also needs a stated purpose, which the audit trail keeps.
-    """
+def authorize(actor: Actor, permission: Permission) -> None:
+    """Raise AccessDenied unless the actor's role grants the permission."""
     if permission not in ROLE_PERMISSIONS[actor.role]:
         raise AccessDenied(f"role '{actor.role}' may not {permission.replace('_', ' ')}")
-    if permission is Permission.READ_PERSON and (
-        purpose is None or len(purpose.strip()) < MIN_PURPOSE_LENGTH
-    ):
+
+
+def require_purpose(purpose: str | None) -> str:
+    """The stated purpose of reading a person, which the audit trail keeps; refused if absent."""
+    stated = (purpose or "").strip()
+    if len(stated) < MIN_PURPOSE_LENGTH:
         raise AccessDenied(
             f"reading a person needs a purpose of at least {MIN_PURPOSE_LENGTH} characters"
         )
+    return stated

@@ -1,4 +1,4 @@
-"""The single audit writer: append-only, hash-chained events, written in the caller's transaction."""
+"""The single audit writer: append-only, hash-chained events in the caller's transaction."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""A person's profile: best-known attributes with their support, and every record with provenance."""
+"""A person's profile: best-known attributes with their support, every record with provenance."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -12,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, Person, PersonRecord, SourceRecord
 from caseline.errors import NotFoundError
-from caseline.oversight import Actor, AuditEntry, Permission, authorize, record_event
+from caseline.oversight import (
+    Actor,
+    AuditEntry,
+    Permission,
+    authorize,
+    record_event,
+    require_purpose,
+)
 
 T = TypeVar("T")
 
@@ -65,7 +73,8 @@ class Profile:
 
 def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str | None) -> Profile:
     """The profile of one person; refused without a role and purpose, and always audited."""
-    authorize(actor, Permission.READ_PERSON, purpose=purpose)
+    authorize(actor, Permission.READ_PERSON)
+    purpose = require_purpose(purpose)
     if session.get(Person, person_id) is None:
         raise NotFoundError(f"no person {person_id!r}")
     rows = session.execute(
@@ -79,8 +88,12 @@ def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str
     record_event(
         session,
         AuditEntry(
-            actor=actor.username, role=actor.role, action="read_person", object_type="person",
-            object_id=person_id, purpose=purpose,
+            actor=actor.username,
+            role=actor.role,
+            action="read_person",
+            object_type="person",
+            object_id=person_id,
+            purpose=purpose,
         ),
     )
     return Profile(
@@ -91,8 +104,8 @@ def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str
     )
 
 
-def _ranked(values: object) -> list[AttributeValue[T]]:
-    counts: Counter[T] = Counter(values)  # type: ignore[arg-type]
+def _ranked(values: Iterable[T]) -> list[AttributeValue[T]]:
+    counts = Counter(values)
     ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
     return [AttributeValue(value, count) for value, count in ordered]
 
@@ -103,7 +116,9 @@ def _given_family(r: SourceRecord) -> str:
 
 
 def _profile_record(r: SourceRecord, file_name: str, sha: str) -> ProfileRecord:
-    street = " ".join(filter(None, (r.street_number, r.street, f"APT {r.unit}" if r.unit else None)))
+    street = " ".join(
+        filter(None, (r.street_number, r.street, f"APT {r.unit}" if r.unit else None))
+    )
     place = " ".join(filter(None, (r.city, r.state, r.postcode)))
     return ProfileRecord(
         record_id=r.record_id,

@@ -22,7 +22,9 @@ class PersonSummary:
     record_count: int
 
 
-def search_persons(session: Session, query: str, *, actor: Actor, limit: int = 20) -> list[PersonSummary]:
+def search_persons(
+    session: Session, query: str, *, actor: Actor, limit: int = 20
+) -> list[PersonSummary]:
     """Persons whose best-known name contains every word of ``query`` (accents, case ignored)."""
     authorize(actor, Permission.SEARCH_PERSONS)
     try:
@@ -41,8 +43,12 @@ def search_persons(session: Session, query: str, *, actor: Actor, limit: int = 2
     record_event(
         session,
         AuditEntry(
-            actor=actor.username, role=actor.role, action="search_persons", object_type="person",
-            purpose="search", details={"query": " ".join(words), "results": [r.person_id for r in results]},
+            actor=actor.username,
+            role=actor.role,
+            action="search_persons",
+            object_type="person",
+            purpose="search",
+            details={"query": " ".join(words), "results": [r.person_id for r in results]},
         ),
     )
     return results

@@ -30,8 +30,8 @@ def store_persons(session: Session, clusters: list[list[str]], run_id: int) -> i
     names = _display_names(session)
     session.execute(delete(PersonRecord))
     session.execute(delete(Person))
-    persons = []
-    memberships = []
+    persons: list[dict[str, object]] = []
+    memberships: list[dict[str, str]] = []
     for record_ids in clusters:
         person_id = person_id_for(record_ids)
         persons.append(

@@ -11,7 +11,9 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 ENGINES = ("duckdb",)
 
 
-def create_linker(records: pd.DataFrame, settings: SettingsCreator | dict[str, Any], engine: str) -> Any:
+def create_linker(
+    records: pd.DataFrame, settings: SettingsCreator | dict[str, Any], engine: str
+) -> Any:
     """A Splink linker over ``records`` on the chosen engine."""
     if engine != "duckdb":
         raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")

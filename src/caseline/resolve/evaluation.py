@@ -76,7 +76,9 @@ def read_truth(path: Path) -> list[TruthRecord]:
         truth = []
         for row in reader:
             if not all(row.get(c) for c in TRUTH_COLUMNS):
-                raise InputError("empty source, source_key or entity_id", where=f"{path}:{reader.line_num}")
+                raise InputError(
+                    "empty source, source_key or entity_id", where=f"{path}:{reader.line_num}"
+                )
             truth.append(
                 TruthRecord(
                     record_id=record_id_for(row["source"], row["source_key"]),
@@ -94,7 +96,12 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     records lower recall rather than vanishing from the measure.
     """
     truth = read_truth(truth_path)
-    person_of = dict(session.execute(select(PersonRecord.record_id, PersonRecord.person_id)).tuples().all())
+    person_of = {
+        record_id: person_id
+        for record_id, person_id in session.execute(
+            select(PersonRecord.record_id, PersonRecord.person_id)
+        )
+    }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
     labelled = [(t, person_of.get(t.record_id, f"missing:{t.record_id}")) for t in truth]
@@ -102,7 +109,10 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     groups = sorted({t.group for t in truth if t.group})
     by_group = {g: _scores([(t, p) for t, p in labelled if t.group == g]) for g in groups}
     return PairwiseScores(
-        overall.true_positive_pairs, overall.predicted_pairs, overall.true_pairs, overall.records,
+        overall.true_positive_pairs,
+        overall.predicted_pairs,
+        overall.true_pairs,
+        overall.records,
         by_group=by_group,
     )
 

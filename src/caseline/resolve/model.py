@@ -56,7 +56,10 @@ def model_settings() -> SettingsCreator:
 def train(linker: Any) -> None:
     """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM."""
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("ssn_hash", "date_of_birth"), block_on("given_name", "family_name", "date_of_birth")],
+        [
+            block_on("ssn_hash", "date_of_birth"),
+            block_on("given_name", "family_name", "date_of_birth"),
+        ],
         recall=0.7,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)

@@ -62,18 +62,29 @@ def resolve_persons(
 
     step("storing persons")
     with db.transaction() as session:
-        run = ResolutionRun(engine=engine, model_path=str(model_path), threshold=threshold,
-                            record_count=len(frame))
+        run = ResolutionRun(
+            engine=engine, model_path=str(model_path), threshold=threshold, record_count=len(frame)
+        )
         session.add(run)
         session.flush()
         run.person_count = store_persons(session, clusters, run.id)
         run.finished_at = dt.datetime.now(dt.UTC)
-        record_event(session, AuditEntry(
-            actor=actor[0], role=actor[1], action="resolve", object_type="resolution_run",
-            object_id=str(run.id),
-            details={"records": len(frame), "persons": run.person_count, "threshold": threshold,
-                     "model": model_path.name},
-        ))
+        record_event(
+            session,
+            AuditEntry(
+                actor=actor[0],
+                role=actor[1],
+                action="resolve",
+                object_type="resolution_run",
+                object_id=str(run.id),
+                details={
+                    "records": len(frame),
+                    "persons": run.person_count,
+                    "threshold": threshold,
+                    "model": model_path.name,
+                },
+            ),
+        )
         return ResolutionSummary(run.id, len(frame), run.person_count, model_path, engine)
 
 

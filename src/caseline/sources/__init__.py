@@ -20,4 +20,11 @@ def adapter_for(source: str) -> SourceAdapter:
         raise InputError(f"unknown source {source!r}; known sources: {known}") from None
 
 
-__all__ = ["SOURCES", "CanonicalRecord", "FieldError", "SourceAdapter", "adapter_for", "record_id_for"]
+__all__ = [
+    "SOURCES",
+    "CanonicalRecord",
+    "FieldError",
+    "SourceAdapter",
+    "adapter_for",
+    "record_id_for",
+]

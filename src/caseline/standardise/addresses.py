@@ -15,7 +15,9 @@ _STREET_WORDS = {
     "APARTMENT": "APT", "SUITE": "STE", "#": "APT",
 }  # fmt: skip
 _UNIT = re.compile(r"\b(APT|STE|UNIT)\b\s*(\S+)$")
-_ONE_LINE = re.compile(r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Z]{2})\s+(?P<zip>\d{5})(?:-\d{4})?$")
+_ONE_LINE = re.compile(
+    r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Z]{2})\s+(?P<zip>\d{5})(?:-\d{4})?$"
+)
 _NUMBER = re.compile(r"^(\d+[A-Z]?)\s+(.+)$")
 
 

@@ -21,7 +21,9 @@ def parse_date(value: str | None, fmt: str = ISO) -> dt.date | None:
         raise InvalidValue(f"{value!r} is not a valid date in format {fmt}: {exc}") from None
 
 
-def parse_date_of_birth(value: str | None, fmt: str = ISO, *, today: dt.date | None = None) -> dt.date | None:
+def parse_date_of_birth(
+    value: str | None, fmt: str = ISO, *, today: dt.date | None = None
+) -> dt.date | None:
     """A date of birth: a valid date, not in the future, not before 1900."""
     parsed = parse_date(value, fmt)
     if parsed is None:

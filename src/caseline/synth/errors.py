@@ -35,7 +35,11 @@ def keyboard_typo(rng: random.Random, value: str) -> str:
     ch = value[i].lower()
     if kind == 0 and ch in _NEIGHBOURS:
         replacement = rng.choice(_NEIGHBOURS[ch])
-        return value[:i] + (replacement.upper() if value[i].isupper() else replacement) + value[i + 1 :]
+        return (
+            value[:i]
+            + (replacement.upper() if value[i].isupper() else replacement)
+            + value[i + 1 :]
+        )
     if kind == 1:
         return value[:i] + value[i + 1 :]
     if kind == 2:

@@ -49,7 +49,9 @@ class Person:
 
     def residence_on(self, day: dt.date) -> Residence:
         for residence in self.residences:
-            if residence.moved_in <= day and (residence.moved_out is None or day < residence.moved_out):
+            if residence.moved_in <= day and (
+                residence.moved_out is None or day < residence.moved_out
+            ):
                 return residence
         return self.residences[0]
 
@@ -64,7 +66,11 @@ def draw_population(count: int, seed: int) -> list[Person]:
     for index in range(count):
         sex = rng.choice("MF")
         given = fake.first_name_male() if sex == "M" else fake.first_name_female()
-        middle = (fake.first_name_male() if sex == "M" else fake.first_name_female()) if rng.random() < 0.6 else None
+        middle = (
+            (fake.first_name_male() if sex == "M" else fake.first_name_female())
+            if rng.random() < 0.6
+            else None
+        )
         persons.append(
             Person(
                 entity_id=f"E{index:07d}",

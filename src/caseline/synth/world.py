@@ -68,8 +68,15 @@ def generate_world(
                     key = row[_KEY_COLUMN[source]] = f"{key}{index}"
                 seen_keys.add(key)
                 writers.write(source, row)
-                writers.write("truth", {"source": source, "source_key": key,
-                                        "entity_id": person.entity_id, "group": person.group})
+                writers.write(
+                    "truth",
+                    {
+                        "source": source,
+                        "source_key": key,
+                        "entity_id": person.entity_id,
+                        "group": person.group,
+                    },
+                )
                 counts[source] += 1
             if progress is not None:
                 progress(index + 1)
@@ -109,7 +116,9 @@ class _Writers:
             handle.close()  # type: ignore[attr-defined]
 
 
-def _records_of(rng: random.Random, person: Person, rates: ErrorRates) -> list[tuple[str, dict[str, str]]]:
+def _records_of(
+    rng: random.Random, person: Person, rates: ErrorRates
+) -> list[tuple[str, dict[str, str]]]:
     records: list[tuple[str, dict[str, str]]] = []
     if rng.random() < 0.85:
         records.append(("motor_vehicle", _motor_vehicle(rng, person, rates)))
@@ -159,7 +168,8 @@ def _tax(rng: random.Random, person: Person, rates: ErrorRates, year: int) -> di
     address = person.residence_on(filed).address
     dob = _dob(rng, person, rates)
     initial = f" {person.middle_name[0]}" if person.middle_name else ""
-    name = f"{_name(rng, person.family_name, rates).upper()}, {_name(rng, person.given_name, rates).upper()}{initial}"
+    family = _name(rng, person.family_name, rates).upper()
+    name = f"{family}, {_name(rng, person.given_name, rates).upper()}{initial}"
     return {
         "filing_id": f"T{year}-{random_digits(rng, 9)}",
         "ssn": person.ssn,
@@ -179,7 +189,9 @@ def _utility(
     address = residence.address
     return {
         "account_number": f"U{random_digits(rng, 10)}",
-        "customer_name": f"{_name(rng, person.given_name, rates)} {_name(rng, person.family_name, rates)}",
+        "customer_name": " ".join(
+            (_name(rng, person.given_name, rates), _name(rng, person.family_name, rates))
+        ),
         "service_address": address.line,
         "service_city": address.city,
         "service_state": address.state,
@@ -192,10 +204,29 @@ def _utility(
 def _write_persons(path: Path, population: list[Person]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["entity_id", "group", "given_name", "middle_name", "family_name",
-                         "date_of_birth", "sex", "current_address"])
+        writer.writerow(
+            [
+                "entity_id",
+                "group",
+                "given_name",
+                "middle_name",
+                "family_name",
+                "date_of_birth",
+                "sex",
+                "current_address",
+            ]
+        )
         for p in population:
             current = p.residences[-1].address
-            writer.writerow([p.entity_id, p.group, p.given_name, p.middle_name or "", p.family_name,
-                             p.date_of_birth.isoformat(), p.sex,
-                             f"{current.line}, {current.city}, {current.state} {current.postcode}"])
+            writer.writerow(
+                [
+                    p.entity_id,
+                    p.group,
+                    p.given_name,
+                    p.middle_name or "",
+                    p.family_name,
+                    p.date_of_birth.isoformat(),
+                    p.sex,
+                    f"{current.line}, {current.city}, {current.state} {current.postcode}",
+                ]
+            )

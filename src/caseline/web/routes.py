@@ -35,10 +35,16 @@ def login(
         with database.transaction() as session:
             token = sign_in(session, username, password, hours=settings.session_hours)
     except AccessDenied as exc:
-        return templates.TemplateResponse(request, "login.html", {"error": str(exc)}, status_code=401)
+        return templates.TemplateResponse(
+            request, "login.html", {"error": str(exc)}, status_code=401
+        )
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", max_age=settings.session_hours * 3600
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=settings.session_hours * 3600,
     )
     return response
 

@@ -54,7 +54,10 @@ class ProfileOut(BaseModel):
             person_id=profile.person_id,
             best_name=profile.best_name,
             best_date_of_birth=profile.best_date_of_birth,
-            names=[AttributeOut(value=a.value, supporting_records=a.supporting_records) for a in profile.names],
+            names=[
+                AttributeOut(value=a.value, supporting_records=a.supporting_records)
+                for a in profile.names
+            ],
             dates_of_birth=[
                 AttributeOut(value=a.value.isoformat(), supporting_records=a.supporting_records)
                 for a in profile.dates_of_birth
@@ -84,7 +87,9 @@ def read(
     person_id: str,
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
-    purpose: Annotated[str, Query(min_length=5, max_length=256, description="Why you read this person")],
+    purpose: Annotated[
+        str, Query(min_length=5, max_length=256, description="Why you read this person")
+    ],
 ) -> ProfileOut:
     """One person's profile with the records behind it. Needs a purpose; audited."""
     with database.transaction() as session:

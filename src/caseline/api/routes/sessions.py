@@ -18,14 +18,18 @@ class Credentials(BaseModel):
 
 class SessionToken(BaseModel):
     token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 @router.post("", response_model=SessionToken)
-def create_session(credentials: Credentials, database: DatabaseDep, settings: SettingsDep) -> SessionToken:
+def create_session(
+    credentials: Credentials, database: DatabaseDep, settings: SettingsDep
+) -> SessionToken:
     """Exchange a username and password for a bearer token."""
     with database.transaction() as session:
-        token = sign_in(session, credentials.username, credentials.password, hours=settings.session_hours)
+        token = sign_in(
+            session, credentials.username, credentials.password, hours=settings.session_hours
+        )
     return SessionToken(token=token)
 
 

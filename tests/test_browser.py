@@ -1,0 +1,79 @@
+"""A person's path through the web UI, in a real headless Chromium."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.db.models import AuditEvent, Person
+from caseline.oversight import Role, create_user
+from caseline.server import create_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
+PASSWORD = "browser test password"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(resolved: tuple[Settings, Database]) -> Iterator[str]:
+    settings, database = resolved
+    with database.transaction() as session:
+        create_user(session, "bea", Role.ANALYST, PASSWORD)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_sign_in_search_a_name_and_open_the_profile(
+    page: Page, live_server: str, resolved: tuple[Settings, Database]
+) -> None:
+    _, database = resolved
+    with database.transaction() as session:
+        person = session.scalars(select(Person).order_by(Person.record_count.desc())).first()
+    assert person is not None
+
+    page.goto(live_server + "/")
+    expect(page).to_have_url(live_server + "/login")
+    page.get_by_label("User name").fill("bea")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.get_by_label("Name").fill(person.display_name.title())
+    page.get_by_label("Purpose").fill("browser test of identity review")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=person.display_name).first.click()
+
+    expect(page.locator("#person-name")).to_have_text(person.display_name)
+    expect(page.locator("table.records tbody tr")).to_have_count(person.record_count)
+    with database.transaction() as session:
+        reads = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "read_person", AuditEvent.object_id == person.person_id
+            )
+        ).all()
+    assert any(e.actor == "bea" and e.purpose == "browser test of identity review" for e in reads)

@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from caseline.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CASELINE_HOME", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> None:
+    world = workspace / "world"
+    assert (
+        runner.invoke(
+            app, ["generate", "--persons", "120", "--seed", "2", "--out", str(world)]
+        ).exit_code
+        == 0
+    )
+    ingested = runner.invoke(app, ["ingest", str(world)])
+    assert ingested.exit_code == 0, ingested.output
+    assert runner.invoke(app, ["resolve"]).exit_code == 0
+    result = runner.invoke(app, ["evaluate", "--truth", str(world / "truth.csv")])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"precision", "recall", "f1"} <= set(figures)
+    assert figures["precision"] >= 0.95
+    verify = runner.invoke(app, ["audit", "verify"])
+    assert verify.exit_code == 0 and "intact" in verify.output
+
+
+def test_ingest_of_a_file_with_bad_rows_exits_1(workspace: Path) -> None:
+    path = workspace / "utility.csv"
+    path.write_text(
+        "account_number,customer_name,service_address,service_city,service_state,service_zip,service_start,service_end\n"
+        "U1,Ann Lee,1 Main St,Springfield,IL,62704,2020-01-01,\n"
+        "U2,Bob Ray,2 Main St,Springfield,IL,62704,2020-13-01,\n"
+    )
+    result = runner.invoke(app, ["ingest", str(path)])
+    assert result.exit_code == 1
+    assert "1" in result.output
+
+
+def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(workspace / "nope.csv"), "--source", "tax"])
+    assert result.exit_code == 2
+    assert "nope.csv" in result.output and "no such file" in result.output
+
+
+@pytest.mark.parametrize("command", ["generate", "ingest", "resolve", "evaluate", "serve", "demo"])
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output

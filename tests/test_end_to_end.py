@@ -1,0 +1,53 @@
+"""Generate ~2,000 persons, ingest, resolve, and meet the result through the API."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.db.models import Person
+from caseline.oversight import Role, create_user
+from caseline.resolve import evaluate_resolution, resolve_persons
+from caseline.server import create_app
+from caseline.synth import generate_world
+from tests.conftest import load_world
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_thousand_persons_resolve_and_come_back_through_the_api(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    world = generate_world(2000, seed=2026, out_dir=tmp_path / "world")
+    load_world(database, settings, world)
+    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+
+    with database.transaction() as session:
+        scores = evaluate_resolution(session, world.truth_file)
+        create_user(session, "eve", Role.ANALYST, "end to end password")
+        person = session.scalars(
+            select(Person).order_by(Person.record_count.desc(), Person.person_id)
+        ).first()
+    assert scores.f1 >= 0.9, scores.as_dict()
+    assert person is not None
+
+    with TestClient(create_app(settings, database)) as client:
+        token = client.post(
+            "/api/sessions", json={"username": "eve", "password": "end to end password"}
+        )
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        found = client.get(
+            "/api/persons", params={"name": person.display_name}, headers=headers
+        ).json()
+        assert person.person_id in {p["person_id"] for p in found}
+        profile = client.get(
+            f"/api/persons/{person.person_id}",
+            params={"purpose": "end-to-end check"},
+            headers=headers,
+        ).json()
+    sources = profile["records_by_source"]
+    assert sum(len(records) for records in sources.values()) == person.record_count
+    assert set(sources) <= {"motor_vehicle", "tax", "utility"}

@@ -1,0 +1,134 @@
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.db.models import AuditEvent, Person, PersonRecord, SourceRecord
+from caseline.errors import StateError
+from caseline.resolve import evaluate_resolution, resolve_persons
+from caseline.resolve.clusters import group_clusters, person_id_for
+from caseline.synth import WorldSummary
+from tests.conftest import load_world
+
+
+def test_every_record_belongs_to_exactly_one_person(resolved: tuple[Settings, Database]) -> None:
+    _, database = resolved
+    with database.transaction() as session:
+        records = session.scalar(select(func.count()).select_from(SourceRecord))
+        members = session.scalar(select(func.count()).select_from(PersonRecord))
+        sizes = session.scalars(select(Person.record_count)).all()
+    assert records == members == sum(sizes)
+
+
+def test_resolution_finds_the_true_persons(
+    resolved: tuple[Settings, Database], small_world: WorldSummary
+) -> None:
+    _, database = resolved
+    with database.transaction() as session:
+        scores = evaluate_resolution(session, small_world.truth_file)
+    assert scores.precision >= 0.97
+    assert scores.recall >= 0.8
+    assert set(scores.by_group) == {"anglo"}
+
+
+def test_the_trained_model_is_saved_with_its_version(resolved: tuple[Settings, Database]) -> None:
+    settings, _ = resolved
+    models = sorted(settings.models_dir.glob("*.json"))
+    assert models
+    model = json.loads(models[-1].read_text())
+    assert model["caseline_model_version"].startswith("caseline-")
+    assert {c["output_column_name"] for c in model["comparisons"]} >= {
+        "given_name",
+        "family_name",
+        "date_of_birth",
+    }
+
+
+def test_resolution_is_audited(resolved: tuple[Settings, Database]) -> None:
+    _, database = resolved
+    with database.transaction() as session:
+        actions = session.scalars(select(AuditEvent.action)).all()
+    assert "resolve" in actions
+
+
+def test_a_rerun_on_the_same_records_keeps_person_ids(
+    database: Database, settings: Settings, small_world: WorldSummary
+) -> None:
+    load_world(database, settings, small_world)
+    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+    with database.transaction() as session:
+        first = set(session.scalars(select(Person.person_id)))
+    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+    with database.transaction() as session:
+        second = set(session.scalars(select(Person.person_id)))
+    assert first == second
+
+
+def test_resolving_an_empty_store_says_what_to_do(database: Database, settings: Settings) -> None:
+    with pytest.raises(StateError, match="caseline ingest"):
+        resolve_persons(database, models_dir=settings.models_dir, threshold=0.95)
+
+
+def test_person_ids_follow_the_earliest_record() -> None:
+    assert person_id_for(["b", "a"]) == person_id_for(["a"])
+    assert person_id_for(["a"]) != person_id_for(["b"])
+    assert group_clusters([("r2", "c1"), ("r1", "c1"), ("r3", "c2")]) == [["r1", "r2"], ["r3"]]
+
+
+def test_evaluation_counts_pairs(database: Database, tmp_path: Path) -> None:
+    # Truth: {a1, a2, a3} and {b1, b2}. Persons: {a1, a2}, {a3, b1}, {b2}.
+    from caseline.db.models import IngestRun, ResolutionRun
+    from caseline.sources import record_id_for
+
+    truth = tmp_path / "truth.csv"
+    rows = [
+        ("a1", "A", "g1"),
+        ("a2", "A", "g1"),
+        ("a3", "A", "g1"),
+        ("b1", "B", "g2"),
+        ("b2", "B", "g2"),
+    ]
+    truth.write_text(
+        "source,source_key,entity_id,group\n" + "".join(f"s,{k},{e},{g}\n" for k, e, g in rows)
+    )
+    persons = {"P1": ["a1", "a2"], "P2": ["a3", "b1"], "P3": ["b2"]}
+    with database.transaction() as session:
+        run = IngestRun(source="s", file_name="f", file_sha256="0" * 64)
+        resolution = ResolutionRun(engine="duckdb", model_path="m", threshold=0.9)
+        session.add_all([run, resolution])
+        session.flush()
+        for person_id, keys in persons.items():
+            session.add(
+                Person(
+                    person_id=person_id,
+                    resolution_run_id=resolution.id,
+                    record_count=len(keys),
+                    display_name="X",
+                )
+            )
+            for key in keys:
+                session.add(
+                    SourceRecord(
+                        record_id=record_id_for("s", key),
+                        source="s",
+                        source_key=key,
+                        ingest_run_id=run.id,
+                        line_number=1,
+                        extra={},
+                    )
+                )
+            session.flush()
+            for key in keys:
+                session.add(PersonRecord(record_id=record_id_for("s", key), person_id=person_id))
+    with database.transaction() as session:
+        scores = evaluate_resolution(session, truth)
+    # Predicted pairs: (a1,a2), (a3,b1) -> 2; true pairs: 3 + 1 = 4; correct: (a1,a2) -> 1.
+    assert (scores.true_positive_pairs, scores.predicted_pairs, scores.true_pairs) == (1, 2, 4)
+    assert scores.precision == pytest.approx(0.5)
+    assert scores.recall == pytest.approx(0.25)
+    assert scores.f1 == pytest.approx(1 / 3)
+    assert scores.by_group["g1"].true_pairs == 3
+    assert scores.by_group["g2"].predicted_pairs == 0
