@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck architecture unit clean
 
@@ -28,7 +29,7 @@ architecture: $(STAMP)
 	$(BIN)/lint-imports
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 --durations=10
+	$(BIN)/pytest -n 2 --durations=10 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) caseline-data .mypy_cache .ruff_cache .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from functools import partial
 
@@ -22,11 +23,13 @@ class TaxSource(SourceAdapter):
         name = field_value(row, "taxpayer_name", split_full_name)
         address = field_value(row, "address", parse_address_line)
         year = blank_to_none(row.get("tax_year"))
-        if year is not None and not year.isdigit():
+        if year is not None and not (year.isdigit() and 1900 < int(year) < 2100):
             raise FieldError("tax_year", f"{year!r} is not a year")
         return CanonicalRecord(
             source=self.name,
             source_key=row["filing_id"].strip(),
+            # A filing speaks for the end of its tax year.
+            observed_on=dt.date(int(year), 12, 31) if year else None,
             full_name_raw=blank_to_none(row.get("taxpayer_name")),
             given_name=name.given,
             middle_name=name.middle,
