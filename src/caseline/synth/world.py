@@ -1,31 +1,34 @@
-"""Write a world: the source files a population leaves behind, and the ground truth beside them."""
+"""Write a world: the population in chunks (in parallel), its source files, and the truth."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import gc
+import os
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
-from caseline.synth.errors import ErrorRates, garble_date, keyboard_typo, random_digits
-from caseline.synth.population import REFERENCE_DATE, Person, Residence, draw_population
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from caseline.synth.calendar import DEFAULT_REFERENCE_DATE
+from caseline.synth.errors import ErrorLog, ErrorRates, Garbler, log_of
+from caseline.synth.model import Person
+from caseline.synth.names import GROUPS, pools
+from caseline.synth.places import gazetteer
+from caseline.synth.population import HouseholdBuilder, _employers
+from caseline.synth.records import RecordWriter, source_profiles
+from caseline.synth.status import StatusHistorian
+from caseline.synth.tables import ALL_COLUMNS, SOURCE_COLUMNS, ChunkTables, schema
 
 ProgressCallback = Callable[[int], None]
-
-MOTOR_VEHICLE_COLUMNS = [
-    "licence_number", "first_name", "middle_name", "last_name", "dob", "sex",
-    "street_address", "city", "state", "zip", "issued_on",
-]  # fmt: skip
-TAX_COLUMNS = [
-    "filing_id", "ssn", "taxpayer_name", "date_of_birth", "employer", "address", "tax_year",
-]  # fmt: skip
-UTILITY_COLUMNS = [
-    "account_number", "customer_name", "service_address", "service_city", "service_state",
-    "service_zip", "service_start", "service_end",
-]  # fmt: skip
-TRUTH_COLUMNS = ["source", "source_key", "entity_id", "group"]
+CHUNK_PERSONS = 20_000
+FORMATS = ("csv", "parquet")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +36,37 @@ class WorldSummary:
     persons: int
     records_by_source: dict[str, int]
     out_dir: Path
+    file_format: str = "csv"
+    reference_date: dt.date = DEFAULT_REFERENCE_DATE
+    errors: ErrorLog = field(default_factory=ErrorLog)
+
+    def file(self, name: str) -> Path:
+        return self.out_dir / f"{name}.{self.file_format}"
 
     @property
     def truth_file(self) -> Path:
-        return self.out_dir / "truth.csv"
+        return self.file("truth")
 
     @property
     def source_files(self) -> dict[str, Path]:
-        return {source: self.out_dir / f"{source}.csv" for source in self.records_by_source}
+        return {source: self.file(source) for source in self.records_by_source}
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkJob:
+    seed: int
+    chunk: int
+    first_index: int
+    persons: int
+    reference_date: dt.date
+    rates: ErrorRates
+
+
+@dataclass(slots=True)
+class _ChunkResult:
+    tables: dict[str, pa.Table]
+    log: ErrorLog
+    persons: int
 
 
 def generate_world(
@@ -49,184 +75,166 @@ def generate_world(
     out_dir: Path,
     *,
     rates: ErrorRates | None = None,
+    reference_date: dt.date = DEFAULT_REFERENCE_DATE,
+    file_format: str = "csv",
+    workers: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> WorldSummary:
-    """Draw ``persons`` people and write motor_vehicle, tax and utility CSVs plus truth.csv."""
+    """Draw ``persons`` people and write six source files plus the ground truth.
+
+    The output depends only on ``persons``, ``seed``, ``rates`` and ``reference_date``: not
+    on the number of workers, which only decides how many chunks are drawn at once.
+    """
     if persons < 1:
         raise ValueError("a world needs at least one person")
-    rates = rates or ErrorRates()
+    if file_format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed + 1)
-    population = draw_population(persons, seed)
-    counts = {"motor_vehicle": 0, "tax": 0, "utility": 0}
-    seen_keys: set[str] = set()
-    with _Writers(out_dir) as writers:
-        for index, person in enumerate(population):
-            for source, row in _records_of(rng, person, rates):
-                key = row[_KEY_COLUMN[source]]
-                if key in seen_keys:  # a random key drawn twice: keep keys unique per source
-                    key = row[_KEY_COLUMN[source]] = f"{key}{index}"
-                seen_keys.add(key)
-                writers.write(source, row)
-                writers.write(
-                    "truth",
-                    {
-                        "source": source,
-                        "source_key": key,
-                        "entity_id": person.entity_id,
-                        "group": person.group,
-                    },
-                )
-                counts[source] += 1
+    rates = rates or ErrorRates()
+    jobs = [
+        _ChunkJob(seed, chunk, first, min(CHUNK_PERSONS, persons - first), reference_date, rates)
+        for chunk, first in enumerate(range(0, persons, CHUNK_PERSONS))
+    ]
+    log = ErrorLog()
+    counts = dict.fromkeys(SOURCE_COLUMNS, 0)
+    done = 0
+    with _Writers(out_dir, file_format) as writers:
+        for result in _run(jobs, workers):
+            for name, table in result.tables.items():
+                writers.write(name, table)
+                if name in counts:
+                    counts[name] += table.num_rows
+            log.merge(result.log)
+            done += result.persons
             if progress is not None:
-                progress(index + 1)
-    _write_persons(out_dir / "persons.csv", population)
-    return WorldSummary(persons=persons, records_by_source=counts, out_dir=out_dir)
+                progress(done)
+    return WorldSummary(persons, counts, out_dir, file_format, reference_date, log)
 
 
-_KEY_COLUMN = {"motor_vehicle": "licence_number", "tax": "filing_id", "utility": "account_number"}
+def _run(jobs: list[_ChunkJob], workers: int | None) -> Iterator[_ChunkResult]:
+    workers = workers or min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1 or len(jobs) == 1:
+        yield from map(_draw_chunk, jobs)
+        return
+    _warm_caches()  # built once, then shared with the forked workers
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        yield from pool.map(_draw_chunk, jobs)
+
+
+def _warm_caches() -> None:
+    for group in GROUPS:
+        pools(group)
+    gazetteer()
+    _employers()
+
+
+def _draw_chunk(job: _ChunkJob) -> _ChunkResult:
+    # Millions of short-lived objects and no cycles: the cyclic collector only costs time here.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _draw_chunk_unguarded(job)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
+    rng = random.Random(f"caseline-world:{job.seed}:{job.chunk}")
+    builder = HouseholdBuilder(rng, job.reference_date, salt=job.seed)
+    historian = StatusHistorian(rng, job.reference_date, salt=job.seed)
+    households: list[list[Person]] = []
+    index, end = job.first_index, job.first_index + job.persons
+    while index < end:
+        members = builder.household(f"H{job.chunk:05d}{len(households):06d}", index, end - index)
+        for person in members:
+            historian.history(person, members[0])
+        households.append(members)
+        index += len(members)
+
+    tables = ChunkTables()
+    profiles = source_profiles(job.rates)
+    writer = RecordWriter(
+        rng=rng, garbler=Garbler(rng), tables=tables, profiles=profiles,
+        reference_date=job.reference_date, chunk=job.chunk, salt=job.seed,
+        ssn_pool=[p.ssn for members in households for p in members if p.ssn],
+    )
+    for members in households:
+        _records_of_household(writer, members, rng)
+        for person in members:
+            _truth_of(tables, person, job.reference_date)
+    log = log_of([knob for profile in profiles.values() for knob in profile.knobs.all()])
+    return _ChunkResult(tables.to_arrow(), log, job.persons)
+
+
+def _records_of_household(writer: RecordWriter, members: list[Person], rng: random.Random) -> None:
+    head = members[0]
+    spouse = next((m for m in members if m.role == "spouse"), None)
+    holder = spouse if spouse is not None and rng.random() < 0.3 else head
+    writer.utility(holder, holder.residences)
+    for person in members:
+        writer.motor_vehicle(person)
+        writer.tax(person)
+        writer.immigration(person)
+        if person.left_home_on is not None:
+            writer.utility(person, [r for r in person.residences if r.moved_in >= person.left_home_on])
+
+
+def _truth_of(tables: ChunkTables, person: Person, reference_date: dt.date) -> None:
+    current = person.residence_on(reference_date)
+    legal = person.name_on(reference_date)
+    first = person.names[0]
+    tables.add("persons", {
+        "entity_id": person.entity_id, "household_id": person.household_id, "group": person.group,
+        "role": person.role, "sex": person.sex, "given_name": legal.given, "middle_name": legal.middle or "",
+        "family_name": legal.family, "second_family_name": legal.second_family or "",
+        "suffix": legal.suffix or "", "date_of_birth": person.date_of_birth.isoformat(),
+        "country_of_birth": person.country_of_birth, "citizenship": person.citizenship,
+        "us_born": str(person.us_born).lower(),
+        "entered_on": person.entered_on.isoformat() if person.entered_on else "",
+        "departed_on": person.departed_on.isoformat() if person.departed_on else "",
+        "status": person.status_on(reference_date), "renter": str(person.renter).lower(),
+        "twin_of": person.twin_of or "",
+        "previous_family_name": first.family if legal is not first else "",
+        "name_changed_on": legal.since.isoformat() if legal.since else "",
+        "current_address": current.address.one_line if current else "",
+    })  # fmt: skip
+    for residence in person.residences:
+        a = residence.address
+        tables.add("residences", {
+            "entity_id": person.entity_id, "street_number": a.street_number, "street": a.street,
+            "unit": a.unit or "", "city": a.city, "state": a.state, "postcode": a.postcode,
+            "address": a.one_line, "moved_in": residence.moved_in.isoformat(),
+            "moved_out": residence.moved_out.isoformat() if residence.moved_out else "",
+        })  # fmt: skip
+    for period in person.statuses:
+        tables.add("statuses", {
+            "entity_id": person.entity_id, "status": period.status, "since": period.since.isoformat(),
+            "until": period.until.isoformat() if period.until else "",
+        })  # fmt: skip
 
 
 class _Writers:
-    def __init__(self, out_dir: Path) -> None:
-        self._out_dir = out_dir
-        self._columns = {
-            "motor_vehicle": MOTOR_VEHICLE_COLUMNS,
-            "tax": TAX_COLUMNS,
-            "utility": UTILITY_COLUMNS,
-            "truth": TRUTH_COLUMNS,
-        }
-        self._files: dict[str, object] = {}
-        self._writers: dict[str, csv.DictWriter[str]] = {}
+    """One streaming writer per output file; all columns are text, as the sources would be."""
+
+    def __init__(self, out_dir: Path, file_format: str) -> None:
+        self.out_dir = out_dir
+        self.file_format = file_format
+        self._writers: dict[str, pa_csv.CSVWriter | pq.ParquetWriter] = {}
 
     def __enter__(self) -> _Writers:
-        for name, columns in self._columns.items():
-            handle = (self._out_dir / f"{name}.csv").open("w", newline="", encoding="utf-8")
-            self._files[name] = handle
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            self._writers[name] = writer
+        for name in ALL_COLUMNS:
+            path = self.out_dir / f"{name}.{self.file_format}"
+            self._writers[name] = (
+                pa_csv.CSVWriter(path, schema(name))
+                if self.file_format == "csv"
+                else pq.ParquetWriter(path, schema(name))
+            )
         return self
 
-    def write(self, name: str, row: dict[str, str]) -> None:
-        self._writers[name].writerow(row)
+    def write(self, name: str, table: pa.Table) -> None:
+        self._writers[name].write_table(table)
 
     def __exit__(self, *exc: object) -> None:
-        for handle in self._files.values():
-            handle.close()  # type: ignore[attr-defined]
-
-
-def _records_of(
-    rng: random.Random, person: Person, rates: ErrorRates
-) -> list[tuple[str, dict[str, str]]]:
-    records: list[tuple[str, dict[str, str]]] = []
-    if rng.random() < 0.85:
-        records.append(("motor_vehicle", _motor_vehicle(rng, person, rates)))
-    for year in range(2019, REFERENCE_DATE.year):
-        if rng.random() < 0.35:
-            records.append(("tax", _tax(rng, person, rates, year)))
-    for residence in person.residences:
-        if rng.random() < 0.7:
-            records.append(("utility", _utility(rng, person, rates, residence)))
-    return records
-
-
-def _name(rng: random.Random, value: str, rates: ErrorRates) -> str:
-    return keyboard_typo(rng, value) if rng.random() < rates.name_typo else value
-
-
-def _dob(rng: random.Random, person: Person, rates: ErrorRates) -> dt.date | None:
-    if rng.random() < rates.date_of_birth_missing:
-        return None
-    if rng.random() < rates.date_of_birth_typo:
-        return garble_date(rng, person.date_of_birth)
-    return person.date_of_birth
-
-
-def _motor_vehicle(rng: random.Random, person: Person, rates: ErrorRates) -> dict[str, str]:
-    issued = REFERENCE_DATE - dt.timedelta(days=rng.randrange(30, 365 * 8))
-    address = person.residence_on(issued).address
-    dob = _dob(rng, person, rates)
-    middle = person.middle_name if rng.random() >= rates.middle_name_dropped else None
-    return {
-        "licence_number": f"{person.family_name[0].upper()}{random_digits(rng, 8)}",
-        "first_name": _name(rng, person.given_name, rates),
-        "middle_name": middle or "",
-        "last_name": _name(rng, person.family_name, rates),
-        "dob": dob.isoformat() if dob else "",
-        "sex": person.sex,
-        "street_address": address.line,
-        "city": address.city,
-        "state": address.state,
-        "zip": address.postcode,
-        "issued_on": issued.isoformat(),
-    }
-
-
-def _tax(rng: random.Random, person: Person, rates: ErrorRates, year: int) -> dict[str, str]:
-    filed = dt.date(year + 1, 4, 1) - dt.timedelta(days=rng.randrange(0, 60))
-    address = person.residence_on(filed).address
-    dob = _dob(rng, person, rates)
-    initial = f" {person.middle_name[0]}" if person.middle_name else ""
-    family = _name(rng, person.family_name, rates).upper()
-    name = f"{family}, {_name(rng, person.given_name, rates).upper()}{initial}"
-    return {
-        "filing_id": f"T{year}-{random_digits(rng, 9)}",
-        "ssn": person.ssn,
-        "taxpayer_name": name,
-        "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "",
-        "employer": person.employer,
-        "address": f"{address.line}, {address.city}, {address.state} {address.postcode}",
-        "tax_year": str(year),
-    }
-
-
-def _utility(
-    rng: random.Random, person: Person, rates: ErrorRates, residence: Residence
-) -> dict[str, str]:
-    start = residence.moved_in + dt.timedelta(days=rng.randrange(0, 20))
-    end = residence.moved_out
-    address = residence.address
-    return {
-        "account_number": f"U{random_digits(rng, 10)}",
-        "customer_name": " ".join(
-            (_name(rng, person.given_name, rates), _name(rng, person.family_name, rates))
-        ),
-        "service_address": address.line,
-        "service_city": address.city,
-        "service_state": address.state,
-        "service_zip": address.postcode,
-        "service_start": start.isoformat(),
-        "service_end": end.isoformat() if end else "",
-    }
-
-
-def _write_persons(path: Path, population: list[Person]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "entity_id",
-                "group",
-                "given_name",
-                "middle_name",
-                "family_name",
-                "date_of_birth",
-                "sex",
-                "current_address",
-            ]
-        )
-        for p in population:
-            current = p.residences[-1].address
-            writer.writerow(
-                [
-                    p.entity_id,
-                    p.group,
-                    p.given_name,
-                    p.middle_name or "",
-                    p.family_name,
-                    p.date_of_birth.isoformat(),
-                    p.sex,
-                    f"{current.line}, {current.city}, {current.state} {current.postcode}",
-                ]
-            )
+        for writer in self._writers.values():
+            writer.close()

@@ -1,0 +1,94 @@
+"""Where people live: a fixed gazetteer of fictional places and streets, and addresses in them.
+
+Places are Zipf-weighted (a few big metros, a long tail) and each naming group has a few hub
+places where it is over-represented, so people with the same common name live near each other.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from bisect import bisect
+from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
+
+from faker import Faker
+
+from caseline.synth.names import GROUPS
+
+PLACE_COUNT = 1500
+STREET_COUNT = 12000
+STREETS_PER_PLACE = 60
+HUBS_PER_GROUP = 4
+HUB_BOOST = 12.0
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    city: str
+    state: str
+    postcode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    street_number: str
+    street: str
+    unit: str | None
+    city: str
+    state: str
+    postcode: str
+
+    @property
+    def line(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.street_number} {self.street}{unit}"
+
+    @property
+    def one_line(self) -> str:
+        return f"{self.line}, {self.city}, {self.state} {self.postcode}"
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    places: tuple[Place, ...]
+    streets: tuple[str, ...]
+    cumulative_by_group: dict[str, tuple[float, ...]]
+
+    def draw_place(self, rng: random.Random, group: str) -> int:
+        weights = self.cumulative_by_group[group]
+        return bisect(weights, rng.random() * weights[-1])
+
+    def draw_address(self, rng: random.Random, place_index: int, *, renter: bool) -> Address:
+        place = self.places[place_index]
+        street = self.streets[(place_index * 7919 + rng.randrange(STREETS_PER_PLACE) * 104729) % len(self.streets)]
+        number = str(int(math.exp(rng.uniform(0, math.log(20000)))))
+        unit = None
+        if rng.random() < (0.7 if renter else 0.05):
+            unit = f"Apt {rng.randrange(1, 40)}{rng.choice(('', '', 'A', 'B', 'C'))}"
+        return Address(number, street, unit, place.city, place.state, place.postcode)
+
+
+@cache
+def gazetteer() -> Gazetteer:
+    """The same fictional geography in every world (the seed decides who lives where)."""
+    fake = Faker("en_US")
+    fake.seed_instance(1789)
+    places = []
+    seen: set[tuple[str, str]] = set()
+    while len(places) < PLACE_COUNT:
+        state = fake.state_abbr(include_territories=False)
+        city = fake.city()
+        if (city, state) in seen:
+            continue
+        seen.add((city, state))
+        places.append(Place(city, state, fake.zipcode_in_state(state)))
+    streets = tuple(dict.fromkeys(fake.street_name() for _ in range(STREET_COUNT * 2)))[:STREET_COUNT]
+    zipf = [1.0 / (rank + 1) ** 0.9 for rank in range(PLACE_COUNT)]
+    cumulative = {}
+    for g, group in enumerate(GROUPS):
+        hubs = {(g * 7 + h * 3) % 60 for h in range(HUBS_PER_GROUP)}
+        weights = [w * (HUB_BOOST if i in hubs else 1.0) for i, w in enumerate(zipf)]
+        cumulative[group] = tuple(accumulate(weights))
+    return Gazetteer(tuple(places), streets, cumulative)
