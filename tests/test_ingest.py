@@ -11,7 +11,7 @@ from caseline.ingest import ingest_file
 from caseline.synth import WorldSummary
 
 MV_HEADER = (
-    "licence_number,first_name,middle_name,last_name,dob,sex,"
+    "transaction,licence_number,first_name,middle_name,last_name,suffix,dob,sex,"
     "street_address,city,state,zip,issued_on\n"
 )
 
@@ -61,12 +61,12 @@ def test_bad_rows_are_quarantined_and_good_rows_around_them_load(
     path = tmp_path / "motor_vehicle.csv"
     path.write_text(
         MV_HEADER
-        + "A1,Ann,,Lee,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
-        + "A2,Bob,,Ray,2023-02-30,M,2 Main St,Springfield,IL,62704,2020-01-01\n"
-        + "A3,Cy,,Day,1970-05-06,M,3 Main St,Springfield,IL,62704\n"
-        + "A1,Ann,,Lee,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
-        + ",No,,Key,1970-05-06,M,3 Main St,Springfield,IL,62704,2020-01-01\n"
-        + "A4,Di,,Fox,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n",
+        + "A1,L1,Ann,,Lee,,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A2,L2,Bob,,Ray,,2023-02-30,M,2 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A3,L3,Cy,,Day,,1970-05-06,M,3 Main St,Springfield,IL,62704\n"
+        + "A1,L1,Ann,,Lee,,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
+        + ",L5,No,,Key,,1970-05-06,M,3 Main St,Springfield,IL,62704,2020-01-01\n"
+        + "A4,L4,Di,,Fox,,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n",
         encoding="utf-8",
     )
     summary = _ingest(database, settings, path, "motor_vehicle")
@@ -75,16 +75,16 @@ def test_bad_rows_are_quarantined_and_good_rows_around_them_load(
         rows = {r.line_number: r for r in session.scalars(select(QuarantinedRow))}
     assert rows[3].field == "dob" and "2023-02-30" in rows[3].reason
     assert rows[4].field == "*" and "number of fields" in rows[4].reason
-    assert rows[5].field == "licence_number" and "duplicate" in rows[5].reason
-    assert rows[6].field == "licence_number" and "empty" in rows[6].reason
+    assert rows[5].field == "transaction" and "duplicate" in rows[5].reason
+    assert rows[6].field == "transaction" and "empty" in rows[6].reason
 
 
 def test_a_file_without_the_source_columns_is_refused_saying_where(
     database: Database, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "tax.csv"
-    path.write_text("filing_id,ssn\nT1,123-45-6789\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"tax\.csv:1: missing columns: taxpayer_name"):
+    path.write_text("filing_id,ssn\nT1,123-45-6789\n", encoding="utf-8")  # no tin, no name
+    with pytest.raises(InputError, match=r"tax\.csv:1: missing columns: tin, taxpayer_name"):
         _ingest(database, settings, path, "tax")
     assert _count(database, IngestRun) == 0
 
@@ -113,5 +113,5 @@ def test_an_unknown_source_lists_the_known_ones(
 ) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a\n1\n")
-    with pytest.raises(InputError, match="known sources: motor_vehicle, tax, utility"):
+    with pytest.raises(InputError, match="known sources: court, entry_exit, immigration_status"):
         _ingest(database, settings, path, "passport_office")

@@ -29,9 +29,11 @@ def test_resolution_finds_the_true_persons(
     _, database = resolved
     with database.transaction() as session:
         scores = evaluate_resolution(session, small_world.truth_file)
-    assert scores.precision >= 0.97
-    assert scores.recall >= 0.8
-    assert set(scores.by_group) == {"anglo"}
+    # Floors for the skeleton model on the hard world (households, common names); the
+    # entity-resolution issue raises them. A broken resolver lands far below.
+    assert scores.precision >= 0.6
+    assert scores.recall >= 0.85
+    assert len(scores.by_group) == 8
 
 
 def test_the_trained_model_is_saved_with_its_version(resolved: tuple[Settings, Database]) -> None:

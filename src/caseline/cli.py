@@ -7,10 +7,12 @@ chain broken); 2 the input or the workspace could not be used (the message says 
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +35,7 @@ from caseline.ingest import IngestSummary, ingest_file
 from caseline.oversight import AuditEntry, Role, create_user, record_event, verify_chain
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.sources import SOURCES
-from caseline.synth import generate_world
+from caseline.synth import DEFAULT_REFERENCE_DATE, generate_world
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 users_app = typer.Typer(help="Manage who may sign in.", no_args_is_help=True)
@@ -44,6 +46,11 @@ console = Console(stderr=True)
 
 DEMO_USER = "analyst"
 DEMO_PASSWORD = "caseline-demo"  # noqa: S105 - printed to the person running the local demo
+
+
+class FileFormat(StrEnum):
+    CSV = "csv"
+    PARQUET = "parquet"
 
 
 def _cli_actor() -> tuple[str, str]:
@@ -83,19 +90,42 @@ def generate(
     persons: Annotated[int, typer.Option(min=1, help="How many persons to draw.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 1,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the source files and truth.csv.")
+        Path | None, typer.Option(help="Folder for the source files and the truth files.")
+    ] = None,
+    file_format: Annotated[
+        FileFormat, typer.Option("--format", help="File format.")
+    ] = FileFormat.CSV,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Reference date of the world (default 2026-01-01)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes drawing chunks (default: one per core).")
     ] = None,
 ) -> None:
-    """Generate a synthetic population, its source files and the ground truth."""
+    """Generate a synthetic population, its six source files and the ground truth.
+
+    Writes motor_vehicle, tax, utility, entry_exit, immigration_status and court files, and
+    beside them truth (record -> person), persons, residences and statuses.
+    """
     out_dir = out or load_settings().home / "world"
+    reference_date = as_of.date() if as_of else DEFAULT_REFERENCE_DATE
     with _progress() as progress:
         task = progress.add_task("generating persons", total=persons)
         summary = generate_world(
-            persons, seed, out_dir, progress=lambda n: progress.update(task, completed=n)
+            persons,
+            seed,
+            out_dir,
+            file_format=file_format.value,
+            reference_date=reference_date,
+            workers=workers,
+            progress=lambda n: progress.update(task, completed=n),
         )
     for source, count in summary.records_by_source.items():
-        console.print(f"  {source:<14} {count:>9,} records -> {summary.source_files[source]}")
-    console.print(f"  ground truth   -> {summary.truth_file}")
+        console.print(f"  {source:<20} {count:>11,} records -> {summary.source_files[source]}")
+    console.print(f"  {'ground truth':<20} {'':>11}         -> {summary.truth_file}")
 
 
 def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str]]:

@@ -124,16 +124,25 @@ def _to_record(adapter: SourceAdapter, row: dict[str, str]) -> CanonicalRecord:
 
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:
     values = dataclasses.asdict(record)
-    ssn = values.pop("ssn")
-    licence = values.pop("licence_number")
+    for kind, column in _HASHED.items():
+        raw = values.pop(kind)
+        values[column] = keyed_hash(kind, raw, key) if raw else None
     values.update(
         record_id=record_id_for(record.source, record.source_key),
         ingest_run_id=run_id,
         line_number=line_number,
-        ssn_hash=keyed_hash("ssn", ssn, key) if ssn else None,
-        licence_hash=keyed_hash("licence", licence, key) if licence else None,
     )
     return values
+
+
+# Identifiers are stored only as keyed hashes: equal numbers match, the numbers stay unknown.
+_HASHED = {
+    "ssn": "ssn_hash",
+    "itin": "itin_hash",
+    "a_number": "a_number_hash",
+    "passport_number": "passport_hash",
+    "licence_number": "licence_hash",
+}
 
 
 def _sha256(path: Path) -> str:

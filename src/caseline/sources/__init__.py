@@ -2,12 +2,23 @@
 
 from caseline.errors import InputError
 from caseline.sources.base import CanonicalRecord, FieldError, SourceAdapter, record_id_for
+from caseline.sources.court import CourtSource
+from caseline.sources.entry_exit import EntryExitSource
+from caseline.sources.immigration_status import ImmigrationStatusSource
 from caseline.sources.motor_vehicle import MotorVehicleSource
 from caseline.sources.tax import TaxSource
 from caseline.sources.utility import UtilitySource
 
 SOURCES: dict[str, SourceAdapter] = {
-    adapter.name: adapter for adapter in (MotorVehicleSource(), TaxSource(), UtilitySource())
+    adapter.name: adapter
+    for adapter in (
+        MotorVehicleSource(),
+        TaxSource(),
+        UtilitySource(),
+        EntryExitSource(),
+        ImmigrationStatusSource(),
+        CourtSource(),
+    )
 }
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from caseline.standardise import InvalidValue
+from caseline.standardise.values import blank_to_none
 
 T = TypeVar("T")
 
@@ -21,14 +23,22 @@ class CanonicalRecord:
     source: str
     source_key: str
     observed_on: dt.date | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
     full_name_raw: str | None = None
     given_name: str | None = None
     middle_name: str | None = None
     family_name: str | None = None
     date_of_birth: dt.date | None = None
     sex: str | None = None
+    suffix: str | None = None
     ssn: str | None = None
+    itin: str | None = None
+    a_number: str | None = None
+    passport_number: str | None = None
     licence_number: str | None = None
+    citizenship: str | None = None
+    country_of_birth: str | None = None
     address_raw: str | None = None
     street_number: str | None = None
     street: str | None = None
@@ -62,6 +72,41 @@ class SourceAdapter(ABC):
 
     @abstractmethod
     def to_record(self, row: Mapping[str, str]) -> CanonicalRecord: ...
+
+
+def sex_value(value: str | None) -> str | None:
+    """'M', 'F' or 'X' (also from 'male', 'female'); blank -> None."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    letter = value.upper()[:1]
+    if letter not in ("M", "F", "X") or len(value) not in (1, 4, 6):
+        raise InvalidValue(f"sex {value!r} is not M, F or X")
+    return letter
+
+
+def state_value(value: str | None) -> str | None:
+    """A two-letter US state code."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if _STATE.match(value.upper()) is None:
+        raise InvalidValue(f"state {value!r} is not a two-letter code")
+    return value.upper()
+
+
+def postcode_value(value: str | None) -> str | None:
+    """A US ZIP code, five digits (ZIP+4 is cut to five)."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if _ZIP.match(value) is None:
+        raise InvalidValue(f"ZIP code {value!r} is not 12345 or 12345-6789")
+    return value[:5]
+
+
+_STATE = re.compile(r"^[A-Z]{2}$")
+_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 
 
 def field_value(row: Mapping[str, str], column: str, parse: Callable[[str | None], T]) -> T:

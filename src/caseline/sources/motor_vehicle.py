@@ -1,42 +1,53 @@
-"""Motor-vehicle licences: names in parts, ISO dates, the address at issue time."""
+"""Motor-vehicle licence transactions: names in parts, ISO dates, the address on file."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from caseline.sources.base import CanonicalRecord, SourceAdapter, field_value
+from caseline.sources.base import (
+    CanonicalRecord,
+    SourceAdapter,
+    field_value,
+    postcode_value,
+    sex_value,
+    state_value,
+)
 from caseline.standardise import clean_name, normalise_street, parse_date, parse_date_of_birth
 from caseline.standardise.values import blank_to_none
 
 
 class MotorVehicleSource(SourceAdapter):
     name = "motor_vehicle"
-    key_column = "licence_number"
+    key_column = "transaction"
     columns = (
-        "licence_number", "first_name", "middle_name", "last_name", "dob", "sex",
-        "street_address", "city", "state", "zip", "issued_on",
+        "licence_number", "first_name", "middle_name", "last_name", "suffix", "dob", "sex",
+        "street_address", "city", "state", "zip", "issued_on", "transaction",
     )  # fmt: skip
 
     def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
         number, street, unit = normalise_street(row.get("street_address"))
-        given = field_value(row, "first_name", clean_name)
-        family = field_value(row, "last_name", clean_name)
         return CanonicalRecord(
             source=self.name,
-            source_key=row["licence_number"].strip(),
+            source_key=row["transaction"].strip(),
             observed_on=field_value(row, "issued_on", parse_date),
             full_name_raw=" ".join(filter(None, (row.get("first_name"), row.get("last_name")))),
-            given_name=given,
+            given_name=field_value(row, "first_name", clean_name),
             middle_name=field_value(row, "middle_name", clean_name),
-            family_name=family,
+            family_name=field_value(row, "last_name", clean_name),
+            suffix=field_value(row, "suffix", clean_name),
             date_of_birth=field_value(row, "dob", parse_date_of_birth),
-            sex=(blank_to_none(row.get("sex")) or "").upper()[:1] or None,
-            licence_number=row["licence_number"].strip(),
+            sex=field_value(row, "sex", sex_value),
+            licence_number=blank_to_none(row.get("licence_number")),
             address_raw=blank_to_none(row.get("street_address")),
             street_number=number,
             street=street,
             unit=unit,
             city=field_value(row, "city", clean_name),
-            state=(blank_to_none(row.get("state")) or "").upper() or None,
-            postcode=blank_to_none(row.get("zip")),
+            state=field_value(row, "state", state_value),
+            postcode=field_value(row, "zip", postcode_value),
+            extra={
+                key: value
+                for key in ("vehicle_plate", "vehicle_make", "vehicle_year", "expires_on")
+                if (value := blank_to_none(row.get(key)))
+            },
         )

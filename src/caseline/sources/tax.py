@@ -1,30 +1,40 @@
-"""Tax filings: 'FAMILY, GIVEN M' names, US dates, SSN, employer, a one-line address."""
+"""Tax filings: 'FAMILY, GIVEN M' names, US dates, SSN or ITIN, employer, a one-line address."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from functools import partial
 
 from caseline.sources.base import CanonicalRecord, FieldError, SourceAdapter, field_value
-from caseline.standardise import clean_ssn, parse_address_line, parse_date_of_birth, split_full_name
+from caseline.standardise import clean_tin, parse_address_line, parse_date_of_birth, split_full_name
 from caseline.standardise.dates import US
 from caseline.standardise.values import blank_to_none
+
+_YEAR = re.compile(r"^(19|20)\d\d$")
 
 
 class TaxSource(SourceAdapter):
     name = "tax"
     key_column = "filing_id"
     columns = (
-        "filing_id", "ssn", "taxpayer_name", "date_of_birth", "employer", "address", "tax_year",
-    )  # fmt: skip
+        "filing_id",
+        "tin",
+        "taxpayer_name",
+        "date_of_birth",
+        "employer",
+        "address",
+        "tax_year",
+    )
 
     def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
         name = field_value(row, "taxpayer_name", split_full_name)
         address = field_value(row, "address", parse_address_line)
+        tin = field_value(row, "tin", clean_tin)
         year = blank_to_none(row.get("tax_year"))
-        if year is not None and not (year.isdigit() and 1900 < int(year) < 2100):
-            raise FieldError("tax_year", f"{year!r} is not a year")
+        if year is not None and _YEAR.match(year) is None:
+            raise FieldError("tax_year", f"{year!r} is not a four-digit year")
         return CanonicalRecord(
             source=self.name,
             source_key=row["filing_id"].strip(),
@@ -34,8 +44,10 @@ class TaxSource(SourceAdapter):
             given_name=name.given,
             middle_name=name.middle,
             family_name=name.family,
+            suffix=name.suffix,
             date_of_birth=field_value(row, "date_of_birth", partial(parse_date_of_birth, fmt=US)),
-            ssn=field_value(row, "ssn", clean_ssn),
+            ssn=tin[1] if tin and tin[0] == "ssn" else None,
+            itin=tin[1] if tin and tin[0] == "itin" else None,
             address_raw=blank_to_none(row.get("address")),
             street_number=address.street_number,
             street=address.street,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from caseline.sources.base import CanonicalRecord, SourceAdapter, field_value
+from caseline.sources.base import (
+    CanonicalRecord,
+    FieldError,
+    SourceAdapter,
+    field_value,
+    postcode_value,
+    state_value,
+)
 from caseline.standardise import clean_name, normalise_street, parse_date, split_full_name
 from caseline.standardise.values import blank_to_none
 
@@ -22,23 +29,24 @@ class UtilitySource(SourceAdapter):
         number, street, unit = normalise_street(row.get("service_address"))
         start = field_value(row, "service_start", parse_date)
         end = field_value(row, "service_end", parse_date)
+        if start and end and end < start:
+            raise FieldError("service_end", f"service ends ({end}) before it starts ({start})")
         return CanonicalRecord(
             source=self.name,
             source_key=row["account_number"].strip(),
             observed_on=end or start,
+            valid_from=start,
+            valid_to=end,
             full_name_raw=blank_to_none(row.get("customer_name")),
             given_name=name.given,
             middle_name=name.middle,
             family_name=name.family,
+            suffix=name.suffix,
             address_raw=blank_to_none(row.get("service_address")),
             street_number=number,
             street=street,
             unit=unit,
             city=field_value(row, "service_city", clean_name),
-            state=(blank_to_none(row.get("service_state")) or "").upper() or None,
-            postcode=blank_to_none(row.get("service_zip")),
-            extra={
-                "service_start": start.isoformat() if start else None,
-                "service_end": end.isoformat() if end else None,
-            },
+            state=field_value(row, "service_state", state_value),
+            postcode=field_value(row, "service_zip", postcode_value),
         )

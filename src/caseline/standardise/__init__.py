@@ -5,7 +5,13 @@ Every normaliser raises :class:`InvalidValue` with a reason a person can act on.
 
 from caseline.standardise.addresses import Address, normalise_street, parse_address_line
 from caseline.standardise.dates import parse_date, parse_date_of_birth
-from caseline.standardise.identifiers import clean_ssn, keyed_hash
+from caseline.standardise.identifiers import (
+    clean_a_number,
+    clean_passport,
+    clean_ssn,
+    clean_tin,
+    keyed_hash,
+)
 from caseline.standardise.names import ParsedName, clean_name, split_full_name
 from caseline.standardise.values import InvalidValue
 
@@ -13,8 +19,11 @@ __all__ = [
     "Address",
     "InvalidValue",
     "ParsedName",
+    "clean_a_number",
     "clean_name",
+    "clean_passport",
     "clean_ssn",
+    "clean_tin",
     "keyed_hash",
     "normalise_street",
     "parse_address_line",

@@ -25,6 +25,48 @@ def clean_ssn(value: str | None) -> str | None:
     return area + group + serial
 
 
+_ITIN = re.compile(r"^9(\d{2})-?(\d{2})-?(\d{4})$")
+_ITIN_GROUPS = frozenset([*range(50, 66), *range(70, 89), *range(90, 93), *range(94, 100)])
+_A_NUMBER = re.compile(r"^A?-?(\d{7,9})$")
+_PASSPORT = re.compile(r"^[A-Z0-9]{6,12}$")
+
+
+def clean_tin(value: str | None) -> tuple[str, str] | None:
+    """A taxpayer number as ('ssn' | 'itin', nine digits): ITINs start with 9, SSNs never do."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    match = _ITIN.match(value)
+    if match is None:
+        ssn = clean_ssn(value)
+        return ("ssn", ssn) if ssn else None
+    if int(match.group(2)) not in _ITIN_GROUPS:
+        raise InvalidValue("ITIN group digits are outside the ranges the IRS issues")
+    return "itin", "9" + "".join(match.groups())
+
+
+def clean_a_number(value: str | None) -> str | None:
+    """'A012345678', 'A-12345678' or '12345678' -> nine digits, zero-padded."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    match = _A_NUMBER.match(value.upper().replace(" ", ""))
+    if match is None:
+        raise InvalidValue("A-number must be 'A' and 7 to 9 digits")
+    return match.group(1).zfill(9)
+
+
+def clean_passport(value: str | None) -> str | None:
+    """Passport numbers: letters and digits only, 6 to 12 of them."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    cleaned = value.upper().replace(" ", "").replace("-", "")
+    if _PASSPORT.match(cleaned) is None:
+        raise InvalidValue("passport number must be 6 to 12 letters and digits")
+    return cleaned
+
+
 def keyed_hash(kind: str, value: str, key: bytes) -> str:
     """HMAC-SHA256 of a cleaned identifier: equal values match, the raw value stays unknown."""
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()

@@ -3,6 +3,15 @@
 Public entry point: :func:`generate_world`. Deterministic for a given seed.
 """
 
-from caseline.synth.world import WorldSummary, generate_world
+from caseline.synth.calendar import DEFAULT_REFERENCE_DATE
+from caseline.synth.errors import ErrorLog, ErrorRates
+from caseline.synth.world import FORMATS, WorldSummary, generate_world
 
-__all__ = ["WorldSummary", "generate_world"]
+__all__ = [
+    "DEFAULT_REFERENCE_DATE",
+    "FORMATS",
+    "ErrorLog",
+    "ErrorRates",
+    "WorldSummary",
+    "generate_world",
+]

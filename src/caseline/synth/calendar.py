@@ -20,7 +20,9 @@ def plus_days(day: dt.date, days: float) -> dt.date:
     return day + dt.timedelta(days=int(days))
 
 
-def poisson_times(rng: random.Random, start: dt.date, end: dt.date, per_year: float) -> list[dt.date]:
+def poisson_times(
+    rng: random.Random, start: dt.date, end: dt.date, per_year: float
+) -> list[dt.date]:
     """Event days of a Poisson process with ``per_year`` events a year over [start, end)."""
     days = []
     t = start
@@ -34,5 +36,9 @@ def poisson_times(rng: random.Random, start: dt.date, end: dt.date, per_year: fl
 
 def birthday(rng: random.Random, on: dt.date, age: int) -> dt.date:
     """A date of birth for someone ``age`` years old on ``on``."""
-    latest = on.replace(year=on.year - age) if not (on.month == 2 and on.day == 29) else on.replace(year=on.year - age, day=28)
+    latest = (
+        on.replace(year=on.year - age)
+        if not (on.month == 2 and on.day == 29)
+        else on.replace(year=on.year - age, day=28)
+    )
     return latest - dt.timedelta(days=rng.randint(0, 364))

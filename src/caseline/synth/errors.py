@@ -24,8 +24,10 @@ _NEIGHBOURS = {
     "t": "rfgy", "u": "yhji", "v": "cfgb", "w": "qase", "x": "zsdc", "y": "tghu", "z": "asx",
 }  # fmt: skip
 # Shapes a scanner confuses.
-_OCR = (("rn", "m"), ("m", "rn"), ("cl", "d"), ("d", "cl"), ("li", "h"), ("h", "li"),
-        ("O", "Q"), ("Q", "O"), ("E", "F"), ("I", "L"), ("e", "c"), ("c", "e"), ("u", "v"))  # fmt: skip
+_OCR = (
+    ("rn", "m"), ("m", "rn"), ("cl", "d"), ("d", "cl"), ("li", "h"), ("h", "li"), ("O", "Q"),
+    ("Q", "O"), ("E", "F"), ("I", "L"), ("e", "c"), ("c", "e"), ("u", "v"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,9 @@ class ErrorRates:
     """Per record carrying an SSN: another person's SSN (a relative's, or a borrowed one)."""
 
     def scaled(self, **factors: float) -> ErrorRates:
-        values = {name: getattr(self, name) * factors.get(name, 1.0) for name in self.__dataclass_fields__}
+        values = {
+            name: getattr(self, name) * factors.get(name, 1.0) for name in self.__dataclass_fields__
+        }
         return ErrorRates(**{k: min(v, 1.0) for k, v in values.items()})
 
 
@@ -97,7 +101,7 @@ class Knob:
 
 
 class Knobs:
-    """A source's knobs, one attribute per error kind (attribute access keeps the hot path cheap)."""
+    """A source's knobs, one attribute per error kind (attributes keep the hot path cheap)."""
 
     def __init__(self, rates: ErrorRates) -> None:
         for name in ErrorRates.__dataclass_fields__:
@@ -155,7 +159,9 @@ def log_of(knobs: list[Knob]) -> ErrorLog:
     for knob in knobs:
         log.eligible[knob.kind] = log.eligible.get(knob.kind, 0) + knob.eligible
         log.applied[knob.kind] = log.applied.get(knob.kind, 0) + knob.applied
-        log.expected[knob.kind] = log.expected.get(knob.kind, 0.0) + knob.eligible * knob.probability
+        log.expected[knob.kind] = (
+            log.expected.get(knob.kind, 0.0) + knob.eligible * knob.probability
+        )
     return log
 
 

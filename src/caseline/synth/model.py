@@ -87,7 +87,9 @@ class Person:
 
     def residence_on(self, day: dt.date) -> Residence | None:
         for residence in self.residences:
-            if residence.moved_in <= day and (residence.moved_out is None or day < residence.moved_out):
+            if residence.moved_in <= day and (
+                residence.moved_out is None or day < residence.moved_out
+            ):
                 return residence
         return None
 

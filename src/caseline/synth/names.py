@@ -96,7 +96,9 @@ def _locale_pools(locales: Sequence[str], *, romanise: bool = False) -> NamePool
         fake = _faker(locale)
         male += _sample(fake.first_name_male)
         female += _sample(fake.first_name_female)
-        family += _sample(fake.last_name_male if hasattr(fake, "last_name_male") else fake.last_name)
+        family += _sample(
+            fake.last_name_male if hasattr(fake, "last_name_male") else fake.last_name
+        )
     if romanise:
         male, female, family = _romanised(male), _romanised(female), _romanised(family)
     return NamePools(Pool.from_counts(male), Pool.from_counts(female), Pool.from_counts(family))
@@ -115,7 +117,14 @@ def _east_asian_pools() -> NamePools:
 
 # anyascii romanises Korean surnames letter by letter (이 -> "I"); these are the spellings
 # people actually use, so the common-surname effect (Kim, Lee, Park) is kept.
-_KOREAN_FAMILY = {"I": "Lee", "Bag": "Park", "Gim": "Kim", "Jeong": "Jung", "Choe": "Choi", "O": "Oh"}
+_KOREAN_FAMILY = {
+    "I": "Lee",
+    "Bag": "Park",
+    "Gim": "Kim",
+    "Jeong": "Jung",
+    "Choe": "Choi",
+    "O": "Oh",
+}
 
 
 def _korean_family(counts: Counter[str]) -> Counter[str]:
@@ -124,7 +133,12 @@ def _korean_family(counts: Counter[str]) -> Counter[str]:
 
 def _hyphenated(counts: Counter[str]) -> Counter[str]:
     """'SeongHun' (anyascii's syllable capitals) -> 'Seong-hun', the usual passport form."""
-    return Counter({re.sub(r"(?<=[a-z])([A-Z])", lambda m: "-" + m[1].lower(), n): c for n, c in counts.items()})
+    return Counter(
+        {
+            re.sub(r"(?<=[a-z])([A-Z])", lambda m: "-" + m[1].lower(), n): c
+            for n, c in counts.items()
+        }
+    )
 
 
 # Vietnamese family names are few and very skewed: about four in ten people are Nguyen.
@@ -189,17 +203,49 @@ def masculine_surname(family: str) -> str:
 # Each is a (pattern, replacement) tried in random order; one that changes the name is used.
 TRANSLITERATION_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "arabic": (
-        ("ou", "u"), ("ou", "oo"), ("u", "ou"), ("o", "u"), ("e", "a"), ("a", "e"),
-        ("mm", "m"), ("m", "mm"), ("dj", "j"), ("ch", "sh"), ("kh", "h"), ("q", "k"),
-        ("i", "ee"), ("y", "i"), ("ai", "ay"),
+        ("ou", "u"),
+        ("ou", "oo"),
+        ("u", "ou"),
+        ("o", "u"),
+        ("e", "a"),
+        ("a", "e"),
+        ("mm", "m"),
+        ("m", "mm"),
+        ("dj", "j"),
+        ("ch", "sh"),
+        ("kh", "h"),
+        ("q", "k"),
+        ("i", "ee"),
+        ("y", "i"),
+        ("ai", "ay"),
     ),
     "slavic": (
-        ("iy$", "y"), ("iy$", "i"), ("kh", "h"), ("ya", "ia"), ("yu", "iu"), ("zh", "j"),
-        ("ts", "tz"), ("y$", "i"), ("sh", "ch"), ("e", "ye"), ("v$", "ff"),
+        ("iy$", "y"),
+        ("iy$", "i"),
+        ("kh", "h"),
+        ("ya", "ia"),
+        ("yu", "iu"),
+        ("zh", "j"),
+        ("ts", "tz"),
+        ("y$", "i"),
+        ("sh", "ch"),
+        ("e", "ye"),
+        ("v$", "ff"),
     ),
     "east_asian": (
-        ("-", ""), ("-", " "), ("eo", "u"), ("u", "oo"), ("Lee", "Yi"), ("Lee", "Rhee"), ("Park", "Pak"),
-        ("Choi", "Choe"), ("Zh", "Ch"), ("X", "Hs"), ("Q", "Ch"), ("ong", "ung"), ("Kim", "Gim"),
+        ("-", ""),
+        ("-", " "),
+        ("eo", "u"),
+        ("u", "oo"),
+        ("Lee", "Yi"),
+        ("Lee", "Rhee"),
+        ("Park", "Pak"),
+        ("Choi", "Choe"),
+        ("Zh", "Ch"),
+        ("X", "Hs"),
+        ("Q", "Ch"),
+        ("ong", "ung"),
+        ("Kim", "Gim"),
     ),
     "vietnamese": (("uy", "ui"), ("Đ", "D"), ("Ph", "F"), ("y$", "i"), ("Vu", "Vo")),
     "south_asian": (("ee", "i"), ("oo", "u"), ("sh", "s"), ("v", "w"), ("th", "t"), ("a$", "")),

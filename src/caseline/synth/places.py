@@ -62,7 +62,9 @@ class Gazetteer:
 
     def draw_address(self, rng: random.Random, place_index: int, *, renter: bool) -> Address:
         place = self.places[place_index]
-        street = self.streets[(place_index * 7919 + rng.randrange(STREETS_PER_PLACE) * 104729) % len(self.streets)]
+        street = self.streets[
+            (place_index * 7919 + rng.randrange(STREETS_PER_PLACE) * 104729) % len(self.streets)
+        ]
         number = str(int(math.exp(rng.uniform(0, math.log(20000)))))
         unit = None
         if rng.random() < (0.7 if renter else 0.05):
@@ -75,7 +77,7 @@ def gazetteer() -> Gazetteer:
     """The same fictional geography in every world (the seed decides who lives where)."""
     fake = Faker("en_US")
     fake.seed_instance(1789)
-    places = []
+    places: list[Place] = []
     seen: set[tuple[str, str]] = set()
     while len(places) < PLACE_COUNT:
         state = fake.state_abbr(include_territories=False)
@@ -84,7 +86,9 @@ def gazetteer() -> Gazetteer:
             continue
         seen.add((city, state))
         places.append(Place(city, state, fake.zipcode_in_state(state)))
-    streets = tuple(dict.fromkeys(fake.street_name() for _ in range(STREET_COUNT * 2)))[:STREET_COUNT]
+    streets = tuple(dict.fromkeys(fake.street_name() for _ in range(STREET_COUNT * 2)))[
+        :STREET_COUNT
+    ]
     zipf = [1.0 / (rank + 1) ** 0.9 for rank in range(PLACE_COUNT)]
     cumulative = {}
     for g, group in enumerate(GROUPS):

@@ -68,8 +68,14 @@ class HouseholdBuilder:
         rng = self.rng
         group = rng.choices(GROUPS, weights=GROUP_SHARES)[0]
         size = min(max_size, rng.choices(HOUSEHOLD_SIZES, weights=HOUSEHOLD_SIZE_WEIGHTS)[0])
-        head = self._adult(group, household_id, first_index, role="head" if size > 1 else "single",
-                           sex=rng.choice("MF"), age=rng.randint(22, 85))
+        head = self._adult(
+            group,
+            household_id,
+            first_index,
+            role="head" if size > 1 else "single",
+            sex=rng.choice("MF"),
+            age=rng.randint(22, 85),
+        )
         members = [head]
         if size > 1 and rng.random() < 0.8:
             members.append(self._spouse(head, first_index + 1))
@@ -88,14 +94,32 @@ class HouseholdBuilder:
 
     # -- people ---------------------------------------------------------------------------
 
-    def _new_person(self, group: str, household_id: str, index: int, role: str, sex: str,
-                    date_of_birth: dt.date, name: LegalName, foreign_born: bool) -> Person:
+    def _new_person(
+        self,
+        group: str,
+        household_id: str,
+        index: int,
+        role: str,
+        sex: str,
+        date_of_birth: dt.date,
+        name: LegalName,
+        foreign_born: bool,
+    ) -> Person:
         rng = self.rng
         country = rng.choice(COUNTRIES[group]) if foreign_born else "United States"
         return Person(
-            index=index, entity_id=f"E{index:08d}", household_id=household_id, group=group, sex=sex,
-            role=role, date_of_birth=date_of_birth, names=[name], renter=False, us_born=not foreign_born,
-            country_of_birth=country, citizenship="United States" if not foreign_born else country,
+            index=index,
+            entity_id=f"E{index:08d}",
+            household_id=household_id,
+            group=group,
+            sex=sex,
+            role=role,
+            date_of_birth=date_of_birth,
+            names=[name],
+            renter=False,
+            us_born=not foreign_born,
+            country_of_birth=country,
+            citizenship="United States" if not foreign_born else country,
         )
 
     def _given(self, group: str, sex: str) -> str:
@@ -122,19 +146,34 @@ class HouseholdBuilder:
             family = f"El {family}"  # a surname with an article, written El-, Al-, or left off
         return feminine_surname(family) if group == "slavic" and sex == "F" else family
 
-    def _adult(self, group: str, household_id: str, index: int, role: str, sex: str, age: int) -> Person:
+    def _adult(
+        self, group: str, household_id: str, index: int, role: str, sex: str, age: int
+    ) -> Person:
         rng = self.rng
         second = pools(group).family.draw(rng) if group == "hispanic" else None
-        name = LegalName(self._given(group, sex), self._middle(group, sex), self._family(group, sex),
-                         second, None)
-        person = self._new_person(group, household_id, index, role, sex,
-                                  birthday(rng, self.reference_date, age), name,
-                                  rng.random() < FOREIGN_BORN[group])
+        name = LegalName(
+            self._given(group, sex),
+            self._middle(group, sex),
+            self._family(group, sex),
+            second,
+            None,
+        )
+        person = self._new_person(
+            group,
+            household_id,
+            index,
+            role,
+            sex,
+            birthday(rng, self.reference_date, age),
+            name,
+            rng.random() < FOREIGN_BORN[group],
+        )
         if not person.us_born:
             earliest = max(plus_days(person.date_of_birth, 365 * 16), dt.date(1985, 1, 1))
             person.entered_on = (
                 day_between(rng, HISTORY_START, plus_days(self.reference_date, -60))
-                if rng.random() < 0.3 else day_between(rng, earliest, plus_days(HISTORY_START, -1))
+                if rng.random() < 0.3
+                else day_between(rng, earliest, plus_days(HISTORY_START, -1))
             )
         return person
 
@@ -147,7 +186,11 @@ class HouseholdBuilder:
         spouse = self._adult(head.group, head.household_id, index, "spouse", sex, age)
         if sex == "F" and head.sex == "M" and rng.random() < TAKES_SPOUSE_NAME[head.group]:
             old = spouse.names[0]
-            family = feminine_surname(head.names[0].family) if head.group == "slavic" else head.names[0].family
+            family = (
+                feminine_surname(head.names[0].family)
+                if head.group == "slavic"
+                else head.names[0].family
+            )
             spouse.names[0] = LegalName(old.given, old.middle, family, None, None)
         if not head.us_born and rng.random() < 0.85:
             spouse.us_born, spouse.country_of_birth = False, head.country_of_birth
@@ -162,28 +205,43 @@ class HouseholdBuilder:
         head_age = head.age_on(self.reference_date)
         if head_age < 36 or rng.random() < 0.85:
             return self._child(members, index, father, mother)
-        relative = self._adult(head.group, head.household_id, index, "relative", rng.choice("MF"),
-                               rng.randint(18, head_age))
+        relative = self._adult(
+            head.group,
+            head.household_id,
+            index,
+            "relative",
+            rng.choice("MF"),
+            rng.randint(18, head_age),
+        )
         old = relative.names[0]
-        family = feminine_surname(head.names[0].family) if head.group == "slavic" and relative.sex == "F" \
+        family = (
+            feminine_surname(head.names[0].family)
+            if head.group == "slavic" and relative.sex == "F"
             else head.names[0].family
+        )
         relative.names[0] = LegalName(old.given, old.middle, family, old.second_family, None)
         return relative
 
-    def _child(self, members: list[Person], index: int, father: Person | None, mother: Person | None) -> Person:
+    def _child(
+        self, members: list[Person], index: int, father: Person | None, mother: Person | None
+    ) -> Person:
         rng = self.rng
         head = members[0]
         group = head.group
         parent = father or mother or head
         sex = rng.choice("MF")
         siblings = [m for m in members if m.role == "child"]
-        youngest_parent_age = min(p.age_on(self.reference_date) for p in (father, mother, head) if p)
+        youngest_parent_age = min(
+            p.age_on(self.reference_date) for p in (father, mother, head) if p
+        )
         if siblings and rng.random() < TWIN_RATE:
             twin = siblings[-1]
             date_of_birth = twin.date_of_birth
         else:
             twin = None
-            date_of_birth = birthday(rng, self.reference_date, rng.randint(0, max(0, min(30, youngest_parent_age - 18))))
+            date_of_birth = birthday(
+                rng, self.reference_date, rng.randint(0, max(0, min(30, youngest_parent_age - 18)))
+            )
         family = parent.names[0].family
         if group == "slavic" and sex == "F":
             family = feminine_surname(family if father is None else father.names[0].family)
@@ -193,16 +251,29 @@ class HouseholdBuilder:
             second = mother.names[0].family if mother else (father or head).names[0].second_family
         given = self._given(group, sex)
         suffix = None
-        if father and sex == "M" and not any(m.names[0].suffix == "JR" for m in members) \
-                and rng.random() < JUNIOR_RATE.get(group, 0.02):
+        if (
+            father
+            and sex == "M"
+            and not any(m.names[0].suffix == "JR" for m in members)
+            and rng.random() < JUNIOR_RATE.get(group, 0.02)
+        ):
             given, suffix = father.names[0].given, "JR"
-            father.names[0] = LegalName(father.names[0].given, father.names[0].middle, father.names[0].family,
-                                        father.names[0].second_family, "SR")
+            father.names[0] = LegalName(
+                father.names[0].given,
+                father.names[0].middle,
+                father.names[0].family,
+                father.names[0].second_family,
+                "SR",
+            )
         elif twin is not None and given == twin.names[0].given:
             given = self._given(group, sex)
         name = LegalName(given, self._middle(group, sex), family, second, suffix)
-        born_abroad = not parent.us_born and (parent.entered_on is None or date_of_birth < parent.entered_on)
-        child = self._new_person(group, head.household_id, index, "child", sex, date_of_birth, name, born_abroad)
+        born_abroad = not parent.us_born and (
+            parent.entered_on is None or date_of_birth < parent.entered_on
+        )
+        child = self._new_person(
+            group, head.household_id, index, "child", sex, date_of_birth, name, born_abroad
+        )
         if born_abroad:
             child.country_of_birth, child.citizenship = parent.country_of_birth, parent.citizenship
             child.entered_on = parent.entered_on
@@ -243,7 +314,9 @@ class HouseholdBuilder:
         residences: list[Residence] = []
         moved_in = start
         for move in [*moves, None]:
-            residences.append(Residence(self.gazetteer.draw_address(rng, place, renter=renter), moved_in, move))
+            residences.append(
+                Residence(self.gazetteer.draw_address(rng, place, renter=renter), moved_in, move)
+            )
             if move is not None:
                 moved_in = move
                 if rng.random() < 0.3:  # most moves are local
@@ -268,13 +341,19 @@ class HouseholdBuilder:
         if person.role != "single" or person.sex != "F":
             return
         age_2015 = person.age_on(HISTORY_START)
-        if not 20 <= age_2015 <= 45 or rng.random() >= 0.3 or rng.random() >= TAKES_SPOUSE_NAME[person.group]:
+        if (
+            not 20 <= age_2015 <= 45
+            or rng.random() >= 0.3
+            or rng.random() >= TAKES_SPOUSE_NAME[person.group]
+        ):
             return
         married = day_between(rng, HISTORY_START, plus_days(self.reference_date, -30))
         old = person.names[0]
         new_family = self._family(person.group, "F")
         if new_family != old.family:
-            person.names.append(LegalName(old.given, old.middle, new_family, None, None, since=married))
+            person.names.append(
+                LegalName(old.given, old.middle, new_family, None, None, since=married)
+            )
 
     def _jobs(self, person: Person) -> None:
         rng = self.rng

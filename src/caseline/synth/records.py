@@ -1,4 +1,4 @@
-"""What each source records of a person, from the person's history, with its own timing and errors."""
+"""What each source records of a person, from their history, with its own timing and errors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,17 @@ from caseline.synth.places import Address
 from caseline.synth.render import SourceProfile, write_date_of_birth, write_name, written_address
 from caseline.synth.tables import ChunkTables
 
-VEHICLE_MAKES = ("FORD", "TOYOTA", "HONDA", "CHEVROLET", "NISSAN", "HYUNDAI", "KIA", "JEEP", "DODGE")
+VEHICLE_MAKES = (
+    "FORD",
+    "TOYOTA",
+    "HONDA",
+    "CHEVROLET",
+    "NISSAN",
+    "HYUNDAI",
+    "KIA",
+    "JEEP",
+    "DODGE",
+)
 LICENCE_YEARS = 8
 
 
@@ -25,21 +35,38 @@ def source_profiles(rates: ErrorRates) -> dict[str, SourceProfile]:
     addresses are current because filers write them each year."""
     return {
         "motor_vehicle": SourceProfile("motor_vehicle", Knobs(rates), writes_suffix=0.7),
-        "tax": SourceProfile("tax", Knobs(rates.scaled(stale_address=0.3)), upper=True, ascii_only=True,
-                             writes_suffix=0.6),
-        "utility": SourceProfile("utility", Knobs(rates.scaled(keyboard_typo=1.5, nickname=1.5)),
-                                 writes_suffix=0.2),
+        "tax": SourceProfile(
+            "tax",
+            Knobs(rates.scaled(stale_address=0.3)),
+            upper=True,
+            ascii_only=True,
+            writes_suffix=0.6,
+        ),
+        "utility": SourceProfile(
+            "utility", Knobs(rates.scaled(keyboard_typo=1.5, nickname=1.5)), writes_suffix=0.2
+        ),
         "entry_exit": SourceProfile(
             "entry_exit",
-            Knobs(rates.scaled(name_order_swap=2.0, nickname=0.0, missing_middle_name=0.5,
-                               missing_date_of_birth=0.2)),
-            upper=True, ascii_only=True, writes_suffix=0.0,
+            Knobs(
+                rates.scaled(
+                    name_order_swap=2.0,
+                    nickname=0.0,
+                    missing_middle_name=0.5,
+                    missing_date_of_birth=0.2,
+                )
+            ),
+            upper=True,
+            ascii_only=True,
+            writes_suffix=0.0,
         ),
-        "immigration_status": SourceProfile("immigration_status", Knobs(rates.scaled(missing_date_of_birth=0.3)),
-                                            writes_suffix=0.3),
+        "immigration_status": SourceProfile(
+            "immigration_status", Knobs(rates.scaled(missing_date_of_birth=0.3)), writes_suffix=0.3
+        ),
         "court": SourceProfile(
-            "court", Knobs(rates.scaled(ocr_typo=3.0, stale_address=2.0, missing_date_of_birth=4.0)),
-            upper=True, writes_suffix=0.3,
+            "court",
+            Knobs(rates.scaled(ocr_typo=3.0, stale_address=2.0, missing_date_of_birth=4.0)),
+            upper=True,
+            writes_suffix=0.3,
         ),
     }
 
@@ -64,8 +91,16 @@ class RecordWriter:
 
     def _emit(self, source: str, key: str, person: Person, row: dict[str, str]) -> None:
         self.tables.add(source, row)
-        self.tables.add("truth", {"source": source, "source_key": key, "entity_id": person.entity_id,
-                                  "group": person.group, "errors": self.garbler.take_applied()})
+        self.tables.add(
+            "truth",
+            {
+                "source": source,
+                "source_key": key,
+                "entity_id": person.entity_id,
+                "group": person.group,
+                "errors": self.garbler.take_applied(),
+            },
+        )
 
     def _in_window(self, day: dt.date) -> bool:
         return HISTORY_START <= day <= self.reference_date
@@ -92,31 +127,53 @@ class RecordWriter:
         while day <= self.reference_date:
             events.append((day, "RENEWAL"))
             day = plus_days(day, 365.25 * LICENCE_YEARS)
-        events += [(plus_days(r.moved_in, rng.randint(5, 90)), "ADDRESS_CHANGE")
-                   for r in person.residences[1:] if rng.random() < 0.35]
-        vehicle = (f"{rng.randrange(10**6):06d}", rng.choice(VEHICLE_MAKES)) if rng.random() < 0.6 else None
+        events += [
+            (plus_days(r.moved_in, rng.randint(5, 90)), "ADDRESS_CHANGE")
+            for r in person.residences[1:]
+            if rng.random() < 0.35
+        ]
+        vehicle = (
+            (f"{rng.randrange(10**6):06d}", rng.choice(VEHICLE_MAKES))
+            if rng.random() < 0.6
+            else None
+        )
         for on, transaction in sorted(events):
             if self._in_window(on) and person.in_country_on(on):
                 self._motor_vehicle_record(person, on, transaction, vehicle)
 
-    def _motor_vehicle_record(self, person: Person, on: dt.date, transaction: str,
-                              vehicle: tuple[str, str] | None) -> None:
+    def _motor_vehicle_record(
+        self, person: Person, on: dt.date, transaction: str, vehicle: tuple[str, str] | None
+    ) -> None:
         profile = self.profiles["motor_vehicle"]
         g = self.garbler
         name = write_name(g, person, person.name_on(on), profile)
         dob = write_date_of_birth(g, person, profile)
         # A renewal by mail keeps the address on file: stale if the person moved since.
-        address = written_address(g, person, on, profile, may_be_stale=transaction != "ADDRESS_CHANGE")
+        address = written_address(
+            g, person, on, profile, may_be_stale=transaction != "ADDRESS_CHANGE"
+        )
         key = self._key("DMV")
-        self._emit("motor_vehicle", key, person, {
-            "licence_number": person.licence_number or "", "first_name": name.given,
-            "middle_name": name.middle, "last_name": name.family, "suffix": name.suffix,
-            "dob": dob.isoformat() if dob else "", "sex": person.sex, **_address_parts(address),
-            "issued_on": on.isoformat(), "expires_on": plus_days(on, 365.25 * LICENCE_YEARS).isoformat(),
-            "transaction": key, "vehicle_plate": vehicle[0] if vehicle else "",
-            "vehicle_make": vehicle[1] if vehicle else "",
-            "vehicle_year": str(on.year - self.rng.randint(0, 12)) if vehicle else "",
-        })
+        self._emit(
+            "motor_vehicle",
+            key,
+            person,
+            {
+                "licence_number": person.licence_number or "",
+                "first_name": name.given,
+                "middle_name": name.middle,
+                "last_name": name.family,
+                "suffix": name.suffix,
+                "dob": dob.isoformat() if dob else "",
+                "sex": person.sex,
+                **_address_parts(address),
+                "issued_on": on.isoformat(),
+                "expires_on": plus_days(on, 365.25 * LICENCE_YEARS).isoformat(),
+                "transaction": key,
+                "vehicle_plate": vehicle[0] if vehicle else "",
+                "vehicle_make": vehicle[1] if vehicle else "",
+                "vehicle_year": str(on.year - self.rng.randint(0, 12)) if vehicle else "",
+            },
+        )
 
     # -- tax ------------------------------------------------------------------------------------
 
@@ -129,7 +186,14 @@ class RecordWriter:
             year_end = dt.date(year, 12, 31)
             if person.age_on(year_end) < 18 or not person.in_country_on(year_end):
                 continue
-            job = next((j for j in person.jobs if j.start <= year_end and (j.end is None or j.end.year >= year)), None)
+            job = next(
+                (
+                    j
+                    for j in person.jobs
+                    if j.start <= year_end and (j.end is None or j.end.year >= year)
+                ),
+                None,
+            )
             if rng.random() >= (0.92 if job else 0.2):
                 continue
             filed = plus_days(dt.date(year + 1, 4, 15), -rng.randint(0, 75))
@@ -137,7 +201,9 @@ class RecordWriter:
                 continue
             self._tax_record(person, year, filed, tin, job.employer if job else "")
 
-    def _tax_record(self, person: Person, year: int, filed: dt.date, tin: str, employer: str) -> None:
+    def _tax_record(
+        self, person: Person, year: int, filed: dt.date, tin: str, employer: str
+    ) -> None:
         profile = self.profiles["tax"]
         g = self.garbler
         if person.ssn and self.ssn_pool and g.hit(profile.knobs.identifier_reuse):
@@ -148,11 +214,20 @@ class RecordWriter:
         dob = write_date_of_birth(g, person, profile)
         address = written_address(g, person, filed, profile)
         key = self._key(f"T{year}-")
-        self._emit("tax", key, person, {
-            "filing_id": key, "tin": tin, "taxpayer_name": f"{name.family}{suffix}, {name.given}{middle}",
-            "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "", "employer": employer,
-            "address": address.one_line.upper() if address else "", "tax_year": str(year),
-        })
+        self._emit(
+            "tax",
+            key,
+            person,
+            {
+                "filing_id": key,
+                "tin": tin,
+                "taxpayer_name": f"{name.family}{suffix}, {name.given}{middle}",
+                "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "",
+                "employer": employer,
+                "address": address.one_line.upper() if address else "",
+                "tax_year": str(year),
+            },
+        )
 
     # -- utility --------------------------------------------------------------------------------
 
@@ -165,19 +240,32 @@ class RecordWriter:
             for _provider in range(1 if rng.random() < 0.7 else 2):
                 start = plus_days(residence.moved_in, rng.randint(-10, 20))
                 end = None
-                if residence.moved_out is not None and rng.random() >= 0.15:  # some accounts are never closed
-                    end = plus_days(residence.moved_out, rng.randint(0, 30))
-                if end is not None and end < HISTORY_START or start > self.reference_date:
+                if (
+                    residence.moved_out is not None and rng.random() >= 0.15
+                ):  # some accounts are never closed
+                    end = max(
+                        plus_days(residence.moved_out, rng.randint(0, 30)), plus_days(start, 1)
+                    )
+                if (end is not None and end < HISTORY_START) or start > self.reference_date:
                     continue
                 name = write_name(g, holder, holder.name_on(max(start, HISTORY_START)), profile)
                 key = self._key("U")
                 address = residence.address
-                self._emit("utility", key, holder, {
-                    "account_number": key, "customer_name": " ".join(p for p in (name.given, name.family) if p),
-                    "service_address": address.line, "service_city": address.city,
-                    "service_state": address.state, "service_zip": address.postcode,
-                    "service_start": start.isoformat(), "service_end": end.isoformat() if end else "",
-                })
+                self._emit(
+                    "utility",
+                    key,
+                    holder,
+                    {
+                        "account_number": key,
+                        "customer_name": " ".join(p for p in (name.given, name.family) if p),
+                        "service_address": address.line,
+                        "service_city": address.city,
+                        "service_state": address.state,
+                        "service_zip": address.postcode,
+                        "service_start": start.isoformat(),
+                        "service_end": end.isoformat() if end else "",
+                    },
+                )
 
     # -- immigration: border, benefits, court ----------------------------------------------------
 
@@ -201,14 +289,28 @@ class RecordWriter:
         name = write_name(g, person, person.name_on(on), profile)
         dob = write_date_of_birth(g, person, profile)
         key = self._key("X")
-        citizenship = "United States" if person.us_born or person.status_on(on) == "citizen_naturalised" \
+        citizenship = (
+            "United States"
+            if person.us_born or person.status_on(on) == "citizen_naturalised"
             else person.citizenship
-        self._emit("entry_exit", key, person, {
-            "event_id": key, "event_type": kind.upper(), "event_date": on.isoformat(), "port": detail["port"],
-            "passport_number": passport, "citizenship": citizenship.upper(), "surname": name.family,
-            "given_names": " ".join(p for p in (name.given, name.middle) if p),
-            "date_of_birth": dob.strftime("%d %b %Y").upper() if dob else "", "sex": person.sex,
-        })
+        )
+        self._emit(
+            "entry_exit",
+            key,
+            person,
+            {
+                "event_id": key,
+                "event_type": kind.upper(),
+                "event_date": on.isoformat(),
+                "port": detail["port"],
+                "passport_number": passport,
+                "citizenship": citizenship.upper(),
+                "surname": name.family,
+                "given_names": " ".join(p for p in (name.given, name.middle) if p),
+                "date_of_birth": dob.strftime("%d %b %Y").upper() if dob else "",
+                "sex": person.sex,
+            },
+        )
 
     def _status(self, person: Person, on: dt.date, detail: dict[str, str]) -> None:
         profile = self.profiles["immigration_status"]
@@ -217,13 +319,24 @@ class RecordWriter:
         dob = write_date_of_birth(g, person, profile)
         address = written_address(g, person, on, profile)
         key = self._key("IOE")
-        self._emit("immigration_status", key, person, {
-            "receipt_number": key, "a_number": person.a_number or "", "family_name": name.family,
-            "given_name": name.given, "middle_name": name.middle,
-            "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "", "country_of_birth": person.country_of_birth,
-            "event_type": detail["event_type"], "benefit": detail["benefit"], "event_date": on.isoformat(),
-            "mailing_address": address.one_line if address else "",
-        })
+        self._emit(
+            "immigration_status",
+            key,
+            person,
+            {
+                "receipt_number": key,
+                "a_number": person.a_number or "",
+                "family_name": name.family,
+                "given_name": name.given,
+                "middle_name": name.middle,
+                "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "",
+                "country_of_birth": person.country_of_birth,
+                "event_type": detail["event_type"],
+                "benefit": detail["benefit"],
+                "event_date": on.isoformat(),
+                "mailing_address": address.one_line if address else "",
+            },
+        )
 
     def _hearing(self, person: Person, on: dt.date, detail: dict[str, str]) -> None:
         profile = self.profiles["court"]
@@ -233,17 +346,31 @@ class RecordWriter:
         address = written_address(g, person, on, profile)
         key = self._key("H")
         given = " ".join(p for p in (name.given, name.middle) if p)
-        self._emit("court", key, person, {
-            "hearing_id": key, "case_number": detail["case"], "a_number": person.a_number or "",
-            "respondent_name": f"{name.family}, {given}", "date_of_birth": dob.isoformat() if dob else "",
-            "hearing_date": on.isoformat(), "hearing_type": detail["hearing_type"], "outcome": detail["outcome"],
-            "departure_deadline": detail.get("departure_deadline", ""),
-            "address": address.one_line.upper() if address else "",
-        })
+        self._emit(
+            "court",
+            key,
+            person,
+            {
+                "hearing_id": key,
+                "case_number": detail["case"],
+                "a_number": person.a_number or "",
+                "respondent_name": f"{name.family}, {given}",
+                "date_of_birth": dob.isoformat() if dob else "",
+                "hearing_date": on.isoformat(),
+                "hearing_type": detail["hearing_type"],
+                "outcome": detail["outcome"],
+                "departure_deadline": detail.get("departure_deadline", ""),
+                "address": address.one_line.upper() if address else "",
+            },
+        )
 
 
 def _address_parts(address: Address | None) -> dict[str, str]:
     if address is None:
         return {"street_address": "", "city": "", "state": "", "zip": ""}
-    return {"street_address": address.line, "city": address.city, "state": address.state, "zip": address.postcode}
-
+    return {
+        "street_address": address.line,
+        "city": address.city,
+        "state": address.state,
+        "zip": address.postcode,
+    }

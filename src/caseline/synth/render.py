@@ -63,8 +63,12 @@ def write_name(g: Garbler, person: Person, legal: LegalName, profile: SourceProf
             family = f"{family} {legal.second_family}"
     if family.startswith("El ") and rng.random() < 0.5:
         family = rng.choice(_ARTICLE_FORMS) + family[3:]  # a convention, not an error: not logged
-    if group == "slavic" and person.sex == "F" and masculine_surname(family) != family \
-            and g.hit(knobs.masculine_surname_form):
+    if (
+        group == "slavic"
+        and person.sex == "F"
+        and masculine_surname(family) != family
+        and g.hit(knobs.masculine_surname_form)
+    ):
         family = masculine_surname(family)
     nicks = nicknames_of(given) if group == "anglo" else ()
     if nicks and g.hit(knobs.nickname):
@@ -79,7 +83,11 @@ def write_name(g: Garbler, person: Person, legal: LegalName, profile: SourceProf
         middle = ""
     if group == "vietnamese" and middle and rng.random() < 0.3:
         given, middle = f"{middle} {given}", ""  # "Van Hung" written as the given name
-    swap = knobs.name_order_swap_family_first if group in FAMILY_FIRST_GROUPS else knobs.name_order_swap
+    swap = (
+        knobs.name_order_swap_family_first
+        if group in FAMILY_FIRST_GROUPS
+        else knobs.name_order_swap
+    )
     if g.hit(swap):
         given, family = family, given
     suffix = legal.suffix or ""
@@ -115,8 +123,9 @@ def write_date_of_birth(g: Garbler, person: Person, profile: SourceProfile) -> d
     return value
 
 
-def written_address(g: Garbler, person: Person, day: dt.date, profile: SourceProfile,
-                    *, may_be_stale: bool = True) -> Address | None:
+def written_address(
+    g: Garbler, person: Person, day: dt.date, profile: SourceProfile, *, may_be_stale: bool = True
+) -> Address | None:
     """The address a record made on ``day`` shows: current, or (stale) the one before a move."""
     residence = person.residence_on(day) or _last_before(person, day)
     if residence is None:

@@ -26,9 +26,9 @@ _LONG_AGO = {
     "voluntary_departure": 0.04, "pending_asylum": 0.03,
 }  # fmt: skip
 _RECENT = {
-    "citizen_naturalised": 0.06, "permanent_resident": 0.22, "visa_valid": 0.15, "visa_expired": 0.10,
-    "pending_asylum": 0.15, "pending_adjustment": 0.08, "temporary_protected": 0.07,
-    "final_removal_order": 0.08, "voluntary_departure": 0.09,
+    "citizen_naturalised": 0.06, "permanent_resident": 0.22, "visa_valid": 0.15,
+    "visa_expired": 0.10, "pending_asylum": 0.15, "pending_adjustment": 0.08,
+    "temporary_protected": 0.07, "final_removal_order": 0.08, "voluntary_departure": 0.09,
 }  # fmt: skip
 TPS_GROUPS = frozenset({"hispanic", "haitian_french", "arabic", "south_asian", "slavic"})
 VISA_TYPES = ("F1", "H1B", "J1", "B2", "L1")
@@ -45,7 +45,6 @@ class StatusHistorian:
         self.salt = salt
 
     def history(self, person: Person, head: Person) -> None:
-        rng = self.rng
         if person.us_born:
             person.statuses = [StatusPeriod("citizen_birth", person.date_of_birth, None)]
             person.ssn = identifiers.ssn(person.index, self.salt)
@@ -53,7 +52,9 @@ class StatusHistorian:
             assert person.entered_on is not None
             category = self._category(person, head)
             self._foreign_born(person, category)
-            person.a_number = identifiers.a_number(person.index, self.salt) if category != "visa_valid" else None
+            person.a_number = (
+                identifiers.a_number(person.index, self.salt) if category != "visa_valid" else None
+            )
         self._identifiers(person)
         self._trips(person)
         if person.departed_on is not None:
@@ -63,16 +64,29 @@ class StatusHistorian:
         rng = self.rng
         if person is not head and not head.us_born and person.age_on(self.reference_date) < 18:
             inherited = head.statuses[-1].status if head.statuses else None
-            if inherited and inherited not in ("citizen_birth",) and not inherited.startswith("voluntary"):
+            if (
+                inherited
+                and inherited not in ("citizen_birth",)
+                and not inherited.startswith("voluntary")
+            ):
                 return "permanent_resident" if inherited == "citizen_naturalised" else inherited
         assert person.entered_on is not None
         table = _LONG_AGO if person.entered_on < dt.date(2010, 1, 1) else _RECENT
-        options = [(s, w) for s, w in table.items() if s != "temporary_protected" or person.group in TPS_GROUPS]
+        options = [
+            (s, w)
+            for s, w in table.items()
+            if s != "temporary_protected" or person.group in TPS_GROUPS
+        ]
         category = rng.choices([s for s, _ in options], weights=[w for _, w in options])[0]
-        if category == "citizen_naturalised" and plus_days(person.entered_on, 365 * 5.5) > self.reference_date:
+        if (
+            category == "citizen_naturalised"
+            and plus_days(person.entered_on, 365 * 5.5) > self.reference_date
+        ):
             category = "permanent_resident"
-        if category in ("final_removal_order", "voluntary_departure") \
-                and plus_days(person.entered_on, 400) > self.reference_date:
+        if (
+            category in ("final_removal_order", "voluntary_departure")
+            and plus_days(person.entered_on, 400) > self.reference_date
+        ):
             category = "pending_asylum"  # proceedings take longer than this person has been here
         return category
 
@@ -90,8 +104,18 @@ class StatusHistorian:
             events.append(Event("status", on, {"event_type": kind, "benefit": benefit}))
 
         events.append(Event("entry", entered, {"port": rng.choice(PORTS)}))
-        start_status = "visa_valid" if category in ("visa_valid", "visa_expired", "pending_adjustment",
-                                                   "citizen_naturalised", "permanent_resident") else "entered_without_status"
+        start_status = (
+            "visa_valid"
+            if category
+            in (
+                "visa_valid",
+                "visa_expired",
+                "pending_adjustment",
+                "citizen_naturalised",
+                "permanent_resident",
+            )
+            else "entered_without_status"
+        )
         if start_status == "visa_valid":
             status_event("VISA_ISSUED", visa, plus_days(entered, -rng.randint(10, 120)))
         periods.append(StatusPeriod(start_status, entered, None))
@@ -99,15 +123,25 @@ class StatusHistorian:
         if category in ("citizen_naturalised", "permanent_resident"):
             granted = day_between(rng, plus_days(entered, 60), plus_days(entered, 365 * 4))
             if category == "citizen_naturalised":
-                naturalised = day_between(rng, max(plus_days(granted, 365 * 5), plus_days(entered, 365 * 5)), last)
+                naturalised = day_between(
+                    rng, max(plus_days(granted, 365 * 5), plus_days(entered, 365 * 5)), last
+                )
                 granted = min(granted, plus_days(naturalised, -365 * 5))
                 granted = max(granted, plus_days(entered, 30))
             granted = min(granted, last)
-            status_event("APPLICATION_FILED", "ADJUSTMENT", max(entered, plus_days(granted, -rng.randint(180, 700))))
+            status_event(
+                "APPLICATION_FILED",
+                "ADJUSTMENT",
+                max(entered, plus_days(granted, -rng.randint(180, 700))),
+            )
             status_event("GRANTED", "PERMANENT_RESIDENCE", granted)
             periods.append(StatusPeriod("permanent_resident", granted, None))
             if category == "citizen_naturalised":
-                status_event("APPLICATION_FILED", "NATURALISATION", plus_days(naturalised, -rng.randint(120, 400)))
+                status_event(
+                    "APPLICATION_FILED",
+                    "NATURALISATION",
+                    plus_days(naturalised, -rng.randint(120, 400)),
+                )
                 status_event("GRANTED", "NATURALISATION", naturalised)
                 periods.append(StatusPeriod("citizen_naturalised", naturalised, None))
                 person.citizenship = "United States"
@@ -134,7 +168,9 @@ class StatusHistorian:
         elif category == "final_removal_order":
             if rng.random() < 0.5:
                 denied = day_between(rng, plus_days(entered, 30), plus_days(last, -200))
-                status_event("APPLICATION_FILED", "ASYLUM", plus_days(denied, -rng.randint(100, 500)))
+                status_event(
+                    "APPLICATION_FILED", "ASYLUM", plus_days(denied, -rng.randint(100, 500))
+                )
                 status_event("DENIED", "ASYLUM", denied)
             ordered = day_between(rng, max(plus_days(entered, 120), HISTORY_START), last)
             hearings = self._hearings(ordered, "REMOVAL_ORDERED")
@@ -146,8 +182,9 @@ class StatusHistorian:
         person.events = sorted(events, key=lambda e: e.on)
         person.statuses = _closed(sorted(periods, key=lambda p: p.since))
 
-    def _voluntary_departure(self, person: Person, entered: dt.date, events: list[Event],
-                             periods: list[StatusPeriod]) -> None:
+    def _voluntary_departure(
+        self, person: Person, entered: dt.date, events: list[Event], periods: list[StatusPeriod]
+    ) -> None:
         rng = self.rng
         ref = self.reference_date
         granted = day_between(rng, max(plus_days(entered, 150), HISTORY_START), plus_days(ref, -30))
@@ -160,22 +197,36 @@ class StatusHistorian:
             return
         if rng.random() < 0.65:  # departed in time, and the exit was recorded
             departed = day_between(rng, plus_days(granted, 5), deadline)
-            events.append(Event("exit", departed, {"port": rng.choice(PORTS), "reason": "VOLUNTARY_DEPARTURE"}))
+            events.append(
+                Event(
+                    "exit", departed, {"port": rng.choice(PORTS), "reason": "VOLUNTARY_DEPARTURE"}
+                )
+            )
             periods.append(StatusPeriod("voluntary_departure_departed", departed, None))
             person.departed_on = departed
         else:
             periods.append(StatusPeriod("voluntary_departure_overdue", deadline, None))
 
-    def _hearings(self, decided: dt.date, outcome: str, deadline: dt.date | None = None) -> list[Event]:
+    def _hearings(
+        self, decided: dt.date, outcome: str, deadline: dt.date | None = None
+    ) -> list[Event]:
         """Master hearings continued a few times, then the decision (or another continuance)."""
         rng = self.rng
         case = f"{rng.randrange(10**8):08d}"
         first = plus_days(decided, -rng.randint(90, 900))
-        days = sorted({day_between(rng, first, decided) for _ in range(rng.randint(0, 3))} - {decided})
-        events = [Event("hearing", d, {"case": case, "hearing_type": "MASTER", "outcome": "CONTINUED"})
-                  for d in days if d >= dt.date(2013, 1, 1)]
-        detail = {"case": case, "hearing_type": "INDIVIDUAL" if outcome != "CONTINUED" else "MASTER",
-                  "outcome": outcome}
+        days = sorted(
+            {day_between(rng, first, decided) for _ in range(rng.randint(0, 3))} - {decided}
+        )
+        events = [
+            Event("hearing", d, {"case": case, "hearing_type": "MASTER", "outcome": "CONTINUED"})
+            for d in days
+            if d >= dt.date(2013, 1, 1)
+        ]
+        detail = {
+            "case": case,
+            "hearing_type": "INDIVIDUAL" if outcome != "CONTINUED" else "MASTER",
+            "outcome": outcome,
+        }
         if deadline is not None:
             detail["departure_deadline"] = deadline.isoformat()
         if decided <= self.reference_date:
@@ -185,7 +236,11 @@ class StatusHistorian:
     def _identifiers(self, person: Person) -> None:
         rng = self.rng
         status = person.statuses[-1].status
-        work_authorised = status in ("citizen_naturalised", "permanent_resident", "temporary_protected") or (
+        work_authorised = status in (
+            "citizen_naturalised",
+            "permanent_resident",
+            "temporary_protected",
+        ) or (
             status in ("visa_valid", "pending_adjustment", "pending_asylum") and rng.random() < 0.5
         )
         if person.ssn is None and work_authorised:
@@ -197,19 +252,34 @@ class StatusHistorian:
             person.passports = [(identifiers.passport(person.index, self.salt), issued)]
             renewed = plus_days(issued, 365.25 * 10)
             if renewed < self.reference_date:
-                person.passports.append((identifiers.passport(person.index, self.salt, version=1), renewed))
+                person.passports.append(
+                    (identifiers.passport(person.index, self.salt, version=1), renewed)
+                )
 
     def _trips(self, person: Person) -> None:
         rng = self.rng
         status = person.statuses[-1].status
-        if status not in ("citizen_birth", "citizen_naturalised", "permanent_resident", "visa_valid",
-                          "temporary_protected") or person.age_on(self.reference_date) < 18:
+        if (
+            status
+            not in (
+                "citizen_birth",
+                "citizen_naturalised",
+                "permanent_resident",
+                "visa_valid",
+                "temporary_protected",
+            )
+            or person.age_on(self.reference_date) < 18
+        ):
             return
         start = max(HISTORY_START, person.entered_on or HISTORY_START)
-        for left in poisson_times(rng, start, plus_days(self.reference_date, -70), TRIPS_PER_YEAR[person.us_born]):
+        for left in poisson_times(
+            rng, start, plus_days(self.reference_date, -70), TRIPS_PER_YEAR[person.us_born]
+        ):
             port = rng.choice(PORTS)
             person.events.append(Event("exit", left, {"port": port, "reason": "TRAVEL"}))
-            person.events.append(Event("entry", plus_days(left, rng.randint(7, 60)), {"port": port}))
+            person.events.append(
+                Event("entry", plus_days(left, rng.randint(7, 60)), {"port": port})
+            )
         person.events.sort(key=lambda e: e.on)
 
     @staticmethod

@@ -13,7 +13,9 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
         "street_address", "city", "state", "zip", "issued_on", "expires_on", "transaction",
         "vehicle_plate", "vehicle_make", "vehicle_year",
     ),
-    "tax": ("filing_id", "tin", "taxpayer_name", "date_of_birth", "employer", "address", "tax_year"),
+    "tax": (
+        "filing_id", "tin", "taxpayer_name", "date_of_birth", "employer", "address", "tax_year",
+    ),
     "utility": (
         "account_number", "customer_name", "service_address", "service_city", "service_state",
         "service_zip", "service_start", "service_end",
@@ -38,10 +40,10 @@ SOURCE_KEYS = {
 TRUTH_COLUMNS: dict[str, tuple[str, ...]] = {
     "truth": ("source", "source_key", "entity_id", "group", "errors"),
     "persons": (
-        "entity_id", "household_id", "group", "role", "sex", "given_name", "middle_name", "family_name",
-        "second_family_name", "suffix", "date_of_birth", "country_of_birth", "citizenship", "us_born",
-        "entered_on", "departed_on", "status", "renter", "twin_of", "previous_family_name",
-        "name_changed_on", "current_address",
+        "entity_id", "household_id", "group", "role", "sex", "given_name", "middle_name",
+        "family_name", "second_family_name", "suffix", "date_of_birth", "country_of_birth",
+        "citizenship", "us_born", "entered_on", "departed_on", "status", "renter", "twin_of",
+        "previous_family_name", "name_changed_on", "current_address",
     ),
     "residences": (
         "entity_id", "street_number", "street", "unit", "city", "state", "postcode", "address",
@@ -66,7 +68,11 @@ class ChunkTables:
         tables = {}
         for name, rows in self.rows.items():
             columns = ALL_COLUMNS[name]
-            values = zip(*map(itemgetter(*columns), rows), strict=True) if rows else [[] for _ in columns]
+            values = (
+                zip(*map(itemgetter(*columns), rows), strict=True)
+                if rows
+                else [[] for _ in columns]
+            )
             tables[name] = pa.table(
                 [pa.array(column, type=pa.string()) for column in values], schema=schema(name)
             )

@@ -78,12 +78,14 @@ def generate_world(
     reference_date: dt.date = DEFAULT_REFERENCE_DATE,
     file_format: str = "csv",
     workers: int | None = None,
+    chunk_persons: int = CHUNK_PERSONS,
     progress: ProgressCallback | None = None,
 ) -> WorldSummary:
     """Draw ``persons`` people and write six source files plus the ground truth.
 
-    The output depends only on ``persons``, ``seed``, ``rates`` and ``reference_date``: not
-    on the number of workers, which only decides how many chunks are drawn at once.
+    The output depends only on ``persons``, ``seed``, ``rates``, ``reference_date`` and
+    ``chunk_persons``: not on the number of workers, which only decides how many chunks are
+    drawn at once.
     """
     if persons < 1:
         raise ValueError("a world needs at least one person")
@@ -92,8 +94,8 @@ def generate_world(
     out_dir.mkdir(parents=True, exist_ok=True)
     rates = rates or ErrorRates()
     jobs = [
-        _ChunkJob(seed, chunk, first, min(CHUNK_PERSONS, persons - first), reference_date, rates)
-        for chunk, first in enumerate(range(0, persons, CHUNK_PERSONS))
+        _ChunkJob(seed, chunk, first, min(chunk_persons, persons - first), reference_date, rates)
+        for chunk, first in enumerate(range(0, persons, chunk_persons))
     ]
     log = ErrorLog()
     counts = dict.fromkeys(SOURCE_COLUMNS, 0)
@@ -155,8 +157,13 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
     tables = ChunkTables()
     profiles = source_profiles(job.rates)
     writer = RecordWriter(
-        rng=rng, garbler=Garbler(rng), tables=tables, profiles=profiles,
-        reference_date=job.reference_date, chunk=job.chunk, salt=job.seed,
+        rng=rng,
+        garbler=Garbler(rng),
+        tables=tables,
+        profiles=profiles,
+        reference_date=job.reference_date,
+        chunk=job.chunk,
+        salt=job.seed,
         ssn_pool=[p.ssn for members in households for p in members if p.ssn],
     )
     for members in households:
@@ -177,7 +184,9 @@ def _records_of_household(writer: RecordWriter, members: list[Person], rng: rand
         writer.tax(person)
         writer.immigration(person)
         if person.left_home_on is not None:
-            writer.utility(person, [r for r in person.residences if r.moved_in >= person.left_home_on])
+            writer.utility(
+                person, [r for r in person.residences if r.moved_in >= person.left_home_on]
+            )
 
 
 def _truth_of(tables: ChunkTables, person: Person, reference_date: dt.date) -> None:
@@ -186,7 +195,8 @@ def _truth_of(tables: ChunkTables, person: Person, reference_date: dt.date) -> N
     first = person.names[0]
     tables.add("persons", {
         "entity_id": person.entity_id, "household_id": person.household_id, "group": person.group,
-        "role": person.role, "sex": person.sex, "given_name": legal.given, "middle_name": legal.middle or "",
+        "role": person.role, "sex": person.sex, "given_name": legal.given,
+        "middle_name": legal.middle or "",
         "family_name": legal.family, "second_family_name": legal.second_family or "",
         "suffix": legal.suffix or "", "date_of_birth": person.date_of_birth.isoformat(),
         "country_of_birth": person.country_of_birth, "citizenship": person.citizenship,
@@ -209,7 +219,8 @@ def _truth_of(tables: ChunkTables, person: Person, reference_date: dt.date) -> N
         })  # fmt: skip
     for period in person.statuses:
         tables.add("statuses", {
-            "entity_id": person.entity_id, "status": period.status, "since": period.since.isoformat(),
+            "entity_id": person.entity_id, "status": period.status,
+            "since": period.since.isoformat(),
             "until": period.until.isoformat() if period.until else "",
         })  # fmt: skip
 
