@@ -147,6 +147,21 @@ class Garbler:
             return True
         return False
 
+    def either(self, first: Knob, second: Knob) -> Knob | None:
+        """Decide two exclusive kinds of one value with one draw (the hot path of typos)."""
+        first.eligible += 1
+        second.eligible += 1
+        draw = self._random()
+        for knob, threshold in (
+            (first, first.probability),
+            (second, first.probability + second.probability),
+        ):
+            if draw < threshold:
+                knob.applied += 1
+                self.applied.append(knob.kind)
+                return knob
+        return None
+
     def take_applied(self) -> str:
         kinds = ";".join(self.applied)
         self.applied = []

@@ -190,6 +190,7 @@ def feminine_surname(family: str) -> str:
     return family
 
 
+@cache
 def masculine_surname(family: str) -> str:
     """The masculine form of a Slavic surname (what a form without gender agreement records)."""
     if family.endswith("aya"):

@@ -14,6 +14,7 @@ from functools import cache
 from faker import Faker
 
 from caseline.synth.calendar import HISTORY_START, birthday, day_between, plus_days, poisson_times
+from caseline.synth.draws import randint
 from caseline.synth.model import Job, LegalName, Person, Residence
 from caseline.synth.names import GROUP_SHARES, GROUPS, feminine_surname, pools
 from caseline.synth.places import gazetteer
@@ -74,7 +75,7 @@ class HouseholdBuilder:
             first_index,
             role="head" if size > 1 else "single",
             sex=rng.choice("MF"),
-            age=rng.randint(22, 85),
+            age=randint(rng, 22, 85),
         )
         members = [head]
         if size > 1 and rng.random() < 0.8:
@@ -182,7 +183,7 @@ class HouseholdBuilder:
         sex = "F" if head.sex == "M" else "M"
         if rng.random() < 0.03:
             sex = head.sex
-        age = max(20, head.age_on(self.reference_date) + rng.randint(-6, 6))
+        age = max(20, head.age_on(self.reference_date) + randint(rng, -6, 6))
         spouse = self._adult(head.group, head.household_id, index, "spouse", sex, age)
         if sex == "F" and head.sex == "M" and rng.random() < TAKES_SPOUSE_NAME[head.group]:
             old = spouse.names[0]
@@ -211,7 +212,7 @@ class HouseholdBuilder:
             index,
             "relative",
             rng.choice("MF"),
-            rng.randint(18, head_age),
+            randint(rng, 18, head_age),
         )
         old = relative.names[0]
         family = (
@@ -240,7 +241,7 @@ class HouseholdBuilder:
         else:
             twin = None
             date_of_birth = birthday(
-                rng, self.reference_date, rng.randint(0, max(0, min(30, youngest_parent_age - 18)))
+                rng, self.reference_date, randint(rng, 0, max(0, min(30, youngest_parent_age - 18)))
             )
         family = parent.names[0].family
         if group == "slavic" and sex == "F":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from caseline.synth import identifiers
 from caseline.synth.calendar import HISTORY_START, plus_days
+from caseline.synth.draws import randint
 from caseline.synth.errors import ErrorRates, Garbler, Knobs
 from caseline.synth.model import Person, Residence
 from caseline.synth.places import Address
@@ -115,8 +116,8 @@ class RecordWriter:
             return
         eligible = plus_days(person.date_of_birth, 365.25 * 16)
         if person.entered_on is not None:
-            eligible = max(eligible, plus_days(person.entered_on, rng.randint(30, 400)))
-        first = plus_days(eligible, rng.randint(0, 3 * 365))
+            eligible = max(eligible, plus_days(person.entered_on, randint(rng, 30, 400)))
+        first = plus_days(eligible, randint(rng, 0, 3 * 365))
         if first > self.reference_date:
             return
         home = person.residence_on(first) or (person.residences[0] if person.residences else None)
@@ -128,7 +129,7 @@ class RecordWriter:
             events.append((day, "RENEWAL"))
             day = plus_days(day, 365.25 * LICENCE_YEARS)
         events += [
-            (plus_days(r.moved_in, rng.randint(5, 90)), "ADDRESS_CHANGE")
+            (plus_days(r.moved_in, randint(rng, 5, 90)), "ADDRESS_CHANGE")
             for r in person.residences[1:]
             if rng.random() < 0.35
         ]
@@ -171,35 +172,36 @@ class RecordWriter:
                 "transaction": key,
                 "vehicle_plate": vehicle[0] if vehicle else "",
                 "vehicle_make": vehicle[1] if vehicle else "",
-                "vehicle_year": str(on.year - self.rng.randint(0, 12)) if vehicle else "",
+                "vehicle_year": str(on.year - randint(self.rng, 0, 12)) if vehicle else "",
             },
         )
 
     # -- tax ------------------------------------------------------------------------------------
 
     def tax(self, person: Person) -> None:
+        """A filing for most years the person was an adult here with an SSN or ITIN."""
         rng = self.rng
         tin = person.ssn or person.itin
         if tin is None:
             return
-        for year in range(HISTORY_START.year, self.reference_date.year):
-            year_end = dt.date(year, 12, 31)
-            if person.age_on(year_end) < 18 or not person.in_country_on(year_end):
+        # Adult and in the country on 31 December of the tax year.
+        first = max(HISTORY_START.year, person.date_of_birth.year + 18)
+        last = self.reference_date.year - 1
+        if person.entered_on is not None:
+            first = max(first, person.entered_on.year)
+        if person.departed_on is not None:
+            last = min(last, person.departed_on.year - 1)
+        employer_in = {}
+        for job in person.jobs:  # a later job wins the year it starts
+            for year in range(job.start.year, (job.end.year if job.end else last) + 1):
+                employer_in[year] = job.employer
+        for year in range(first, last + 1):
+            employer = employer_in.get(year)
+            if rng.random() >= (0.92 if employer else 0.2):
                 continue
-            job = next(
-                (
-                    j
-                    for j in person.jobs
-                    if j.start <= year_end and (j.end is None or j.end.year >= year)
-                ),
-                None,
-            )
-            if rng.random() >= (0.92 if job else 0.2):
-                continue
-            filed = plus_days(dt.date(year + 1, 4, 15), -rng.randint(0, 75))
-            if filed > self.reference_date:
-                continue
-            self._tax_record(person, year, filed, tin, job.employer if job else "")
+            filed = plus_days(dt.date(year + 1, 4, 15), -randint(rng, 0, 75))
+            if filed <= self.reference_date:
+                self._tax_record(person, year, filed, tin, employer or "")
 
     def _tax_record(
         self, person: Person, year: int, filed: dt.date, tin: str, employer: str
@@ -222,7 +224,7 @@ class RecordWriter:
                 "filing_id": key,
                 "tin": tin,
                 "taxpayer_name": f"{name.family}{suffix}, {name.given}{middle}",
-                "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "",
+                "date_of_birth": _us_date(dob) if dob else "",
                 "employer": employer,
                 "address": address.one_line.upper() if address else "",
                 "tax_year": str(year),
@@ -238,13 +240,13 @@ class RecordWriter:
         g = self.garbler
         for residence in residences:
             for _provider in range(1 if rng.random() < 0.7 else 2):
-                start = plus_days(residence.moved_in, rng.randint(-10, 20))
+                start = plus_days(residence.moved_in, randint(rng, -10, 20))
                 end = None
                 if (
                     residence.moved_out is not None and rng.random() >= 0.15
                 ):  # some accounts are never closed
                     end = max(
-                        plus_days(residence.moved_out, rng.randint(0, 30)), plus_days(start, 1)
+                        plus_days(residence.moved_out, randint(rng, 0, 30)), plus_days(start, 1)
                     )
                 if (end is not None and end < HISTORY_START) or start > self.reference_date:
                     continue
@@ -307,7 +309,7 @@ class RecordWriter:
                 "citizenship": citizenship.upper(),
                 "surname": name.family,
                 "given_names": " ".join(p for p in (name.given, name.middle) if p),
-                "date_of_birth": dob.strftime("%d %b %Y").upper() if dob else "",
+                "date_of_birth": f"{dob.day:02d} {_MONTHS[dob.month]} {dob.year}" if dob else "",
                 "sex": person.sex,
             },
         )
@@ -329,7 +331,7 @@ class RecordWriter:
                 "family_name": name.family,
                 "given_name": name.given,
                 "middle_name": name.middle,
-                "date_of_birth": dob.strftime("%m/%d/%Y") if dob else "",
+                "date_of_birth": _us_date(dob) if dob else "",
                 "country_of_birth": person.country_of_birth,
                 "event_type": detail["event_type"],
                 "benefit": detail["benefit"],
@@ -363,6 +365,13 @@ class RecordWriter:
                 "address": address.one_line.upper() if address else "",
             },
         )
+
+
+_MONTHS = ("", "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def _us_date(day: dt.date) -> str:
+    return f"{day.month:02d}/{day.day:02d}/{day.year}"
 
 
 def _address_parts(address: Address | None) -> dict[str, str]:

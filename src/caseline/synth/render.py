@@ -93,14 +93,20 @@ def write_name(g: Garbler, person: Person, legal: LegalName, profile: SourceProf
     suffix = legal.suffix or ""
     if suffix and rng.random() >= profile.writes_suffix:
         suffix = ""
-    return WrittenName(*(_style(part, profile) for part in (given, middle, family, suffix)))
+    return WrittenName(
+        _style(given, profile),
+        _style(middle, profile) if middle else "",
+        _style(family, profile),
+        suffix.upper() if suffix else "",
+    )
 
 
 def _typos(g: Garbler, value: str, knobs: Knobs) -> str:
-    if g.hit(knobs.keyboard_typo):
-        value = keyboard_typo(g.rng, value)
-    if g.hit(knobs.ocr_typo):
-        value = ocr_typo(g.rng, value)
+    kind = g.either(knobs.keyboard_typo, knobs.ocr_typo)
+    if kind is knobs.keyboard_typo:
+        return keyboard_typo(g.rng, value)
+    if kind is knobs.ocr_typo:
+        return ocr_typo(g.rng, value)
     return value
 
 

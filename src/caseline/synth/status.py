@@ -12,6 +12,7 @@ import random
 
 from caseline.synth import identifiers
 from caseline.synth.calendar import HISTORY_START, day_between, plus_days, poisson_times
+from caseline.synth.draws import randint
 from caseline.synth.model import Event, Person, Residence, StatusPeriod
 
 STATUSES = (
@@ -117,22 +118,21 @@ class StatusHistorian:
             else "entered_without_status"
         )
         if start_status == "visa_valid":
-            status_event("VISA_ISSUED", visa, plus_days(entered, -rng.randint(10, 120)))
+            status_event("VISA_ISSUED", visa, plus_days(entered, -randint(rng, 10, 120)))
         periods.append(StatusPeriod(start_status, entered, None))
 
         if category in ("citizen_naturalised", "permanent_resident"):
             granted = day_between(rng, plus_days(entered, 60), plus_days(entered, 365 * 4))
             if category == "citizen_naturalised":
-                naturalised = day_between(
-                    rng, max(plus_days(granted, 365 * 5), plus_days(entered, 365 * 5)), last
-                )
+                # Five years a permanent resident, then citizen; the category check left room.
+                naturalised = day_between(rng, plus_days(entered, 365 * 5), last)
                 granted = min(granted, plus_days(naturalised, -365 * 5))
                 granted = max(granted, plus_days(entered, 30))
             granted = min(granted, last)
             status_event(
                 "APPLICATION_FILED",
                 "ADJUSTMENT",
-                max(entered, plus_days(granted, -rng.randint(180, 700))),
+                max(entered, plus_days(granted, -randint(rng, 180, 700))),
             )
             status_event("GRANTED", "PERMANENT_RESIDENCE", granted)
             periods.append(StatusPeriod("permanent_resident", granted, None))
@@ -140,7 +140,7 @@ class StatusHistorian:
                 status_event(
                     "APPLICATION_FILED",
                     "NATURALISATION",
-                    plus_days(naturalised, -rng.randint(120, 400)),
+                    plus_days(naturalised, -randint(rng, 120, 400)),
                 )
                 status_event("GRANTED", "NATURALISATION", naturalised)
                 periods.append(StatusPeriod("citizen_naturalised", naturalised, None))
@@ -159,7 +159,7 @@ class StatusHistorian:
             status_event("APPLICATION_FILED", "ASYLUM", filed)
             periods.append(StatusPeriod("pending_asylum", filed, None))
             if rng.random() < 0.6:
-                events += self._hearings(plus_days(filed, rng.randint(60, 400)), "CONTINUED")
+                events += self._hearings(plus_days(filed, randint(rng, 60, 400)), "CONTINUED")
         elif category == "temporary_protected":
             registered = day_between(rng, max(entered, HISTORY_START), last)
             for day in [registered, *poisson_times(rng, registered, ref, 365.25 / 548)]:
@@ -169,7 +169,7 @@ class StatusHistorian:
             if rng.random() < 0.5:
                 denied = day_between(rng, plus_days(entered, 30), plus_days(last, -200))
                 status_event(
-                    "APPLICATION_FILED", "ASYLUM", plus_days(denied, -rng.randint(100, 500))
+                    "APPLICATION_FILED", "ASYLUM", plus_days(denied, -randint(rng, 100, 500))
                 )
                 status_event("DENIED", "ASYLUM", denied)
             ordered = day_between(rng, max(plus_days(entered, 120), HISTORY_START), last)
@@ -213,9 +213,9 @@ class StatusHistorian:
         """Master hearings continued a few times, then the decision (or another continuance)."""
         rng = self.rng
         case = f"{rng.randrange(10**8):08d}"
-        first = plus_days(decided, -rng.randint(90, 900))
+        first = plus_days(decided, -randint(rng, 90, 900))
         days = sorted(
-            {day_between(rng, first, decided) for _ in range(rng.randint(0, 3))} - {decided}
+            {day_between(rng, first, decided) for _ in range(randint(rng, 0, 3))} - {decided}
         )
         events = [
             Event("hearing", d, {"case": case, "hearing_type": "MASTER", "outcome": "CONTINUED"})
@@ -278,7 +278,7 @@ class StatusHistorian:
             port = rng.choice(PORTS)
             person.events.append(Event("exit", left, {"port": port, "reason": "TRAVEL"}))
             person.events.append(
-                Event("entry", plus_days(left, rng.randint(7, 60)), {"port": port})
+                Event("entry", plus_days(left, randint(rng, 7, 60)), {"port": port})
             )
         person.events.sort(key=lambda e: e.on)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from operator import itemgetter
 
@@ -63,6 +65,17 @@ class ChunkTables:
     def add(self, table: str, row: Mapping[str, str]) -> None:
         self.rows[table].append(row)
 
+    def to_csv(self) -> dict[str, str]:
+        """Each file's rows as CSV text (no header). Every row must name every column."""
+        texts = {}
+        for name, rows in self.rows.items():
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(
+                map(itemgetter(*ALL_COLUMNS[name]), rows)
+            )
+            texts[name] = buffer.getvalue()
+        return texts
+
     def to_arrow(self) -> dict[str, pa.Table]:
         """All columns as text. Every row must name every column (a KeyError says which not)."""
         tables = {}
@@ -74,7 +87,7 @@ class ChunkTables:
                 else [[] for _ in columns]
             )
             tables[name] = pa.table(
-                [pa.array(column, type=pa.string()) for column in values], schema=schema(name)
+                [pa.array(list(column), type=pa.string()) for column in values], schema=schema(name)
             )
         return tables
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gc
 import os
@@ -11,9 +12,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TextIO
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from caseline.synth.calendar import DEFAULT_REFERENCE_DATE
@@ -60,11 +61,13 @@ class _ChunkJob:
     persons: int
     reference_date: dt.date
     rates: ErrorRates
+    file_format: str
 
 
 @dataclass(slots=True)
 class _ChunkResult:
-    tables: dict[str, pa.Table]
+    tables: dict[str, pa.Table] | dict[str, str]  # Arrow for Parquet, CSV text for CSV
+    rows: dict[str, int]
     log: ErrorLog
     persons: int
 
@@ -94,7 +97,15 @@ def generate_world(
     out_dir.mkdir(parents=True, exist_ok=True)
     rates = rates or ErrorRates()
     jobs = [
-        _ChunkJob(seed, chunk, first, min(chunk_persons, persons - first), reference_date, rates)
+        _ChunkJob(
+            seed,
+            chunk,
+            first,
+            min(chunk_persons, persons - first),
+            reference_date,
+            rates,
+            file_format,
+        )
         for chunk, first in enumerate(range(0, persons, chunk_persons))
     ]
     log = ErrorLog()
@@ -104,8 +115,9 @@ def generate_world(
         for result in _run(jobs, workers):
             for name, table in result.tables.items():
                 writers.write(name, table)
+            for name, rows in result.rows.items():
                 if name in counts:
-                    counts[name] += table.num_rows
+                    counts[name] += rows
             log.merge(result.log)
             done += result.persons
             if progress is not None:
@@ -171,7 +183,9 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
         for person in members:
             _truth_of(tables, person, job.reference_date)
     log = log_of([knob for profile in profiles.values() for knob in profile.knobs.all()])
-    return _ChunkResult(tables.to_arrow(), log, job.persons)
+    rows = {name: len(table_rows) for name, table_rows in tables.rows.items()}
+    output = tables.to_csv() if job.file_format == "csv" else tables.to_arrow()
+    return _ChunkResult(output, rows, log, job.persons)
 
 
 def _records_of_household(writer: RecordWriter, members: list[Person], rng: random.Random) -> None:
@@ -231,21 +245,28 @@ class _Writers:
     def __init__(self, out_dir: Path, file_format: str) -> None:
         self.out_dir = out_dir
         self.file_format = file_format
-        self._writers: dict[str, pa_csv.CSVWriter | pq.ParquetWriter] = {}
+        self._csv: dict[str, TextIO] = {}
+        self._parquet: dict[str, pq.ParquetWriter] = {}
 
     def __enter__(self) -> _Writers:
-        for name in ALL_COLUMNS:
+        for name, columns in ALL_COLUMNS.items():
             path = self.out_dir / f"{name}.{self.file_format}"
-            self._writers[name] = (
-                pa_csv.CSVWriter(path, schema(name))
-                if self.file_format == "csv"
-                else pq.ParquetWriter(path, schema(name))
-            )
+            if self.file_format == "csv":
+                handle = path.open("w", encoding="utf-8", newline="")
+                csv.writer(handle, lineterminator="\n").writerow(columns)
+                self._csv[name] = handle
+            else:
+                self._parquet[name] = pq.ParquetWriter(path, schema(name))
         return self
 
-    def write(self, name: str, table: pa.Table) -> None:
-        self._writers[name].write_table(table)
+    def write(self, name: str, rows: pa.Table | str) -> None:
+        if isinstance(rows, str):
+            self._csv[name].write(rows)
+        else:
+            self._parquet[name].write_table(rows)
 
     def __exit__(self, *exc: object) -> None:
-        for writer in self._writers.values():
+        for handle in self._csv.values():
+            handle.close()
+        for writer in self._parquet.values():
             writer.close()
