@@ -33,7 +33,7 @@ GROUPS = (
 # Share of each naming convention in the population (a plausible caseload mix, not a census).
 GROUP_SHARES = (0.30, 0.27, 0.08, 0.06, 0.08, 0.08, 0.06, 0.07)
 
-_POOL_DRAWS = 4000
+_POOL_DRAWS = 2500
 
 
 @dataclass(frozen=True, slots=True)

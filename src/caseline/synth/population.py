@@ -53,7 +53,7 @@ COUNTRIES = {
 def _employers() -> tuple[str, ...]:
     fake = Faker("en_US")
     fake.seed_instance(4242)
-    return tuple(dict.fromkeys(fake.company() for _ in range(6000)))
+    return tuple(dict.fromkeys(fake.company() for _ in range(3000)))
 
 
 class HouseholdBuilder:

@@ -28,7 +28,7 @@ from caseline.synth.status import StatusHistorian
 from caseline.synth.tables import ALL_COLUMNS, SOURCE_COLUMNS, ChunkTables, schema
 
 ProgressCallback = Callable[[int], None]
-CHUNK_PERSONS = 20_000
+CHUNK_PERSONS = 10_000
 FORMATS = ("csv", "parquet")
 
 
