@@ -18,12 +18,14 @@ from sqlalchemy import create_engine, text
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.ingest import ingest_file
+from caseline.oversight import Actor, Role
 from caseline.resolve import resolve_persons
 from caseline.synth import WorldSummary, generate_world
 
 POSTGRES_URL = os.environ.get("CASELINE_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
+OPERATOR = Actor("test-operator", Role.DATA_ENGINEER)  # who loads and resolves in fixtures
 
 
 @contextmanager
@@ -76,7 +78,9 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> WorldSummary:
 def load_world(database: Database, settings: Settings, world: WorldSummary) -> None:
     for source, path in world.source_files.items():
         with database.transaction() as session:
-            ingest_file(session, path, source, identifier_key=settings.identifier_key)
+            ingest_file(
+                session, path, source, identifier_key=settings.identifier_key, actor=OPERATOR
+            )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -93,7 +97,10 @@ def resolved(
         database = Database(url)
         load_world(database, settings, small_world)
         resolve_persons(
-            database, models_dir=settings.models_dir, threshold=settings.match_threshold
+            database,
+            models_dir=settings.models_dir,
+            threshold=settings.match_threshold,
+            actor=OPERATOR,
         )
         yield settings, database
         database.dispose()

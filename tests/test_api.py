@@ -9,6 +9,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.oversight import Role, create_user
 from caseline.server import create_app
+from tests.conftest import OPERATOR
 
 PASSWORD = "correct horse battery"
 
@@ -17,8 +18,8 @@ PASSWORD = "correct horse battery"
 def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
     settings, database = resolved
     with database.transaction() as session:
-        create_user(session, "ann", Role.ANALYST, PASSWORD)
-        create_user(session, "aud", Role.AUDITOR, PASSWORD)
+        create_user(session, "ann", Role.ANALYST, PASSWORD, actor=OPERATOR)
+        create_user(session, "aud", Role.AUDITOR, PASSWORD, actor=OPERATOR)
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 
@@ -48,7 +49,9 @@ def test_search_finds_a_person_by_name_and_is_audited(
     person = _a_person(database)
     given, family = person.display_name.split()[0], person.display_name.split()[-1]
     response = client.get(
-        "/api/persons", params={"name": f"{given.lower()} {family}"}, headers=_token(client, "ann")
+        "/api/persons",
+        params={"name": f"{given.lower()} {family}", "purpose": "case 12 identity check"},
+        headers=_token(client, "ann"),
     )
     assert response.status_code == 200
     assert person.person_id in {p["person_id"] for p in response.json()}
@@ -123,16 +126,52 @@ def test_the_openapi_document_lists_the_routes(client: TestClient) -> None:
     assert {"/api/persons", "/api/persons/{person_id}", "/api/sessions"} <= set(spec["paths"])
 
 
-def test_every_api_route_except_sign_in_requires_a_session(client: TestClient) -> None:
-    spec = client.get("/openapi.json").json()
-    for path, methods in spec["paths"].items():
-        for method in methods:
-            if path == "/api/sessions":
+# Routes anyone may reach: signing in and out, the sign-in page, the spec, the stylesheet.
+PUBLIC_ROUTES = {
+    ("POST", "/api/sessions"), ("DELETE", "/api/sessions"), ("GET", "/login"), ("POST", "/login"),
+    ("POST", "/logout"), ("GET", "/openapi.json"), ("HEAD", "/openapi.json"),
+}  # fmt: skip
+
+
+def test_every_other_route_refuses_a_request_without_a_session(client: TestClient) -> None:
+    """Walks the app's routes (web pages included), not the OpenAPI document."""
+    checked = 0
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        for method in getattr(route, "methods", None) or ():
+            path = route.path
+            if (method, path) in PUBLIC_ROUTES or path.startswith("/static"):
                 continue
-            response = client.request(method.upper(), path.replace("{person_id}", "P1"))
-            assert response.status_code == 401, (
-                f"{method.upper()} {path} answered {response.status_code}"
+            response = client.request(
+                method, path.replace("{person_id}", "P1"), follow_redirects=False
             )
+            assert response.status_code in (401, 303), (
+                f"{method} {path} answered {response.status_code}"
+            )
+            if response.status_code == 303:
+                assert response.headers["location"] == "/login", f"{method} {path}"
+            checked += 1
+    assert checked >= 4
+
+
+def test_search_matches_whole_words_only(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    person = _a_person(resolved[1])
+    family = person.display_name.split()[-1]
+    headers = _token(client, "ann")
+    fragment = client.get(
+        "/api/persons", params={"name": family[:-1], "purpose": "case 12 check"}, headers=headers
+    ).json()
+    assert person.person_id not in {p["person_id"] for p in fragment}
+    whole = client.get(
+        "/api/persons", params={"name": family, "purpose": "case 12 check"}, headers=headers
+    ).json()
+    assert person.person_id in {p["person_id"] for p in whole}
+
+
+def test_search_without_a_purpose_is_refused(client: TestClient) -> None:
+    response = client.get("/api/persons", params={"name": "maria"}, headers=_token(client, "ann"))
+    assert response.status_code == 422
 
 
 def test_the_web_pages_redirect_to_sign_in(client: TestClient) -> None:

@@ -45,7 +45,10 @@ def test_ingest_of_a_file_with_bad_rows_exits_1(workspace: Path) -> None:
     )
     result = runner.invoke(app, ["ingest", str(path)])
     assert result.exit_code == 1
-    assert "1" in result.output
+    row = next(
+        line for line in result.output.splitlines() if "utility.csv" in line and "loaded" in line
+    )
+    assert [cell.strip() for cell in row.split("│")[3:5]] == ["1", "1"]  # loaded, quarantined
 
 
 def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:

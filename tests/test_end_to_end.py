@@ -13,7 +13,7 @@ from caseline.oversight import Role, create_user
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.server import create_app
 from caseline.synth import generate_world
-from tests.conftest import load_world
+from tests.conftest import OPERATOR, load_world
 
 pytestmark = pytest.mark.slow
 
@@ -23,11 +23,13 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
 ) -> None:
     world = generate_world(2000, seed=2026, out_dir=tmp_path / "world")
     load_world(database, settings, world)
-    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+    resolve_persons(
+        database, models_dir=settings.models_dir, threshold=settings.match_threshold, actor=OPERATOR
+    )
 
     with database.transaction() as session:
         scores = evaluate_resolution(session, world.truth_file)
-        create_user(session, "eve", Role.ANALYST, "end to end password")
+        create_user(session, "eve", Role.ANALYST, "end to end password", actor=OPERATOR)
         person = session.scalars(
             select(Person).order_by(Person.record_count.desc(), Person.person_id)
         ).first()
@@ -42,7 +44,9 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
         )
         headers = {"Authorization": f"Bearer {token.json()['token']}"}
         found = client.get(
-            "/api/persons", params={"name": person.display_name}, headers=headers
+            "/api/persons",
+            params={"name": person.display_name, "purpose": "end-to-end check"},
+            headers=headers,
         ).json()
         assert person.person_id in {p["person_id"] for p in found}
         profile = client.get(

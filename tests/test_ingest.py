@@ -9,6 +9,7 @@ from caseline.db.models import IngestRun, QuarantinedRow, SourceRecord
 from caseline.errors import InputError
 from caseline.ingest import ingest_file
 from caseline.synth import WorldSummary
+from tests.conftest import OPERATOR
 
 MV_HEADER = (
     "transaction,licence_number,first_name,middle_name,last_name,suffix,dob,sex,"
@@ -18,7 +19,9 @@ MV_HEADER = (
 
 def _ingest(database: Database, settings: Settings, path: Path, source: str):  # type: ignore[no-untyped-def]
     with database.transaction() as session:
-        return ingest_file(session, path, source, identifier_key=settings.identifier_key)
+        return ingest_file(
+            session, path, source, identifier_key=settings.identifier_key, actor=OPERATOR
+        )
 
 
 def _count(database: Database, model: type) -> int:
@@ -102,6 +105,7 @@ def test_a_failure_part_way_leaves_no_partial_run(
             small_world.source_files["tax"],
             "tax",
             identifier_key=settings.identifier_key,
+            actor=OPERATOR,
             progress=fail_at_line_50,
         )
     assert _count(database, IngestRun) == 0
@@ -115,3 +119,49 @@ def test_an_unknown_source_lists_the_known_ones(
     path.write_text("a\n1\n")
     with pytest.raises(InputError, match="known sources: court, entry_exit, immigration_status"):
         _ingest(database, settings, path, "passport_office")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"licence_number,first_name\n" + "caf\xe9\n".encode("latin-1"), "not UTF-8 text"),
+        (b"", "missing columns"),
+    ],
+)
+def test_unreadable_files_are_refused_naming_the_line(
+    database: Database, settings: Settings, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "motor_vehicle.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        _ingest(database, settings, path, "motor_vehicle")
+    assert _count(database, IngestRun) == 0
+
+
+def test_values_that_do_not_fit_are_quarantined_not_truncated(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "motor_vehicle.csv"
+    good = "A1,L1,Ann,,Lee,,1980-01-02,F,1 Main St,Springfield,IL,62704,2020-01-01\n"
+    path.write_text(
+        MV_HEADER
+        + good
+        + "A2,L2,Bob,,Ray,,1980-01-02,M,2 Main St,Springfield,Illinois,62704,2020-01-01\n"
+        + "A3,L3,Cy,,Day,,1970-05-06,X,3 Main St,Springfield,IL,62704-12345,2020-01-01\n"
+        + "A4,L4,Di\x00,,Fox,,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n"
+        + f"A5,L5,{'N' * 20_000},,Fox,,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n"
+        + f"A6,L6,{'N' * 300},,Fox,,1990-07-08,F,4 Main St,Springfield,IL,62704,2021-03-04\n"
+        + "\n   \n",
+        encoding="utf-8",
+    )
+    summary = _ingest(database, settings, path, "motor_vehicle")
+    assert (summary.loaded, summary.quarantined) == (1, 5)
+    with database.transaction() as session:
+        reasons = {
+            r.line_number: (r.field, r.reason) for r in session.scalars(select(QuarantinedRow))
+        }
+    assert reasons[3][0] == "state"
+    assert reasons[4][0] == "zip"
+    assert "NUL" in reasons[5][1]
+    assert "longer than 10,000" in reasons[6][1]
+    assert reasons[7] == ("given_name", "longer than 128 characters")

@@ -1,8 +1,10 @@
+import datetime as dt
+
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from caseline.db import Database
-from caseline.db.models import AuditEvent
+from caseline.db.models import AuditEvent, UserSession
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import (
     Actor,
@@ -17,6 +19,8 @@ from caseline.oversight import (
     sign_in,
     verify_chain,
 )
+from caseline.oversight.identity import _token_hash
+from tests.conftest import OPERATOR
 
 
 def _entry(n: int) -> AuditEntry:
@@ -73,7 +77,7 @@ def test_an_event_rolls_back_with_the_change_it_records(database: Database) -> N
 
 def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
     with database.transaction() as session:
-        create_user(session, "ann", Role.ANALYST, "a long password")
+        create_user(session, "ann", Role.ANALYST, "a long password", actor=OPERATOR)
     with database.transaction() as session:
         token = sign_in(session, "ann", "a long password", hours=1)
     with database.transaction() as session:
@@ -86,7 +90,7 @@ def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
 
 def test_a_short_password_is_refused(database: Database) -> None:
     with database.transaction() as session, pytest.raises(InputError, match="at least 8"):
-        create_user(session, "bob", Role.ANALYST, "short")
+        create_user(session, "bob", Role.ANALYST, "short", actor=OPERATOR)
 
 
 def test_roles_grant_only_their_permissions() -> None:
@@ -103,3 +107,50 @@ def test_reading_a_person_needs_a_purpose() -> None:
     with pytest.raises(AccessDenied, match="purpose"):
         require_purpose("  ab  ")
     assert require_purpose(" case 42 identity review ") == "case 42 identity review"
+
+
+def test_concurrent_writers_extend_one_unbroken_chain(database: Database) -> None:
+    import threading
+
+    failures: list[BaseException] = []
+
+    def write_events() -> None:
+        for n in range(15):
+            try:
+                with database.transaction() as session:
+                    record_event(session, _entry(n))
+            except BaseException as exc:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=write_events) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with database.transaction() as session:
+        report = verify_chain(session)
+    assert report.intact
+    assert report.events_checked == 90
+
+
+def test_an_expired_session_is_refused(database: Database) -> None:
+    with database.transaction() as session:
+        create_user(session, "cy", Role.ANALYST, "a long password", actor=OPERATOR)
+        token = sign_in(session, "cy", "a long password", hours=1)
+    with database.transaction() as session:
+        stored = session.get(UserSession, _token_hash(token))
+        assert stored is not None
+        stored.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    with database.transaction() as session, pytest.raises(AccessDenied, match="expired"):
+        actor_for_token(session, token)
+
+
+def test_signing_in_and_adding_users_are_audited(database: Database) -> None:
+    with database.transaction() as session:
+        create_user(session, "dee", Role.LEGAL, "a long password", actor=OPERATOR)
+        sign_in(session, "dee", "a long password", hours=1)
+    with database.transaction() as session:
+        events = [(e.actor, e.action, e.object_id) for e in session.scalars(select(AuditEvent))]
+    assert (OPERATOR.username, "add_user", "dee") in events
+    assert ("dee", "sign_in", "dee") in events

@@ -11,7 +11,7 @@ from caseline.errors import StateError
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.resolve.clusters import group_clusters, person_id_for
 from caseline.synth import WorldSummary
-from tests.conftest import load_world
+from tests.conftest import OPERATOR, load_world
 
 
 def test_every_record_belongs_to_exactly_one_person(resolved: tuple[Settings, Database]) -> None:
@@ -60,10 +60,14 @@ def test_a_rerun_on_the_same_records_keeps_person_ids(
     database: Database, settings: Settings, small_world: WorldSummary
 ) -> None:
     load_world(database, settings, small_world)
-    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+    resolve_persons(
+        database, models_dir=settings.models_dir, threshold=settings.match_threshold, actor=OPERATOR
+    )
     with database.transaction() as session:
         first = set(session.scalars(select(Person.person_id)))
-    resolve_persons(database, models_dir=settings.models_dir, threshold=settings.match_threshold)
+    resolve_persons(
+        database, models_dir=settings.models_dir, threshold=settings.match_threshold, actor=OPERATOR
+    )
     with database.transaction() as session:
         second = set(session.scalars(select(Person.person_id)))
     assert first == second
@@ -71,7 +75,7 @@ def test_a_rerun_on_the_same_records_keeps_person_ids(
 
 def test_resolving_an_empty_store_says_what_to_do(database: Database, settings: Settings) -> None:
     with pytest.raises(StateError, match="caseline ingest"):
-        resolve_persons(database, models_dir=settings.models_dir, threshold=0.95)
+        resolve_persons(database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR)
 
 
 def test_person_ids_follow_the_earliest_record() -> None:
@@ -134,3 +138,15 @@ def test_evaluation_counts_pairs(database: Database, tmp_path: Path) -> None:
     assert scores.f1 == pytest.approx(1 / 3)
     assert scores.by_group["g1"].true_pairs == 3
     assert scores.by_group["g2"].predicted_pairs == 0
+
+
+def test_a_truth_file_listing_a_record_twice_is_refused(database: Database, tmp_path: Path) -> None:
+    from caseline.errors import InputError
+
+    truth = tmp_path / "truth.csv"
+    truth.write_text("source,source_key,entity_id\ns,k1,E1\ns,k2,E1\ns, k1 ,E2\n")
+    with (
+        database.transaction() as session,
+        pytest.raises(InputError, match=r"truth\.csv:4: .* twice"),
+    ):
+        evaluate_resolution(session, truth)

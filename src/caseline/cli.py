@@ -11,7 +11,7 @@ import datetime as dt
 import getpass
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -30,9 +30,9 @@ from rich.table import Table
 
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
-from caseline.errors import CaselineError, InputError
+from caseline.errors import CaselineError
 from caseline.ingest import IngestSummary, ingest_file
-from caseline.oversight import AuditEntry, Role, create_user, record_event, verify_chain
+from caseline.oversight import Actor, Role, create_user, user_exists, verify_chain
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.sources import SOURCES
 from caseline.synth import DEFAULT_REFERENCE_DATE, generate_world
@@ -53,8 +53,9 @@ class FileFormat(StrEnum):
     PARQUET = "parquet"
 
 
-def _cli_actor() -> tuple[str, str]:
-    return f"cli:{getpass.getuser()}", Role.DATA_ENGINEER.value
+def _cli_actor() -> Actor:
+    """Who acts from the command line: the operating-system user, as a data engineer."""
+    return Actor(f"cli:{getpass.getuser()}", Role.DATA_ENGINEER)
 
 
 @contextmanager
@@ -176,25 +177,9 @@ def _ingest_one(database: Database, settings: Settings, path: Path, source: str)
                 path,
                 source,
                 identifier_key=settings.identifier_key,
+                actor=_cli_actor(),
                 progress=lambda line: progress.update(task, completed=line - 1),
             )
-            actor, role = _cli_actor()
-            if not summary.already_ingested:
-                record_event(
-                    session,
-                    AuditEntry(
-                        actor=actor,
-                        role=role,
-                        action="ingest",
-                        object_type="source_file",
-                        object_id=path.name,
-                        details={
-                            "source": source,
-                            "loaded": summary.loaded,
-                            "quarantined": summary.quarantined,
-                        },
-                    ),
-                )
         progress.update(task, completed=lines)
     return summary
 
@@ -277,9 +262,9 @@ def demo(
             raise
     resolve(engine="duckdb")
     evaluate(truth=world / "truth.csv")
-    # The user may exist from an earlier demo run.
-    with _workspace() as (_, database), database.transaction() as session, suppress(InputError):
-        create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD)
+    with _workspace() as (_, database), database.transaction() as session:
+        if not user_exists(session, DEMO_USER):  # made by an earlier demo run
+            create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD, actor=_cli_actor())
     console.print(f"Sign in as [bold]{DEMO_USER}[/bold] with password [bold]{DEMO_PASSWORD}[/bold]")
     serve(host="127.0.0.1", port=port)
 
@@ -292,19 +277,7 @@ def users_add(
 ) -> None:
     """Add a user who can sign in to the web UI and the API."""
     with _workspace() as (_settings, database), database.transaction() as session:
-        create_user(session, username, role, password)
-        actor, actor_role = _cli_actor()
-        record_event(
-            session,
-            AuditEntry(
-                actor=actor,
-                role=actor_role,
-                action="add_user",
-                object_type="user",
-                object_id=username,
-                details={"role": role.value},
-            ),
-        )
+        create_user(session, username, role, password, actor=_cli_actor())
     console.print(f"added {username} ({role.value})")
 
 

@@ -6,16 +6,18 @@ import csv
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, QuarantinedRow, SourceRecord
 from caseline.errors import InputError
+from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.sources import CanonicalRecord, FieldError, SourceAdapter, adapter_for, record_id_for
 from caseline.standardise import keyed_hash
 
@@ -38,6 +40,7 @@ def ingest_file(
     source: str,
     *,
     identifier_key: bytes,
+    actor: Actor,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Ingest ``path`` as ``source`` inside the caller's transaction.
@@ -95,31 +98,106 @@ def ingest_file(
     run.loaded = loaded
     run.quarantined = len(quarantine)
     run.finished_at = dt.datetime.now(dt.UTC)
+    record_event(
+        session,
+        AuditEntry(
+            actor=actor.username,
+            role=actor.role,
+            action="ingest",
+            object_type="ingest_run",
+            object_id=str(run.id),
+            details={
+                "source": source,
+                "file": path.name,
+                "sha256": digest,
+                "loaded": loaded,
+                "quarantined": len(quarantine),
+            },
+        ),
+    )
     return IngestSummary(source, path.name, run.loaded, run.quarantined, already_ingested=False)
 
 
-def _rows(path: Path, adapter: SourceAdapter) -> Iterator[tuple[int, dict[str, str], str]]:
-    """Yield (line number, row, raw text) for each data row; refuse a file without the columns."""
+def _rows(path: Path, adapter: SourceAdapter) -> Iterator[tuple[int, dict[str, str] | None, str]]:
+    """Yield (first line, row or None if misshapen, raw text) for each non-blank data row.
+
+    Refuses, naming the line, a file without the source's columns, a file that is not UTF-8
+    text, or CSV that cannot be parsed: the whole file then loads nothing.
+    """
+    csv.field_size_limit(_FIELD_LIMIT * 16)  # read over-long fields, then quarantine their rows
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in adapter.columns if c not in (reader.fieldnames or [])]
+        reader = csv.reader(handle)
+        header = [h.strip() for h in _next_fields(reader, path) or []]
+        missing = [c for c in adapter.columns if c not in header]
         if missing:
             raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
-        for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload,unused-ignore]
-            raw = ",".join(v or "" for v in row.values())
-            if extra is not None or any(v is None for v in row.values()):
-                yield reader.line_num, {"__shape__": "bad"}, raw
-                continue
-            yield reader.line_num, row, raw
+        while True:
+            first_line = reader.line_num + 1
+            fields = _next_fields(reader, path)
+            if fields is None:
+                return
+            if not any(f.strip() for f in fields):
+                continue  # a blank line is not a record
+            raw = _as_csv_line(fields)
+            if len(fields) != len(header):
+                yield first_line, None, raw
+            else:
+                yield first_line, dict(zip(header, fields, strict=True)), raw
 
 
-def _to_record(adapter: SourceAdapter, row: dict[str, str]) -> CanonicalRecord:
-    if "__shape__" in row:
+def _next_fields(reader: Any, path: Path) -> list[str] | None:
+    try:
+        fields: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text ({exc.reason})", where=f"{path}:{reader.line_num + 1}"
+        ) from None
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV ({exc})", where=f"{path}:{reader.line_num}") from None
+    return fields
+
+
+def _as_csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def _to_record(adapter: SourceAdapter, row: dict[str, str] | None) -> CanonicalRecord:
+    if row is None:
         raise FieldError("*", "row has a different number of fields than the header")
-    if not (row.get(adapter.key_column) or "").strip():
+    for column, value in row.items():
+        if "\x00" in value:
+            raise FieldError(column, "contains a NUL character")
+        if len(value) > _FIELD_LIMIT:
+            raise FieldError(column, f"longer than {_FIELD_LIMIT:,} characters")
+    key = row.get(adapter.key_column, "").strip()
+    if not key:
         raise FieldError(adapter.key_column, "source key is empty")
-    return adapter.to_record(row)
+    if len(key) > _KEY_LENGTH:
+        raise FieldError(adapter.key_column, f"source key is longer than {_KEY_LENGTH} characters")
+    record = adapter.to_record(row)
+    _check_fits(record)
+    return record
+
+
+_KEY_LENGTH = 256
+_FIELD_LIMIT = 10_000
+_TEXT_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in SourceRecord.__table__.columns
+    if isinstance(column.type, String) and column.type.length
+}
+
+
+def _check_fits(record: CanonicalRecord) -> None:
+    """Refuse a value longer than its column, rather than let the database cut or refuse it."""
+    for name in _TEXT_LIMITS.keys() & CanonicalRecord.__dataclass_fields__.keys():
+        value = getattr(record, name)
+        if isinstance(value, str) and len(value) > _TEXT_LIMITS[name]:
+            raise FieldError(name, f"longer than {_TEXT_LIMITS[name]} characters")
 
 
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:

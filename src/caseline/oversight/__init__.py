@@ -2,7 +2,13 @@
 
 from caseline.oversight.access import Actor, Permission, Role, authorize, require_purpose
 from caseline.oversight.audit import AuditEntry, ChainReport, record_event, verify_chain
-from caseline.oversight.identity import actor_for_token, create_user, sign_in, sign_out
+from caseline.oversight.identity import (
+    actor_for_token,
+    create_user,
+    sign_in,
+    sign_out,
+    user_exists,
+)
 
 __all__ = [
     "Actor",
@@ -17,5 +23,6 @@ __all__ = [
     "require_purpose",
     "sign_in",
     "sign_out",
+    "user_exists",
     "verify_chain",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,12 +15,20 @@ from sqlalchemy.orm import Session
 from caseline.db.models import User, UserSession
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight.access import Actor, Role
+from caseline.oversight.audit import AuditEntry, record_event
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
 
 
-def create_user(session: Session, username: str, role: Role, password: str) -> User:
-    """Add a user; refuses a taken name or a password shorter than 8 characters."""
+def create_user(
+    session: Session, username: str, role: Role, password: str, *, actor: Actor
+) -> User:
+    """Add a user (audited); refuses a taken or malformed name, or a short password."""
+    if _USERNAME.match(username) is None:
+        raise InputError(
+            "user names are 2 to 64 letters, digits, '.', '_' or '-'", where="username"
+        )
     if len(password) < 8:
         raise InputError("password must be at least 8 characters", where=f"user {username}")
     if session.scalar(select(User).where(User.username == username)) is not None:
@@ -26,13 +36,30 @@ def create_user(session: Session, username: str, role: Role, password: str) -> U
     user = User(username=username, role=role.value, password_hash=_hash_password(password))
     session.add(user)
     session.flush()
+    record_event(
+        session,
+        AuditEntry(
+            actor=actor.username,
+            role=actor.role,
+            action="add_user",
+            object_type="user",
+            object_id=username,
+            details={"role": role.value},
+        ),
+    )
     return user
 
 
+def user_exists(session: Session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
 def sign_in(session: Session, username: str, password: str, *, hours: int) -> str:
-    """Check the password and open a session; returns the bearer token (shown once)."""
+    """Check the password and open a session (audited); returns the bearer token, shown once."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not _check_password(password, user.password_hash):
+    # An unknown name costs the same scrypt as a wrong password, so timing tells nothing.
+    stored = user.password_hash if user is not None else _dummy_hash()
+    if not _check_password(password, stored) or user is None:
         raise AccessDenied("unknown user or wrong password")
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
@@ -44,13 +71,36 @@ def sign_in(session: Session, username: str, password: str, *, hours: int) -> st
             expires_at=now + dt.timedelta(hours=hours),
         )
     )
+    record_event(
+        session,
+        AuditEntry(
+            actor=user.username,
+            role=user.role,
+            action="sign_in",
+            object_type="user",
+            object_id=user.username,
+        ),
+    )
     return token
 
 
 def sign_out(session: Session, token: str) -> None:
     found = session.get(UserSession, _token_hash(token))
-    if found is not None:
-        session.delete(found)
+    if found is None:
+        return
+    user = session.get(User, found.user_id)
+    session.delete(found)
+    if user is not None:
+        record_event(
+            session,
+            AuditEntry(
+                actor=user.username,
+                role=user.role,
+                action="sign_out",
+                object_type="user",
+                object_id=user.username,
+            ),
+        )
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
@@ -78,6 +128,11 @@ def _hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
     return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hash_password(secrets.token_urlsafe(16))
 
 
 def _check_password(password: str, stored: str) -> bool:

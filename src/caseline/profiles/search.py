@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import Person
 from caseline.errors import InputError
-from caseline.oversight import Actor, AuditEntry, Permission, authorize, record_event
+from caseline.oversight import (
+    Actor,
+    AuditEntry,
+    Permission,
+    authorize,
+    record_event,
+    require_purpose,
+)
 from caseline.standardise import InvalidValue, clean_name
 
 MAX_RESULTS = 50
@@ -23,19 +30,24 @@ class PersonSummary:
 
 
 def search_persons(
-    session: Session, query: str, *, actor: Actor, limit: int = 20
+    session: Session, query: str, *, actor: Actor, purpose: str | None, limit: int = 20
 ) -> list[PersonSummary]:
-    """Persons whose best-known name contains every word of ``query`` (accents, case ignored)."""
+    """Persons whose best-known name has every word of ``query`` (accents and case ignored).
+
+    Whole words only, so a fragment cannot page through everyone; needs a purpose, audited.
+    """
     authorize(actor, Permission.SEARCH_PERSONS)
+    purpose = require_purpose(purpose)
     try:
-        words = (clean_name(query) or "").split()
+        words = (clean_name(query) or "").replace("-", " ").split()
     except InvalidValue:
         words = []
     if not words:
-        raise InputError("search needs at least one letter of a name", where="query")
+        raise InputError("search needs at least one word of a name", where="query")
+    padded = literal(" ") + Person.display_name + literal(" ")
     statement = select(Person)
     for word in words:
-        statement = statement.where(Person.display_name.contains(word, autoescape=True))
+        statement = statement.where(padded.contains(f" {word} ", autoescape=True))
     found = session.scalars(
         statement.order_by(Person.display_name, Person.person_id).limit(min(limit, MAX_RESULTS))
     ).all()
@@ -47,7 +59,7 @@ def search_persons(
             role=actor.role,
             action="search_persons",
             object_type="person",
-            purpose="search",
+            purpose=purpose,
             details={"query": " ".join(words), "results": [r.person_id for r in results]},
         ),
     )

@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator
 
+from caseline.errors import InputError
+
 ENGINES = ("duckdb",)
 
 
@@ -15,8 +17,10 @@ def create_linker(
     records: pd.DataFrame, settings: SettingsCreator | dict[str, Any], engine: str
 ) -> Any:
     """A Splink linker over ``records`` on the chosen engine."""
-    if engine != "duckdb":
-        raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", where="--engine"
+        )
     db_api = DuckDBAPI()
     frame = db_api.register(records, dataset_display_name="records")
     return Linker(frame, settings, log_level=logging.ERROR)

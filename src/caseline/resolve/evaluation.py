@@ -34,6 +34,7 @@ class PairwiseScores:
     true_pairs: int
     records: int
     by_group: dict[str, PairwiseScores] = field(default_factory=dict)
+    missing_records: int = 0  # truth records that are not in the store (never ingested)
 
     @property
     def precision(self) -> float:
@@ -57,6 +58,7 @@ class PairwiseScores:
             "predicted_pairs": self.predicted_pairs,
             "true_pairs": self.true_pairs,
             "records": self.records,
+            "missing_records": self.missing_records,
         }
         if self.by_group:
             figures["by_group"] = {g: s.as_dict() for g, s in sorted(self.by_group.items())}
@@ -72,21 +74,19 @@ def read_truth(path: Path) -> list[TruthRecord]:
         missing = [c for c in TRUTH_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
-        has_group = "group" in (reader.fieldnames or [])
-        truth = []
+        truth: dict[str, TruthRecord] = {}
         for row in reader:
-            if not all(row.get(c) for c in TRUTH_COLUMNS):
-                raise InputError(
-                    "empty source, source_key or entity_id", where=f"{path}:{reader.line_num}"
-                )
-            truth.append(
-                TruthRecord(
-                    record_id=record_id_for(row["source"], row["source_key"]),
-                    entity_id=row["entity_id"],
-                    group=(row.get("group") or None) if has_group else None,
-                )
+            where = f"{path}:{reader.line_num}"
+            source, key, entity = ((row.get(c) or "").strip() for c in TRUTH_COLUMNS)
+            if not (source and key and entity):
+                raise InputError("empty source, source_key or entity_id", where=where)
+            record_id = record_id_for(source, key)
+            if record_id in truth:
+                raise InputError(f"record {source}/{key} is listed twice", where=where)
+            truth[record_id] = TruthRecord(
+                record_id, entity, (row.get("group") or "").strip() or None
             )
-    return truth
+    return list(truth.values())
 
 
 def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
@@ -104,7 +104,7 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
-    labelled = [(t, person_of.get(t.record_id, f"missing:{t.record_id}")) for t in truth]
+    labelled = [(t, person_of.get(t.record_id, _MISSING + t.record_id)) for t in truth]
     overall = _scores(labelled)
     groups = sorted({t.group for t in truth if t.group})
     by_group = {g: _scores([(t, p) for t, p in labelled if t.group == g]) for g in groups}
@@ -114,6 +114,7 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
         overall.true_pairs,
         overall.records,
         by_group=by_group,
+        missing_records=overall.missing_records,
     )
 
 
@@ -130,4 +131,8 @@ def _scores(labelled: list[tuple[TruthRecord, str]]) -> PairwiseScores:
         predicted_pairs=_pairs(predicted.values()),
         true_pairs=_pairs(true.values()),
         records=len(labelled),
+        missing_records=sum(1 for _, person in labelled if person.startswith(_MISSING)),
     )
+
+
+_MISSING = "missing:"  # a truth record never ingested: a person of its own

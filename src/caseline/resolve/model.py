@@ -5,11 +5,15 @@ Engine-agnostic: it speaks Splink's comparison library, never a particular SQL e
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
+from caseline.errors import StateError
+
+logger = logging.getLogger(__name__)
 MODEL_VERSION = "caseline-0.1"
 SEED = 20151
 
@@ -75,7 +79,25 @@ def train(linker: Any) -> None:
         recall=0.7,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("family_name", "given_name")
-    )
+    trained = 0
+    for rule in EM_BLOCKING_RULES:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+            trained += 1
+        except ValueError as exc:
+            # On small or odd data a level can be unseen in a block and EM drives its m to
+            # zero, which Splink refuses; the other blocks still estimate those parameters.
+            logger.warning(
+                "EM on %s skipped: %s", rule.get_blocking_rule("duckdb").blocking_rule_sql, exc
+            )
+    if trained == 0:
+        raise StateError(
+            "the model could not be trained on these records (EM failed on every block)"
+        )
+
+
+EM_BLOCKING_RULES = (
+    block_on("date_of_birth"),
+    block_on("family_name", "given_name"),
+    block_on("postcode"),
+)

@@ -11,11 +11,11 @@ from pathlib import Path
 from caseline.db import Database
 from caseline.db.models import ResolutionRun
 from caseline.errors import StateError
-from caseline.oversight import AuditEntry, record_event
+from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve import engine as engines
 from caseline.resolve.clusters import group_clusters, store_persons
 from caseline.resolve.model import MODEL_VERSION, model_settings, train
-from caseline.resolve.records import load_model_frame
+from caseline.resolve.records import count_records, load_model_frame
 
 StepCallback = Callable[[str], None]
 
@@ -35,7 +35,7 @@ def resolve_persons(
     models_dir: Path,
     threshold: float,
     engine: str = "duckdb",
-    actor: tuple[str, str] = ("system", "data_engineer"),
+    actor: Actor,
     on_step: StepCallback | None = None,
 ) -> ResolutionSummary:
     """Resolve every stored record into persons; the old persons are replaced atomically."""
@@ -62,6 +62,8 @@ def resolve_persons(
 
     step("storing persons")
     with db.transaction() as session:
+        if count_records(session) != len(frame):
+            raise StateError("records were ingested while resolving; run `caseline resolve` again")
         run = ResolutionRun(
             engine=engine, model_path=str(model_path), threshold=threshold, record_count=len(frame)
         )
@@ -72,8 +74,8 @@ def resolve_persons(
         record_event(
             session,
             AuditEntry(
-                actor=actor[0],
-                role=actor[1],
+                actor=actor.username,
+                role=actor.role,
                 action="resolve",
                 object_type="resolution_run",
                 object_id=str(run.id),

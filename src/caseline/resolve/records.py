@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import SourceRecord
@@ -52,6 +52,10 @@ def load_model_frame(session: Session) -> pd.DataFrame:
         columns=list(MODEL_COLUMNS),
     )
     return frame.astype(object).where(frame.notna(), None)
+
+
+def count_records(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(SourceRecord)) or 0
 
 
 def _address_key(number: str | None, street: str | None, postcode: str | None) -> str | None:

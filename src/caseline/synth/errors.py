@@ -163,6 +163,8 @@ class Garbler:
         return None
 
     def take_applied(self) -> str:
+        if not self.applied:
+            return ""
         kinds = ";".join(self.applied)
         self.applied = []
         return kinds

@@ -91,9 +91,9 @@ class RecordWriter:
         return identifiers.record_key(prefix, self.chunk, self._counter, self.salt)
 
     def _emit(self, source: str, key: str, person: Person, row: dict[str, str]) -> None:
-        self.tables.add(source, row)
-        self.tables.add(
-            "truth",
+        rows = self.tables.rows
+        rows[source].append(row)
+        rows["truth"].append(
             {
                 "source": source,
                 "source_key": key,

@@ -26,6 +26,8 @@ from caseline.synth.names import TRANSLITERATION_RULES, masculine_surname, trans
 from caseline.synth.places import Address
 
 FAMILY_FIRST_GROUPS = frozenset({"east_asian", "vietnamese"})
+# Groups whose names are romanised from another script, so sources spell them differently.
+_TRANSLITERATED_GROUPS = frozenset(TRANSLITERATION_RULES) - {"anglo", "hispanic"}
 _ARTICLE_FORMS = ("El ", "El-", "Al-", "Al ", "El", "")
 
 
@@ -73,7 +75,7 @@ def write_name(g: Garbler, person: Person, legal: LegalName, profile: SourceProf
     nicks = nicknames_of(given) if group == "anglo" else ()
     if nicks and g.hit(knobs.nickname):
         given = rng.choice(nicks)
-    if group in TRANSLITERATION_RULES and group not in ("anglo", "hispanic"):
+    if group in _TRANSLITERATED_GROUPS:
         if g.hit(knobs.transliteration):
             given = transliteration_variant(rng, group, given)
         if g.hit(knobs.transliteration):

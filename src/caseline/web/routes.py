@@ -73,8 +73,8 @@ def search_page(
     if q.strip():
         try:
             with database.transaction() as session:
-                results = search_persons(session, q, actor=actor)
-        except InputError as exc:
+                results = search_persons(session, q, actor=actor, purpose=purpose)
+        except (InputError, AccessDenied) as exc:
             error = str(exc)
     return templates.TemplateResponse(
         request,

@@ -74,11 +74,14 @@ def search(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.SEARCH_PERSONS)],
     name: Annotated[str, Query(min_length=1, max_length=200, description="Words of the name")],
+    purpose: Annotated[
+        str, Query(min_length=5, max_length=256, description="Why you search (recorded)")
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[PersonSummaryOut]:
-    """Persons whose best-known name contains every word given. Audited."""
+    """Persons whose best-known name has every word given (whole words). Audited."""
     with database.transaction() as session:
-        found = search_persons(session, name, actor=actor, limit=limit)
+        found = search_persons(session, name, actor=actor, purpose=purpose, limit=limit)
     return [PersonSummaryOut.model_validate(p, from_attributes=True) for p in found]
 
 
