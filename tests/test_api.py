@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -136,7 +137,7 @@ PUBLIC_ROUTES = {
 def test_every_other_route_refuses_a_request_without_a_session(client: TestClient) -> None:
     """Walks the app's routes (web pages included), not the OpenAPI document."""
     checked = 0
-    for route in client.app.routes:  # type: ignore[attr-defined]
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
         for method in getattr(route, "methods", None) or ():
             path = route.path
             if (method, path) in PUBLIC_ROUTES or path.startswith("/static"):

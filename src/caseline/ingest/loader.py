@@ -160,9 +160,14 @@ def _next_fields(reader: Any, path: Path) -> list[str] | None:
 
 
 def _as_csv_line(fields: list[str]) -> str:
+    """The row as CSV text for quarantine: NUL shown as \\x00 (no database stores it), and
+    a huge row cut to its first 64 KiB, saying so."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue()
+    text = buffer.getvalue().replace("\x00", "\\x00")
+    if len(text) > _RAW_LIMIT:
+        text = f"{text[:_RAW_LIMIT]}... ({len(text) - _RAW_LIMIT:,} more characters not kept)"
+    return text
 
 
 def _to_record(adapter: SourceAdapter, row: dict[str, str] | None) -> CanonicalRecord:
@@ -185,6 +190,7 @@ def _to_record(adapter: SourceAdapter, row: dict[str, str] | None) -> CanonicalR
 
 _KEY_LENGTH = 256
 _FIELD_LIMIT = 10_000
+_RAW_LIMIT = 65_536
 _TEXT_LIMITS: dict[str, int] = {
     column.name: column.type.length
     for column in SourceRecord.__table__.columns

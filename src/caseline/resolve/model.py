@@ -99,5 +99,4 @@ def train(linker: Any) -> None:
 EM_BLOCKING_RULES = (
     block_on("date_of_birth"),
     block_on("family_name", "given_name"),
-    block_on("postcode"),
 )
