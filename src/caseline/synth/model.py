@@ -1,15 +1,19 @@
-"""The ground-truth model of a synthetic person: names, homes, jobs, status and events over time."""
+"""The ground-truth model of a synthetic person: names, homes, jobs, status and events over time.
+
+Small immutable values are NamedTuples rather than frozen dataclasses: millions are made per
+world, and a frozen dataclass costs a Python call per field to build.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from caseline.synth.places import Address
 
 
-@dataclass(frozen=True, slots=True)
-class LegalName:
+class LegalName(NamedTuple):
     """A person's legal name from ``since`` (None: from birth) until the next one."""
 
     given: str
@@ -27,27 +31,24 @@ class Residence:
     moved_out: dt.date | None  # None: lives there at the reference date
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+class Job(NamedTuple):
     employer: str
     start: dt.date
     end: dt.date | None
 
 
-@dataclass(frozen=True, slots=True)
-class StatusPeriod:
+class StatusPeriod(NamedTuple):
     status: str
     since: dt.date
     until: dt.date | None
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """An immigration event: entry, exit, an application and its decision, a hearing."""
 
     kind: str  # entry | exit | status | hearing
     on: dt.date
-    detail: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, str]
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from bisect import bisect
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
+from typing import NamedTuple
 
 from faker import Faker
 from faker.providers.address.en_US import Provider as EnglishAddresses
@@ -33,8 +34,7 @@ class Place:
     postcode: str
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     street_number: str
     street: str
     unit: str | None

@@ -91,16 +91,9 @@ class RecordWriter:
         return identifiers.record_key(prefix, self.chunk, self._counter, self.salt)
 
     def _emit(self, source: str, key: str, person: Person, row: dict[str, str]) -> None:
-        rows = self.tables.rows
-        rows[source].append(row)
-        rows["truth"].append(
-            {
-                "source": source,
-                "source_key": key,
-                "entity_id": person.entity_id,
-                "group": person.group,
-                "errors": self.garbler.take_applied(),
-            },
+        self.tables.rows[source].append(row)
+        self.tables.truth.append(
+            (source, key, person.entity_id, person.group, self.garbler.take_applied())
         )
 
     def _in_window(self, day: dt.date) -> bool:

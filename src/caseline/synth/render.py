@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from anyascii import anyascii
 
@@ -42,8 +43,7 @@ class SourceProfile:
     writes_suffix: float = 0.5  # probability that a JR/SR suffix is written at all
 
 
-@dataclass(frozen=True, slots=True)
-class WrittenName:
+class WrittenName(NamedTuple):  # a tuple: built once per record, so construction must be cheap
     given: str
     middle: str
     family: str

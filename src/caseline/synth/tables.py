@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
 import pyarrow as pa
@@ -57,38 +57,45 @@ ALL_COLUMNS: dict[str, tuple[str, ...]] = {**SOURCE_COLUMNS, **TRUTH_COLUMNS}
 
 
 class ChunkTables:
-    """The rows of every file of a world, for one chunk; turned into Arrow tables at the end."""
+    """The rows of every file of a world, for one chunk; written out at the end.
+
+    Rows are dicts keyed by column (readable where they are made), except truth rows: one per
+    record, the hottest path, so they are tuples in ``TRUTH_COLUMNS["truth"]`` order.
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Mapping[str, str]]] = {name: [] for name in ALL_COLUMNS}
+        self.truth: list[tuple[str, str, str, str, str]] = []
 
     def add(self, table: str, row: Mapping[str, str]) -> None:
         self.rows[table].append(row)
 
+    def row_counts(self) -> dict[str, int]:
+        return {**{name: len(rows) for name, rows in self.rows.items()}, "truth": len(self.truth)}
+
+    def _tuples(self, name: str) -> Iterable[Sequence[str]]:
+        """Each row as values in column order; a dict row missing a column raises KeyError."""
+        if name == "truth":
+            return self.truth
+        return map(itemgetter(*ALL_COLUMNS[name]), self.rows[name])
+
     def to_csv(self) -> dict[str, str]:
-        """Each file's rows as CSV text (no header). Every row must name every column."""
+        """Each file's rows as CSV text, without the header."""
         texts = {}
-        for name, rows in self.rows.items():
+        for name in ALL_COLUMNS:
             buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(
-                map(itemgetter(*ALL_COLUMNS[name]), rows)
-            )
+            csv.writer(buffer, lineterminator="\n").writerows(self._tuples(name))
             texts[name] = buffer.getvalue()
         return texts
 
     def to_arrow(self) -> dict[str, pa.Table]:
-        """All columns as text. Every row must name every column (a KeyError says which not)."""
+        """Each file's rows as an Arrow table of text columns."""
         tables = {}
-        for name, rows in self.rows.items():
-            columns = ALL_COLUMNS[name]
-            values = (
-                zip(*map(itemgetter(*columns), rows), strict=True)
-                if rows
-                else [[] for _ in columns]
-            )
-            tables[name] = pa.table(
-                [pa.array(list(column), type=pa.string()) for column in values], schema=schema(name)
-            )
+        for name, columns in ALL_COLUMNS.items():
+            values = list(zip(*self._tuples(name), strict=True)) or [() for _ in columns]
+            # pa.array converts a list many times faster than a tuple.
+            arrays = [pa.array(list(column), type=pa.string()) for column in values]
+            tables[name] = pa.table(arrays, schema=schema(name))
         return tables
 
 

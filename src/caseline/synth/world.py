@@ -183,7 +183,7 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
         for person in members:
             _truth_of(tables, person, job.reference_date)
     log = log_of([knob for profile in profiles.values() for knob in profile.knobs.all()])
-    rows = {name: len(table_rows) for name, table_rows in tables.rows.items()}
+    rows = tables.row_counts()
     output = tables.to_csv() if job.file_format == "csv" else tables.to_arrow()
     return _ChunkResult(output, rows, log, job.persons)
 
