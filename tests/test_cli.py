@@ -42,13 +42,15 @@ def test_ingest_of_a_file_with_bad_rows_exits_1(workspace: Path) -> None:
         "account_number,customer_name,service_address,service_city,service_state,service_zip,service_start,service_end\n"
         "U1,Ann Lee,1 Main St,Springfield,IL,62704,2020-01-01,\n"
         "U2,Bob Ray,2 Main St,Springfield,IL,62704,2020-13-01,\n"
+        "U3,Cy Day,3 Main St\n"
     )
     result = runner.invoke(app, ["ingest", str(path)])
     assert result.exit_code == 1
     row = next(
         line for line in result.output.splitlines() if "utility.csv" in line and "loaded" in line
     )
-    assert [cell.strip() for cell in row.split("│")[3:5]] == ["1", "1"]  # loaded, quarantined
+    # loaded, quarantined, values left out
+    assert [cell.strip() for cell in row.split("│")[3:6]] == ["2", "1", "1"]
 
 
 def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import IngestRun, QuarantinedRow, SourceRecord
+from caseline.db.models import IngestRun, QuarantinedRow, RecordValueIssue, SourceRecord
 from caseline.errors import InputError
 from caseline.ingest import ingest_file
 from caseline.synth import WorldSummary
@@ -73,13 +73,16 @@ def test_bad_rows_are_quarantined_and_good_rows_around_them_load(
         encoding="utf-8",
     )
     summary = _ingest(database, settings, path, "motor_vehicle")
-    assert (summary.loaded, summary.quarantined) == (2, 4)
+    assert (summary.loaded, summary.quarantined, summary.value_issues) == (3, 3, 1)
     with database.transaction() as session:
         rows = {r.line_number: r for r in session.scalars(select(QuarantinedRow))}
-    assert rows[3].field == "dob" and "2023-02-30" in rows[3].reason
+        issues = list(session.scalars(select(RecordValueIssue)))
     assert rows[4].field == "*" and "number of fields" in rows[4].reason
     assert rows[5].field == "transaction" and "duplicate" in rows[5].reason
     assert rows[6].field == "transaction" and "empty" in rows[6].reason
+    # An impossible date does not lose the record: the date is left out, with the reason.
+    assert [(i.line_number, i.field, i.value) for i in issues] == [(3, "dob", "2023-02-30")]
+    assert "not a valid date" in issues[0].reason
 
 
 def test_a_file_without_the_source_columns_is_refused_saying_where(
@@ -138,7 +141,7 @@ def test_unreadable_files_are_refused_naming_the_line(
     assert _count(database, IngestRun) == 0
 
 
-def test_values_that_do_not_fit_are_quarantined_not_truncated(
+def test_values_that_do_not_fit_are_left_out_not_truncated(
     database: Database, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "motor_vehicle.csv"
@@ -155,13 +158,18 @@ def test_values_that_do_not_fit_are_quarantined_not_truncated(
         encoding="utf-8",
     )
     summary = _ingest(database, settings, path, "motor_vehicle")
-    assert (summary.loaded, summary.quarantined) == (1, 5)
+    assert (summary.loaded, summary.quarantined) == (4, 2)
     with database.transaction() as session:
-        reasons = {
-            r.line_number: (r.field, r.reason) for r in session.scalars(select(QuarantinedRow))
+        reasons = {r.line_number: r.reason for r in session.scalars(select(QuarantinedRow))}
+        issues = {
+            i.line_number: (i.field, i.reason) for i in session.scalars(select(RecordValueIssue))
         }
-    assert reasons[3][0] == "state"
-    assert reasons[4][0] == "zip"
-    assert "NUL" in reasons[5][1]
-    assert "longer than 10,000" in reasons[6][1]
-    assert reasons[7] == ("given_name", "longer than 128 characters")
+        long_name = session.scalar(select(SourceRecord).where(SourceRecord.source_key == "A6"))
+    assert "NUL" in reasons[5]
+    assert "longer than 10,000" in reasons[6]
+    assert issues[3][0] == "state"
+    assert issues[4][0] == "zip"
+    assert issues[7] == ("given_name", "longer than 128 characters")
+    assert long_name is not None
+    assert long_name.given_name is None
+    assert long_name.family_name == "FOX"

@@ -185,10 +185,17 @@ def _ingest_one(database: Database, settings: Settings, path: Path, source: str)
 
 
 def _print_ingest(summaries: list[IngestSummary]) -> None:
-    table = Table("file", "source", "loaded", "quarantined", "status")
+    table = Table("file", "source", "loaded", "quarantined", "values left out", "status")
     for s in summaries:
         status = "already ingested, skipped" if s.already_ingested else "loaded"
-        table.add_row(s.file_name, s.source, f"{s.loaded:,}", f"{s.quarantined:,}", status)
+        table.add_row(
+            s.file_name,
+            s.source,
+            f"{s.loaded:,}",
+            f"{s.quarantined:,}",
+            f"{s.value_issues:,}",
+            status,
+        )
     console.print(table)
 
 

@@ -46,6 +46,7 @@ class IngestRun(Base):
     finished_at: Mapped[dt.datetime | None]
     loaded: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    value_issues: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SourceRecord(Base):
@@ -81,7 +82,7 @@ class SourceRecord(Base):
     street: Mapped[str | None] = mapped_column(String(256))
     unit: Mapped[str | None] = mapped_column(String(64))
     city: Mapped[str | None] = mapped_column(String(128))
-    state: Mapped[str | None] = mapped_column(String(2))
+    state: Mapped[str | None] = mapped_column(String(16))
     postcode: Mapped[str | None] = mapped_column(String(10))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -97,6 +98,20 @@ class QuarantinedRow(Base):
     field: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+
+
+class RecordValueIssue(Base):
+    """A value left out of a loaded record because it could not be used, and why."""
+
+    __tablename__ = "record_value_issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ingest_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id"), index=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"), index=True)
+    line_number: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class ResolutionRun(Base):

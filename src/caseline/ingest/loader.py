@@ -1,13 +1,11 @@
-"""Load one source file in one transaction: all of it (good rows and quarantine) or nothing."""
+"""Load one source file in one transaction: all of it (records, quarantine, issues) or nothing."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import hashlib
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +13,24 @@ from typing import Any
 from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Session
 
-from caseline.db.models import IngestRun, QuarantinedRow, SourceRecord
+from caseline.db.models import IngestRun, QuarantinedRow, RecordValueIssue, SourceRecord
 from caseline.errors import InputError
+from caseline.ingest.readers import FIELD_LIMIT, SourceRow, read_rows
 from caseline.oversight import Actor, AuditEntry, record_event
-from caseline.sources import CanonicalRecord, FieldError, SourceAdapter, adapter_for, record_id_for
+from caseline.sources import (
+    CanonicalRecord,
+    FieldError,
+    Row,
+    SourceAdapter,
+    ValueIssue,
+    adapter_for,
+    record_id_for,
+)
 from caseline.standardise import keyed_hash
 
 ProgressCallback = Callable[[int], None]
 _BATCH = 5_000
+_KEY_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,71 +40,55 @@ class IngestSummary:
     loaded: int
     quarantined: int
     already_ingested: bool
+    value_issues: int = 0
 
 
 def ingest_file(
     session: Session,
     path: Path,
-    source: str,
+    source: str | SourceAdapter,
     *,
     identifier_key: bytes,
     actor: Actor,
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
-    """Ingest ``path`` as ``source`` inside the caller's transaction.
+    """Ingest ``path`` as ``source`` (a source name or an adapter) in the caller's transaction.
 
-    A file already ingested (same source, same sha256) changes nothing. A row that cannot
-    be used goes to quarantine with its line, field and reason; the rows around it load.
+    A file already ingested (same source, same sha256) changes nothing. A row that cannot be
+    a record goes to quarantine with its line, field and reason; the rows around it load. A
+    value that does not parse is left out of its record and kept as an issue with the reason.
     """
-    adapter = adapter_for(source)
+    adapter = adapter_for(source) if isinstance(source, str) else source
     if not path.is_file():
         raise InputError("no such file", where=str(path))
     digest = _sha256(path)
     existing = session.scalar(
-        select(IngestRun).where(IngestRun.source == source, IngestRun.file_sha256 == digest)
+        select(IngestRun).where(IngestRun.source == adapter.name, IngestRun.file_sha256 == digest)
     )
     if existing is not None:
-        return IngestSummary(source, path.name, 0, 0, already_ingested=True)
+        return IngestSummary(adapter.name, path.name, 0, 0, already_ingested=True)
 
-    run = IngestRun(source=source, file_name=str(path), file_sha256=digest)
+    run = IngestRun(source=adapter.name, file_name=str(path), file_sha256=digest)
     session.add(run)
     session.flush()
+    batch = _Batch(session, run.id, identifier_key)
     known_keys = set(
-        session.scalars(select(SourceRecord.source_key).where(SourceRecord.source == source))
+        session.scalars(select(SourceRecord.source_key).where(SourceRecord.source == adapter.name))
     )
-    records: list[dict[str, Any]] = []
-    quarantine: list[dict[str, Any]] = []
-    loaded = 0
-    for line_number, row, raw in _rows(path, adapter):
+    for source_row in read_rows(path, adapter.columns):
         try:
-            record = _to_record(adapter, row)
+            record = _to_record(adapter, source_row)
             if record.source_key in known_keys:
                 raise FieldError(adapter.key_column, f"duplicate source key {record.source_key!r}")
         except FieldError as exc:
-            quarantine.append(
-                {
-                    "ingest_run_id": run.id,
-                    "line_number": line_number,
-                    "field": exc.field_name,
-                    "reason": exc.reason,
-                    "raw": raw,
-                }
-            )
+            batch.quarantine(source_row, exc)
             continue
         known_keys.add(record.source_key)
-        loaded += 1
-        records.append(_stored(record, run.id, line_number, identifier_key))
-        if len(records) >= _BATCH:
-            session.execute(insert(SourceRecord), records)
-            records.clear()
+        batch.add(record, source_row.line)
         if progress is not None:
-            progress(line_number)
-    if records:
-        session.execute(insert(SourceRecord), records)
-    if quarantine:
-        session.execute(insert(QuarantinedRow), quarantine)
-    run.loaded = loaded
-    run.quarantined = len(quarantine)
+            progress(source_row.line)
+    batch.flush()
+    run.loaded, run.quarantined, run.value_issues = batch.loaded, batch.quarantined, batch.issues
     run.finished_at = dt.datetime.now(dt.UTC)
     record_event(
         session,
@@ -107,107 +99,120 @@ def ingest_file(
             object_type="ingest_run",
             object_id=str(run.id),
             details={
-                "source": source,
+                "source": adapter.name,
                 "file": path.name,
                 "sha256": digest,
-                "loaded": loaded,
-                "quarantined": len(quarantine),
+                "loaded": batch.loaded,
+                "quarantined": batch.quarantined,
+                "value_issues": batch.issues,
             },
         ),
     )
-    return IngestSummary(source, path.name, run.loaded, run.quarantined, already_ingested=False)
+    return IngestSummary(
+        adapter.name, path.name, batch.loaded, batch.quarantined, False, batch.issues
+    )
 
 
-def _rows(path: Path, adapter: SourceAdapter) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    """Yield (first line, row or None if misshapen, raw text) for each non-blank data row.
+class _Batch:
+    """Rows waiting to be inserted, written a few thousand at a time."""
 
-    Refuses, naming the line, a file without the source's columns, a file that is not UTF-8
-    text, or CSV that cannot be parsed: the whole file then loads nothing.
-    """
-    csv.field_size_limit(_FIELD_LIMIT * 16)  # read over-long fields, then quarantine their rows
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in _next_fields(reader, path) or []]
-        missing = [c for c in adapter.columns if c not in header]
-        if missing:
-            raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
-        while True:
-            first_line = reader.line_num + 1
-            fields = _next_fields(reader, path)
-            if fields is None:
-                return
-            if not any(f.strip() for f in fields):
-                continue  # a blank line is not a record
-            raw = _as_csv_line(fields)
-            if len(fields) != len(header):
-                yield first_line, None, raw
-            else:
-                yield first_line, dict(zip(header, fields, strict=True)), raw
+    def __init__(self, session: Session, run_id: int, identifier_key: bytes) -> None:
+        self.session = session
+        self.run_id = run_id
+        self.identifier_key = identifier_key
+        self.records: list[dict[str, Any]] = []
+        self.value_issues: list[dict[str, Any]] = []
+        self.quarantined_rows: list[dict[str, Any]] = []
+        self.loaded = self.quarantined = self.issues = 0
+
+    def add(self, record: CanonicalRecord, line: int) -> None:
+        stored = _stored(record, self.run_id, line, self.identifier_key)
+        self.records.append(stored)
+        for issue in record.issues:
+            self.value_issues.append(
+                {
+                    "ingest_run_id": self.run_id,
+                    "record_id": stored["record_id"],
+                    "line_number": line,
+                    "field": issue.field,
+                    "reason": issue.reason,
+                    "value": issue.value[:1000].replace("\x00", "\\x00"),
+                }
+            )
+        self.loaded += 1
+        self.issues += len(record.issues)
+        if len(self.records) >= _BATCH:
+            self.flush()
+
+    def quarantine(self, row: SourceRow, error: FieldError) -> None:
+        self.quarantined_rows.append(
+            {
+                "ingest_run_id": self.run_id,
+                "line_number": row.line,
+                "field": error.field_name,
+                "reason": error.reason,
+                "raw": row.raw,
+            }
+        )
+        self.quarantined += 1
+
+    def flush(self) -> None:
+        for model, rows in (
+            (SourceRecord, self.records),
+            (RecordValueIssue, self.value_issues),
+            (QuarantinedRow, self.quarantined_rows),
+        ):
+            if rows:
+                self.session.execute(insert(model), rows)
+                rows.clear()
 
 
-def _next_fields(reader: Any, path: Path) -> list[str] | None:
-    try:
-        fields: list[str] = next(reader)
-    except StopIteration:
-        return None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"not UTF-8 text ({exc.reason})", where=f"{path}:{reader.line_num + 1}"
-        ) from None
-    except csv.Error as exc:
-        raise InputError(f"unreadable CSV ({exc})", where=f"{path}:{reader.line_num}") from None
-    return fields
-
-
-def _as_csv_line(fields: list[str]) -> str:
-    """The row as CSV text for quarantine: NUL shown as \\x00 (no database stores it), and
-    a huge row cut to its first 64 KiB, saying so."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(fields)
-    text = buffer.getvalue().replace("\x00", "\\x00")
-    if len(text) > _RAW_LIMIT:
-        text = f"{text[:_RAW_LIMIT]}... ({len(text) - _RAW_LIMIT:,} more characters not kept)"
-    return text
-
-
-def _to_record(adapter: SourceAdapter, row: dict[str, str] | None) -> CanonicalRecord:
-    if row is None:
+def _to_record(adapter: SourceAdapter, source_row: SourceRow) -> CanonicalRecord:
+    values = source_row.values
+    if values is None:
         raise FieldError("*", "row has a different number of fields than the header")
-    for column, value in row.items():
+    for column, value in values.items():
         if "\x00" in value:
             raise FieldError(column, "contains a NUL character")
-        if len(value) > _FIELD_LIMIT:
-            raise FieldError(column, f"longer than {_FIELD_LIMIT:,} characters")
-    key = row.get(adapter.key_column, "").strip()
+        if len(value) > FIELD_LIMIT:
+            raise FieldError(column, f"longer than {FIELD_LIMIT:,} characters")
+    key = adapter.source_key(values)
     if not key:
         raise FieldError(adapter.key_column, "source key is empty")
     if len(key) > _KEY_LENGTH:
         raise FieldError(adapter.key_column, f"source key is longer than {_KEY_LENGTH} characters")
+    row = Row(values)
     record = adapter.to_record(row)
-    _check_fits(record)
-    return record
+    record = _without_oversized(record)
+    issues = (*row.issues, *record.issues)
+    return dataclasses.replace(record, issues=issues) if issues != record.issues else record
 
 
-_KEY_LENGTH = 256
-_FIELD_LIMIT = 10_000
-_RAW_LIMIT = 65_536
 _TEXT_LIMITS: dict[str, int] = {
     column.name: column.type.length
     for column in SourceRecord.__table__.columns
     if isinstance(column.type, String) and column.type.length
 }
+_RECORD_TEXT_FIELDS = sorted(_TEXT_LIMITS.keys() & CanonicalRecord.__dataclass_fields__.keys())
 
 
-def _check_fits(record: CanonicalRecord) -> None:
-    """Refuse a value longer than its column, rather than let the database cut or refuse it."""
-    for name in _TEXT_LIMITS.keys() & CanonicalRecord.__dataclass_fields__.keys():
+def _without_oversized(record: CanonicalRecord) -> CanonicalRecord:
+    """A value longer than its column is left out with an issue, never cut or refused."""
+    changes: dict[str, Any] = {}
+    issues = list(record.issues)
+    for name in _RECORD_TEXT_FIELDS:
         value = getattr(record, name)
         if isinstance(value, str) and len(value) > _TEXT_LIMITS[name]:
-            raise FieldError(name, f"longer than {_TEXT_LIMITS[name]} characters")
+            if name == "source_key":
+                raise FieldError(name, f"longer than {_TEXT_LIMITS[name]} characters")
+            changes[name] = None
+            issues.append(ValueIssue(name, f"longer than {_TEXT_LIMITS[name]} characters", value))
+    return dataclasses.replace(record, **changes, issues=tuple(issues)) if changes else record
 
 
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:
     values = dataclasses.asdict(record)
+    del values["issues"]
     for kind, column in _HASHED.items():
         raw = values.pop(kind)
         values[column] = keyed_hash(kind, raw, key) if raw else None

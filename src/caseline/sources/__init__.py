@@ -1,7 +1,14 @@
 """Source adapters: one module per source, each turning rows into canonical records."""
 
 from caseline.errors import InputError
-from caseline.sources.base import CanonicalRecord, FieldError, SourceAdapter, record_id_for
+from caseline.sources.base import (
+    CanonicalRecord,
+    FieldError,
+    Row,
+    SourceAdapter,
+    ValueIssue,
+    record_id_for,
+)
 from caseline.sources.court import CourtSource
 from caseline.sources.entry_exit import EntryExitSource
 from caseline.sources.immigration_status import ImmigrationStatusSource
@@ -35,7 +42,9 @@ __all__ = [
     "SOURCES",
     "CanonicalRecord",
     "FieldError",
+    "Row",
     "SourceAdapter",
+    "ValueIssue",
     "adapter_for",
     "record_id_for",
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,6 +47,42 @@ class CanonicalRecord:
     state: str | None = None
     postcode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    issues: tuple[ValueIssue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ValueIssue:
+    """A value that could not be used: the record loads without it, and the reason is kept."""
+
+    field: str
+    reason: str
+    value: str
+
+
+class Row(Mapping[str, str]):
+    """One row of a source file. ``value`` parses a column; a value that does not parse is
+    left out of the record and noted as an issue, so one bad date never loses a record."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+        self.issues: list[ValueIssue] = []
+
+    def __getitem__(self, column: str) -> str:
+        return self._values[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def value(self, column: str, parse: Callable[[str | None], T]) -> T | None:
+        raw = self._values.get(column)
+        try:
+            return parse(raw)
+        except InvalidValue as exc:
+            self.issues.append(ValueIssue(column, str(exc), raw or ""))
+            return None
 
 
 def record_id_for(source: str, source_key: str) -> str:
@@ -64,14 +100,21 @@ class FieldError(ValueError):
 
 
 class SourceAdapter(ABC):
-    """Turns one row of a source file into a canonical record, or raises FieldError."""
+    """Turns one row of a source file into a canonical record.
+
+    A value that does not parse is dropped with an issue (``Row.value``); a row that cannot
+    be a record at all raises FieldError and goes to quarantine.
+    """
 
     name: str
     key_column: str
     columns: tuple[str, ...]
 
+    def source_key(self, row: Mapping[str, str]) -> str:
+        return (row.get(self.key_column) or "").strip()
+
     @abstractmethod
-    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord: ...
+    def to_record(self, row: Row) -> CanonicalRecord: ...
 
 
 def sex_value(value: str | None) -> str | None:
@@ -107,11 +150,3 @@ def postcode_value(value: str | None) -> str | None:
 
 _STATE = re.compile(r"^[A-Z]{2}$")
 _ZIP = re.compile(r"^\d{5}(-\d{4})?$")
-
-
-def field_value(row: Mapping[str, str], column: str, parse: Callable[[str | None], T]) -> T:
-    """Apply ``parse`` to one column, naming the column if the value is invalid."""
-    try:
-        return parse(row.get(column))
-    except InvalidValue as exc:
-        raise FieldError(column, str(exc)) from None

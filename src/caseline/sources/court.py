@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from caseline.sources.base import CanonicalRecord, FieldError, SourceAdapter, field_value
+from caseline.sources.base import CanonicalRecord, FieldError, Row, SourceAdapter
 from caseline.standardise import (
+    NO_ADDRESS,
+    NO_NAME,
     clean_a_number,
     parse_address_line,
     parse_date,
@@ -23,24 +23,24 @@ class CourtSource(SourceAdapter):
         "hearing_type", "outcome", "departure_deadline", "address",
     )  # fmt: skip
 
-    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
-        name = field_value(row, "respondent_name", split_full_name)
-        address = field_value(row, "address", parse_address_line)
+    def to_record(self, row: Row) -> CanonicalRecord:
+        name = row.value("respondent_name", split_full_name) or NO_NAME
+        address = row.value("address", parse_address_line) or NO_ADDRESS
         outcome = blank_to_none(row.get("outcome"))
         if outcome is None:
             raise FieldError("outcome", "is empty")
-        deadline = field_value(row, "departure_deadline", parse_date)
+        deadline = row.value("departure_deadline", parse_date)
         return CanonicalRecord(
             source=self.name,
             source_key=row["hearing_id"].strip(),
-            observed_on=field_value(row, "hearing_date", parse_date),
+            observed_on=row.value("hearing_date", parse_date),
             full_name_raw=blank_to_none(row.get("respondent_name")),
             given_name=name.given,
             middle_name=name.middle,
             family_name=name.family,
             suffix=name.suffix,
-            date_of_birth=field_value(row, "date_of_birth", parse_date_of_birth),
-            a_number=field_value(row, "a_number", clean_a_number),
+            date_of_birth=row.value("date_of_birth", parse_date_of_birth),
+            a_number=row.value("a_number", clean_a_number),
             address_raw=blank_to_none(row.get("address")),
             street_number=address.street_number,
             street=address.street,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from caseline.sources.base import (
     CanonicalRecord,
+    Row,
     SourceAdapter,
-    field_value,
     postcode_value,
     sex_value,
     state_value,
@@ -24,27 +22,27 @@ class MotorVehicleSource(SourceAdapter):
         "street_address", "city", "state", "zip", "issued_on", "transaction",
     )  # fmt: skip
 
-    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
+    def to_record(self, row: Row) -> CanonicalRecord:
         number, street, unit = normalise_street(row.get("street_address"))
         return CanonicalRecord(
             source=self.name,
             source_key=row["transaction"].strip(),
-            observed_on=field_value(row, "issued_on", parse_date),
+            observed_on=row.value("issued_on", parse_date),
             full_name_raw=" ".join(filter(None, (row.get("first_name"), row.get("last_name")))),
-            given_name=field_value(row, "first_name", clean_name),
-            middle_name=field_value(row, "middle_name", clean_name),
-            family_name=field_value(row, "last_name", clean_name),
-            suffix=field_value(row, "suffix", clean_name),
-            date_of_birth=field_value(row, "dob", parse_date_of_birth),
-            sex=field_value(row, "sex", sex_value),
+            given_name=row.value("first_name", clean_name),
+            middle_name=row.value("middle_name", clean_name),
+            family_name=row.value("last_name", clean_name),
+            suffix=row.value("suffix", clean_name),
+            date_of_birth=row.value("dob", parse_date_of_birth),
+            sex=row.value("sex", sex_value),
             licence_number=blank_to_none(row.get("licence_number")),
             address_raw=blank_to_none(row.get("street_address")),
             street_number=number,
             street=street,
             unit=unit,
-            city=field_value(row, "city", clean_name),
-            state=field_value(row, "state", state_value),
-            postcode=field_value(row, "zip", postcode_value),
+            city=row.value("city", clean_name),
+            state=row.value("state", state_value),
+            postcode=row.value("zip", postcode_value),
             extra={
                 key: value
                 for key in ("vehicle_plate", "vehicle_make", "vehicle_year", "expires_on")

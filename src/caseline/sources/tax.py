@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from functools import partial
 
-from caseline.sources.base import CanonicalRecord, FieldError, SourceAdapter, field_value
-from caseline.standardise import clean_tin, parse_address_line, parse_date_of_birth, split_full_name
+from caseline.sources.base import CanonicalRecord, FieldError, Row, SourceAdapter
+from caseline.standardise import (
+    NO_ADDRESS,
+    NO_NAME,
+    clean_tin,
+    parse_address_line,
+    parse_date_of_birth,
+    split_full_name,
+)
 from caseline.standardise.dates import US
 from caseline.standardise.values import blank_to_none
 
@@ -28,10 +34,10 @@ class TaxSource(SourceAdapter):
         "tax_year",
     )
 
-    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
-        name = field_value(row, "taxpayer_name", split_full_name)
-        address = field_value(row, "address", parse_address_line)
-        tin = field_value(row, "tin", clean_tin)
+    def to_record(self, row: Row) -> CanonicalRecord:
+        name = row.value("taxpayer_name", split_full_name) or NO_NAME
+        address = row.value("address", parse_address_line) or NO_ADDRESS
+        tin = row.value("tin", clean_tin)
         year = blank_to_none(row.get("tax_year"))
         if year is not None and _YEAR.match(year) is None:
             raise FieldError("tax_year", f"{year!r} is not a four-digit year")
@@ -45,7 +51,7 @@ class TaxSource(SourceAdapter):
             middle_name=name.middle,
             family_name=name.family,
             suffix=name.suffix,
-            date_of_birth=field_value(row, "date_of_birth", partial(parse_date_of_birth, fmt=US)),
+            date_of_birth=row.value("date_of_birth", partial(parse_date_of_birth, fmt=US)),
             ssn=tin[1] if tin and tin[0] == "ssn" else None,
             itin=tin[1] if tin and tin[0] == "itin" else None,
             address_raw=blank_to_none(row.get("address")),

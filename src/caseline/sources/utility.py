@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from caseline.sources.base import (
     CanonicalRecord,
     FieldError,
+    Row,
     SourceAdapter,
-    field_value,
     postcode_value,
     state_value,
 )
-from caseline.standardise import clean_name, normalise_street, parse_date, split_full_name
+from caseline.standardise import NO_NAME, clean_name, normalise_street, parse_date, split_full_name
 from caseline.standardise.values import blank_to_none
 
 
@@ -24,11 +22,11 @@ class UtilitySource(SourceAdapter):
         "service_zip", "service_start", "service_end",
     )  # fmt: skip
 
-    def to_record(self, row: Mapping[str, str]) -> CanonicalRecord:
-        name = field_value(row, "customer_name", split_full_name)
+    def to_record(self, row: Row) -> CanonicalRecord:
+        name = row.value("customer_name", split_full_name) or NO_NAME
         number, street, unit = normalise_street(row.get("service_address"))
-        start = field_value(row, "service_start", parse_date)
-        end = field_value(row, "service_end", parse_date)
+        start = row.value("service_start", parse_date)
+        end = row.value("service_end", parse_date)
         if start and end and end < start:
             raise FieldError("service_end", f"service ends ({end}) before it starts ({start})")
         return CanonicalRecord(
@@ -46,7 +44,7 @@ class UtilitySource(SourceAdapter):
             street_number=number,
             street=street,
             unit=unit,
-            city=field_value(row, "service_city", clean_name),
-            state=field_value(row, "service_state", state_value),
-            postcode=field_value(row, "service_zip", postcode_value),
+            city=row.value("service_city", clean_name),
+            state=row.value("service_state", state_value),
+            postcode=row.value("service_zip", postcode_value),
         )

@@ -3,7 +3,7 @@
 Every normaliser raises :class:`InvalidValue` with a reason a person can act on.
 """
 
-from caseline.standardise.addresses import Address, normalise_street, parse_address_line
+from caseline.standardise.addresses import NO_ADDRESS, Address, normalise_street, parse_address_line
 from caseline.standardise.dates import parse_date, parse_date_of_birth
 from caseline.standardise.identifiers import (
     clean_a_number,
@@ -12,10 +12,12 @@ from caseline.standardise.identifiers import (
     clean_tin,
     keyed_hash,
 )
-from caseline.standardise.names import ParsedName, clean_name, split_full_name
+from caseline.standardise.names import NO_NAME, ParsedName, clean_name, split_full_name
 from caseline.standardise.values import InvalidValue
 
 __all__ = [
+    "NO_ADDRESS",
+    "NO_NAME",
     "Address",
     "InvalidValue",
     "ParsedName",

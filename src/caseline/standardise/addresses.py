@@ -31,6 +31,9 @@ class Address:
     postcode: str | None
 
 
+NO_ADDRESS = Address(None, None, None, None, None, None)
+
+
 def normalise_street(line: str | None) -> tuple[str | None, str | None, str | None]:
     """'12 N. Main Street Apt. 3' -> ('12', 'N MAIN ST', '3')."""
     line = blank_to_none(line)
@@ -53,7 +56,7 @@ def parse_address_line(value: str | None) -> Address:
     """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split."""
     value = blank_to_none(value)
     if value is None:
-        return Address(None, None, None, None, None, None)
+        return NO_ADDRESS
     match = _ONE_LINE.match(value.upper())
     if match is None:
         raise InvalidValue(f"address {value!r} is not 'street, city, ST 12345'")

@@ -21,6 +21,9 @@ class ParsedName:
     suffix: str | None = None
 
 
+NO_NAME = ParsedName(None, None, None)
+
+
 def clean_name(value: str | None) -> str | None:
     """'José  O'Neil-Smith' -> 'JOSE ONEIL-SMITH'; blank -> None."""
     value = blank_to_none(value)
@@ -37,7 +40,7 @@ def clean_name(value: str | None) -> str | None:
 def split_full_name(value: str | None) -> ParsedName:
     """Split 'FAMILY, GIVEN MIDDLE' or 'Given Middle Family' (an optional Jr./Sr. suffix)."""
     if blank_to_none(value) is None:
-        return ParsedName(None, None, None)
+        return NO_NAME
     assert value is not None
     if "," in value:
         family_raw, _, rest = value.partition(",")
