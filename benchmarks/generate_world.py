@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 _ONE_RUN = """
@@ -24,7 +23,8 @@ import json, resource, sys, time
 from pathlib import Path
 from caseline.synth import generate_world
 start = time.perf_counter()
-world = generate_world(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), file_format=sys.argv[4])
+persons, seed, out, file_format = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+world = generate_world(persons, seed, out, file_format=file_format)
 seconds = time.perf_counter() - start
 print(json.dumps({
     "seconds": seconds,
@@ -48,8 +48,18 @@ def main() -> None:
         try:
             # A fresh process per run, so caches and peak memory start from nothing.
             done = subprocess.run(
-                [sys.executable, "-c", _ONE_RUN, str(args.persons), str(args.seed), str(out), args.format],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    _ONE_RUN,
+                    str(args.persons),
+                    str(args.seed),
+                    str(out),
+                    args.format,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             result = json.loads(done.stdout.strip().splitlines()[-1])
             size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
@@ -57,16 +67,22 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
         result["output_mb"] = size
         results.append(result)
-        print(f"run {run + 1}: {result['seconds']:.1f} s, {result['records']:,} records, "
-              f"main {result['main_peak_mb']:.0f} MB, largest worker {result['worker_peak_mb']:.0f} MB, "
-              f"{size:.0f} MB written", flush=True)
+        print(
+            f"run {run + 1}: {result['seconds']:.1f} s, {result['records']:,} records, "
+            f"main {result['main_peak_mb']:.0f} MB, "
+            f"largest worker {result['worker_peak_mb']:.0f} MB, "
+            f"{size:.0f} MB written",
+            flush=True,
+        )
     summary = {
         "persons": args.persons,
         "runs": args.runs,
         "median_seconds": round(statistics.median(r["seconds"] for r in results), 1),
         "records": results[0]["records"],
         "peak_memory_mb": round(max(r["main_peak_mb"] + r["worker_peak_mb"] for r in results)),
-        "persons_per_second": round(args.persons / statistics.median(r["seconds"] for r in results)),
+        "persons_per_second": round(
+            args.persons / statistics.median(r["seconds"] for r in results)
+        ),
         "cpu_count": len(__import__("os").sched_getaffinity(0)),
         "maxrss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
