@@ -11,11 +11,12 @@ import datetime as dt
 import getpass
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -34,7 +35,8 @@ from caseline.errors import CaselineError
 from caseline.ingest import IngestSummary, ingest_file
 from caseline.oversight import Actor, Role, create_user, user_exists, verify_chain
 from caseline.resolve import evaluate_resolution, resolve_persons
-from caseline.sources import SOURCES
+from caseline.sources import SOURCES, SourceAdapter
+from caseline.sources.mapped import MappedSource, load_mapping
 from caseline.synth import DEFAULT_REFERENCE_DATE, generate_world
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -129,12 +131,21 @@ def generate(
     console.print(f"  {'ground truth':<20} {'':>11}         -> {summary.truth_file}")
 
 
-def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str]]:
-    chosen = []
+def _ingest_plan(
+    paths: list[Path], source: str | None, mapping: Path | None
+) -> list[tuple[Path, str | SourceAdapter]]:
+    """(file, source) pairs: a folder contributes its <source>.csv/.jsonl/.parquet files."""
+    if mapping is not None:
+        adapter = MappedSource(load_mapping(mapping))
+        return [(path, adapter) for path in paths]
+    chosen: list[tuple[Path, str | SourceAdapter]] = []
     for path in paths:
         if path.is_dir():
             chosen += [
-                (path / f"{name}.csv", name) for name in SOURCES if (path / f"{name}.csv").is_file()
+                (path / f"{name}{suffix}", name)
+                for name in SOURCES
+                for suffix in (".csv", ".jsonl", ".parquet")
+                if (path / f"{name}{suffix}").is_file()
             ]
         else:
             chosen.append((path, source or path.stem))
@@ -144,20 +155,30 @@ def _ingest_paths(paths: list[Path], source: str | None) -> list[tuple[Path, str
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path], typer.Argument(help="Source files, or folders holding <source>.csv files.")
+        list[Path],
+        typer.Argument(help="Source files (CSV, JSONL, Parquet), or folders of <source> files."),
     ],
     source: Annotated[
         str | None, typer.Option(help="Source of the files (default: the file name).")
     ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML mapping of the files' columns to canonical fields (docs/mapping.md)."
+        ),
+    ] = None,
 ) -> None:
-    """Load source files into the record store; bad rows go to quarantine with the reason.
+    """Load source files into the record store.
 
-    Re-ingesting a file already loaded changes nothing. Exit 1 if any row was quarantined.
+    A row that cannot be a record goes to quarantine with file, line, field and reason; a value
+    that does not parse is left out of its record, with the reason. Re-ingesting a file
+    already loaded changes nothing. Exit 0: all rows loaded; 1: some rows quarantined; 2: a
+    file, or the mapping, could not be used (nothing of that file was loaded).
     """
     with _workspace() as (settings, database):
         summaries = [
-            _ingest_one(database, settings, path, name)
-            for path, name in _ingest_paths(paths, source)
+            _ingest_one(database, settings, path, adapter)
+            for path, adapter in _ingest_plan(paths, source, mapping)
         ]
         if not summaries:
             console.print("[red]error:[/red] no source files found")
@@ -167,8 +188,22 @@ def ingest(
             raise typer.Exit(1)
 
 
-def _ingest_one(database: Database, settings: Settings, path: Path, source: str) -> IngestSummary:
-    lines = max(sum(1 for _ in path.open("rb")) - 1, 0) if path.is_file() else 0
+def _row_estimate(path: Path) -> int:
+    """Rows in a file, for the progress bar (lines for text files, metadata for Parquet)."""
+    if not path.is_file():
+        return 0
+    if path.suffix.lower() == ".parquet":
+        with suppress(Exception):  # an unreadable file is reported by ingest itself
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        return 0
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _ingest_one(
+    database: Database, settings: Settings, path: Path, source: str | SourceAdapter
+) -> IngestSummary:
+    lines = _row_estimate(path)
     with _progress() as progress:
         task = progress.add_task(f"ingesting {path.name}", total=lines)
         with database.transaction() as session:

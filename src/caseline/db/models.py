@@ -75,6 +75,7 @@ class SourceRecord(Base):
     a_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     passport_hash: Mapped[str | None] = mapped_column(String(64))
     licence_hash: Mapped[str | None] = mapped_column(String(64))
+    other_id_hash: Mapped[str | None] = mapped_column(String(64))
     citizenship: Mapped[str | None] = mapped_column(String(64))
     country_of_birth: Mapped[str | None] = mapped_column(String(64))
     address_raw: Mapped[str | None] = mapped_column(String(512))

@@ -231,6 +231,7 @@ _HASHED = {
     "a_number": "a_number_hash",
     "passport_number": "passport_hash",
     "licence_number": "licence_hash",
+    "other_id": "other_id_hash",
 }
 
 

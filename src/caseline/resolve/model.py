@@ -29,6 +29,7 @@ MODEL_COLUMNS = (
     "a_number_hash",
     "passport_hash",
     "licence_hash",
+    "other_id_hash",
     "address_key",
     "postcode",
     "city",
@@ -42,6 +43,7 @@ PREDICTION_BLOCKING_RULES = (
     block_on("a_number_hash"),
     block_on("passport_hash"),
     block_on("licence_hash"),
+    block_on("other_id_hash"),
     block_on("address_key"),
     block_on("postcode", "family_name"),
 )
@@ -61,6 +63,7 @@ def model_settings() -> SettingsCreator:
             cl.ExactMatch("a_number_hash"),
             cl.ExactMatch("passport_hash"),
             cl.ExactMatch("licence_hash"),
+            cl.ExactMatch("other_id_hash"),
             cl.ExactMatch("address_key").configure(term_frequency_adjustments=True),
             cl.ExactMatch("city").configure(term_frequency_adjustments=True),
         ],

@@ -37,6 +37,7 @@ class CanonicalRecord:
     a_number: str | None = None
     passport_number: str | None = None
     licence_number: str | None = None
+    other_id: str | None = None  # an identifier of no known format (a mapped source's)
     citizenship: str | None = None
     country_of_birth: str | None = None
     address_raw: str | None = None

@@ -1,4 +1,4 @@
-"""Values left out of loaded records, with the reason; room for non-US state codes
+"""Values left out of loaded records, with the reason; other identifiers; non-US state codes
 
 Revision ID: 0003
 Revises: 0002
@@ -51,6 +51,7 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("source_records", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("other_id_hash", sa.String(length=64), nullable=True))
         batch_op.alter_column(
             "state",
             existing_type=sa.VARCHAR(length=2),
@@ -70,6 +71,7 @@ def downgrade() -> None:
             type_=sa.VARCHAR(length=2),
             existing_nullable=True,
         )
+        batch_op.drop_column("other_id_hash")
 
     with op.batch_alter_table("ingest_runs", schema=None) as batch_op:
         batch_op.drop_column("value_issues")

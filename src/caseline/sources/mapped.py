@@ -1,0 +1,236 @@
+"""A source described by a mapping file: any person file whose columns a YAML file names.
+
+    source: febrl3                 # the source name records get
+    key: rec_id                    # the column that is the source key (or a list of columns)
+    fields:                        # canonical field: column, or {column, format}
+      given_name: given_name
+      family_name: surname
+      date_of_birth: {column: date_of_birth, format: "%Y%m%d"}
+      other_id: soc_sec_id
+
+The canonical fields and what each is standardised with are listed in ``FIELD_TYPES``;
+docs/mapping.md documents the format with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from caseline.errors import MappingError
+from caseline.sources.base import CanonicalRecord, Row, SourceAdapter, sex_value
+from caseline.standardise import (
+    NO_ADDRESS,
+    NO_NAME,
+    Address,
+    InvalidValue,
+    ParsedName,
+    clean_a_number,
+    clean_name,
+    clean_passport,
+    clean_tin,
+    normalise_street,
+    parse_address_line,
+    parse_date,
+    parse_date_of_birth,
+    split_full_name,
+)
+from caseline.standardise.values import blank_to_none
+
+# Canonical field -> the kind of value it holds (which decides how it is standardised).
+FIELD_TYPES = {
+    "given_name": "name", "middle_name": "name", "family_name": "name", "full_name": "full_name",
+    "date_of_birth": "birth_date", "sex": "sex", "ssn": "tin", "a_number": "a_number",
+    "passport_number": "passport", "licence_number": "identifier", "other_id": "identifier",
+    "address": "address", "street_number": "text", "street": "street", "unit": "text",
+    "city": "name", "state": "code", "postcode": "text", "observed_on": "date",
+    "valid_from": "date", "valid_to": "date", "citizenship": "text", "employer": "text",
+}  # fmt: skip
+DATE_TYPES = frozenset({"date", "birth_date"})
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    column: str
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMapping:
+    source: str
+    key: tuple[str, ...]
+    fields: dict[str, FieldSpec]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        referenced = [*self.key, *(spec.column for spec in self.fields.values())]
+        return tuple(dict.fromkeys(referenced))
+
+
+def load_mapping(path: Path) -> SourceMapping:
+    """Read and check a mapping file; MappingError names the file and the entry at fault."""
+    if not path.is_file():
+        raise MappingError("no such mapping file", where=str(path))
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise MappingError(f"not valid YAML ({exc})", where=str(path)) from None
+    return parse_mapping(document, where=str(path))
+
+
+def parse_mapping(document: Any, *, where: str) -> SourceMapping:
+    if not isinstance(document, dict):
+        raise MappingError("a mapping is a YAML object with source, key and fields", where=where)
+    unknown = set(document) - {"source", "key", "fields"}
+    if unknown:
+        raise MappingError(f"unknown entries: {', '.join(sorted(map(str, unknown)))}", where=where)
+    source = document.get("source")
+    if not isinstance(source, str) or _SOURCE_NAME.match(source) is None:
+        raise MappingError(
+            "source must be a lower-case name (letters, digits, _)", where=f"{where}: source"
+        )
+    key = document.get("key")
+    keys = [key] if isinstance(key, str) else key
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+        raise MappingError("key must be a column name or a list of them", where=f"{where}: key")
+    fields = document.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise MappingError("fields must map canonical fields to columns", where=f"{where}: fields")
+    specs = {
+        name: _field_spec(name, spec, f"{where}: fields.{name}") for name, spec in fields.items()
+    }
+    return SourceMapping(source, tuple(keys), specs)
+
+
+def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
+    if name not in FIELD_TYPES:
+        known = ", ".join(sorted(FIELD_TYPES))
+        raise MappingError(f"unknown canonical field {name!r}; known fields: {known}", where=where)
+    if isinstance(spec, str) and spec:
+        return FieldSpec(spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+        raise MappingError("give a column name, or {column: ..., format: ...}", where=where)
+    extra = set(spec) - {"column", "format"}
+    if extra:
+        raise MappingError(f"unknown settings: {', '.join(sorted(map(str, extra)))}", where=where)
+    fmt = spec.get("format")
+    if fmt is not None:
+        if FIELD_TYPES[name] not in DATE_TYPES:
+            raise MappingError("format applies to date fields only", where=where)
+        if not isinstance(fmt, str) or "%" not in fmt:
+            raise MappingError(
+                f"format {fmt!r} is not a strptime format such as %Y-%m-%d", where=where
+            )
+    return FieldSpec(spec["column"], fmt)
+
+
+class MappedSource(SourceAdapter):
+    """An adapter built from a mapping instead of code."""
+
+    def __init__(self, mapping: SourceMapping) -> None:
+        self.mapping = mapping
+        self.name = mapping.source
+        self.key_column = mapping.key[0]
+        self.columns = mapping.columns
+
+    def source_key(self, row: Mapping[str, str]) -> str:
+        parts = [(row.get(column) or "").strip() for column in self.mapping.key]
+        return "|".join(parts) if all(parts) else ""
+
+    def to_record(self, row: Row) -> CanonicalRecord:
+        parsed: dict[str, Any] = {}
+        for field_name, spec in self.mapping.fields.items():
+            value = row.value(spec.column, _parser(FIELD_TYPES[field_name], spec.format))
+            if value is not None:
+                parsed[field_name] = value
+        name: ParsedName = parsed.pop("full_name", NO_NAME)
+        address: Address = parsed.pop("address", NO_ADDRESS)
+        tin: tuple[str, str] | None = parsed.pop("ssn", None)
+        employer = parsed.pop("employer", None)
+        number, street, unit = address.street_number, address.street, address.unit
+        if "street" in parsed:
+            line = " ".join(filter(None, (parsed.get("street_number"), parsed["street"])))
+            number, street, unit = normalise_street(line)
+        return CanonicalRecord(
+            source=self.name,
+            source_key=self.source_key(row),
+            observed_on=parsed.get("observed_on"),
+            valid_from=parsed.get("valid_from"),
+            valid_to=parsed.get("valid_to"),
+            full_name_raw=self._raw(row, "full_name"),
+            given_name=parsed.get("given_name", name.given),
+            middle_name=parsed.get("middle_name", name.middle),
+            family_name=parsed.get("family_name", name.family),
+            suffix=name.suffix,
+            date_of_birth=parsed.get("date_of_birth"),
+            sex=parsed.get("sex"),
+            ssn=tin[1] if tin and tin[0] == "ssn" else None,
+            itin=tin[1] if tin and tin[0] == "itin" else None,
+            a_number=parsed.get("a_number"),
+            passport_number=parsed.get("passport_number"),
+            licence_number=parsed.get("licence_number"),
+            other_id=parsed.get("other_id"),
+            citizenship=parsed.get("citizenship"),
+            address_raw=self._raw(row, "address"),
+            street_number=parsed.get("street_number", number) if number is None else number,
+            street=street,
+            unit=parsed.get("unit", unit),
+            city=parsed.get("city", address.city),
+            state=parsed.get("state", address.state),
+            postcode=parsed.get("postcode", address.postcode),
+            extra={"employer": employer} if employer else {},
+        )
+
+    def _raw(self, row: Row, field_name: str) -> str | None:
+        spec = self.mapping.fields.get(field_name)
+        return blank_to_none(row.get(spec.column)) if spec else None
+
+
+def _parser(kind: str, fmt: str | None) -> Any:
+    if kind == "birth_date":
+        return partial(parse_date_of_birth, fmt=fmt or "%Y-%m-%d")
+    if kind == "date":
+        return partial(parse_date, fmt=fmt or "%Y-%m-%d")
+    return _PARSERS[kind]
+
+
+def _address(value: str | None) -> Any:
+    """A one-line address: US-style parts when it has them, else the whole line as the street."""
+    try:
+        return parse_address_line(value)
+    except InvalidValue:
+        number, street, unit = normalise_street(value)
+        return Address(number, street, unit, None, None, None) if street else None
+
+
+def _text(value: str | None) -> str | None:
+    stripped = blank_to_none(value)
+    return stripped.upper() if stripped else None
+
+
+def _identifier(value: str | None) -> str | None:
+    """An identifier of no known format: compared exactly, ignoring case, spaces and dashes."""
+    stripped = blank_to_none(value)
+    return re.sub(r"[\s-]", "", stripped).upper() if stripped else None
+
+
+_PARSERS: dict[str, Any] = {
+    "name": clean_name,
+    "full_name": split_full_name,
+    "sex": sex_value,
+    "tin": clean_tin,
+    "a_number": clean_a_number,
+    "passport": clean_passport,
+    "identifier": _identifier,
+    "address": _address,
+    "street": lambda v: blank_to_none(v),
+    "text": _text,
+    "code": _text,
+}
