@@ -167,6 +167,9 @@ def ingest(
             help="YAML mapping of the files' columns to canonical fields (docs/mapping.md)."
         ),
     ] = None,
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of CSV and JSONL files, e.g. latin-1.")
+    ] = "utf-8-sig",
 ) -> None:
     """Load source files into the record store.
 
@@ -177,7 +180,7 @@ def ingest(
     """
     with _workspace() as (settings, database):
         summaries = [
-            _ingest_one(database, settings, path, adapter)
+            _ingest_one(database, settings, path, adapter, encoding)
             for path, adapter in _ingest_plan(paths, source, mapping)
         ]
         if not summaries:
@@ -201,7 +204,7 @@ def _row_estimate(path: Path) -> int:
 
 
 def _ingest_one(
-    database: Database, settings: Settings, path: Path, source: str | SourceAdapter
+    database: Database, settings: Settings, path: Path, source: str | SourceAdapter, encoding: str
 ) -> IngestSummary:
     lines = _row_estimate(path)
     with _progress() as progress:
@@ -213,6 +216,7 @@ def _ingest_one(
                 source,
                 identifier_key=settings.identifier_key,
                 actor=_cli_actor(),
+                encoding=encoding,
                 progress=lambda line: progress.update(task, completed=line - 1),
             )
         progress.update(task, completed=lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import hashlib
@@ -50,6 +51,7 @@ def ingest_file(
     *,
     identifier_key: bytes,
     actor: Actor,
+    encoding: str = "utf-8-sig",
     progress: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Ingest ``path`` as ``source`` (a source name or an adapter) in the caller's transaction.
@@ -59,6 +61,10 @@ def ingest_file(
     value that does not parse is left out of its record and kept as an issue with the reason.
     """
     adapter = adapter_for(source) if isinstance(source, str) else source
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", where="--encoding") from None
     if not path.is_file():
         raise InputError("no such file", where=str(path))
     digest = _sha256(path)
@@ -75,7 +81,7 @@ def ingest_file(
     known_keys = set(
         session.scalars(select(SourceRecord.source_key).where(SourceRecord.source == adapter.name))
     )
-    for source_row in read_rows(path, adapter.columns):
+    for source_row in read_rows(path, adapter.columns, encoding):
         try:
             record = _to_record(adapter, source_row)
             if record.source_key in known_keys:
@@ -170,7 +176,7 @@ class _Batch:
 def _to_record(adapter: SourceAdapter, source_row: SourceRow) -> CanonicalRecord:
     values = source_row.values
     if values is None:
-        raise FieldError("*", "row has a different number of fields than the header")
+        raise FieldError("*", source_row.problem or "the row cannot be read")
     for column, value in values.items():
         if "\x00" in value:
             raise FieldError(column, "contains a NUL character")

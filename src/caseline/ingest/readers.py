@@ -1,8 +1,9 @@
 """Read source files row by row: CSV, JSON Lines or Parquet, each row with where it came from.
 
 A reader yields ``SourceRow``s: the line (CSV, JSONL) or row number (Parquet) where the row
-starts, its values as text (None when the row's shape is wrong), and its raw text for
-quarantine. A file that cannot be read at all raises InputError naming the line.
+starts, its values as text (None, with the problem, when the row cannot be a record), and
+its raw text for quarantine. A file that cannot be read at all raises InputError naming the
+line.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TextIO
 
 import pyarrow.parquet as pq
 
@@ -20,13 +22,15 @@ from caseline.errors import InputError
 
 FIELD_LIMIT = 10_000  # characters in one value; a longer one sends its row to quarantine
 RAW_LIMIT = 65_536  # characters of a quarantined row that are kept
+MAX_RECORD_LINES = 50  # a quoted field spanning more lines than this is taken as never closed
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
 class SourceRow(NamedTuple):
     line: int
-    values: dict[str, str] | None  # None: the row does not have the header's shape
+    values: dict[str, str] | None  # None: the row cannot be read as a record
     raw: str
+    problem: str | None = None  # why values is None
 
 
 def file_format(path: Path) -> str:
@@ -39,13 +43,15 @@ def file_format(path: Path) -> str:
         ) from None
 
 
-def read_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
+def read_rows(
+    path: Path, required: Sequence[str], encoding: str = "utf-8-sig"
+) -> Iterator[SourceRow]:
     """The rows of ``path``; refuses a file that lacks any of the ``required`` columns."""
     kind = file_format(path)
     if kind == "csv":
-        return _csv_rows(path, required)
+        return _csv_rows(path, required, encoding)
     if kind == "jsonl":
-        return _jsonl_rows(path, required)
+        return _jsonl_rows(path, required, encoding)
     return _parquet_rows(path, required)
 
 
@@ -55,70 +61,102 @@ def _refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str])
         raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
 
 
-def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
-    csv.field_size_limit(FIELD_LIMIT * 16)  # read over-long values, then quarantine their rows
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in _next_fields(reader, path) or []]
+def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
+    with path.open(newline="", encoding=encoding) as handle:
+        records = _csv_records(handle, path)
+        first = next(records, None)
+        header: list[str] = []
+        if first is not None:
+            try:
+                header = [h.strip() for h in _parse_csv(first[1])]
+            except csv.Error as exc:
+                raise InputError(f"unreadable CSV header ({exc})", where=f"{path}:1") from None
         _refuse_missing(path, header, required)
-        while True:
-            first_line = reader.line_num + 1
-            fields = _next_fields(reader, path)
-            if fields is None:
-                return
+        for line, text, broken in records:
+            if broken:
+                yield SourceRow(line, None, _cut(text), "unbalanced quote: the field never closes")
+                continue
+            try:
+                fields = _parse_csv(text)
+            except csv.Error as exc:
+                yield SourceRow(line, None, _cut(text.rstrip("\r\n")), f"unreadable CSV ({exc})")
+                continue
             if not any(f.strip() for f in fields):
                 continue  # a blank line is not a record
-            raw = raw_text(fields)
             if len(fields) != len(header):
-                yield SourceRow(first_line, None, raw)
+                problem = f"row has {len(fields)} fields, the header {len(header)}"
+                yield SourceRow(line, None, raw_text(fields), problem)
             else:
-                yield SourceRow(first_line, dict(zip(header, fields, strict=True)), raw)
+                yield SourceRow(line, dict(zip(header, fields, strict=True)), raw_text(fields))
 
 
-def _next_fields(reader: Any, path: Path) -> list[str] | None:
-    try:
-        fields: list[str] = next(reader)
-    except StopIteration:
-        return None
-    except UnicodeDecodeError as exc:
-        where = f"{path}:{reader.line_num + 1}"
-        raise InputError(f"not UTF-8 text ({exc.reason})", where=where) from None
-    except csv.Error as exc:
-        raise InputError(f"unreadable CSV ({exc})", where=f"{path}:{reader.line_num}") from None
-    return fields
+def _csv_records(handle: TextIO, path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(first line, text, broken) per CSV record. A record ends where its quotes balance, so a
+    quote that never closes costs one quarantined line, not the rest of the file."""
+    pending: deque[tuple[int, str]] = deque()  # lines read again after an unbalanced quote
+    lines = _numbered_lines(handle, path)
+    while True:
+        record: list[tuple[int, str]] = []
+        quotes = 0
+        while len(record) < MAX_RECORD_LINES:
+            line = pending.popleft() if pending else next(lines, None)
+            if line is None:
+                break
+            record.append(line)
+            quotes += line[1].count('"')
+            if quotes % 2 == 0:
+                break
+        if not record:
+            return
+        if quotes % 2 == 0:
+            yield record[0][0], "".join(text for _, text in record), False
+        else:
+            yield record[0][0], record[0][1].rstrip("\r\n"), True
+            pending.extendleft(reversed(record[1:]))
 
 
-def _jsonl_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
+def _numbered_lines(handle: TextIO, path: Path) -> Iterator[tuple[int, str]]:
+    number = 0
+    while True:
+        try:
+            text = handle.readline()
+        except UnicodeDecodeError as exc:
+            where = f"{path}:{number + 1}"
+            name = "UTF-8" if handle.encoding.lower().startswith("utf-8") else handle.encoding
+            message = f"not {name} text ({exc.reason}); say its encoding with --encoding"
+            raise InputError(message, where=where) from None
+        if not text:
+            return
+        number += 1
+        if number == 1 and "\x00" in text:
+            raise InputError("a binary file, not CSV text (NUL bytes)", where=f"{path}:1")
+        yield number, text
+
+
+def _parse_csv(text: str) -> list[str]:
+    return next(csv.reader([text], strict=True), [])
+
+
+def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
     """One JSON object per line; keys are columns. Required columns are checked on the first."""
     checked = False
-    with path.open(encoding="utf-8-sig") as handle:
-        line = 0
-        while True:
-            try:
-                text = handle.readline()
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"not UTF-8 text ({exc.reason})", where=f"{path}:{line + 1}"
-                ) from None
-            if not text:
-                return
-            line += 1
+    with path.open(encoding=encoding) as handle:
+        for line, text in _numbered_lines(handle, path):
             if not text.strip():
                 continue
+            raw = _cut(text.rstrip("\r\n"))
             try:
                 obj = json.loads(text)
-            except json.JSONDecodeError:
-                yield SourceRow(line, None, _cut(text.rstrip("\n")))
+            except json.JSONDecodeError as exc:
+                yield SourceRow(line, None, raw, f"not valid JSON ({exc.msg})")
                 continue
             if not isinstance(obj, dict):
-                yield SourceRow(line, None, _cut(text.rstrip("\n")))
+                yield SourceRow(line, None, raw, "not a JSON object")
                 continue
             if not checked:
                 _refuse_missing(path, list(obj), required)
                 checked = True
-            yield SourceRow(
-                line, {str(k): _text(v) for k, v in obj.items()}, _cut(text.rstrip("\n"))
-            )
+            yield SourceRow(line, {str(k): _text(v) for k, v in obj.items()}, raw)
 
 
 def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
@@ -139,7 +177,7 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
 
