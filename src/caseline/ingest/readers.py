@@ -14,7 +14,7 @@ import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import BinaryIO, NamedTuple
 
 import pyarrow.parquet as pq
 
@@ -62,8 +62,8 @@ def _refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str])
 
 
 def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
-    with path.open(newline="", encoding=encoding) as handle:
-        records = _csv_records(handle, path)
+    with path.open("rb") as handle:
+        records = _csv_records(_numbered_lines(handle, path, encoding))
         first = next(records, None)
         header: list[str] = []
         if first is not None:
@@ -90,11 +90,10 @@ def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[So
                 yield SourceRow(line, dict(zip(header, fields, strict=True)), raw_text(fields))
 
 
-def _csv_records(handle: TextIO, path: Path) -> Iterator[tuple[int, str, bool]]:
+def _csv_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
     """(first line, text, broken) per CSV record. A record ends where its quotes balance, so a
     quote that never closes costs one quarantined line, not the rest of the file."""
     pending: deque[tuple[int, str]] = deque()  # lines read again after an unbalanced quote
-    lines = _numbered_lines(handle, path)
     while True:
         record: list[tuple[int, str]] = []
         quotes = 0
@@ -115,22 +114,22 @@ def _csv_records(handle: TextIO, path: Path) -> Iterator[tuple[int, str, bool]]:
             pending.extendleft(reversed(record[1:]))
 
 
-def _numbered_lines(handle: TextIO, path: Path) -> Iterator[tuple[int, str]]:
-    number = 0
-    while True:
+def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    """Lines decoded one at a time, so an undecodable byte is reported on its own line."""
+    name = "UTF-8" if encoding.lower().replace("_", "-").startswith("utf-8") else encoding
+    for number, data in enumerate(handle, start=1):
+        if number == 1 and b"\x00" in data:
+            raise InputError("a binary file, not text (NUL bytes)", where=f"{path}:1")
         try:
-            text = handle.readline()
+            text = data.decode(encoding if number == 1 else _without_bom(encoding))
         except UnicodeDecodeError as exc:
-            where = f"{path}:{number + 1}"
-            name = "UTF-8" if handle.encoding.lower().startswith("utf-8") else handle.encoding
             message = f"not {name} text ({exc.reason}); say its encoding with --encoding"
-            raise InputError(message, where=where) from None
-        if not text:
-            return
-        number += 1
-        if number == 1 and "\x00" in text:
-            raise InputError("a binary file, not CSV text (NUL bytes)", where=f"{path}:1")
+            raise InputError(message, where=f"{path}:{number}") from None
         yield number, text
+
+
+def _without_bom(encoding: str) -> str:
+    return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
 
 
 def _parse_csv(text: str) -> list[str]:
@@ -140,8 +139,8 @@ def _parse_csv(text: str) -> list[str]:
 def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
     """One JSON object per line; keys are columns. Required columns are checked on the first."""
     checked = False
-    with path.open(encoding=encoding) as handle:
-        for line, text in _numbered_lines(handle, path):
+    with path.open("rb") as handle:
+        for line, text in _numbered_lines(handle, path, encoding):
             if not text.strip():
                 continue
             raw = _cut(text.rstrip("\r\n"))

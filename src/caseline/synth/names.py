@@ -142,16 +142,19 @@ def _hyphenated(counts: Counter[str]) -> Counter[str]:
 
 
 # Vietnamese family names are few and very skewed: about four in ten people are Nguyen.
-# Faker's vi_VN draws them evenly, so the weights here follow published frequency estimates.
+# Faker's vi_VN has ten of them, drawn evenly; the weights (percent of the population) follow
+# published frequency estimates, and the common names Faker lacks are added with theirs.
 _VIETNAMESE_FAMILY_WEIGHTS = {
-    "Nguyễn": 38.4, "Trần": 12.1, "Lê": 9.5, "Phạm": 7.0, "Hoàng": 5.1, "Vũ": 3.9,
-    "Đặng": 2.1, "Bùi": 2.0, "Dương": 1.0, "Mai": 0.6,
+    "Nguyễn": 38.4, "Trần": 12.1, "Lê": 9.5, "Phạm": 7.0, "Hoàng": 5.1, "Huỳnh": 5.1,
+    "Phan": 4.5, "Vũ": 3.9, "Võ": 3.9, "Đặng": 2.1, "Bùi": 2.0, "Đỗ": 1.4, "Hồ": 1.3,
+    "Ngô": 1.3, "Dương": 1.0, "Lý": 0.5, "Mai": 0.6, "Trương": 0.5, "Đinh": 0.4, "Lâm": 0.4,
+    "Lương": 0.3, "Cao": 0.3, "Tạ": 0.2, "Châu": 0.2, "Tô": 0.2, "Thái": 0.2, "Quách": 0.1,
 }  # fmt: skip
 
 
 def _vietnamese_pools() -> NamePools:
     fake = _faker("vi_VN")
-    names = [n for n in _VIETNAMESE_FAMILY_WEIGHTS]
+    names = list(_VIETNAMESE_FAMILY_WEIGHTS)
     return NamePools(
         Pool.from_counts(_sample(fake.first_name_male)),
         Pool.from_counts(_sample(fake.first_name_female)),

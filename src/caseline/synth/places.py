@@ -1,7 +1,7 @@
 """Where people live: a fixed gazetteer of fictional places and streets, and addresses in them.
 
 Places are Zipf-weighted (a few big metros, a long tail) and each naming group has a few hub
-places where it is over-represented, so people with the same common name live near each other.
+places that hold a third of its homes, so people with the same common name live near each other.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ PLACE_COUNT = 1500
 STREET_COUNT = 12000
 STREETS_PER_PLACE = 60
 HUBS_PER_GROUP = 4
-HUB_BOOST = 12.0
+HUB_SHARE = 0.35  # of a group's homes that are in its hub places (a diaspora's metro areas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,9 @@ def gazetteer() -> Gazetteer:
     cumulative = {}
     for g, group in enumerate(GROUPS):
         hubs = {(g * 7 + h * 3) % 60 for h in range(HUBS_PER_GROUP)}
-        weights = [w * (HUB_BOOST if i in hubs else 1.0) for i, w in enumerate(zipf)]
+        # The hubs share HUB_SHARE of the group's weight; the rest follows the Zipf ranks.
+        others = sum(w for i, w in enumerate(zipf) if i not in hubs)
+        hub_weight = others * HUB_SHARE / (1 - HUB_SHARE) / HUBS_PER_GROUP
+        weights = [hub_weight if i in hubs else w for i, w in enumerate(zipf)]
         cumulative[group] = tuple(accumulate(weights))
     return Gazetteer(tuple(places), streets, cumulative)
