@@ -127,8 +127,8 @@ def test_an_unknown_source_lists_the_known_ones(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"licence_number,first_name\n" + "caf\xe9\n".encode("latin-1"), "not UTF-8 text"),
-        (b"", "missing columns"),
+        (MV_HEADER.encode() + "A1,L1,Zo\xeb\n".encode("latin-1"), r"csv:2: not UTF-8 text"),
+        (b"", r"csv:1: missing columns"),
     ],
 )
 def test_unreadable_files_are_refused_naming_the_line(
