@@ -295,6 +295,8 @@ class HouseholdBuilder:
     def _homes(self, members: list[Person], arrival: dt.date | None) -> None:
         rng = self.rng
         start = arrival or day_between(rng, dt.date(2003, 1, 1), HISTORY_START)
+        # A household's home begins no earlier than its head's 18th birthday.
+        start = max(start, plus_days(members[0].date_of_birth, 365.25 * 18))
         shared = self._residence_history(members[0].group, start, members[0].renter)
         for person in members:
             moved_out = None
