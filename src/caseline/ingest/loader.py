@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, QuarantinedRow, RecordValueIssue, SourceRecord
 from caseline.errors import InputError
+from caseline.ingest.bulk import write_source_records
 from caseline.ingest.readers import FIELD_LIMIT, SourceRow, read_rows
 from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.sources import (
@@ -163,8 +164,9 @@ class _Batch:
         self.quarantined += 1
 
     def flush(self) -> None:
+        write_source_records(self.session, self.records)
+        self.records.clear()
         for model, rows in (
-            (SourceRecord, self.records),
             (RecordValueIssue, self.value_issues),
             (QuarantinedRow, self.quarantined_rows),
         ):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
-from caseline.standardise.values import InvalidValue, blank_to_none
+from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 # USPS Publication 28 abbreviations for the words that vary most between sources.
 _STREET_WORDS = {
@@ -34,6 +35,7 @@ class Address:
 NO_ADDRESS = Address(None, None, None, None, None, None)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def normalise_street(line: str | None) -> tuple[str | None, str | None, str | None]:
     """'12 N. Main Street Apt. 3' -> ('12', 'N MAIN ST', '3')."""
     line = blank_to_none(line)
@@ -52,6 +54,7 @@ def normalise_street(line: str | None) -> tuple[str | None, str | None, str | No
     return number, text or None, unit
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def parse_address_line(value: str | None) -> Address:
     """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split."""
     value = blank_to_none(value)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
-from caseline.standardise.values import InvalidValue, blank_to_none
+from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 ISO = "%Y-%m-%d"
 US = "%m/%d/%Y"
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def parse_date(value: str | None, fmt: str = ISO) -> dt.date | None:
     """Parse ``value`` with ``fmt``; blank -> None; '2023-02-30' -> InvalidValue."""
     value = blank_to_none(value)

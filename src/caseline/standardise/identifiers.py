@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
-from caseline.standardise.values import InvalidValue, blank_to_none
+from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 _SSN = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
 
@@ -67,6 +68,7 @@ def clean_passport(value: str | None) -> str | None:
     return cleaned
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def keyed_hash(kind: str, value: str, key: bytes) -> str:
     """HMAC-SHA256 of a cleaned identifier: equal values match, the raw value stays unknown."""
-    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}:{value}".encode(), hashlib.sha256).hex()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-from caseline.standardise.values import InvalidValue, blank_to_none
+from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 _NOT_NAME_CHARS = re.compile(r"[^A-Z' -]")
 _SPACES = re.compile(r"\s+")
@@ -24,6 +25,7 @@ class ParsedName:
 NO_NAME = ParsedName(None, None, None)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def clean_name(value: str | None) -> str | None:
     """'José  O'Neil-Smith' -> 'JOSE ONEIL-SMITH'; blank -> None."""
     value = blank_to_none(value)
@@ -37,6 +39,7 @@ def clean_name(value: str | None) -> str | None:
     return cleaned
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def split_full_name(value: str | None) -> ParsedName:
     """Split 'FAMILY, GIVEN MIDDLE' or 'Given Middle Family' (an optional Jr./Sr. suffix)."""
     if blank_to_none(value) is None:
