@@ -7,12 +7,11 @@ values an ORM insert would (dates, JSON), in the caller's transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Date, Table, insert
 from sqlalchemy.orm import Session
 
 from caseline.db.models import SourceRecord
@@ -36,19 +35,26 @@ def write_source_records(session: Session, rows: Sequence[dict[str, Any]]) -> No
     if dialect == "postgresql":
         _copy(driver, rows)
     elif dialect == "sqlite":
-        values = [tuple(_sqlite_value(c, row.get(c)) for c in COLUMNS) for row in rows]
-        driver.executemany(_SQLITE_INSERT, values)
+        driver.executemany(_SQLITE_INSERT, [_sqlite_row(row) for row in rows])
     else:  # any other database: the portable path
         connection.execute(insert(cast(Table, SourceRecord.__table__)), list(rows))
 
 
-def _sqlite_value(column: str, value: Any) -> Any:
+_DATE_POSITIONS = [
+    i for i, column in enumerate(SourceRecord.__table__.columns) if isinstance(column.type, Date)
+]
+_JSON_POSITIONS = [i for i, name in enumerate(COLUMNS) if name in _JSON_COLUMNS]
+
+
+def _sqlite_row(row: dict[str, Any]) -> list[Any]:
     # The same text SQLAlchemy's SQLite types store: ISO dates, JSON documents.
-    if column in _JSON_COLUMNS:
-        return json.dumps(value if value is not None else {})
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    values: list[Any] = [row.get(column) for column in COLUMNS]
+    for i in _DATE_POSITIONS:
+        if values[i] is not None:
+            values[i] = values[i].isoformat()
+    for i in _JSON_POSITIONS:
+        values[i] = json.dumps(values[i] or {})
+    return values
 
 
 def _copy(driver: Any, rows: Sequence[dict[str, Any]]) -> None:

@@ -202,21 +202,32 @@ _TEXT_LIMITS: dict[str, int] = {
     for column in SourceRecord.__table__.columns
     if isinstance(column.type, String) and column.type.length
 }
-_RECORD_TEXT_FIELDS = sorted(_TEXT_LIMITS.keys() & CanonicalRecord.__dataclass_fields__.keys())
+_RECORD_TEXT_LIMITS = [
+    (name, _TEXT_LIMITS[name])
+    for name in sorted(_TEXT_LIMITS.keys() & CanonicalRecord.__dataclass_fields__.keys())
+]
 
 
 def _without_oversized(record: CanonicalRecord) -> CanonicalRecord:
     """A value longer than its column is left out with an issue, never cut or refused."""
-    changes: dict[str, Any] = {}
-    issues = list(record.issues)
-    for name in _RECORD_TEXT_FIELDS:
-        value = getattr(record, name)
-        if isinstance(value, str) and len(value) > _TEXT_LIMITS[name]:
-            if name == "source_key":
-                raise FieldError(name, f"longer than {_TEXT_LIMITS[name]} characters")
-            changes[name] = None
-            issues.append(ValueIssue(name, f"longer than {_TEXT_LIMITS[name]} characters", value))
-    return dataclasses.replace(record, **changes, issues=tuple(issues)) if changes else record
+    too_long = [
+        (name, limit)
+        for name, limit in _RECORD_TEXT_LIMITS
+        if (value := getattr(record, name)) is not None and len(value) > limit
+    ]
+    if not too_long:
+        return record
+    if any(name == "source_key" for name, _ in too_long):
+        raise FieldError("source_key", f"longer than {_TEXT_LIMITS['source_key']} characters")
+    issues = [
+        *record.issues,
+        *(
+            ValueIssue(name, f"longer than {limit} characters", getattr(record, name))
+            for name, limit in too_long
+        ),
+    ]
+    cleared: dict[str, Any] = dict.fromkeys(name for name, _ in too_long)
+    return dataclasses.replace(record, **cleared, issues=tuple(issues))
 
 
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:
