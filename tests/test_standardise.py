@@ -100,3 +100,23 @@ def test_keyed_hash_matches_equal_values_and_depends_on_the_key() -> None:
     assert keyed_hash("ssn", ssn, b"k1") == keyed_hash("ssn", ssn, b"k1")
     assert keyed_hash("ssn", ssn, b"k1") != keyed_hash("ssn", ssn, b"k2")
     assert ssn not in keyed_hash("ssn", ssn, b"k1")
+
+
+def test_nicknames_and_formal_names_share_equivalents() -> None:
+    from caseline.standardise import given_name_equivalents
+
+    assert given_name_equivalents("BILL") & given_name_equivalents("WILLIAM")
+    assert given_name_equivalents("PEGGY") & given_name_equivalents("MARGARET")
+    assert not given_name_equivalents("MARIA") & given_name_equivalents("JOSE")
+    assert given_name_equivalents(None) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("family", "key"),
+    [("GARCIA LOPEZ", "GARCIA"), ("GARCIA-LOPEZ", "GARCIA"), ("EL AMRANI", "AMRANI"),
+     ("AL-AMRANI", "AMRANI"), ("DE LA CRUZ", "CRUZ"), ("VAN DER BERG", "BERG"), ("NGUYEN", "NGUYEN")],
+)  # fmt: skip
+def test_compound_surnames_share_a_key(family: str, key: str) -> None:
+    from caseline.standardise import family_name_key
+
+    assert family_name_key(family) == key

@@ -12,7 +12,14 @@ from caseline.standardise.identifiers import (
     clean_tin,
     keyed_hash,
 )
-from caseline.standardise.names import NO_NAME, ParsedName, clean_name, split_full_name
+from caseline.standardise.names import (
+    NO_NAME,
+    ParsedName,
+    clean_name,
+    family_name_key,
+    given_name_equivalents,
+    split_full_name,
+)
 from caseline.standardise.values import InvalidValue
 
 __all__ = [
@@ -26,6 +33,8 @@ __all__ = [
     "clean_passport",
     "clean_ssn",
     "clean_tin",
+    "family_name_key",
+    "given_name_equivalents",
     "keyed_hash",
     "normalise_street",
     "parse_address_line",

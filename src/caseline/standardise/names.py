@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+
+from nicknames import NickNamer
 
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
@@ -63,3 +65,38 @@ def split_full_name(value: str | None) -> ParsedName:
     given = parts[0] if parts else None
     middle = " ".join(parts[1:]) or None
     return ParsedName(given, middle, family, suffix)
+
+
+@cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def given_name_equivalents(given: str | None) -> frozenset[str]:
+    """The names a given name may be written as: itself, its nicknames, and the formal names
+    it may be short for (BILL: WILLIAM, WILL, ...). Nicknames are ambiguous (SANDY may be
+    ALEXANDER or SANDRA), so this is a set to intersect, never a single name to replace with."""
+    if not given:
+        return frozenset()
+    first = given.split()[0].split("-")[0].lower()
+    namer = _nicknamer()
+    names = {first, *namer.nicknames_of(first), *namer.canonicals_of(first)}
+    return frozenset(name.upper() for name in names)
+
+
+# Articles and particles that records keep or drop: al-Amin / Amin, de la Cruz / Cruz.
+_PARTICLES = frozenset({
+    "AL", "EL", "ABU", "BIN", "BEN", "DE", "DEL", "DELA", "LA", "LAS", "LOS", "VAN", "VON", "DER",
+    "DEN", "TER", "DI", "DA", "DOS", "DAS", "DU", "LE", "ST", "SAINT",
+})  # fmt: skip
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def family_name_key(family: str | None) -> str | None:
+    """The first surname without its particles, for comparing compound and two-part surnames:
+    'GARCIA LOPEZ', 'GARCIA-LOPEZ' and 'GARCIA' share GARCIA; 'EL AMRANI' and 'AMRANI' too."""
+    if not family:
+        return None
+    words = [w for w in family.replace("-", " ").split() if w not in _PARTICLES]
+    return words[0] if words else family.split()[0]
