@@ -121,3 +121,13 @@ def test_compound_surnames_share_a_key(family: str, key: str) -> None:
     from caseline.standardise import family_name_key
 
     assert family_name_key(family) == key
+
+
+def test_every_mapped_field_has_a_registered_value_type() -> None:
+    from caseline.sources.mapped import FIELD_TYPES
+    from caseline.standardise.registry import VALUE_TYPES, normaliser
+
+    assert set(FIELD_TYPES.values()) <= set(VALUE_TYPES)
+    assert normaliser("birth_date", "%Y%m%d")("19560409") == dt.date(1956, 4, 9)
+    assert normaliser("identifier")("180 49-74") == "1804974"
+    assert normaliser("address")("Calle Mayor 5") is not None  # a foreign line is kept as a street

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from caseline.standardise import InvalidValue
-from caseline.standardise.values import blank_to_none
 
 T = TypeVar("T")
 
@@ -116,38 +114,3 @@ class SourceAdapter(ABC):
 
     @abstractmethod
     def to_record(self, row: Row) -> CanonicalRecord: ...
-
-
-def sex_value(value: str | None) -> str | None:
-    """'M', 'F' or 'X' (also from 'male', 'female'); blank -> None."""
-    value = blank_to_none(value)
-    if value is None:
-        return None
-    letter = value.upper()[:1]
-    if letter not in ("M", "F", "X") or len(value) not in (1, 4, 6):
-        raise InvalidValue(f"sex {value!r} is not M, F or X")
-    return letter
-
-
-def state_value(value: str | None) -> str | None:
-    """A two-letter US state code."""
-    value = blank_to_none(value)
-    if value is None:
-        return None
-    if _STATE.match(value.upper()) is None:
-        raise InvalidValue(f"state {value!r} is not a two-letter code")
-    return value.upper()
-
-
-def postcode_value(value: str | None) -> str | None:
-    """A US ZIP code, five digits (ZIP+4 is cut to five)."""
-    value = blank_to_none(value)
-    if value is None:
-        return None
-    if _ZIP.match(value) is None:
-        raise InvalidValue(f"ZIP code {value!r} is not 12345 or 12345-6789")
-    return value[:5]
-
-
-_STATE = re.compile(r"^[A-Z]{2}$")
-_ZIP = re.compile(r"^\d{5}(-\d{4})?$")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from caseline.sources.base import CanonicalRecord, FieldError, Row, SourceAdapter, sex_value
+from caseline.sources.base import CanonicalRecord, FieldError, Row, SourceAdapter
 from caseline.standardise import clean_name, clean_passport, parse_date, parse_date_of_birth
+from caseline.standardise.codes import clean_sex
 from caseline.standardise.values import blank_to_none
 
 PASSPORT_DATE = "%d %b %Y"
@@ -36,7 +37,7 @@ class EntryExitSource(SourceAdapter):
             date_of_birth=row.value(
                 "date_of_birth", partial(parse_date_of_birth, fmt=PASSPORT_DATE)
             ),
-            sex=row.value("sex", sex_value),
+            sex=row.value("sex", clean_sex),
             passport_number=row.value("passport_number", clean_passport),
             citizenship=(blank_to_none(row.get("citizenship")) or "").upper() or None,
             extra={"event_type": event_type, "port": blank_to_none(row.get("port"))},

@@ -17,42 +17,26 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from caseline.errors import MappingError
-from caseline.sources.base import CanonicalRecord, Row, SourceAdapter, sex_value
-from caseline.standardise import (
-    NO_ADDRESS,
-    NO_NAME,
-    Address,
-    InvalidValue,
-    ParsedName,
-    clean_a_number,
-    clean_name,
-    clean_passport,
-    clean_tin,
-    normalise_street,
-    parse_address_line,
-    parse_date,
-    parse_date_of_birth,
-    split_full_name,
-)
+from caseline.sources.base import CanonicalRecord, Row, SourceAdapter
+from caseline.standardise import NO_ADDRESS, NO_NAME, Address, ParsedName, normalise_street
+from caseline.standardise.registry import VALUE_TYPES, normaliser
 from caseline.standardise.values import blank_to_none
 
-# Canonical field -> the kind of value it holds (which decides how it is standardised).
+# Canonical field -> its value type in the registry (which decides how it is standardised).
 FIELD_TYPES = {
     "given_name": "name", "middle_name": "name", "family_name": "name", "full_name": "full_name",
     "date_of_birth": "birth_date", "sex": "sex", "ssn": "tin", "a_number": "a_number",
     "passport_number": "passport", "licence_number": "identifier", "other_id": "identifier",
     "address": "address", "street_number": "text", "street": "street", "unit": "text",
-    "city": "name", "state": "code", "postcode": "text", "observed_on": "date",
+    "city": "name", "state": "text", "postcode": "text", "observed_on": "date",
     "valid_from": "date", "valid_to": "date", "citizenship": "text", "employer": "text",
 }  # fmt: skip
-DATE_TYPES = frozenset({"date", "birth_date"})
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
@@ -122,7 +106,7 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
         raise MappingError(f"unknown settings: {', '.join(sorted(map(str, extra)))}", where=where)
     fmt = spec.get("format")
     if fmt is not None:
-        if FIELD_TYPES[name] not in DATE_TYPES:
+        if not VALUE_TYPES[FIELD_TYPES[name]].takes_format:
             raise MappingError("format applies to date fields only", where=where)
         if not isinstance(fmt, str) or "%" not in fmt:
             raise MappingError(
@@ -147,7 +131,7 @@ class MappedSource(SourceAdapter):
     def to_record(self, row: Row) -> CanonicalRecord:
         parsed: dict[str, Any] = {}
         for field_name, spec in self.mapping.fields.items():
-            value = row.value(spec.column, _parser(FIELD_TYPES[field_name], spec.format))
+            value = row.value(spec.column, normaliser(FIELD_TYPES[field_name], spec.format))
             if value is not None:
                 parsed[field_name] = value
         name: ParsedName = parsed.pop("full_name", NO_NAME)
@@ -191,46 +175,3 @@ class MappedSource(SourceAdapter):
     def _raw(self, row: Row, field_name: str) -> str | None:
         spec = self.mapping.fields.get(field_name)
         return blank_to_none(row.get(spec.column)) if spec else None
-
-
-def _parser(kind: str, fmt: str | None) -> Any:
-    if kind == "birth_date":
-        return partial(parse_date_of_birth, fmt=fmt or "%Y-%m-%d")
-    if kind == "date":
-        return partial(parse_date, fmt=fmt or "%Y-%m-%d")
-    return _PARSERS[kind]
-
-
-def _address(value: str | None) -> Any:
-    """A one-line address: US-style parts when it has them, else the whole line as the street."""
-    try:
-        return parse_address_line(value)
-    except InvalidValue:
-        number, street, unit = normalise_street(value)
-        return Address(number, street, unit, None, None, None) if street else None
-
-
-def _text(value: str | None) -> str | None:
-    stripped = blank_to_none(value)
-    return stripped.upper() if stripped else None
-
-
-def _identifier(value: str | None) -> str | None:
-    """An identifier of no known format: compared exactly, ignoring case, spaces and dashes."""
-    stripped = blank_to_none(value)
-    return re.sub(r"[\s-]", "", stripped).upper() if stripped else None
-
-
-_PARSERS: dict[str, Any] = {
-    "name": clean_name,
-    "full_name": split_full_name,
-    "sex": sex_value,
-    "tin": clean_tin,
-    "a_number": clean_a_number,
-    "passport": clean_passport,
-    "identifier": _identifier,
-    "address": _address,
-    "street": lambda v: blank_to_none(v),
-    "text": _text,
-    "code": _text,
-}

@@ -6,11 +6,9 @@ from caseline.sources.base import (
     CanonicalRecord,
     Row,
     SourceAdapter,
-    postcode_value,
-    sex_value,
-    state_value,
 )
 from caseline.standardise import clean_name, normalise_street, parse_date, parse_date_of_birth
+from caseline.standardise.codes import clean_sex, clean_us_postcode, clean_us_state
 from caseline.standardise.values import blank_to_none
 
 
@@ -34,15 +32,15 @@ class MotorVehicleSource(SourceAdapter):
             family_name=row.value("last_name", clean_name),
             suffix=row.value("suffix", clean_name),
             date_of_birth=row.value("dob", parse_date_of_birth),
-            sex=row.value("sex", sex_value),
+            sex=row.value("sex", clean_sex),
             licence_number=blank_to_none(row.get("licence_number")),
             address_raw=blank_to_none(row.get("street_address")),
             street_number=number,
             street=street,
             unit=unit,
             city=row.value("city", clean_name),
-            state=row.value("state", state_value),
-            postcode=row.value("zip", postcode_value),
+            state=row.value("state", clean_us_state),
+            postcode=row.value("zip", clean_us_postcode),
             extra={
                 key: value
                 for key in ("vehicle_plate", "vehicle_make", "vehicle_year", "expires_on")

@@ -7,10 +7,9 @@ from caseline.sources.base import (
     FieldError,
     Row,
     SourceAdapter,
-    postcode_value,
-    state_value,
 )
 from caseline.standardise import NO_NAME, clean_name, normalise_street, parse_date, split_full_name
+from caseline.standardise.codes import clean_us_postcode, clean_us_state
 from caseline.standardise.values import blank_to_none
 
 
@@ -45,6 +44,6 @@ class UtilitySource(SourceAdapter):
             street=street,
             unit=unit,
             city=row.value("service_city", clean_name),
-            state=row.value("service_state", state_value),
-            postcode=row.value("service_zip", postcode_value),
+            state=row.value("service_state", clean_us_state),
+            postcode=row.value("service_zip", clean_us_postcode),
         )
