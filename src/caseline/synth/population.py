@@ -35,6 +35,8 @@ TAKES_SPOUSE_NAME = {
 }  # fmt: skip
 JUNIOR_RATE = {"anglo": 0.2, "hispanic": 0.08}  # sons named after their fathers
 TWIN_RATE = 0.04
+HEAD_AGE_BANDS = ((22, 34), (35, 49), (50, 64), (65, 79), (80, 90))
+HEAD_AGE_WEIGHTS = (0.25, 0.30, 0.26, 0.15, 0.04)
 COMPOUND_GIVEN = {"hispanic": 0.3, "haitian_french": 0.35}  # José Luis, Jean-Baptiste
 COUNTRIES = {
     "anglo": ("Canada", "United Kingdom", "Ireland", "Jamaica", "Australia"),
@@ -75,7 +77,7 @@ class HouseholdBuilder:
             first_index,
             role="head" if size > 1 else "single",
             sex=rng.choice("MF"),
-            age=randint(rng, 22, 85),
+            age=self._head_age(),
         )
         members = [head]
         if size > 1 and rng.random() < 0.8:
@@ -92,6 +94,11 @@ class HouseholdBuilder:
             self._marriage(person)
             self._jobs(person)
         return members
+
+    def _head_age(self) -> int:
+        """Householders' ages, roughly as in the US: most between 25 and 64."""
+        low, high = self.rng.choices(HEAD_AGE_BANDS, weights=HEAD_AGE_WEIGHTS)[0]
+        return randint(self.rng, low, high)
 
     # -- people ---------------------------------------------------------------------------
 
@@ -279,7 +286,8 @@ class HouseholdBuilder:
             child.country_of_birth, child.citizenship = parent.country_of_birth, parent.citizenship
             child.entered_on = parent.entered_on
         if twin is not None:
-            child.twin_of, twin.twin_of = twin.entity_id, child.entity_id
+            child.twin_of = twin.entity_id
+            twin.twin_of = twin.twin_of or child.entity_id  # a triplet keeps its first link
         return child
 
     def _align_arrivals(self, members: list[Person], arrival: dt.date | None) -> None:

@@ -84,6 +84,8 @@ class StatusHistorian:
             and plus_days(person.entered_on, 365 * 5.5) > self.reference_date
         ):
             category = "permanent_resident"
+        if category == "visa_valid" and plus_days(person.entered_on, 365 * 6) < self.reference_date:
+            category = "visa_expired"  # student and work visas rarely last more than six years
         if (
             category in ("final_removal_order", "voluntary_departure")
             and plus_days(person.entered_on, 400) > self.reference_date
@@ -214,9 +216,11 @@ class StatusHistorian:
         rng = self.rng
         case = f"{rng.randrange(10**8):08d}"
         first = plus_days(decided, -randint(rng, 90, 900))
-        days = sorted(
-            {day_between(rng, first, decided) for _ in range(randint(rng, 0, 3))} - {decided}
-        )
+        days: list[dt.date] = []
+        for day in sorted(day_between(rng, first, decided) for _ in range(randint(rng, 0, 3))):
+            # A continued hearing is reset weeks later, not the next day.
+            if (decided - day).days >= 21 and (not days or (day - days[-1]).days >= 21):
+                days.append(day)
         events = [
             Event("hearing", d, {"case": case, "hearing_type": "MASTER", "outcome": "CONTINUED"})
             for d in days
