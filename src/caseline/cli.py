@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from enum import StrEnum
@@ -44,7 +45,8 @@ users_app = typer.Typer(help="Manage who may sign in.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
-console = Console(stderr=True)
+# Tables stay readable when stderr is a file or a pipe (Rich would wrap at 80 columns).
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 DEMO_USER = "analyst"
 DEMO_PASSWORD = "caseline-demo"  # noqa: S105 - printed to the person running the local demo
