@@ -158,7 +158,7 @@ class _Batch:
                 "line_number": row.line,
                 "field": error.field_name,
                 "reason": error.reason,
-                "raw": row.raw,
+                "raw": row.quarantine_text(),
             }
         )
         self.quarantined += 1

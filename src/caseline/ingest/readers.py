@@ -29,8 +29,14 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "pa
 class SourceRow(NamedTuple):
     line: int
     values: dict[str, str] | None  # None: the row cannot be read as a record
-    raw: str
+    raw: str | None  # the record as written (None: rebuild it from values if needed)
     problem: str | None = None  # why values is None
+
+    def quarantine_text(self) -> str:
+        """The raw record as kept in quarantine (see ``_cut``)."""
+        if self.raw is not None:
+            return _cut(self.raw)
+        return raw_text(list((self.values or {}).values()))
 
 
 def file_format(path: Path) -> str:
@@ -72,22 +78,39 @@ def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[So
             except csv.Error as exc:
                 raise InputError(f"unreadable CSV header ({exc})", where=f"{path}:1") from None
         _refuse_missing(path, header, required)
-        for line, text, broken in records:
-            if broken:
-                yield SourceRow(line, None, _cut(text), "unbalanced quote: the field never closes")
-                continue
+        # One reader over the balanced records, each a complete CSV record; `pending` pairs
+        # each with its line, since the reader sees only the text.
+        pending: deque[tuple[int, str, bool]] = deque()
+
+        def texts() -> Iterator[str]:
+            for line, text, broken in records:
+                pending.append((line, text, broken))
+                yield '"x"y' if broken else text  # malformed on purpose: the reader reports it
+
+        reader = csv.reader(texts(), strict=True)
+        width = len(header)
+        while True:
             try:
-                fields = _parse_csv(text)
+                fields = next(reader)
+                error = None
+            except StopIteration:
+                return
             except csv.Error as exc:
-                yield SourceRow(line, None, _cut(text.rstrip("\r\n")), f"unreadable CSV ({exc})")
-                continue
-            if not any(f.strip() for f in fields):
+                fields, error = [], exc
+            line, text, broken = pending.popleft()
+            raw = text.rstrip("\r\n")
+            if broken:
+                yield SourceRow(line, None, raw, "unbalanced quote: the field never closes")
+            elif error is not None:
+                yield SourceRow(line, None, raw, f"unreadable CSV ({error})")
+            elif not any(f.strip() for f in fields):
                 continue  # a blank line is not a record
-            if len(fields) != len(header):
-                problem = f"row has {len(fields)} fields, the header {len(header)}"
-                yield SourceRow(line, None, raw_text(fields), problem)
+            elif len(fields) != width:
+                yield SourceRow(
+                    line, None, raw, f"row has {len(fields)} fields, the header {width}"
+                )
             else:
-                yield SourceRow(line, dict(zip(header, fields, strict=True)), raw_text(fields))
+                yield SourceRow(line, dict(zip(header, fields, strict=True)), raw)
 
 
 def _csv_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
@@ -143,7 +166,7 @@ def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[
         for line, text in _numbered_lines(handle, path, encoding):
             if not text.strip():
                 continue
-            raw = _cut(text.rstrip("\r\n"))
+            raw = text.rstrip("\r\n")
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
@@ -169,8 +192,7 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
     for batch in parquet.iter_batches(batch_size=10_000):
         for row in batch.to_pylist():
             number += 1
-            values = {k: _text(v) for k, v in row.items()}
-            yield SourceRow(number, values, raw_text(list(values.values())))
+            yield SourceRow(number, {k: _text(v) for k, v in row.items()}, None)
 
 
 def _text(value: object) -> str:
