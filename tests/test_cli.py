@@ -51,6 +51,9 @@ def test_ingest_of_a_file_with_bad_rows_exits_1(workspace: Path) -> None:
     )
     # loaded, quarantined, values left out
     assert [cell.strip() for cell in row.split("│")[3:6]] == ["2", "1", "1"]
+    # and where and why, line by line
+    assert "line 3, service_start: '2020-13-01' is not a valid date" in result.output
+    assert "line 4, *: row has 3 fields, the header 8 (row quarantined)" in result.output
 
 
 def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:

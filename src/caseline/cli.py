@@ -238,6 +238,11 @@ def _print_ingest(summaries: list[IngestSummary]) -> None:
             status,
         )
     console.print(table)
+    for s in summaries:
+        if s.examples:
+            console.print(f"{s.file_name}: the first problems", soft_wrap=True)
+            for problem in s.examples:
+                console.print(f"  {problem}", soft_wrap=True, markup=False)
 
 
 @app.command()

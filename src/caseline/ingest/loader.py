@@ -43,6 +43,22 @@ class IngestSummary:
     quarantined: int
     already_ingested: bool
     value_issues: int = 0
+    examples: tuple[Problem, ...] = ()  # the first few problems, to show where and why
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    field: str
+    reason: str
+    quarantined: bool  # True: the row was not loaded; False: the value was left out
+
+    def __str__(self) -> str:
+        outcome = "row quarantined" if self.quarantined else "value left out"
+        return f"line {self.line}, {self.field}: {self.reason} ({outcome})"
+
+
+EXAMPLES = 5
 
 
 def ingest_file(
@@ -116,7 +132,13 @@ def ingest_file(
         ),
     )
     return IngestSummary(
-        adapter.name, path.name, batch.loaded, batch.quarantined, False, batch.issues
+        adapter.name,
+        path.name,
+        batch.loaded,
+        batch.quarantined,
+        False,
+        batch.issues,
+        tuple(sorted(batch.examples, key=lambda p: p.line)[:EXAMPLES]),
     )
 
 
@@ -131,6 +153,7 @@ class _Batch:
         self.value_issues: list[dict[str, Any]] = []
         self.quarantined_rows: list[dict[str, Any]] = []
         self.loaded = self.quarantined = self.issues = 0
+        self.examples: list[Problem] = []
 
     def add(self, record: CanonicalRecord, line: int) -> None:
         stored = _stored(record, self.run_id, line, self.identifier_key)
@@ -148,6 +171,8 @@ class _Batch:
             )
         self.loaded += 1
         self.issues += len(record.issues)
+        if record.issues and len(self.examples) < EXAMPLES:
+            self.examples += [Problem(line, i.field, i.reason, False) for i in record.issues]
         if len(self.records) >= _BATCH:
             self.flush()
 
@@ -162,6 +187,8 @@ class _Batch:
             }
         )
         self.quarantined += 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(Problem(row.line, error.field_name, error.reason, True))
 
     def flush(self) -> None:
         write_source_records(self.session, self.records)
