@@ -115,11 +115,10 @@ def ingest_file(
     run.finished_at = dt.datetime.now(dt.UTC)
     record_event(
         session,
-        AuditEntry(
-            actor=actor.username,
-            role=actor.role,
-            action="ingest",
-            object_type="ingest_run",
+        AuditEntry.by(
+            actor,
+            "ingest",
+            "ingest_run",
             object_id=str(run.id),
             details={
                 "source": adapter.name,

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from caseline.db.models import AuditEvent
+from caseline.oversight.access import Actor
 
 GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_ID = 0x6361_7365  # PostgreSQL advisory lock serialising appends to the chain
@@ -29,6 +30,13 @@ class AuditEntry:
     purpose: str | None = None
     case_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def by(cls, actor: Actor, action: str, object_type: str, **fields: Any) -> AuditEntry:
+        """An entry for what ``actor`` did (name and role taken from the actor)."""
+        return cls(
+            actor=actor.username, role=actor.role, action=action, object_type=object_type, **fields
+        )
 
 
 @dataclass(frozen=True, slots=True)

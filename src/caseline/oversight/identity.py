@@ -38,11 +38,10 @@ def create_user(
     session.flush()
     record_event(
         session,
-        AuditEntry(
-            actor=actor.username,
-            role=actor.role,
-            action="add_user",
-            object_type="user",
+        AuditEntry.by(
+            actor,
+            "add_user",
+            "user",
             object_id=username,
             details={"role": role.value},
         ),
@@ -71,16 +70,7 @@ def sign_in(session: Session, username: str, password: str, *, hours: int) -> st
             expires_at=now + dt.timedelta(hours=hours),
         )
     )
-    record_event(
-        session,
-        AuditEntry(
-            actor=user.username,
-            role=user.role,
-            action="sign_in",
-            object_type="user",
-            object_id=user.username,
-        ),
-    )
+    record_event(session, AuditEntry.by(_actor(user), "sign_in", "user", object_id=user.username))
     return token
 
 
@@ -91,16 +81,8 @@ def sign_out(session: Session, token: str) -> None:
     user = session.get(User, found.user_id)
     session.delete(found)
     if user is not None:
-        record_event(
-            session,
-            AuditEntry(
-                actor=user.username,
-                role=user.role,
-                action="sign_out",
-                object_type="user",
-                object_id=user.username,
-            ),
-        )
+        entry = AuditEntry.by(_actor(user), "sign_out", "user", object_id=user.username)
+        record_event(session, entry)
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
@@ -117,6 +99,10 @@ def actor_for_token(session: Session, token: str) -> Actor:
         expires_at = expires_at.replace(tzinfo=dt.UTC)
     if expires_at <= dt.datetime.now(dt.UTC):
         raise AccessDenied("session expired; sign in again")
+    return _actor(user)
+
+
+def _actor(user: User) -> Actor:
     return Actor(username=user.username, role=Role(user.role))
 
 

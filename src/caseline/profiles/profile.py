@@ -87,11 +87,10 @@ def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
     record_event(
         session,
-        AuditEntry(
-            actor=actor.username,
-            role=actor.role,
-            action="read_person",
-            object_type="person",
+        AuditEntry.by(
+            actor,
+            "read_person",
+            "person",
             object_id=person_id,
             purpose=purpose,
         ),

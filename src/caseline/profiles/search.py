@@ -54,11 +54,10 @@ def search_persons(
     results = [PersonSummary(p.person_id, p.display_name, p.record_count) for p in found]
     record_event(
         session,
-        AuditEntry(
-            actor=actor.username,
-            role=actor.role,
-            action="search_persons",
-            object_type="person",
+        AuditEntry.by(
+            actor,
+            "search_persons",
+            "person",
             purpose=purpose,
             details={"query": " ".join(words), "results": [r.person_id for r in results]},
         ),

@@ -73,11 +73,10 @@ def resolve_persons(
         run.finished_at = dt.datetime.now(dt.UTC)
         record_event(
             session,
-            AuditEntry(
-                actor=actor.username,
-                role=actor.role,
-                action="resolve",
-                object_type="resolution_run",
+            AuditEntry.by(
+                actor,
+                "resolve",
+                "resolution_run",
                 object_id=str(run.id),
                 details={
                     "records": len(frame),

@@ -42,12 +42,7 @@ class CourtSource(SourceAdapter):
             date_of_birth=row.value("date_of_birth", parse_date_of_birth),
             a_number=row.value("a_number", clean_a_number),
             address_raw=blank_to_none(row.get("address")),
-            street_number=address.street_number,
-            street=address.street,
-            unit=address.unit,
-            city=address.city,
-            state=address.state,
-            postcode=address.postcode,
+            **address.parts(),
             extra={
                 "case_number": blank_to_none(row.get("case_number")),
                 "hearing_type": blank_to_none(row.get("hearing_type")),

@@ -43,11 +43,6 @@ class ImmigrationStatusSource(SourceAdapter):
             a_number=row.value("a_number", clean_a_number),
             country_of_birth=blank_to_none(row.get("country_of_birth")),
             address_raw=blank_to_none(row.get("mailing_address")),
-            street_number=address.street_number,
-            street=address.street,
-            unit=address.unit,
-            city=address.city,
-            state=address.state,
-            postcode=address.postcode,
+            **address.parts(),
             extra={"event_type": event_type.upper(), "benefit": benefit.upper()},
         )

@@ -55,11 +55,6 @@ class TaxSource(SourceAdapter):
             ssn=tin[1] if tin and tin[0] == "ssn" else None,
             itin=tin[1] if tin and tin[0] == "itin" else None,
             address_raw=blank_to_none(row.get("address")),
-            street_number=address.street_number,
-            street=address.street,
-            unit=address.unit,
-            city=address.city,
-            state=address.state,
-            postcode=address.postcode,
+            **address.parts(),
             extra={"employer": blank_to_none(row.get("employer")), "tax_year": year},
         )

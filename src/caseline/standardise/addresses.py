@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypedDict
 
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
@@ -22,6 +23,15 @@ _ONE_LINE = re.compile(
 _NUMBER = re.compile(r"^(\d+[A-Z]?)\s+(.+)$")
 
 
+class AddressParts(TypedDict):
+    street_number: str | None
+    street: str | None
+    unit: str | None
+    city: str | None
+    state: str | None
+    postcode: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     street_number: str | None
@@ -30,6 +40,13 @@ class Address:
     city: str | None
     state: str | None
     postcode: str | None
+
+    def parts(self) -> AddressParts:
+        """The parts by the canonical record's field names."""
+        return {
+            "street_number": self.street_number, "street": self.street, "unit": self.unit,
+            "city": self.city, "state": self.state, "postcode": self.postcode,
+        }  # fmt: skip
 
 
 NO_ADDRESS = Address(None, None, None, None, None, None)
