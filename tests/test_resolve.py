@@ -150,3 +150,27 @@ def test_a_truth_file_listing_a_record_twice_is_refused(database: Database, tmp_
         pytest.raises(InputError, match=r"truth\.csv:4: .* twice"),
     ):
         evaluate_resolution(session, truth)
+
+
+def test_records_without_dates_of_birth_still_resolve(
+    database: Database, settings: Settings
+) -> None:
+    """A person file may lack whole kinds of evidence; training must skip what is empty."""
+    from caseline.db.models import IngestRun, SourceRecord
+
+    names = [("ANN", "LEE"), ("BOB", "RAY"), ("CY", "DAY"), ("DI", "FOX")] * 30
+    with database.transaction() as session:
+        run = IngestRun(source="s", file_name="f", file_sha256="1" * 64)
+        session.add(run)
+        session.flush()
+        for i, (given, family) in enumerate(names):
+            session.add(SourceRecord(
+                record_id=f"{i:032d}", source="s", source_key=str(i), ingest_run_id=run.id,
+                line_number=i + 2, given_name=given, family_name=family, street_number=str(i % 4),
+                street="MAIN ST", postcode="62704", city="SPRINGFIELD", extra={},
+            ))  # fmt: skip
+    summary = resolve_persons(
+        database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR
+    )
+    assert summary.records == len(names)
+    assert 1 <= summary.persons <= len(names)

@@ -6,12 +6,11 @@ Engine-agnostic: it speaks Splink's comparison library, never a particular SQL e
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
-
-from caseline.errors import StateError
 
 logger = logging.getLogger(__name__)
 MODEL_VERSION = "caseline-0.1"
@@ -72,34 +71,49 @@ def model_settings() -> SettingsCreator:
     )
 
 
-def train(linker: Any) -> None:
-    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM."""
-    linker.training.estimate_probability_two_random_records_match(
-        [
-            block_on("ssn_hash", "date_of_birth"),
-            block_on("given_name", "family_name", "date_of_birth"),
-        ],
-        recall=0.7,
-    )
+def train(linker: Any, present: Collection[str]) -> None:
+    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM.
+
+    ``present`` names the columns the records actually fill: a person file may have no date
+    of birth or no identifiers, and a rule on an empty column finds no pairs to learn from.
+    Rules are tried in order of strength; one that fails is skipped, and if EM fails on every
+    block the comparisons keep Splink's default m values (a weaker, still usable model).
+    """
+    prior_rules = [r for cols, r in PRIOR_RULES if set(cols) <= set(present)]
+    if prior_rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
+        except Exception as exc:
+            logger.warning("prior not estimated: %s", exc)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
     trained = 0
-    for rule in EM_BLOCKING_RULES:
+    for columns, rule in EM_RULES:
+        if not set(columns) <= set(present) or trained >= 2:
+            continue
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(rule)
             trained += 1
-        except ValueError as exc:
-            # On small or odd data a level can be unseen in a block and EM drives its m to
-            # zero, which Splink refuses; the other blocks still estimate those parameters.
-            logger.warning(
-                "EM on %s skipped: %s", rule.get_blocking_rule("duckdb").blocking_rule_sql, exc
-            )
+        except Exception as exc:
+            # On small or odd data a block can hold no pairs, or a level be unseen so EM drives
+            # its m to zero, which Splink refuses; the other blocks still estimate those m.
+            logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
     if trained == 0:
-        raise StateError(
-            "the model could not be trained on these records (EM failed on every block)"
-        )
+        logger.warning("EM failed on every block; the model keeps default m values")
 
 
-EM_BLOCKING_RULES = (
-    block_on("date_of_birth"),
-    block_on("family_name", "given_name"),
+# (columns the rule needs, rule): near-certain matches for the prior, strongest first.
+PRIOR_RULES = (
+    (("ssn_hash", "date_of_birth"), block_on("ssn_hash", "date_of_birth")),
+    (("given_name", "family_name", "date_of_birth"),
+     block_on("given_name", "family_name", "date_of_birth")),
+    (("given_name", "family_name", "address_key"),
+     block_on("given_name", "family_name", "address_key")),
+)  # fmt: skip
+# Blocks for EM, in order of preference; two that work are enough (each leaves its own
+# columns untrained, the other trains them).
+EM_RULES = (
+    (("date_of_birth",), block_on("date_of_birth")),
+    (("family_name", "given_name"), block_on("family_name", "given_name")),
+    (("address_key",), block_on("address_key")),
+    (("city", "family_name"), block_on("city", "family_name")),
 )

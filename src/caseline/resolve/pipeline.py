@@ -15,7 +15,7 @@ from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve import engine as engines
 from caseline.resolve.clusters import group_clusters, store_persons
 from caseline.resolve.model import MODEL_VERSION, model_settings, train
-from caseline.resolve.records import count_records, load_model_frame
+from caseline.resolve.records import count_records, load_model_frame, present_columns
 
 StepCallback = Callable[[str], None]
 
@@ -48,7 +48,7 @@ def resolve_persons(
 
     step("training the model")
     linker = engines.create_linker(frame, model_settings(), engine)
-    train(linker)
+    train(linker, present_columns(frame))
     model_path = _save_model(linker, models_dir)
 
     step("scoring candidate pairs")

@@ -56,6 +56,11 @@ def load_model_frame(session: Session) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+def present_columns(frame: pd.DataFrame, share: float = 0.05) -> set[str]:
+    """Columns filled in at least ``share`` of the records (the rest cannot train the model)."""
+    return {column for column in frame.columns if frame[column].notna().mean() >= share}
+
+
 def count_records(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SourceRecord)) or 0
 
