@@ -139,3 +139,32 @@ def test_a_full_name_and_a_one_line_address_are_split(tmp_path: Path) -> None:
     assert (record.city, record.state, record.postcode) == ("SPRINGFIELD", "IL", "62704")
     assert record.ssn == "123456789" and record.sex == "F"
     assert row.issues == []
+
+
+def test_typed_values_read_as_a_csv_would_hold_them(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """pandas writes an integer column with gaps as floats: 1804974.0 must still be 1804974."""
+    rows = [{**ROWS[0], "rec_id": 17.0, "soc_sec_id": 1804974.0, "street_number": float("nan")}]
+    path = tmp_path / "febrl3.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with database.transaction() as session:
+        summary = ingest_file(session, path, _mapping(tmp_path),
+                              identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    assert summary.loaded == 1
+    with database.transaction() as session:
+        record = session.scalars(select(SourceRecord)).one()
+    assert record.source_key == "17"
+    assert record.street_number is None
+
+
+def test_tab_separated_files_load(database: Database, settings: Settings, tmp_path: Path) -> None:
+    header = list(ROWS[0])
+    path = tmp_path / "febrl3.tsv"
+    path.write_text(
+        "\t".join(header) + "\n" + "\n".join("\t".join(r[c] for c in header) for r in ROWS) + "\n"
+    )
+    with database.transaction() as session:
+        summary = ingest_file(session, path, _mapping(tmp_path),
+                              identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    assert (summary.loaded, summary.quarantined) == (2, 0)

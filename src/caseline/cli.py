@@ -146,7 +146,7 @@ def _ingest_plan(
             chosen += [
                 (path / f"{name}{suffix}", name)
                 for name in SOURCES
-                for suffix in (".csv", ".jsonl", ".parquet")
+                for suffix in (".csv", ".tsv", ".jsonl", ".parquet")
                 if (path / f"{name}{suffix}").is_file()
             ]
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,7 +24,11 @@ from caseline.errors import InputError
 FIELD_LIMIT = 10_000  # characters in one value; a longer one sends its row to quarantine
 RAW_LIMIT = 65_536  # characters of a quarantined row that are kept
 MAX_RECORD_LINES = 50  # a quoted field spanning more lines than this is taken as never closed
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}  # fmt: skip
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 class SourceRow(NamedTuple):
@@ -54,8 +59,8 @@ def read_rows(
 ) -> Iterator[SourceRow]:
     """The rows of ``path``; refuses a file that lacks any of the ``required`` columns."""
     kind = file_format(path)
-    if kind == "csv":
-        return _csv_rows(path, required, encoding)
+    if kind in _DELIMITERS:
+        return _csv_rows(path, required, encoding, _DELIMITERS[kind])
     if kind == "jsonl":
         return _jsonl_rows(path, required, encoding)
     return _parquet_rows(path, required)
@@ -67,14 +72,16 @@ def _refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str])
         raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
 
 
-def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
+def _csv_rows(
+    path: Path, required: Sequence[str], encoding: str, delimiter: str
+) -> Iterator[SourceRow]:
     with path.open("rb") as handle:
         records = _csv_records(_numbered_lines(handle, path, encoding))
         first = next(records, None)
         header: list[str] = []
         if first is not None:
             try:
-                header = [h.strip() for h in _parse_csv(first[1])]
+                header = [h.strip() for h in _parse_csv(first[1], delimiter)]
             except csv.Error as exc:
                 raise InputError(f"unreadable CSV header ({exc})", where=f"{path}:1") from None
         _refuse_missing(path, header, required)
@@ -87,7 +94,7 @@ def _csv_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[So
                 pending.append((line, text, broken))
                 yield '"x"y' if broken else text  # malformed on purpose: the reader reports it
 
-        reader = csv.reader(texts(), strict=True)
+        reader = csv.reader(texts(), strict=True, delimiter=delimiter)
         width = len(header)
         while True:
             try:
@@ -155,8 +162,8 @@ def _without_bom(encoding: str) -> str:
     return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
 
 
-def _parse_csv(text: str) -> list[str]:
-    return next(csv.reader([text], strict=True), [])
+def _parse_csv(text: str, delimiter: str) -> list[str]:
+    return next(csv.reader([text], strict=True, delimiter=delimiter), [])
 
 
 def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
@@ -196,8 +203,14 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
 
 
 def _text(value: object) -> str:
+    """A typed value (Parquet, JSON) as the text a CSV would hold: a whole float without its
+    '.0' (a key or id written by pandas as 1804974.0 is 1804974), NaN and null as empty."""
     if value is None:
         return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
