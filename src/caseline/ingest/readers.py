@@ -69,7 +69,9 @@ def read_rows(
 def _refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
     missing = [c for c in required if c not in columns]
     if missing:
-        raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
+        found = ", ".join(columns[:30]) if columns else "none"
+        message = f"missing columns: {', '.join(missing)} (the file has: {found})"
+        raise InputError(message, where=f"{path}:1")
 
 
 def _csv_rows(
