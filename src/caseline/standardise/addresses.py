@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypedDict
 
+import usaddress
+
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 # USPS Publication 28 abbreviations for the words that vary most between sources.
@@ -73,12 +75,44 @@ def normalise_street(line: str | None) -> tuple[str | None, str | None, str | No
 
 @lru_cache(maxsize=CACHE_SIZE)
 def parse_address_line(value: str | None) -> Address:
-    """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split."""
+    """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split.
+
+    The common 'street, city, ST 12345' form is read directly; anything else goes to
+    usaddress's trained parser (slower, so second), which copes with missing commas,
+    directions, units and PO boxes.
+    """
     value = blank_to_none(value)
     if value is None:
         return NO_ADDRESS
     match = _ONE_LINE.match(value.upper())
-    if match is None:
-        raise InvalidValue(f"address {value!r} is not 'street, city, ST 12345'")
-    number, street, unit = normalise_street(match["line"])
-    return Address(number, street, unit, match["city"].strip(), match["state"], match["zip"])
+    if match is not None:
+        number, street, unit = normalise_street(match["line"])
+        return Address(number, street, unit, match["city"].strip(), match["state"], match["zip"])
+    return _parsed_by_usaddress(value)
+
+
+_STREET_PARTS = (
+    "StreetNamePreModifier", "StreetNamePreDirectional", "StreetNamePreType", "StreetName",
+    "StreetNamePostType", "StreetNamePostDirectional", "StreetNamePostModifier",
+)  # fmt: skip
+
+
+def _parsed_by_usaddress(value: str) -> Address:
+    try:
+        parts, kind = usaddress.tag(value)
+    except usaddress.RepeatedLabelError:
+        raise InvalidValue(f"address {value!r} has two of some part (two streets?)") from None
+    street: str | None
+    if kind == "PO Box":
+        street = " ".join(filter(None, (parts.get("USPSBoxType"), parts.get("USPSBoxID"))))
+        number, unit = None, None
+    else:
+        line = " ".join(filter(None, (parts.get("AddressNumber"), *map(parts.get, _STREET_PARTS))))
+        number, street, _ = normalise_street(line)
+        unit = (parts.get("OccupancyIdentifier") or "").replace("#", "").strip() or None
+    if not street:
+        raise InvalidValue(f"address {value!r} has no street")
+    city = (parts.get("PlaceName") or "").strip(" ,").upper() or None
+    state = (parts.get("StateName") or "").strip(" ,.").upper() or None
+    postcode = (parts.get("ZipCode") or "")[:5] or None
+    return Address(number, street.upper(), unit.upper() if unit else None, city, state, postcode)
