@@ -107,7 +107,14 @@ def test_a_key_of_several_columns_joins_them() -> None:
         ("source: s\nkey: id\nfields: {}", "fields must map"),
         ("source: s\nkey: id\nfields: {nickname: g}", "unknown canonical field 'nickname'"),
         ("source: s\nkey: id\nfields: {given_name: {format: x}}", "give a column name"),
-        ("source: s\nkey: id\nfields: {given_name: {column: g, format: '%Y'}}", "date fields only"),
+        (
+            "source: s\nkey: id\nfields: {given_name: {column: g, format: '%Y'}}",
+            "date fields and full_name only",
+        ),
+        (
+            "source: s\nkey: id\nfields: {full_name: {column: n, format: surname_last}}",
+            "not family_first or given_first",
+        ),
         ("source: s\nkey: id\nfields: {date_of_birth: {column: d, format: ymd}}", "strptime"),
         ("source: s\nkey: id\nfields: {given_name: g}\nextra: 1", "unknown entries: extra"),
         ("source: [unclosed", "not valid YAML"),
@@ -168,3 +175,13 @@ def test_tab_separated_files_load(database: Database, settings: Settings, tmp_pa
         summary = ingest_file(session, path, _mapping(tmp_path),
                               identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
     assert (summary.loaded, summary.quarantined) == (2, 0)
+
+
+def test_a_family_name_first_column_is_split_that_way(tmp_path: Path) -> None:
+    from caseline.sources import Row
+
+    adapter = _mapping(tmp_path, "source: roster\nkey: id\nfields:\n"
+                                 "  full_name: {column: name, format: family_first}\n")  # fmt: skip
+    record = adapter.to_record(Row({"id": "1", "name": "Nguyễn Văn Hùng"}))
+    assert (record.family_name, record.given_name) == ("NGUYEN", "VAN HUNG")
+    assert record.full_name_raw == "Nguyễn Văn Hùng"  # the original, untransliterated

@@ -105,10 +105,14 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
     if extra:
         raise MappingError(f"unknown settings: {', '.join(sorted(map(str, extra)))}", where=where)
     fmt = spec.get("format")
+    value_type = VALUE_TYPES[FIELD_TYPES[name]]
     if fmt is not None:
-        if not VALUE_TYPES[FIELD_TYPES[name]].takes_format:
-            raise MappingError("format applies to date fields only", where=where)
-        if not isinstance(fmt, str) or "%" not in fmt:
+        if not value_type.takes_format:
+            raise MappingError("format applies to date fields and full_name only", where=where)
+        if value_type.formats is not None and fmt not in value_type.formats:
+            allowed = " or ".join(sorted(value_type.formats))
+            raise MappingError(f"format {fmt!r} is not {allowed}", where=where)
+        if value_type.formats is None and (not isinstance(fmt, str) or "%" not in fmt):
             raise MappingError(
                 f"format {fmt!r} is not a strptime format such as %Y-%m-%d", where=where
             )

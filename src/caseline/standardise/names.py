@@ -41,9 +41,16 @@ def clean_name(value: str | None) -> str | None:
     return cleaned
 
 
+GIVEN_FIRST = "given_first"
+FAMILY_FIRST = "family_first"
+NAME_ORDERS = frozenset({GIVEN_FIRST, FAMILY_FIRST})
+
+
 @lru_cache(maxsize=CACHE_SIZE)
-def split_full_name(value: str | None) -> ParsedName:
-    """Split 'FAMILY, GIVEN MIDDLE' or 'Given Middle Family' (an optional Jr./Sr. suffix)."""
+def split_full_name(value: str | None, fmt: str = GIVEN_FIRST) -> ParsedName:
+    """Split 'FAMILY, GIVEN MIDDLE', or 'Given Middle Family' (``fmt`` given_first), or
+    'FAMILY GIVEN' (family_first: the first word is the family name, the rest the given
+    name, as in 'NGUYEN VAN HUNG' or 'WANG XIAO MING'); a Jr./Sr. suffix is kept apart."""
     if blank_to_none(value) is None:
         return NO_NAME
     assert value is not None
@@ -51,6 +58,12 @@ def split_full_name(value: str | None) -> ParsedName:
         family_raw, _, rest = value.partition(",")
         family = clean_name(family_raw)
         parts = (clean_name(rest) or "").split()
+    elif fmt == FAMILY_FIRST:
+        words = (clean_name(value) or "").split()
+        if len(words) < 2:
+            return ParsedName(words[0] if words else None, None, None)
+        suffix = words.pop() if words[-1] in _SUFFIXES and len(words) > 2 else None
+        return ParsedName(" ".join(words[1:]), None, words[0], suffix)
     else:
         parts = (clean_name(value) or "").split()
         family = parts.pop() if len(parts) > 1 else None

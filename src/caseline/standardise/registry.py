@@ -15,7 +15,7 @@ from caseline.standardise.addresses import Address, normalise_street, parse_addr
 from caseline.standardise.codes import clean_identifier, clean_sex, upper_text
 from caseline.standardise.dates import ISO, parse_date, parse_date_of_birth
 from caseline.standardise.identifiers import clean_a_number, clean_passport, clean_tin
-from caseline.standardise.names import clean_name, split_full_name
+from caseline.standardise.names import NAME_ORDERS, clean_name, split_full_name
 from caseline.standardise.values import InvalidValue, blank_to_none
 
 Normaliser = Callable[[str | None], Any]
@@ -27,8 +27,9 @@ class ValueType:
 
     name: str
     description: str
-    normalise: Callable[..., Any]  # (value) -> normalised; dates also take fmt=
-    takes_format: bool = False  # dates: a strptime format from the mapping
+    normalise: Callable[..., Any]  # (value) -> normalised; some also take fmt=
+    takes_format: bool = False
+    formats: frozenset[str] | None = None  # formats allowed; None: any strptime format
 
 
 def _any_address(value: str | None) -> Address | None:
@@ -46,7 +47,7 @@ VALUE_TYPES: dict[str, ValueType] = {
     for t in (
         ValueType("name", "a name part: ASCII, upper case, no punctuation", clean_name),
         ValueType("full_name", "a whole name, split into given, middle, family, suffix",
-                  split_full_name),
+                  split_full_name, takes_format=True, formats=NAME_ORDERS),
         ValueType("date", "a calendar date", parse_date, takes_format=True),
         ValueType("birth_date", "a date of birth: real, not in the future, not before 1900",
                   parse_date_of_birth, takes_format=True),
@@ -65,7 +66,9 @@ VALUE_TYPES: dict[str, ValueType] = {
 def normaliser(type_name: str, fmt: str | None = None) -> Normaliser:
     """The normaliser of a value type; a date type reads ``fmt`` (ISO when none is given)."""
     value_type = VALUE_TYPES[type_name]
-    if value_type.takes_format:
-        return partial(value_type.normalise, fmt=fmt or ISO)
+    if value_type.takes_format and fmt is not None:
+        return partial(value_type.normalise, fmt=fmt)
+    if value_type.takes_format and value_type.formats is None:
+        return partial(value_type.normalise, fmt=ISO)
     normalise: Normaliser = value_type.normalise
     return normalise
