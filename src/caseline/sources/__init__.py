@@ -35,7 +35,10 @@ def adapter_for(source: str) -> SourceAdapter:
         return SOURCES[source]
     except KeyError:
         known = ", ".join(sorted(SOURCES))
-        raise InputError(f"unknown source {source!r}; known sources: {known}") from None
+        raise InputError(
+            f"unknown source {source!r}; known sources: {known} "
+            "(or describe the file with --mapping)"
+        ) from None
 
 
 __all__ = [
