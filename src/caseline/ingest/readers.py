@@ -23,7 +23,7 @@ from caseline.errors import InputError
 
 FIELD_LIMIT = 10_000  # characters in one value; a longer one sends its row to quarantine
 RAW_LIMIT = 65_536  # characters of a quarantined row that are kept
-MAX_RECORD_LINES = 50  # a quoted field spanning more lines than this is taken as never closed
+MAX_RECORD_LINES = 1000  # a quoted field spanning more lines than this is taken as never closed
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".parquet": "parquet",
@@ -78,72 +78,87 @@ def _csv_rows(
     path: Path, required: Sequence[str], encoding: str, delimiter: str
 ) -> Iterator[SourceRow]:
     with path.open("rb") as handle:
-        records = _csv_records(_numbered_lines(handle, path, encoding))
+        records = _csv_records(_LineFeed(_numbered_lines(handle, path, encoding)), delimiter)
         first = next(records, None)
-        header: list[str] = []
-        if first is not None:
-            try:
-                header = [h.strip() for h in _parse_csv(first[1], delimiter)]
-            except csv.Error as exc:
-                raise InputError(f"unreadable CSV header ({exc})", where=f"{path}:1") from None
+        if first is not None and first.problem is not None:
+            raise InputError(f"unreadable CSV header ({first.problem})", where=f"{path}:1")
+        header = [h.strip().lstrip("\ufeff") for h in (first.fields if first else [])]
         _refuse_missing(path, header, required)
-        # One reader over the balanced records, each a complete CSV record; `pending` pairs
-        # each with its line, since the reader sees only the text.
-        pending: deque[tuple[int, str, bool]] = deque()
-
-        def texts() -> Iterator[str]:
-            for line, text, broken in records:
-                pending.append((line, text, broken))
-                yield '"x"y' if broken else text  # malformed on purpose: the reader reports it
-
-        reader = csv.reader(texts(), strict=True, delimiter=delimiter)
         width = len(header)
-        while True:
-            try:
-                fields = next(reader)
-                error = None
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                fields, error = [], exc
-            line, text, broken = pending.popleft()
-            raw = text.rstrip("\r\n")
-            if broken:
-                yield SourceRow(line, None, raw, "unbalanced quote: the field never closes")
-            elif error is not None:
-                yield SourceRow(line, None, raw, f"unreadable CSV ({error})")
-            elif not any(f.strip() for f in fields):
+        for record in records:
+            raw = record.text.rstrip("\r\n")
+            if record.problem is not None:
+                yield SourceRow(record.line, None, raw, record.problem)
+            elif not any(f.strip() for f in record.fields):
                 continue  # a blank line is not a record
-            elif len(fields) != width:
-                yield SourceRow(
-                    line, None, raw, f"row has {len(fields)} fields, the header {width}"
-                )
+            elif len(record.fields) != width:
+                problem = f"row has {len(record.fields)} fields, the header {width}"
+                yield SourceRow(record.line, None, raw, problem)
             else:
-                yield SourceRow(line, dict(zip(header, fields, strict=True)), raw)
+                yield SourceRow(record.line, dict(zip(header, record.fields, strict=True)), raw)
 
 
-def _csv_records(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
-    """(first line, text, broken) per CSV record. A record ends where its quotes balance, so a
-    quote that never closes costs one quarantined line, not the rest of the file."""
-    pending: deque[tuple[int, str]] = deque()  # lines read again after an unbalanced quote
+class _Record(NamedTuple):
+    line: int
+    text: str
+    fields: list[str]
+    problem: str | None
+
+
+class _LineFeed:
+    """Numbered lines for csv.reader, remembering which lines the current record took.
+
+    After each record, ``take()`` returns exactly its lines, so every record keeps its first
+    line and its raw text however its quotes fall. A record may take at most
+    MAX_RECORD_LINES lines: past that its quote is taken as never closed, and the lines after
+    its first are read again (``give_back``).
+    """
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self._lines = lines
+        self._pending: deque[tuple[int, str]] = deque()
+        self._taken: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if len(self._taken) >= MAX_RECORD_LINES:
+            raise StopIteration  # the reader then reports an unclosed quote
+        line = self._pending.popleft() if self._pending else next(self._lines)
+        self._taken.append(line)
+        return line[1]
+
+    def take(self) -> list[tuple[int, str]]:
+        taken, self._taken = self._taken, []
+        return taken
+
+    def give_back(self, lines: list[tuple[int, str]]) -> None:
+        self._pending.extendleft(reversed(lines))
+
+
+def _csv_records(feed: _LineFeed, delimiter: str) -> Iterator[_Record]:
+    """Each CSV record with its first line and raw text; a record that cannot be parsed is
+    reported (not raised), and a quote that never closes costs one line, not the rest."""
     while True:
-        record: list[tuple[int, str]] = []
-        quotes = 0
-        while len(record) < MAX_RECORD_LINES:
-            line = pending.popleft() if pending else next(lines, None)
-            if line is None:
-                break
-            record.append(line)
-            quotes += line[1].count('"')
-            if quotes % 2 == 0:
-                break
-        if not record:
+        reader = csv.reader(feed, strict=True, delimiter=delimiter)
+        try:
+            for fields in reader:
+                taken = feed.take()
+                yield _Record(taken[0][0], "".join(t for _, t in taken), fields, None)
             return
-        if quotes % 2 == 0:
-            yield record[0][0], "".join(text for _, text in record), False
-        else:
-            yield record[0][0], record[0][1].rstrip("\r\n"), True
-            pending.extendleft(reversed(record[1:]))
+        except csv.Error as exc:
+            taken = feed.take()
+            if not taken:
+                return
+            if len(taken) > 1 or "unexpected end of data" in str(exc):
+                # An opened quote swallowed the lines after it: quarantine the line that
+                # opened it and read the others again as records of their own.
+                feed.give_back(taken[1:])
+                problem = "unbalanced quote: the field never closes"
+            else:
+                problem = f"unreadable CSV ({exc})"
+            yield _Record(taken[0][0], taken[0][1], [], problem)
 
 
 def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
@@ -162,10 +177,6 @@ def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tup
 
 def _without_bom(encoding: str) -> str:
     return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
-
-
-def _parse_csv(text: str, delimiter: str) -> list[str]:
-    return next(csv.reader([text], strict=True, delimiter=delimiter), [])
 
 
 def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
