@@ -67,3 +67,17 @@ def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def test_a_refused_file_does_not_stop_the_others(workspace: Path) -> None:
+    good = workspace / "utility.csv"
+    good.write_text(
+        "account_number,customer_name,service_address,service_city,service_state,service_zip,"
+        "service_start,service_end\\nU1,Ann Lee,1 Main St,Springfield,IL,62704,2020-01-01,\\n"
+    )
+    bad = workspace / "tax.csv"
+    bad.write_text("filing_id\\nT1\\n")
+    result = runner.invoke(app, ["ingest", str(bad), str(good)])
+    assert result.exit_code == 2
+    assert "tax.csv:1: missing columns" in result.output
+    assert "utility.csv" in result.output and "loaded" in result.output

@@ -185,3 +185,37 @@ def test_a_family_name_first_column_is_split_that_way(tmp_path: Path) -> None:
     record = adapter.to_record(Row({"id": "1", "name": "Nguyễn Văn Hùng"}))
     assert (record.family_name, record.given_name) == ("NGUYEN", "VAN HUNG")
     assert record.full_name_raw == "Nguyễn Văn Hùng"  # the original, untransliterated
+
+
+def test_a_timestamp_column_reads_as_its_date(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [{**ROWS[0], "date_of_birth": dt.datetime(1956, 4, 9)}]
+    path = tmp_path / "febrl3.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    text = FEBRL_MAPPING.replace('{column: date_of_birth, format: "%Y%m%d"}', "date_of_birth")
+    with database.transaction() as session:
+        summary = ingest_file(session, path, _mapping(tmp_path, text),
+                              identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    assert (summary.loaded, summary.value_issues) == (1, 0)
+    with database.transaction() as session:
+        assert session.scalars(select(SourceRecord)).one().date_of_birth == dt.date(1956, 4, 9)
+
+
+def test_json_lines_may_leave_out_null_fields(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    first = {k: v for k, v in ROWS[0].items() if k != "soc_sec_id"}
+    path = tmp_path / "febrl3.jsonl"
+    path.write_text(json.dumps(first) + "\n" + json.dumps(ROWS[1]) + "\n")
+    with database.transaction() as session:
+        summary = ingest_file(session, path, _mapping(tmp_path),
+                              identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    assert (summary.loaded, summary.quarantined) == (2, 0)
+
+
+def test_a_date_format_that_cannot_read_a_date_is_refused_with_the_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text('source: s\nkey: id\nfields: {date_of_birth: {column: d, format: "%Q"}}\n')
+    with pytest.raises(MappingError, match="reads a whole date"):
+        load_mapping(path)

@@ -147,3 +147,29 @@ def test_one_line_addresses_with_or_without_commas_parse_alike(line: str) -> Non
 def test_a_po_box_is_an_address() -> None:
     address = parse_address_line("PO Box 123, Austin TX 78701")
     assert (address.street, address.city, address.postcode) == ("PO BOX 123", "AUSTIN", "78701")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Đặng", "DANG"), ("Nguyễn Văn Đức", "NGUYEN VAN DUC"), ("Łukasz", "LUKASZ"),
+     ("Strauß", "STRAUSS"), ("Иванов", "IVANOV")],
+)  # fmt: skip
+def test_letters_without_a_decomposition_are_transliterated_not_dropped(
+    raw: str, expected: str
+) -> None:
+    assert clean_name(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "sex"), [("M", "M"), ("female", "F"), ("Woman", "F"), ("x", "X")])
+def test_sex_from_its_usual_spellings(raw: str, sex: str) -> None:
+    from caseline.standardise.codes import clean_sex
+
+    assert clean_sex(raw) == sex
+
+
+@pytest.mark.parametrize("raw", ["Miss", "Mrs.", "unknown"])
+def test_titles_are_not_a_sex(raw: str) -> None:
+    from caseline.standardise.codes import clean_sex
+
+    with pytest.raises(InvalidValue):
+        clean_sex(raw)

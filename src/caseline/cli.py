@@ -181,14 +181,23 @@ def ingest(
     file, or the mapping, could not be used (nothing of that file was loaded).
     """
     with _workspace() as (settings, database):
-        summaries = [
-            _ingest_one(database, settings, path, adapter, encoding)
-            for path, adapter in _ingest_plan(paths, source, mapping)
-        ]
-        if not summaries:
+        plan = _ingest_plan(paths, source, mapping)
+        if not plan:
             console.print("[red]error:[/red] no source files found")
             raise typer.Exit(2)
-        _print_ingest(summaries)
+        summaries, failures = [], []
+        for path, adapter in plan:
+            try:  # each file is its own transaction: one refused file does not stop the rest
+                summaries.append(_ingest_one(database, settings, path, adapter, encoding))
+            except CaselineError as exc:
+                failures.append(str(exc))
+        if summaries:
+            _print_ingest(summaries)
+        for failure in failures:
+            console.print(f"[red]error:[/red] {failure} (nothing of this file was loaded)",
+                          soft_wrap=True)  # fmt: skip
+        if failures:
+            raise typer.Exit(2)
         if any(s.quarantined for s in summaries):
             raise typer.Exit(1)
 

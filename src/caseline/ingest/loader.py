@@ -186,6 +186,8 @@ class _Batch:
             }
         )
         self.quarantined += 1
+        if len(self.quarantined_rows) >= _BATCH:
+            self.flush()
         if len(self.examples) < EXAMPLES:
             self.examples.append(Problem(row.line, error.field_name, error.reason, True))
 

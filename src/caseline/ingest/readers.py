@@ -9,6 +9,7 @@ line.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -180,8 +181,9 @@ def _without_bom(encoding: str) -> str:
 
 
 def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[SourceRow]:
-    """One JSON object per line; keys are columns. Required columns are checked on the first."""
-    checked = False
+    """One JSON object per line; keys are columns, and a key an object leaves out is empty
+    (exporters drop null fields). A required column no object has refuses the file."""
+    seen: set[str] = set()
     with path.open("rb") as handle:
         for line, text in _numbered_lines(handle, path, encoding):
             if not text.strip():
@@ -195,10 +197,11 @@ def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[
             if not isinstance(obj, dict):
                 yield SourceRow(line, None, raw, "not a JSON object")
                 continue
-            if not checked:
-                _refuse_missing(path, list(obj), required)
-                checked = True
-            yield SourceRow(line, {str(k): _text(v) for k, v in obj.items()}, raw)
+            seen.update(obj)
+            values = {column: "" for column in required}
+            values.update((str(k), _text(v)) for k, v in obj.items())
+            yield SourceRow(line, values, raw)
+    _refuse_missing(path, sorted(seen), required)
 
 
 def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
@@ -209,7 +212,15 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
         raise InputError(f"not a readable Parquet file ({exc})", where=str(path)) from None
     _refuse_missing(path, parquet.schema_arrow.names, required)
     number = 0
-    for batch in parquet.iter_batches(batch_size=10_000):
+    batches = parquet.iter_batches(batch_size=10_000)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:  # a damaged page: pyarrow raises OSError, ArrowInvalid, ...
+            where = f"{path}: after row {number}"
+            raise InputError(f"damaged Parquet data ({exc})", where=where) from None
         for row in batch.to_pylist():
             number += 1
             yield SourceRow(number, {k: _text(v) for k, v in row.items()}, None)
@@ -220,6 +231,15 @@ def _text(value: object) -> str:
     '.0' (a key or id written by pandas as 1804974.0 is 1804974), NaN and null as empty."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):  # a timestamp column: its date, if that is all it holds
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.hex()  # not text: an identifier in binary, compared as its hex
     if isinstance(value, float):
         if math.isnan(value):
             return ""

@@ -69,24 +69,49 @@ def read_truth(path: Path) -> list[TruthRecord]:
     """Read a truth CSV (source, source_key, entity_id[, group]); names the bad line if any."""
     if not path.is_file():
         raise InputError("no such file", where=str(path))
+    try:
+        truth = _truth_rows(path)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+    if not truth:
+        raise InputError("the truth file lists no records", where=str(path))
+    return truth
+
+
+def _truth_rows(path: Path) -> list[TruthRecord]:
+    csv.field_size_limit(1 << 24)
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in TRUTH_COLUMNS if c not in (reader.fieldnames or [])]
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in TRUTH_COLUMNS if c not in header]
         if missing:
             raise InputError(f"missing columns: {', '.join(missing)}", where=f"{path}:1")
+        column = {name: header.index(name) for name in (*TRUTH_COLUMNS, "group") if name in header}
         truth: dict[str, TruthRecord] = {}
-        for row in reader:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return list(truth.values())
+            except csv.Error as exc:
+                raise InputError(
+                    f"unreadable CSV ({exc})", where=f"{path}:{reader.line_num}"
+                ) from None
+            if not any(f.strip() for f in fields):
+                continue
             where = f"{path}:{reader.line_num}"
-            source, key, entity = ((row.get(c) or "").strip() for c in TRUTH_COLUMNS)
+            if len(fields) != len(header):
+                raise InputError(
+                    f"row has {len(fields)} fields, the header {len(header)}", where=where
+                )
+            source, key, entity = (fields[column[c]].strip() for c in TRUTH_COLUMNS)
             if not (source and key and entity):
                 raise InputError("empty source, source_key or entity_id", where=where)
             record_id = record_id_for(source, key)
             if record_id in truth:
                 raise InputError(f"record {source}/{key} is listed twice", where=where)
-            truth[record_id] = TruthRecord(
-                record_id, entity, (row.get("group") or "").strip() or None
-            )
-    return list(truth.values())
+            group = fields[column["group"]].strip() or None if "group" in column else None
+            truth[record_id] = TruthRecord(record_id, entity, group)
 
 
 def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:

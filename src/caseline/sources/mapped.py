@@ -14,6 +14,7 @@ docs/mapping.md documents the format with examples.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,11 +113,25 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
         if value_type.formats is not None and fmt not in value_type.formats:
             allowed = " or ".join(sorted(value_type.formats))
             raise MappingError(f"format {fmt!r} is not {allowed}", where=where)
-        if value_type.formats is None and (not isinstance(fmt, str) or "%" not in fmt):
+        if value_type.formats is None and not _is_date_format(fmt):
             raise MappingError(
-                f"format {fmt!r} is not a strptime format such as %Y-%m-%d", where=where
+                f"format {fmt!r} is not a strptime format that reads a whole date, such as "
+                "%Y-%m-%d",
+                where=where,
             )
     return FieldSpec(spec["column"], fmt)
+
+
+def _is_date_format(fmt: object) -> bool:
+    """A strptime format that can write and read back a date (so '%Q' or '%Y-%' fail here,
+    when the mapping loads, not on every row)."""
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return False
+    sample = dt.date(1987, 11, 23)
+    try:
+        return dt.datetime.strptime(sample.strftime(fmt), fmt).date() == sample
+    except ValueError:
+        return False
 
 
 class MappedSource(SourceAdapter):

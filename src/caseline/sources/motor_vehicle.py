@@ -8,7 +8,12 @@ from caseline.sources.base import (
     SourceAdapter,
 )
 from caseline.standardise import clean_name, normalise_street, parse_date, parse_date_of_birth
-from caseline.standardise.codes import clean_sex, clean_us_postcode, clean_us_state
+from caseline.standardise.codes import (
+    clean_identifier,
+    clean_sex,
+    clean_us_postcode,
+    clean_us_state,
+)
 from caseline.standardise.values import blank_to_none
 
 
@@ -26,14 +31,15 @@ class MotorVehicleSource(SourceAdapter):
             source=self.name,
             source_key=row["transaction"].strip(),
             observed_on=row.value("issued_on", parse_date),
-            full_name_raw=" ".join(filter(None, (row.get("first_name"), row.get("last_name")))),
+            full_name_raw=" ".join(filter(None, (row.get("first_name"), row.get("last_name"))))
+            or None,
             given_name=row.value("first_name", clean_name),
             middle_name=row.value("middle_name", clean_name),
             family_name=row.value("last_name", clean_name),
             suffix=row.value("suffix", clean_name),
             date_of_birth=row.value("dob", parse_date_of_birth),
             sex=row.value("sex", clean_sex),
-            licence_number=blank_to_none(row.get("licence_number")),
+            licence_number=row.value("licence_number", clean_identifier),
             address_raw=blank_to_none(row.get("street_address")),
             street_number=number,
             street=street,

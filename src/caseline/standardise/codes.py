@@ -8,14 +8,19 @@ from caseline.standardise.values import InvalidValue, blank_to_none
 
 
 def clean_sex(value: str | None) -> str | None:
-    """'M', 'F' or 'X' (also from 'male', 'female'); blank -> None."""
+    """'M', 'F' or 'X' (also 'male', 'female', 'man', 'woman'); blank -> None."""
     value = blank_to_none(value)
     if value is None:
         return None
-    letter = value.upper()[:1]
-    if letter not in ("M", "F", "X") or len(value) not in (1, 4, 6):
-        raise InvalidValue(f"sex {value!r} is not M, F or X")
-    return letter
+    try:
+        return _SEXES[value.upper()]
+    except KeyError:
+        raise InvalidValue(f"sex {value!r} is not M, F or X") from None
+
+
+_SEXES = {
+    "M": "M", "MALE": "M", "MAN": "M", "F": "F", "FEMALE": "F", "WOMAN": "F", "X": "X",
+}  # fmt: skip
 
 
 def clean_us_state(value: str | None) -> str | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from anyascii import anyascii
 from nicknames import NickNamer
 
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
@@ -29,11 +29,13 @@ NO_NAME = ParsedName(None, None, None)
 
 @lru_cache(maxsize=CACHE_SIZE)
 def clean_name(value: str | None) -> str | None:
-    """'José  O'Neil-Smith' -> 'JOSE ONEIL-SMITH'; blank -> None."""
+    """'José  O'Neil-Smith' -> 'JOSE ONEIL-SMITH', 'Đặng' -> 'DANG', 'Łukasz' -> 'LUKASZ',
+    'Иванов' -> 'IVANOV'; blank -> None. anyascii transliterates letters that Unicode does
+    not decompose (Đ, Ł, ß, Ø) and other scripts, which stripping accents would lose."""
     value = blank_to_none(value)
     if value is None:
         return None
-    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    ascii_text = value if value.isascii() else anyascii(value)
     upper = _NOT_NAME_CHARS.sub(" ", ascii_text.upper().replace(".", "")).replace("'", "")
     cleaned = _SPACES.sub(" ", upper).strip(" -")
     if not cleaned:
