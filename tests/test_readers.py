@@ -45,3 +45,29 @@ def test_a_record_longer_than_the_limit_is_taken_as_unclosed(tmp_path: Path) -> 
     inner = "".join(f"line {i}\n" for i in range(MAX_RECORD_LINES + 5))
     rows = _rows(tmp_path, f'id,note\n1,"{inner}\n')
     assert rows[0] == (2, None, "unbalanced quote: the field never closes")
+
+
+def test_utf_16_tab_separated_from_a_spreadsheet(tmp_path: Path) -> None:
+    path = tmp_path / "people.tsv"
+    path.write_bytes("id\tname\r\n1\tZoë\r\n2\tŁukasz\r\n".encode("utf-16"))
+    rows = list(read_rows(path, ["id"], encoding="utf-16"))
+    assert [(r.line, r.values) for r in rows] == [
+        (2, {"id": "1", "name": "Zoë"}), (3, {"id": "2", "name": "Łukasz"}),
+    ]  # fmt: skip
+
+
+def test_lines_ending_in_a_carriage_return_alone(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"id,name\r1,Ann\r2,Bob\r")
+    assert [(r.line, r.values) for r in read_rows(path, ["id"])] == [
+        (2, {"id": "1", "name": "Ann"}), (3, {"id": "2", "name": "Bob"}),
+    ]  # fmt: skip
+
+
+def test_a_needed_column_named_twice_is_refused(tmp_path: Path) -> None:
+    from caseline.errors import InputError
+
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,id\n1,Ann,2\n")
+    with pytest.raises(InputError, match=r"named twice.*: id"):
+        list(read_rows(path, ["id"]))

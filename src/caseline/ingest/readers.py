@@ -8,13 +8,14 @@ line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import json
 import math
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -85,6 +86,10 @@ def _csv_rows(
             raise InputError(f"unreadable CSV header ({first.problem})", where=f"{path}:1")
         header = [h.strip().lstrip("\ufeff") for h in (first.fields if first else [])]
         _refuse_missing(path, header, required)
+        twice = sorted({c for c in required if header.count(c) > 1})
+        if twice:
+            message = f"columns named twice, so which one is meant is unclear: {', '.join(twice)}"
+            raise InputError(message, where=f"{path}:1")
         width = len(header)
         for record in records:
             raw = record.text.rstrip("\r\n")
@@ -163,9 +168,21 @@ def _csv_records(feed: _LineFeed, delimiter: str) -> Iterator[_Record]:
 
 
 def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    """Lines decoded one at a time, so an undecodable byte is reported on its own line."""
-    name = "UTF-8" if encoding.lower().replace("_", "-").startswith("utf-8") else encoding
-    for number, data in enumerate(handle, start=1):
+    """Lines decoded one at a time, so an undecodable byte is reported on its own line.
+
+    Lines end in LF or CRLF; a file whose lines end in CR alone (old Mac exports) is split on
+    CR. UTF-16 and UTF-32 are decoded whole, since their bytes cannot be split into lines.
+    """
+    codec = codecs.lookup(encoding).name
+    if codec.startswith(("utf-16", "utf-32")):
+        yield from _wide_lines(handle, path, encoding)
+        return
+    name = "UTF-8" if codec.startswith("utf-8") else encoding
+    head = handle.peek(65536)[:65536] if hasattr(handle, "peek") else b""
+    lines: Iterable[bytes] = handle
+    if b"\r" in head and b"\n" not in head:
+        lines = (line + b"\r" for line in handle.read().split(b"\r") if line)
+    for number, data in enumerate(lines, start=1):
         if number == 1 and b"\x00" in data:
             raise InputError("a binary file, not text (NUL bytes)", where=f"{path}:1")
         try:
@@ -174,6 +191,16 @@ def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tup
             message = f"not {name} text ({exc.reason}); say its encoding with --encoding"
             raise InputError(message, where=f"{path}:{number}") from None
         yield number, text
+
+
+def _wide_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+    text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+    try:
+        yield from enumerate(text, start=1)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not {encoding} text ({exc.reason})", where=str(path)) from None
+    finally:
+        text.detach()
 
 
 def _without_bom(encoding: str) -> str:
