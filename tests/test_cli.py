@@ -54,6 +54,10 @@ def test_ingest_of_a_file_with_bad_rows_exits_1(workspace: Path) -> None:
     # and where and why, line by line
     assert "line 3, service_start: '2020-13-01' is not a valid date" in result.output
     assert "line 4, *: row has 3 fields, the header 8 (row quarantined)" in result.output
+    listed = runner.invoke(app, ["problems", "--file", "utility"])
+    assert listed.exit_code == 0
+    assert "U3,Cy Day,3 Main St" in listed.output  # the quarantined row as written
+    assert "2020-13-01" in listed.output  # the value left out
 
 
 def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:
@@ -62,7 +66,9 @@ def test_a_missing_file_exits_2_naming_it(workspace: Path) -> None:
     assert "nope.csv" in result.output and "no such file" in result.output
 
 
-@pytest.mark.parametrize("command", ["generate", "ingest", "resolve", "evaluate", "serve", "demo"])
+@pytest.mark.parametrize(
+    "command", ["generate", "ingest", "problems", "resolve", "evaluate", "serve", "demo"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

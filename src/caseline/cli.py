@@ -33,7 +33,7 @@ from rich.table import Table
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.errors import CaselineError
-from caseline.ingest import IngestSummary, ingest_file
+from caseline.ingest import IngestSummary, ingest_file, list_problems
 from caseline.oversight import Actor, Role, create_user, user_exists, verify_chain
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.sources import SOURCES, SourceAdapter
@@ -252,6 +252,27 @@ def _print_ingest(summaries: list[IngestSummary]) -> None:
             console.print(f"{s.file_name}: the first problems", soft_wrap=True)
             for problem in s.examples:
                 console.print(f"  {problem}", soft_wrap=True, markup=False)
+
+
+@app.command()
+def problems(
+    file: Annotated[
+        str | None, typer.Option(help="Only files whose name contains this text.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
+) -> None:
+    """List what ingest could not use: quarantined rows and values left out, with their
+    file, line, field and reason (raw rows may hold personal data: the read is audited)."""
+    with _workspace() as (_settings, database), database.transaction() as session:
+        found = list_problems(session, actor=_cli_actor(), file_contains=file, limit=limit)
+    if not found:
+        console.print("no problems recorded")
+        return
+    table = Table("file", "line", "field", "reason", "outcome", "row or value")
+    for p in found:
+        outcome = "row quarantined" if p.quarantined else "value left out"
+        table.add_row(Path(p.file_name).name, str(p.line), p.field, p.reason, outcome, p.text[:80])
+    console.print(table)
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Ingest: source files -> validated canonical records with provenance; bad rows quarantined.
 
-Public entry point: :func:`ingest_file`.
+Public entry points: :func:`ingest_file`, and :func:`list_problems` to see what it left out.
 """
 
 from caseline.ingest.loader import IngestSummary, ingest_file
+from caseline.ingest.problems import StoredProblem, list_problems
 
-__all__ = ["IngestSummary", "ingest_file"]
+__all__ = ["IngestSummary", "StoredProblem", "ingest_file", "list_problems"]
