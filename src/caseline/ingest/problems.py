@@ -26,7 +26,8 @@ class StoredProblem:
 def list_problems(
     session: Session, *, actor: Actor, file_contains: str | None = None, limit: int = 50
 ) -> list[StoredProblem]:
-    """The problems of the ingested files (newest runs first), audited: raw rows may hold
+    """The problems of the ingested files, by file and line (the newest runs are searched
+    first when there are more than ``limit``), audited: raw rows may hold
     personal data and identifiers."""
     limit = max(1, min(limit, MAX_PROBLEMS))
     rows = session.execute(
