@@ -219,3 +219,22 @@ def test_a_date_format_that_cannot_read_a_date_is_refused_with_the_mapping(tmp_p
     path.write_text('source: s\nkey: id\nfields: {date_of_birth: {column: d, format: "%Q"}}\n')
     with pytest.raises(MappingError, match="reads a whole date"):
         load_mapping(path)
+
+
+def test_a_truth_file_written_with_float_keys_still_finds_its_records(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    from caseline.resolve import evaluate_resolution, resolve_persons
+
+    rows = [{**ROWS[0], "rec_id": 17.0}, {**ROWS[1], "rec_id": 18.0}]
+    path = tmp_path / "febrl3.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with database.transaction() as session:
+        ingest_file(session, path, _mapping(tmp_path),
+                    identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    resolve_persons(database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("source,source_key,entity_id\nfebrl3,17.0,1\nfebrl3,18.0,1\n")
+    with database.transaction() as session:
+        scores = evaluate_resolution(session, truth)
+    assert scores.missing_records == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ class TruthRecord:
     record_id: str
     entity_id: str
     group: str | None
+    # The key as a typed file would have given it at ingest ('17.0' -> '17'), tried when the
+    # key as written is not in the store.
+    alternative_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,9 @@ def _truth_rows(path: Path) -> list[TruthRecord]:
             if record_id in truth:
                 raise InputError(f"record {source}/{key} is listed twice", where=where)
             group = fields[column["group"]].strip() or None if "group" in column else None
-            truth[record_id] = TruthRecord(record_id, entity, group)
+            whole = _WHOLE_FLOAT.match(key)
+            alternative = record_id_for(source, whole[1]) if whole else None
+            truth[record_id] = TruthRecord(record_id, entity, group, alternative)
 
 
 def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
@@ -129,7 +135,7 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
-    labelled = [(t, person_of.get(t.record_id, _MISSING + t.record_id)) for t in truth]
+    labelled = [(t, _person_of(t, person_of)) for t in truth]
     overall = _scores(labelled)
     groups = sorted({t.group for t in truth if t.group})
     by_group = {g: _scores([(t, p) for t, p in labelled if t.group == g]) for g in groups}
@@ -160,4 +166,14 @@ def _scores(labelled: list[tuple[TruthRecord, str]]) -> PairwiseScores:
     )
 
 
-_MISSING = "missing:"  # a truth record never ingested: a person of its own
+_MISSING = "missing:"
+_WHOLE_FLOAT = re.compile(r"^(-?\d+)\.0+$")
+
+
+def _person_of(truth: TruthRecord, person_of: dict[str, str]) -> str:
+    found = person_of.get(truth.record_id)
+    if found is None and truth.alternative_id is not None:
+        found = person_of.get(truth.alternative_id)
+    return (
+        found if found is not None else _MISSING + truth.record_id
+    )  # a truth record never ingested: a person of its own

@@ -83,8 +83,9 @@ def train(linker: Any, present: Collection[str]) -> None:
     if prior_rules:
         try:
             linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
-        except Exception as exc:
+        except Exception as exc:  # Splink raises several kinds; the default prior stands
             logger.warning("prior not estimated: %s", exc)
+    _keep_prior_inside(linker, low=1e-9, high=0.5)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
     trained = 0
     for columns, rule in EM_RULES:
@@ -99,6 +100,17 @@ def train(linker: Any, present: Collection[str]) -> None:
             logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
     if trained == 0:
         logger.warning("EM failed on every block; the model keeps default m values")
+
+
+def _keep_prior_inside(linker: Any, *, low: float, high: float) -> None:
+    """A prior of 0 (no pair met the strict rules) or 1 makes every match weight infinite,
+    and prediction fails; clamp it. Splink exposes the prior only on its settings object."""
+    settings = linker._settings_obj
+    prior = settings._probability_two_random_records_match
+    if not low <= prior <= high:
+        clamped = min(max(prior, low), high)
+        logger.warning("prior %s is out of range; using %s", prior, clamped)
+        settings._probability_two_random_records_match = clamped
 
 
 # (columns the rule needs, rule): near-certain matches for the prior, strongest first.
