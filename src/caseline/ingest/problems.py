@@ -30,29 +30,19 @@ def list_problems(
     first when there are more than ``limit``), audited: raw rows may hold
     personal data and identifiers."""
     limit = max(1, min(limit, MAX_PROBLEMS))
-    rows = session.execute(
-        select(IngestRun.file_name, QuarantinedRow.line_number, QuarantinedRow.field,
-               QuarantinedRow.reason, QuarantinedRow.raw)
-        .join(IngestRun, IngestRun.id == QuarantinedRow.ingest_run_id)
-        .where(IngestRun.file_name.contains(file_contains or "", autoescape=True))
-        .order_by(IngestRun.id.desc(), QuarantinedRow.line_number)
-        .limit(limit)
-    ).all()  # fmt: skip
-    issues = session.execute(
-        select(IngestRun.file_name, RecordValueIssue.line_number, RecordValueIssue.field,
-               RecordValueIssue.reason, RecordValueIssue.value)
-        .join(IngestRun, IngestRun.id == RecordValueIssue.ingest_run_id)
-        .where(IngestRun.file_name.contains(file_contains or "", autoescape=True))
-        .order_by(IngestRun.id.desc(), RecordValueIssue.line_number)
-        .limit(limit)
-    ).all()  # fmt: skip
     problems = [
-        StoredProblem(f, line, field or "*", reason, True, raw)
-        for f, line, field, reason, raw in rows
-    ]
-    problems += [
-        StoredProblem(f, line, field, reason, False, value)
-        for f, line, field, reason, value in issues
+        StoredProblem(file_name, line, field or "*", reason, quarantined, text)
+        for table, text_column, quarantined in (
+            (QuarantinedRow, QuarantinedRow.raw, True),
+            (RecordValueIssue, RecordValueIssue.value, False),
+        )
+        for file_name, line, field, reason, text in session.execute(
+            select(IngestRun.file_name, table.line_number, table.field, table.reason, text_column)
+            .join(IngestRun, IngestRun.id == table.ingest_run_id)
+            .where(IngestRun.file_name.contains(file_contains or "", autoescape=True))
+            .order_by(IngestRun.id.desc(), table.line_number)
+            .limit(limit)
+        )
     ]
     problems.sort(key=lambda p: (p.file_name, p.line))
     record_event(session, AuditEntry.by(
