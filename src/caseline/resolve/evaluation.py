@@ -1,12 +1,17 @@
-"""Measure the current persons against ground truth: pairwise precision, recall and F1."""
+"""Measure persons against ground truth: pairwise and B-cubed precision, recall and F1.
+
+`score_assignments` scores any record -> person mapping without a database (benchmarks
+call it with in-memory clusters); `evaluate_resolution` feeds it the stored persons.
+"""
 
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -31,7 +36,14 @@ class TruthRecord:
 
 @dataclass(frozen=True, slots=True)
 class PairwiseScores:
-    """Pairs of records placed in one person, compared with the pairs that truly are one."""
+    """How far the persons agree with the truth, counted over the records the truth lists.
+
+    Pairwise figures count pairs of records placed in one person against the pairs that
+    truly are one, so big persons weigh quadratically. B-cubed figures average over
+    records: each record's precision is the share of its person that is its true entity,
+    its recall the share of its true entity that is in its person. The largest person and
+    the largest true entity show whether a huge person is borne out by the truth.
+    """
 
     true_positive_pairs: int
     predicted_pairs: int
@@ -39,6 +51,10 @@ class PairwiseScores:
     records: int
     by_group: dict[str, PairwiseScores] = field(default_factory=dict)
     missing_records: int = 0  # truth records that are not in the store (never ingested)
+    bcubed_precision: float = 1.0
+    bcubed_recall: float = 1.0
+    largest_person: int = 0  # records of the biggest person, counting only truth records
+    largest_true_entity: int = 0
 
     @property
     def precision(self) -> float:
@@ -50,8 +66,11 @@ class PairwiseScores:
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return _harmonic_mean(self.precision, self.recall)
+
+    @property
+    def bcubed_f1(self) -> float:
+        return _harmonic_mean(self.bcubed_precision, self.bcubed_recall)
 
     def as_dict(self) -> dict[str, object]:
         figures: dict[str, object] = {
@@ -63,10 +82,19 @@ class PairwiseScores:
             "true_pairs": self.true_pairs,
             "records": self.records,
             "missing_records": self.missing_records,
+            "bcubed_precision": round(self.bcubed_precision, 6),
+            "bcubed_recall": round(self.bcubed_recall, 6),
+            "bcubed_f1": round(self.bcubed_f1, 6),
+            "largest_person": self.largest_person,
+            "largest_true_entity": self.largest_true_entity,
         }
         if self.by_group:
             figures["by_group"] = {g: s.as_dict() for g, s in sorted(self.by_group.items())}
         return figures
+
+
+def _harmonic_mean(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
 
 
 def read_truth(path: Path) -> list[TruthRecord]:
@@ -121,7 +149,7 @@ def _truth_rows(path: Path) -> list[TruthRecord]:
 
 
 def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
-    """Pairwise scores of the stored persons against the truth file, overall and per group.
+    """Scores of the stored persons against the truth file, overall and per group.
 
     A truth record that never reached the store counts as a person of its own, so lost
     records lower recall rather than vanishing from the measure.
@@ -135,45 +163,64 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
-    labelled = [(t, _person_of(t, person_of)) for t in truth]
-    overall = _scores(labelled)
-    groups = sorted({t.group for t in truth if t.group})
-    by_group = {g: _scores([(t, p) for t, p in labelled if t.group == g]) for g in groups}
-    return PairwiseScores(
-        overall.true_positive_pairs,
-        overall.predicted_pairs,
-        overall.true_pairs,
-        overall.records,
-        by_group=by_group,
-        missing_records=overall.missing_records,
-    )
+    return score_assignments(truth, person_of)
+
+
+def score_assignments(truth: list[TruthRecord], person_of: Mapping[str, str]) -> PairwiseScores:
+    """Score a record_id -> person (cluster) id mapping against truth, overall and per group.
+
+    Only the records the truth lists are scored; a truth record absent from `person_of`
+    counts as a person of its own (and in `missing_records`). Each group is scored over its
+    own records, person and entity sizes included. Linear in the records: Counters of
+    (entity, person) cells, never a loop over pairs.
+    """
+    persons = [_person_of(t, person_of) for t in truth]
+    entities = [t.entity_id for t in truth]
+    members: dict[str, tuple[list[str], list[_Person]]] = {}
+    for record, entity, person in zip(truth, entities, persons, strict=True):
+        if record.group:
+            group_entities, group_persons = members.setdefault(record.group, ([], []))
+            group_entities.append(entity)
+            group_persons.append(person)
+    by_group = {g: _scores(e, p) for g, (e, p) in sorted(members.items())}
+    return replace(_scores(entities, persons), by_group=by_group)
+
+
+# A person id as the mapping gives it, or (_MISSING, record_id) for a truth record that was
+# never ingested: a tuple never equals a string, whatever ids the mapping uses.
+_Person = str | tuple[str, str]
+_MISSING = "missing"
+_WHOLE_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 
 
 def _pairs(sizes: Iterable[int]) -> int:
     return sum(n * (n - 1) // 2 for n in sizes)
 
 
-def _scores(labelled: list[tuple[TruthRecord, str]]) -> PairwiseScores:
-    both = Counter((t.entity_id, person) for t, person in labelled)
-    predicted = Counter(person for _, person in labelled)
-    true = Counter(t.entity_id for t, _ in labelled)
+def _scores(entities: list[str], persons: list[_Person]) -> PairwiseScores:
+    """Figures for records given as parallel lists of true entity and person."""
+    both = Counter(zip(entities, persons, strict=True))
+    predicted = Counter(persons)
+    true = Counter(entities)
+    records = len(entities)
+    # Summed per (entity, person) cell: its n records each have precision n/|person|.
+    precision = math.fsum(n * n / predicted[p] for (_, p), n in both.items())
+    recall = math.fsum(n * n / true[e] for (e, _), n in both.items())
     return PairwiseScores(
         true_positive_pairs=_pairs(both.values()),
         predicted_pairs=_pairs(predicted.values()),
         true_pairs=_pairs(true.values()),
-        records=len(labelled),
-        missing_records=sum(1 for _, person in labelled if person.startswith(_MISSING)),
+        records=records,
+        missing_records=sum(1 for p in predicted if isinstance(p, tuple)),
+        bcubed_precision=precision / records if records else 1.0,
+        bcubed_recall=recall / records if records else 1.0,
+        largest_person=max(predicted.values(), default=0),
+        largest_true_entity=max(true.values(), default=0),
     )
 
 
-_MISSING = "missing:"
-_WHOLE_FLOAT = re.compile(r"^(-?\d+)\.0+$")
-
-
-def _person_of(truth: TruthRecord, person_of: dict[str, str]) -> str:
+def _person_of(truth: TruthRecord, person_of: Mapping[str, str]) -> _Person:
     found = person_of.get(truth.record_id)
     if found is None and truth.alternative_id is not None:
         found = person_of.get(truth.alternative_id)
-    return (
-        found if found is not None else _MISSING + truth.record_id
-    )  # a truth record never ingested: a person of its own
+    return found if found is not None else (_MISSING, truth.record_id)
