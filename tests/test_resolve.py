@@ -9,7 +9,8 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person, PersonRecord, SourceRecord
 from caseline.errors import StateError
 from caseline.resolve import evaluate_resolution, resolve_persons
-from caseline.resolve.clusters import group_clusters, person_id_for
+from caseline.resolve.clusters import assign_person_ids, person_id_for
+from caseline.resolve.model import load_model
 from caseline.synth import WorldSummary
 from tests.conftest import OPERATOR, load_world
 
@@ -29,10 +30,10 @@ def test_resolution_finds_the_true_persons(
     _, database = resolved
     with database.transaction() as session:
         scores = evaluate_resolution(session, small_world.truth_file)
-    # Floors for the skeleton model on the hard world (households, common names); the
-    # entity-resolution issue raises them. A broken resolver lands far below.
-    assert scores.precision >= 0.6
-    assert scores.recall >= 0.85
+    # Floors on the hard world (households, twins, Jr./Sr., common names); the benchmark
+    # measures the figures at scale. A broken resolver lands far below.
+    assert scores.precision >= 0.97
+    assert scores.recall >= 0.9
     assert len(scores.by_group) == 8
 
 
@@ -43,10 +44,12 @@ def test_the_trained_model_is_saved_with_its_version(resolved: tuple[Settings, D
     model = json.loads(models[-1].read_text())
     assert model["caseline_model_version"].startswith("caseline-")
     assert {c["output_column_name"] for c in model["comparisons"]} >= {
-        "given_name",
-        "family_name",
+        "name",
         "date_of_birth",
+        "address",
+        "ssn_hash",
     }
+    assert load_model(models[-1])["comparisons"] == model["comparisons"]
 
 
 def test_resolution_is_audited(resolved: tuple[Settings, Database]) -> None:
@@ -81,7 +84,28 @@ def test_resolving_an_empty_store_says_what_to_do(database: Database, settings: 
 def test_person_ids_follow_the_earliest_record() -> None:
     assert person_id_for(["b", "a"]) == person_id_for(["a"])
     assert person_id_for(["a"]) != person_id_for(["b"])
-    assert group_clusters([("r2", "c1"), ("r1", "c1"), ("r3", "c2")]) == [["r1", "r2"], ["r3"]]
+    assert person_id_for(["a"], salt=1) != person_id_for(["a"])
+
+
+def test_a_rerun_maps_new_clusters_onto_old_ids_and_records_merges_and_splits() -> None:
+    previous = {"a1": "PA", "a2": "PA", "b1": "PB", "c1": "PC", "c2": "PC", "c3": "PC"}
+    # A and B merged (A holds more of the new cluster); C split into {c1, c2} and {c3}.
+    persons, changes = assign_person_ids([["a1", "a2", "b1"], ["c1", "c2"], ["c3"]], previous)
+    ids = dict((tuple(records), person_id) for person_id, records in persons)
+    assert ids[("a1", "a2", "b1")] == "PA"
+    assert ids[("c1", "c2")] == "PC"
+    assert ids[("c3",)] not in previous.values()  # a retired or taken id is never reused
+    kinds = {(c.kind, c.person_id): c.related for c in changes}
+    assert kinds[("merge", "PA")] == ("PA", "PB")
+    assert kinds[("split", "PC")] == tuple(sorted(["PC", ids[("c3",)]]))
+    assert len(changes) == 2
+
+
+def test_unchanged_clusters_keep_their_ids_and_record_no_events() -> None:
+    previous = {"a1": "PA", "a2": "PA", "b1": "PB"}
+    persons, changes = assign_person_ids([["a1", "a2"], ["b1"]], previous)
+    assert sorted(pid for pid, _ in persons) == ["PA", "PB"]
+    assert changes == []
 
 
 def test_evaluation_counts_pairs(database: Database, tmp_path: Path) -> None:

@@ -277,9 +277,14 @@ def problems(
 
 @app.command()
 def resolve(
-    engine: Annotated[str, typer.Option(help="Engine that runs the model.")] = "duckdb",
+    engine: Annotated[str, typer.Option(help="Engine that runs the model: duckdb or spark.")] = (
+        "duckdb"
+    ),
+    model: Annotated[
+        Path | None, typer.Option(help="Score with this saved model instead of training one.")
+    ] = None,
 ) -> None:
-    """Resolve all ingested records into persons with a freshly trained model."""
+    """Resolve all ingested records into persons (a model is trained unless --model is given)."""
     with _workspace() as (settings, database), _progress() as progress:
         task = progress.add_task("resolving", total=None)
         summary = resolve_persons(
@@ -287,27 +292,49 @@ def resolve(
             models_dir=settings.models_dir,
             threshold=settings.match_threshold,
             engine=engine,
+            model_path=model,
             actor=_cli_actor(),
             on_step=lambda step: progress.update(task, description=step),
         )
         progress.update(task, description="resolved", total=1, completed=1)
     console.print(
         f"{summary.records:,} records -> {summary.persons:,} persons "
-        f"(threshold {settings.match_threshold}); model saved to {summary.model_path}"
+        f"(threshold {settings.match_threshold}); model: {summary.model_path}"
     )
+    if summary.merges or summary.splits:
+        console.print(
+            f"since the last run: {summary.merges:,} persons merged, {summary.splits:,} split "
+            "(listed as person events)"
+        )
 
 
 @app.command()
 def evaluate(
     truth: Annotated[Path, typer.Option(help="CSV with source, source_key, entity_id[, group].")],
 ) -> None:
-    """Pairwise precision, recall and F1 of the current persons; the last line is JSON."""
+    """Pairwise and B-cubed scores of the current persons, per group; the last line is JSON."""
     with _workspace() as (_settings, database), database.transaction() as session:
         scores = evaluate_resolution(session, truth)
-    table = Table("group", "precision", "recall", "F1", "records")
+    table = Table(
+        "group",
+        "precision",
+        "recall",
+        "F1",
+        "B-cubed F1",
+        "records",
+        "largest person",
+        "largest entity",
+    )
     for group, s in [("all", scores), *sorted(scores.by_group.items())]:
         table.add_row(
-            group, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", f"{s.records:,}"
+            group,
+            f"{s.precision:.4f}",
+            f"{s.recall:.4f}",
+            f"{s.f1:.4f}",
+            f"{s.bcubed_f1:.4f}",
+            f"{s.records:,}",
+            f"{s.largest_person:,}",
+            f"{s.largest_true_entity:,}",
         )
     console.print(table)
     typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
@@ -343,7 +370,7 @@ def demo(
     except typer.Exit as exit_:
         if exit_.exit_code == 2:
             raise
-    resolve(engine="duckdb")
+    resolve(engine="duckdb", model=None)
     evaluate(truth=world / "truth.csv")
     with _workspace() as (_, database), database.transaction() as session:
         if not user_exists(session, DEMO_USER):  # made by an earlier demo run

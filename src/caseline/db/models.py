@@ -150,6 +150,36 @@ class PersonRecord(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.person_id"), index=True)
 
 
+class PersonEvent(Base):
+    """A change of persons between two resolution runs: a merge or a split, with the ids."""
+
+    __tablename__ = "person_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resolution_run_id: Mapped[int] = mapped_column(ForeignKey("resolution_runs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # merge | split
+    person_id: Mapped[str] = mapped_column(String(16), index=True)
+    # merge: the earlier persons whose records it now holds; split: the persons it became
+    related_person_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    record_count: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LinkDecision(Base):
+    """A reviewer's decision that two records are (or are not) one person; append-only, the
+    latest decision on a pair wins, and every later resolution run respects it."""
+
+    __tablename__ = "link_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    left_record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"), index=True)
+    right_record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"))
+    decision: Mapped[str] = mapped_column(String(16))  # same_person | different_persons
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     """Someone who signs in; their role decides what the server lets them do."""
 

@@ -21,13 +21,27 @@ class Permission(StrEnum):
     SEARCH_PERSONS = "search_persons"
     READ_PERSON = "read_person"
     READ_AUDIT = "read_audit"
+    EXPLAIN_LINKS = "explain_links"
+    DECIDE_LINKS = "decide_links"
 
 
+# Analysts and supervisors review links: they may see why two records scored as they did and
+# decide that they are, or are not, one person.
+_REVIEWER = frozenset(
+    {
+        Permission.SEARCH_PERSONS,
+        Permission.READ_PERSON,
+        Permission.EXPLAIN_LINKS,
+        Permission.DECIDE_LINKS,
+    }
+)
 # The one table of who may do what; a permission not listed for a role is refused.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ANALYST: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
-    Role.SUPERVISOR: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
-    Role.LEGAL: frozenset({Permission.SEARCH_PERSONS, Permission.READ_PERSON}),
+    Role.ANALYST: _REVIEWER,
+    Role.SUPERVISOR: _REVIEWER,
+    Role.LEGAL: frozenset(
+        {Permission.SEARCH_PERSONS, Permission.READ_PERSON, Permission.EXPLAIN_LINKS}
+    ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.ADMIN: frozenset(),
     Role.DATA_ENGINEER: frozenset(),

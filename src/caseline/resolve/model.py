@@ -1,27 +1,42 @@
-"""The linkage model: which fields are compared, how pairs are blocked, how it is trained.
+"""The linkage model: its settings, how it is trained, and how it is saved and loaded.
 
-Engine-agnostic: it speaks Splink's comparison library, never a particular SQL engine.
+Engine-agnostic: it speaks Splink's settings and training API, never a particular SQL
+engine; `engine.create_linker` turns settings and records into a linker on DuckDB or Spark.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
-from collections.abc import Collection
+import math
+from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any
 
-import splink.comparison_library as cl
 from splink import SettingsCreator, block_on
 
-logger = logging.getLogger(__name__)
-MODEL_VERSION = "caseline-0.1"
-SEED = 20151
+from caseline.errors import InputError
+from caseline.resolve.blocking import prediction_rules
+from caseline.resolve.comparisons import FIXED_WEIGHTS, comparisons
 
-# Columns the model reads; the record frame handed to the engine has exactly these.
-MODEL_COLUMNS = (
+logger = logging.getLogger(__name__)
+MODEL_VERSION = "caseline-0.2"
+SEED = 20151
+U_SAMPLE_PAIRS = 3e6  # random pairs for u: plenty for levels with u near 1e-5
+EM_SAMPLE_PAIRS = 2e6  # blocked pairs per EM session; more changes m in the third decimal
+# No level may claim certainty: a borrowed SSN or a re-issued passport happens, so every
+# level keeps m and u inside these bounds and no single field can outvote all the others.
+M_FLOOR, U_FLOOR = 1e-3, 1e-7
+
+# Columns the model reads from the store (features.add_features derives the rest).
+STORED_COLUMNS = (
     "unique_id",
     "given_name",
     "middle_name",
     "family_name",
+    "suffix",
+    "sex",
     "date_of_birth",
     "ssn_hash",
     "itin_hash",
@@ -30,102 +45,132 @@ MODEL_COLUMNS = (
     "licence_hash",
     "other_id_hash",
     "address_key",
+    "street_key",
     "postcode",
     "city",
 )
 
-PREDICTION_BLOCKING_RULES = (
-    block_on("date_of_birth"),
-    block_on("family_name", "given_name"),
-    block_on("ssn_hash"),
-    block_on("itin_hash"),
-    block_on("a_number_hash"),
-    block_on("passport_hash"),
-    block_on("licence_hash"),
-    block_on("other_id_hash"),
-    block_on("address_key"),
-    block_on("postcode", "family_name"),
-)
 
-
-def model_settings() -> SettingsCreator:
-    """A fresh, untrained model description."""
-    return SettingsCreator(
+def model_settings(present: Collection[str]) -> dict[str, Any]:
+    """A fresh, untrained model description for records that fill ``present`` columns."""
+    settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("date_of_birth", input_is_string=True),
-            cl.ExactMatch("ssn_hash"),
-            cl.ExactMatch("itin_hash"),
-            cl.ExactMatch("a_number_hash"),
-            cl.ExactMatch("passport_hash"),
-            cl.ExactMatch("licence_hash"),
-            cl.ExactMatch("other_id_hash"),
-            cl.ExactMatch("address_key").configure(term_frequency_adjustments=True),
-            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-        ],
-        blocking_rules_to_generate_predictions=list(PREDICTION_BLOCKING_RULES),
-        retain_intermediate_calculation_columns=True,
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=prediction_rules(set(present)),
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
     )
-
-
-def train(linker: Any, present: Collection[str]) -> None:
-    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM.
-
-    ``present`` names the columns the records actually fill: a person file may have no date
-    of birth or no identifiers, and a rule on an empty column finds no pairs to learn from.
-    Rules are tried in order of strength; one that fails is skipped, and if EM fails on every
-    block the comparisons keep Splink's default m values (a weaker, still usable model).
-    """
-    prior_rules = [r for cols, r in PRIOR_RULES if set(cols) <= set(present)]
-    if prior_rules:
-        try:
-            linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
-        except Exception as exc:  # Splink raises several kinds; the default prior stands
-            logger.warning("prior not estimated: %s", exc)
-    _keep_prior_inside(linker, low=1e-9, high=0.5)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
-    trained = 0
-    for columns, rule in EM_RULES:
-        if not set(columns) <= set(present) or trained >= 2:
-            continue
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule)
-            trained += 1
-        except Exception as exc:
-            # On small or odd data a block can hold no pairs, or a level be unseen so EM drives
-            # its m to zero, which Splink refuses; the other blocks still estimate those m.
-            logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
-    if trained == 0:
-        logger.warning("EM failed on every block; the model keeps default m values")
-
-
-def _keep_prior_inside(linker: Any, *, low: float, high: float) -> None:
-    """A prior of 0 (no pair met the strict rules) or 1 makes every match weight infinite,
-    and prediction fails; clamp it. Splink exposes the prior only on its settings object."""
-    settings = linker._settings_obj
-    prior = settings._probability_two_random_records_match
-    if not low <= prior <= high:
-        clamped = min(max(prior, low), high)
-        logger.warning("prior %s is out of range; using %s", prior, clamped)
-        settings._probability_two_random_records_match = clamped
+    created: dict[str, Any] = settings.create_settings_dict(sql_dialect_str="duckdb")
+    return created
 
 
 # (columns the rule needs, rule): near-certain matches for the prior, strongest first.
 PRIOR_RULES = (
     (("ssn_hash", "date_of_birth"), block_on("ssn_hash", "date_of_birth")),
-    (("given_name", "family_name", "date_of_birth"),
-     block_on("given_name", "family_name", "date_of_birth")),
-    (("given_name", "family_name", "address_key"),
-     block_on("given_name", "family_name", "address_key")),
-)  # fmt: skip
-# Blocks for EM, in order of preference; two that work are enough (each leaves its own
-# columns untrained, the other trains them).
+    (("full_name", "date_of_birth"), block_on("full_name", "date_of_birth")),
+    (("full_name", "address_key"), block_on("full_name", "address_key")),
+)
+# Blocks for EM, in order of preference: each leaves its own columns untrained, so two
+# blocks on different fields train every comparison.
 EM_RULES = (
     (("date_of_birth",), block_on("date_of_birth")),
-    (("family_name", "given_name"), block_on("family_name", "given_name")),
+    (("given_sound", "family_sound"), block_on("given_sound", "family_sound")),
     (("address_key",), block_on("address_key")),
-    (("city", "family_name"), block_on("city", "family_name")),
+    (("postcode", "family_sound"), block_on("postcode", "family_sound")),
 )
+
+
+def train(make_linker: Callable[[dict[str, Any]], Any], present: Collection[str]) -> dict[str, Any]:
+    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM.
+
+    ``make_linker`` builds a linker over the training records from a model. ``present``
+    names the columns the records fill: a person file may have no date of birth or no
+    identifiers, and a rule on an empty column finds no pairs to learn from. A step that
+    fails is skipped and the model as it stood before it is kept (Splink can leave a
+    half-trained linker behind); if EM fails on every block the comparisons keep Splink's
+    default m values (a weaker, still usable model). Returns the trained model, bounded.
+    """
+    linker = make_linker(model_settings(present))
+    prior_rules = [rule for columns, rule in PRIOR_RULES if set(columns) <= set(present)]
+    if prior_rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
+        except Exception as exc:  # Splink raises several kinds; the default prior stands
+            logger.warning("prior not estimated: %s", exc)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+    trained = 0
+    for columns, rule in EM_RULES:
+        if not set(columns) <= set(present) or trained >= 2:
+            continue
+        before: dict[str, Any] = linker.misc.save_model_to_json()
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=EM_SAMPLE_PAIRS
+            )
+            trained += 1
+        except Exception as exc:
+            # On small or odd data a block can hold no pairs, or a level be unseen so EM
+            # drives its m to zero, which Splink refuses; the other block still trains it.
+            logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
+            linker = make_linker(before)
+    if trained == 0:
+        logger.warning("EM failed on every block; the model keeps default m values")
+    model: dict[str, Any] = linker.misc.save_model_to_json()
+    return bounded(model)
+
+
+def bounded(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with its prior kept off 0 and 1, the fixed weights set, and every other
+    level's m and u floored; a level that training never saw (no m or no u) counts for
+    nothing either way."""
+    out = copy.deepcopy(model)
+    prior = out.get("probability_two_random_records_match", 1e-4)
+    out["probability_two_random_records_match"] = min(max(prior, 1e-9), 0.5)
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = _known(level.get("m_probability")), _known(level.get("u_probability"))
+            fixed = FIXED_WEIGHTS.get((comparison["output_column_name"], level["label_for_charts"]))
+            if fixed is not None:
+                u = u or 0.5
+                level["m_probability"], level["u_probability"] = u * 2**fixed, u
+            elif m is None or u is None:
+                level["m_probability"] = level["u_probability"] = m or u or 0.5
+            else:
+                level["m_probability"], level["u_probability"] = max(m, M_FLOOR), max(u, U_FLOOR)
+    return out
+
+
+def _known(value: object) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+        return float(value)
+    return None
+
+
+def save_model(model: dict[str, Any], models_dir: Path, stamp: str) -> Path:
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{MODEL_VERSION}-{stamp}.json"
+    path.write_text(json.dumps({**model, "caseline_model_version": MODEL_VERSION}, indent=2))
+    return path
+
+
+def load_model(path: Path) -> dict[str, Any]:
+    """A model saved by `save_model`, checked to be one this version can run."""
+    try:
+        model = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("no such model file", where=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a model file ({exc})", where=str(path)) from None
+    version = model.get("caseline_model_version") if isinstance(model, dict) else None
+    if version != MODEL_VERSION:
+        raise InputError(
+            f"model version {version!r}; this Caseline runs {MODEL_VERSION!r} (resolve "
+            "without --model to train one)",
+            where=str(path),
+        )
+    model.pop("caseline_model_version")
+    loaded: dict[str, Any] = model
+    return loaded

@@ -1,0 +1,151 @@
+"""What the model compares, field by field, as Splink comparisons.
+
+Each comparison is an ordered list of levels; a pair takes the first level it meets. Levels
+are written with Splink's level library (or SQL in DuckDB's dialect, which Splink
+translates), so the same comparisons run on DuckDB and Spark.
+"""
+
+from __future__ import annotations
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink.internals.comparison_creator import ComparisonCreator
+
+SIMILAR = 0.88  # Jaro-Winkler similarity above which two spellings are one name mistyped
+RELATIVE = "same family name, other given name"
+OTHER_SUFFIX = "other suffix (Jr. and Sr.)"
+# Levels whose weight is set, not learned. Random pairs of records cannot teach them: two
+# strangers rarely share a family name, so "same family name, other given name" looks like
+# evidence *for* a match, when the pairs that meet it are mostly siblings, twins, spouses
+# and parents. A father and son differ in nothing but their suffix and date of birth.
+FIXED_WEIGHTS = {("name", RELATIVE): -4.0, ("suffix", OTHER_SUFFIX): -10.0}
+
+
+def _custom(sql: str, label: str) -> cll.CustomLevel:
+    return cll.CustomLevel(sql, label_for_charts=label, base_dialect_str="duckdb")
+
+
+def name_comparison() -> ComparisonCreator:
+    """Given and family name together, so that one level can say how the whole name agrees.
+
+    The order matters: a pair that is the same name written another way (other word order,
+    a nickname, one of two surnames, another romanisation) ranks above one that merely looks
+    alike; 'same family name, different given name' (siblings, parents, twins) has a level
+    of its own, which the data teaches to count against a match.
+    """
+    given_alike = cll.Or(
+        cll.ExactMatchLevel("given_sound"), cll.JaroWinklerLevel("given_first", SIMILAR)
+    )
+    family_alike = cll.Or(
+        cll.ExactMatchLevel("family_key"),
+        cll.ExactMatchLevel("family_sound"),
+        cll.JaroWinklerLevel("family_name", SIMILAR),
+    )
+    same_family = cll.Or(cll.ExactMatchLevel("family_key"), cll.ArrayIntersectLevel("family_words"))
+    return cl.CustomComparison(
+        output_column_name="name",
+        comparison_description="given and family name",
+        comparison_levels=[
+            cll.Or(cll.NullLevel("given_first"), cll.NullLevel("family_name")),
+            cll.ExactMatchLevel("full_name", term_frequency_adjustments=True).configure(
+                label_for_charts="same name"
+            ),
+            cll.ExactMatchLevel("name_any_order").configure(
+                label_for_charts="same words, other order"
+            ),
+            cll.And(cll.ArrayIntersectLevel("given_forms"), same_family).configure(
+                label_for_charts="nickname or one of two surnames"
+            ),
+            cll.And(given_alike, family_alike).configure(label_for_charts="spelt alike"),
+            _custom(
+                "given_sound_l = family_sound_r AND family_sound_l = given_sound_r",
+                "given and family exchanged",
+            ),
+            cll.ArraySubsetLevel("name_words").configure(
+                label_for_charts="one name's words all in the other's"
+            ),
+            cll.And(cll.Not(given_alike), family_alike).configure(label_for_charts=RELATIVE),
+            cll.And(given_alike, cll.Not(family_alike)).configure(
+                label_for_charts="same given name, other family name"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def date_of_birth_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="date_of_birth",
+        comparison_levels=[
+            cll.NullLevel("date_of_birth"),
+            cll.ExactMatchLevel("date_of_birth"),
+            _custom("date_of_birth_l = dob_swapped_r", "day and month exchanged"),
+            cll.DamerauLevenshteinLevel("date_of_birth", 1).configure(
+                label_for_charts="one keystroke apart"
+            ),
+            cll.DamerauLevenshteinLevel("date_of_birth", 2).configure(
+                label_for_charts="two keystrokes apart"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def middle_name_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="middle_name",
+        comparison_levels=[
+            cll.NullLevel("middle_name"),
+            cll.ExactMatchLevel("middle_name"),
+            _custom("substr(middle_name_l, 1, 1) = substr(middle_name_r, 1, 1)", "same initial"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def address_comparison() -> ComparisonCreator:
+    """Where the records place the person; a move makes 'other address' weak evidence only."""
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.And(cll.NullLevel("address_key"), cll.NullLevel("postcode")),
+            cll.ExactMatchLevel("address_key", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("street_key"),
+            cll.ExactMatchLevel("postcode"),
+            cll.ExactMatchLevel("city"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def suffix_comparison() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="suffix",
+        comparison_levels=[
+            cll.NullLevel("suffix"),
+            cll.ExactMatchLevel("suffix"),
+            cll.ElseLevel().configure(label_for_charts=OTHER_SUFFIX),
+        ],
+    )
+
+
+IDENTIFIERS = (
+    "ssn_hash",
+    "itin_hash",
+    "a_number_hash",
+    "passport_hash",
+    "licence_hash",
+    "other_id_hash",
+)
+
+
+def comparisons() -> list[ComparisonCreator]:
+    return [
+        name_comparison(),
+        middle_name_comparison(),
+        date_of_birth_comparison(),
+        suffix_comparison(),
+        cl.ExactMatch("sex"),
+        *(cl.ExactMatch(column) for column in IDENTIFIERS),
+        address_comparison(),
+    ]

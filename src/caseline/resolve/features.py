@@ -1,0 +1,108 @@
+"""Derived columns the model compares and blocks on, computed once per distinct value.
+
+The record store holds names and dates as standardised; resolution also needs the forms in
+which two spellings of one person meet: a sound key (MOHAMMED / MUHAMMAD -> MHMT), the
+names a given name may be written as (BILL ~ WILLIAM), the compound-surname key
+(GARCIA LOPEZ ~ GARCIA), the name's words in any order (family-name-first records), and a
+date of birth with day and month exchanged. Pure functions over a frame; no engine here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from typing import Any
+
+import jellyfish
+import pandas as pd
+
+from caseline.standardise.names import family_name_key, given_name_equivalents
+
+_CACHE = 1 << 18
+
+
+@lru_cache(maxsize=_CACHE)
+def sound_key(name: str | None) -> str | None:
+    """Metaphone of the first word: spellings that sound alike share it."""
+    if not name:
+        return None
+    word = name.replace("-", " ").split()[0]
+    return jellyfish.metaphone(word) or word
+
+
+@lru_cache(maxsize=_CACHE)
+def given_forms(given: str | None) -> tuple[str, ...] | None:
+    """The given name, its nicknames and the formal names it may stand for, sorted."""
+    if not given:
+        return None
+    return tuple(sorted(given_name_equivalents(given) | {given.split()[0]}))
+
+
+@lru_cache(maxsize=_CACHE)
+def family_words(family: str | None) -> tuple[str, ...] | None:
+    """Every word of a (possibly compound, hyphenated) family name."""
+    if not family:
+        return None
+    return tuple(sorted(set(family.replace("-", " ").split())))
+
+
+def name_words(*parts: str | None) -> tuple[str, ...] | None:
+    """Every word of the whole name (given, middle and family), sorted, once each."""
+    words = {w for part in parts if part for w in part.replace("-", " ").split()}
+    return tuple(sorted(words)) if words else None
+
+
+def name_in_any_order(given: str | None, family: str | None) -> str | None:
+    """Given and family words sorted: the same for 'NGUYEN VAN HUNG' read either way round."""
+    if not (given and family):
+        return None
+    return " ".join(sorted(f"{given} {family}".replace("-", " ").split()))
+
+
+@lru_cache(maxsize=_CACHE)
+def swapped_day_month(date_of_birth: str | None) -> str | None:
+    """'1956-07-14' -> None (no such month); '1956-07-04' -> '1956-04-07'."""
+    if not date_of_birth or len(date_of_birth) != 10:
+        return None
+    year, month, day = date_of_birth[:4], date_of_birth[5:7], date_of_birth[8:10]
+    if day == month or int(day) > 12:
+        return None
+    return f"{year}-{day}-{month}"
+
+
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the derived columns added (the stored columns are left as they are)."""
+    out = frame.copy()
+    given_first = _map(out["given_name"], lambda g: g.split()[0] if g else None)
+    out["given_first"] = given_first
+    out["given_sound"] = _map(given_first, sound_key)
+    out["given_forms"] = _map(given_first, given_forms)
+    out["family_key"] = _map(out["family_name"], family_name_key)
+    out["family_sound"] = _map(out["family_key"], sound_key)
+    out["family_words"] = _map(out["family_name"], family_words)
+    out["name_any_order"] = [
+        name_in_any_order(g, f) for g, f in zip(given_first, out["family_name"], strict=True)
+    ]
+    out["name_words"] = [
+        name_words(g, m, f)
+        for g, m, f in zip(out["given_name"], out["middle_name"], out["family_name"], strict=True)
+    ]
+    out["full_name"] = [
+        f"{g} {f}" if g and f else None
+        for g, f in zip(given_first, out["family_name"], strict=True)
+    ]
+    out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
+    out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4] if d else None)
+    return out.astype(object).where(out.notna(), None)
+
+
+def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> list[Any]:
+    """Apply ``function`` once per distinct value (columns repeat a few thousand names)."""
+    cache: dict[Any, Any] = {}
+    out = []
+    for value in column:
+        key = value if value is None or isinstance(value, str) else str(value)
+        if key not in cache:
+            cache[key] = function(value) if value is not None else None
+        out.append(cache[key])
+    return out

@@ -1,0 +1,119 @@
+"""Records in, persons out: train (or load) the model, score candidate pairs, cluster.
+
+Pure over a frame of records; it neither reads nor writes the service database, so the
+pipeline, the incremental path, the tests and the benchmarks all run the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from caseline.resolve import engine as engines
+from caseline.resolve.clustering import VETO_WEIGHT, cluster_records
+from caseline.resolve.features import add_features
+from caseline.resolve.model import SEED, train
+from caseline.resolve.records import present_columns
+
+TRAINING_SAMPLE = 300_000  # records; m and u are proportions, so a sample estimates them
+StepCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Reviewers' decisions between pairs of records: they win over any score."""
+
+    together: tuple[tuple[str, str], ...] = ()
+    apart: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Linkage:
+    clusters: list[list[str]]
+    model: dict[str, Any]
+    scored_pairs: int
+    links: int
+    vetoes: int
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+def match_weight(probability: float) -> float:
+    """The match weight (log2 odds) at which Splink's match probability equals ``probability``."""
+    return math.log2(probability / (1 - probability))
+
+
+def link_records(
+    frame: pd.DataFrame,
+    *,
+    threshold: float,
+    engine: str = "duckdb",
+    model: dict[str, Any] | None = None,
+    decisions: Decisions = Decisions(),
+    on_step: StepCallback | None = None,
+) -> Linkage:
+    """Group the records of ``frame`` (the model's stored columns) into persons."""
+    step = on_step or (lambda _name: None)
+    records = add_features(frame)
+    if model is None:
+        step("training the model")
+        model = train_model(records, engine)
+    step("scoring candidate pairs")
+    linker = engines.create_linker(records, model, engine)
+    predictions = linker.inference.predict()
+    links, against = _decisive_pairs(linker, predictions, threshold)
+    step("clustering")
+    clusters = cluster_records(
+        list(records["unique_id"]),
+        links,
+        against=[*against, *decisions.apart],
+        must_link=decisions.together,
+    )
+    scored = int(
+        linker.misc.query_sql(
+            f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
+            output_type="pandas",
+        )["n"].iloc[0]
+    )
+    return Linkage(clusters, model, scored, len(links), len(against))
+
+
+def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
+    """Train on a reproducible sample of the records (all of them when there are few)."""
+    present = present_columns(records)
+    sample = (
+        records.sample(n=TRAINING_SAMPLE, random_state=SEED)
+        if len(records) > TRAINING_SAMPLE
+        else records
+    )
+    return train(lambda model: engines.create_linker(sample, model, engine), present)
+
+
+def _decisive_pairs(
+    linker: Any, predictions: Any, threshold: float
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """Pairs strong enough to link, and pairs strong enough against linking (vetoes)."""
+    link_weight = match_weight(threshold)
+    # Only Splink's own table name and two floats are interpolated.
+    sql = (
+        "SELECT unique_id_l, unique_id_r, match_weight "  # noqa: S608
+        f"FROM {predictions.physical_name} "
+        f"WHERE match_weight >= {link_weight!r} OR match_weight <= {VETO_WEIGHT!r}"
+    )
+    pairs = linker.misc.query_sql(
+        sql,
+        output_type="pandas",
+    )
+    strong = pairs["match_weight"] >= link_weight
+    links = list(_triples(pairs[strong]))
+    against = list(zip(pairs["unique_id_l"][~strong], pairs["unique_id_r"][~strong], strict=True))
+    return links, against
+
+
+def _triples(pairs: pd.DataFrame) -> Iterable[tuple[str, str, float]]:
+    return zip(
+        pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_weight"].astype(float), strict=True
+    )
