@@ -57,12 +57,18 @@ def name_comparison() -> ComparisonCreator:
                 label_for_charts="nickname or one of two surnames"
             ),
             cll.And(given_alike, family_alike).configure(label_for_charts="spelt alike"),
+            cll.And(cll.ArrayIntersectLevel("given_forms"), family_alike).configure(
+                label_for_charts="nickname, family name spelt alike"
+            ),
             _custom(
                 "given_sound_l = family_sound_r AND family_sound_l = given_sound_r",
                 "given and family exchanged",
             ),
             cll.ArraySubsetLevel("name_words").configure(
                 label_for_charts="one name's words all in the other's"
+            ),
+            cll.ArraySubsetLevel("name_sounds").configure(
+                label_for_charts="one name's words all sound like some of the other's"
             ),
             cll.And(cll.Not(given_alike), family_alike).configure(label_for_charts=RELATIVE),
             cll.And(given_alike, cll.Not(family_alike)).configure(

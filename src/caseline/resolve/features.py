@@ -23,11 +23,20 @@ _CACHE = 1 << 18
 
 @lru_cache(maxsize=_CACHE)
 def sound_key(name: str | None) -> str | None:
-    """Metaphone of the first word: spellings that sound alike share it."""
+    """Metaphone of the first word, without the glides Y and W that romanisations add or
+    drop (NGUYEN / NGUIEN, YUSUF / USUF): spellings that sound alike share it."""
     if not name:
         return None
     word = name.replace("-", " ").split()[0]
-    return jellyfish.metaphone(word) or word
+    return jellyfish.metaphone(word).replace("Y", "").replace("W", "") or word
+
+
+def name_sounds(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The sound keys of a name's words, initials left out (an initial sounds like nothing)."""
+    if not words:
+        return None
+    sounds = {sound_key(w) for w in words if len(w) > 1}
+    return tuple(sorted(s for s in sounds if s)) or None
 
 
 @lru_cache(maxsize=_CACHE)
@@ -47,8 +56,9 @@ def family_words(family: str | None) -> tuple[str, ...] | None:
 
 
 def name_words(*parts: str | None) -> tuple[str, ...] | None:
-    """Every word of the whole name (given, middle and family), sorted, once each."""
-    words = {w for part in parts if part for w in part.replace("-", " ").split()}
+    """Every word of the whole name (given, middle and family), sorted, once each; initials
+    are left out, since one record writes THE where another writes T."""
+    words = {w for part in parts if part for w in part.replace("-", " ").split() if len(w) > 1}
     return tuple(sorted(words)) if words else None
 
 
@@ -87,6 +97,7 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
         name_words(g, m, f)
         for g, m, f in zip(out["given_name"], out["middle_name"], out["family_name"], strict=True)
     ]
+    out["name_sounds"] = _map(out["name_words"], name_sounds)
     out["full_name"] = [
         f"{g} {f}" if g and f else None
         for g, f in zip(given_first, out["family_name"], strict=True)
