@@ -30,6 +30,18 @@ def test_reviewer_decisions_win_over_scores() -> None:
     links = [("a", "b", 40.0)]
     # a and b are decided apart despite the score; c and d decided together without one.
     clusters = cluster_records(
-        ["a", "b", "c", "d"], links, against=[("a", "b")], must_link=[("c", "d")]
+        ["a", "b", "c", "d"], links, cannot_link=[("a", "b")], must_link=[("c", "d")]
     )
     assert clusters == [["a"], ["b"], ["c", "d"]]
+
+
+def test_a_must_link_overrules_a_score_against_but_not_a_cannot_link() -> None:
+    scored_against = [("a", "b"), ("c", "d")]
+    clusters = cluster_records(
+        list("abcd"),
+        [],
+        against=scored_against,
+        must_link=[("a", "b"), ("c", "d")],
+        cannot_link=[("c", "d")],
+    )
+    assert clusters == [["a", "b"], ["c"], ["d"]]

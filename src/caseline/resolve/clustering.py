@@ -53,25 +53,37 @@ class _Groups:
         self.members[small] = []
 
 
+def _add_pairs(groups: _Groups, index: dict[str, int], pairs: Iterable[tuple[str, str]]) -> None:
+    for left, right in pairs:
+        if left in index and right in index:
+            groups.against[index[left]].add(index[right])
+            groups.against[index[right]].add(index[left])
+
+
 def cluster_records(
     record_ids: Sequence[str],
     links: Iterable[tuple[str, str, float]],
     against: Iterable[tuple[str, str]] = (),
     must_link: Iterable[tuple[str, str]] = (),
+    cannot_link: Iterable[tuple[str, str]] = (),
 ) -> list[list[str]]:
     """Group ``record_ids``: ``links`` are (left, right, weight) above the match threshold,
-    ``against`` pairs scored at or below the veto weight or decided apart by a reviewer,
-    ``must_link`` pairs decided together by a reviewer. Returns sorted lists of record ids.
+    ``against`` pairs scored at or below the veto weight; ``must_link`` and ``cannot_link``
+    are reviewers' decisions. A must-link is refused only by a cannot-link (a reviewer may
+    contradict a score, not another reviewer). Returns sorted lists of record ids.
     """
     index = {record_id: i for i, record_id in enumerate(record_ids)}
-    groups = _Groups.of(len(record_ids))
-    for left, right in against:
+    decided = _Groups.of(len(record_ids))
+    _add_pairs(decided, index, cannot_link)
+    for left, right in must_link:
         if left in index and right in index:
-            groups.against[index[left]].add(index[right])
-            groups.against[index[right]].add(index[left])
-    forced = [(left, right, float("inf")) for left, right in must_link]
-    ordered = sorted(links, key=lambda link: -link[2])
-    for left, right, _weight in [*forced, *ordered]:
+            a, b = decided.find(index[left]), decided.find(index[right])
+            if a != b and not decided.vetoed(a, b):
+                decided.join(a, b)
+    groups = decided  # the scores build on what reviewers decided
+    _add_pairs(groups, index, against)
+    ordered = sorted(links, key=lambda link: (-link[2], link[0], link[1]))
+    for left, right, _weight in ordered:
         if left not in index or right not in index:
             continue
         a, b = groups.find(index[left]), groups.find(index[right])

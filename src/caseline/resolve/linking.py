@@ -69,8 +69,9 @@ def link_records(
     clusters = cluster_records(
         list(records["unique_id"]),
         links,
-        against=[*against, *decisions.apart],
+        against=against,
         must_link=decisions.together,
+        cannot_link=decisions.apart,
     )
     scored = int(
         linker.misc.query_sql(
