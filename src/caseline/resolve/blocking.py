@@ -46,6 +46,15 @@ PREDICTION_RULES: tuple[tuple[tuple[str, ...], Any], ...] = (
         _rule("l.given_sound = r.family_sound AND l.family_sound = r.given_sound"),
     ),
     (("date_of_birth", "postcode"), block_on("date_of_birth", "postcode")),
+    # A record without a date of birth (a utility account) has only its name to meet the
+    # person's other records by, once the person has moved on.
+    (
+        ("given_sound", "family_sound"),
+        _rule(
+            "l.given_sound = r.given_sound AND l.family_sound = r.family_sound "
+            "AND (l.date_of_birth IS NULL OR r.date_of_birth IS NULL)"
+        ),
+    ),
 )
 
 

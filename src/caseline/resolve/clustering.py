@@ -6,6 +6,9 @@ links are taken strongest first, and two groups are joined only if no pair of re
 across them is strong evidence *against* being one person (a different date of birth and
 given name, a Jr. and a Sr.). Reviewer decisions win over scores: a must-link joins two
 groups unless a cannot-link forbids it, and a cannot-link is a veto that no score outvotes.
+
+Most linked groups hold no pair against each other; those are taken whole (connected
+components, in compiled code), and only the contested ones are built link by link.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
 VETO_WEIGHT = -10.0  # a scored pair at or below this match weight keeps its two groups apart
 
 
@@ -21,15 +29,14 @@ VETO_WEIGHT = -10.0  # a scored pair at or below this match weight keeps its two
 class _Groups:
     """Union-find over record indexes that also keeps each group's members."""
 
-    parent: list[int]
-    members: list[list[int]]
+    parent: dict[int, int] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)
     against: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
-    @classmethod
-    def of(cls, size: int) -> _Groups:
-        return cls(list(range(size)), [[i] for i in range(size)])
-
     def find(self, i: int) -> int:
+        if i not in self.parent:
+            self.parent[i], self.members[i] = i, [i]
+            return i
         root = i
         while self.parent[root] != root:
             root = self.parent[root]
@@ -46,18 +53,17 @@ class _Groups:
             for other in self.against.get(record, ())
         )
 
-    def join(self, a: int, b: int) -> None:
+    def join_unless_vetoed(self, left: int, right: int) -> None:
+        a, b = self.find(left), self.find(right)
+        if a == b or self.vetoed(a, b):
+            return
         small, large = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         self.parent[small] = large
-        self.members[large].extend(self.members[small])
-        self.members[small] = []
+        self.members[large].extend(self.members.pop(small))
 
-
-def _add_pairs(groups: _Groups, index: dict[str, int], pairs: Iterable[tuple[str, str]]) -> None:
-    for left, right in pairs:
-        if left in index and right in index:
-            groups.against[index[left]].add(index[right])
-            groups.against[index[right]].add(index[left])
+    def add_against(self, left: int, right: int) -> None:
+        self.against[left].add(right)
+        self.against[right].add(left)
 
 
 def cluster_records(
@@ -72,22 +78,93 @@ def cluster_records(
     are reviewers' decisions. A must-link is refused only by a cannot-link (a reviewer may
     contradict a score, not another reviewer). Returns sorted lists of record ids.
     """
-    index = {record_id: i for i, record_id in enumerate(record_ids)}
-    decided = _Groups.of(len(record_ids))
-    _add_pairs(decided, index, cannot_link)
-    for left, right in must_link:
-        if left in index and right in index:
-            a, b = decided.find(index[left]), decided.find(index[right])
-            if a != b and not decided.vetoed(a, b):
-                decided.join(a, b)
-    groups = decided  # the scores build on what reviewers decided
-    _add_pairs(groups, index, against)
-    ordered = sorted(links, key=lambda link: (-link[2], link[0], link[1]))
-    for left, right, _weight in ordered:
-        if left not in index or right not in index:
-            continue
-        a, b = groups.find(index[left]), groups.find(index[right])
-        if a != b and not groups.vetoed(a, b):
-            groups.join(a, b)
-    clusters = [sorted(record_ids[i] for i in members) for members in groups.members if members]
+    return cluster_pairs(
+        record_ids,
+        pd.DataFrame(list(links), columns=["left", "right", "weight"]),
+        _pairs(against),
+        _pairs(must_link),
+        _pairs(cannot_link),
+    )
+
+
+def _pairs(pairs: Iterable[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(list(pairs), columns=["left", "right"])
+
+
+def cluster_pairs(
+    record_ids: Sequence[str],
+    links: pd.DataFrame,
+    against: pd.DataFrame,
+    must_link: pd.DataFrame,
+    cannot_link: pd.DataFrame,
+) -> list[list[str]]:
+    """`cluster_records` over frames of pairs (columns left, right, and weight for links)."""
+    ids = pd.Index(record_ids)
+    scored = _indexed(ids, links)
+    vetoes, musts, cannots = (_indexed(ids, p) for p in (against, must_link, cannot_link))
+
+    edges = pd.concat([scored[["left", "right"]], musts])
+    graph = coo_matrix(
+        (np.ones(len(edges), dtype=np.int8), (edges["left"], edges["right"])),
+        shape=(len(ids), len(ids)),
+    )
+    _count, component = connected_components(graph, directed=False)
+    # A component is contested if a pair inside it is scored or decided against, or a
+    # reviewer decided inside it; only those are built link by link.
+    contested = set()
+    for pairs in (vetoes, cannots, musts):
+        inside = component[pairs["left"]] == component[pairs["right"]]
+        contested.update(component[pairs["left"][inside]].tolist())
+
+    clusters = _uncontested(ids, component, contested)
+    if contested:
+        clusters += _built_link_by_link(ids, component, contested, scored, vetoes, musts, cannots)
     return sorted(clusters)
+
+
+def _indexed(ids: pd.Index, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of record ids -> pairs of positions; pairs naming an unknown record dropped."""
+    left, right = ids.get_indexer(pairs["left"]), ids.get_indexer(pairs["right"])
+    known = (left >= 0) & (right >= 0)
+    out = pairs[known].copy()
+    out["left"], out["right"] = left[known], right[known]
+    return out
+
+
+def _uncontested(ids: pd.Index, component: np.ndarray, contested: set[int]) -> list[list[str]]:
+    frame = pd.DataFrame({"record_id": ids, "component": component})
+    frame = frame[~frame["component"].isin(contested)]
+    return [sorted(group) for group in frame.groupby("component")["record_id"].agg(list)]
+
+
+def _built_link_by_link(
+    ids: pd.Index,
+    component: np.ndarray,
+    contested: set[int],
+    scored: pd.DataFrame,
+    vetoes: pd.DataFrame,
+    musts: pd.DataFrame,
+    cannots: pd.DataFrame,
+) -> list[list[str]]:
+    def within(pairs: pd.DataFrame) -> pd.DataFrame:
+        return pairs[np.isin(component[pairs["left"]], list(contested))]
+
+    decided = _Groups()
+    for left, right in within(cannots)[["left", "right"]].itertuples(index=False):
+        decided.add_against(left, right)
+    for left, right in within(musts)[["left", "right"]].itertuples(index=False):
+        decided.join_unless_vetoed(left, right)
+    for left, right in within(vetoes)[["left", "right"]].itertuples(index=False):
+        decided.add_against(left, right)
+    # Strongest first; ties in a fixed order so that a re-run gives the same persons.
+    links = within(scored).assign(
+        left_id=lambda f: ids[f["left"]], right_id=lambda f: ids[f["right"]]
+    )
+    links = links.sort_values(["weight", "left_id", "right_id"], ascending=[False, True, True])
+    for left, right in links[["left", "right"]].itertuples(index=False):
+        decided.join_unless_vetoed(left, right)
+    members = np.flatnonzero(np.isin(component, list(contested)))
+    groups: defaultdict[int, list[str]] = defaultdict(list)
+    for position in members.tolist():
+        groups[decided.find(position)].append(ids[position])
+    return [sorted(group) for group in groups.values()]

@@ -7,14 +7,14 @@ pipeline, the incremental path, the tests and the benchmarks all run the same co
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from caseline.resolve import engine as engines
-from caseline.resolve.clustering import VETO_WEIGHT, cluster_records
+from caseline.resolve.clustering import VETO_WEIGHT, cluster_pairs
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, train
 from caseline.resolve.records import present_columns
@@ -66,12 +66,12 @@ def link_records(
     predictions = linker.inference.predict()
     links, against = _decisive_pairs(linker, predictions, threshold)
     step("clustering")
-    clusters = cluster_records(
+    clusters = cluster_pairs(
         list(records["unique_id"]),
         links,
-        against=against,
-        must_link=decisions.together,
-        cannot_link=decisions.apart,
+        against,
+        must_link=_pairs(decisions.together),
+        cannot_link=_pairs(decisions.apart),
     )
     scored = int(
         linker.misc.query_sql(
@@ -95,26 +95,20 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
 
 def _decisive_pairs(
     linker: Any, predictions: Any, threshold: float
-) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
-    """Pairs strong enough to link, and pairs strong enough against linking (vetoes)."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairs strong enough to link (left, right, weight), and pairs strong enough against
+    linking (left, right): the vetoes."""
     link_weight = match_weight(threshold)
     # Only Splink's own table name and two floats are interpolated.
     sql = (
-        "SELECT unique_id_l, unique_id_r, match_weight "  # noqa: S608
+        "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
         f"FROM {predictions.physical_name} "
         f"WHERE match_weight >= {link_weight!r} OR match_weight <= {VETO_WEIGHT!r}"
     )
-    pairs = linker.misc.query_sql(
-        sql,
-        output_type="pandas",
-    )
-    strong = pairs["match_weight"] >= link_weight
-    links = list(_triples(pairs[strong]))
-    against = list(zip(pairs["unique_id_l"][~strong], pairs["unique_id_r"][~strong], strict=True))
-    return links, against
+    pairs = linker.misc.query_sql(sql, output_type="pandas")
+    strong = pairs["weight"] >= link_weight
+    return pairs[strong].reset_index(drop=True), pairs[~strong][["left", "right"]]
 
 
-def _triples(pairs: pd.DataFrame) -> Iterable[tuple[str, str, float]]:
-    return zip(
-        pairs["unique_id_l"], pairs["unique_id_r"], pairs["match_weight"].astype(float), strict=True
-    )
+def _pairs(pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    return pd.DataFrame(list(pairs), columns=["left", "right"])

@@ -105,8 +105,10 @@ def train(make_linker: Callable[[dict[str, Any]], Any], present: Collection[str]
             continue
         before: dict[str, Any] = linker.misc.save_model_to_json()
         try:
+            # EM over counts of comparison vectors (term frequencies ignored) converges
+            # in seconds; prediction still adjusts for how common a name is.
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=EM_SAMPLE_PAIRS
+                rule, max_pairs=EM_SAMPLE_PAIRS, estimate_without_term_frequencies=True
             )
             trained += 1
         except Exception as exc:
