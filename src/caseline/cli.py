@@ -35,7 +35,7 @@ from caseline.db import Database, upgrade_to_head
 from caseline.errors import CaselineError
 from caseline.ingest import IngestSummary, ingest_file, list_problems
 from caseline.oversight import Actor, Role, create_user, user_exists, verify_chain
-from caseline.resolve import evaluate_resolution, resolve_persons
+from caseline.resolve import evaluate_resolution, resolve_incrementally, resolve_persons
 from caseline.sources import SOURCES, SourceAdapter
 from caseline.sources.mapped import MappedSource, load_mapping
 from caseline.synth import DEFAULT_REFERENCE_DATE, generate_world
@@ -283,8 +283,18 @@ def resolve(
     model: Annotated[
         Path | None, typer.Option(help="Score with this saved model instead of training one.")
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="Only place records ingested since the last run, with that run's model.",
+        ),
+    ] = False,
 ) -> None:
     """Resolve all ingested records into persons (a model is trained unless --model is given)."""
+    if incremental:
+        _resolve_incrementally(engine)
+        return
     with _workspace() as (settings, database), _progress() as progress:
         task = progress.add_task("resolving", total=None)
         summary = resolve_persons(
@@ -306,6 +316,28 @@ def resolve(
             f"since the last run: {summary.merges:,} persons merged, {summary.splits:,} split "
             "(listed as person events)"
         )
+
+
+def _resolve_incrementally(engine: str) -> None:
+    with _workspace() as (settings, database), _progress() as progress:
+        task = progress.add_task("placing new records", total=None)
+        summary = resolve_incrementally(
+            database,
+            models_dir=settings.models_dir,
+            threshold=settings.match_threshold,
+            engine=engine,
+            actor=_cli_actor(),
+            on_step=lambda step: progress.update(task, description=step),
+        )
+        progress.update(task, description="placed", total=1, completed=1)
+    if summary.new_records == 0:
+        console.print("no new records: every record already belongs to a person")
+        return
+    console.print(
+        f"{summary.new_records:,} new records: {summary.joined_existing:,} joined existing "
+        f"persons, {summary.new_persons:,} new persons (compared with "
+        f"{summary.candidates:,} existing records)"
+    )
 
 
 @app.command()

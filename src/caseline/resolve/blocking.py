@@ -10,54 +10,81 @@ a twin, a father and son), so the clustering sees the evidence against merging t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from splink import block_on
 from splink.blocking_rule_library import CustomRule
 
 from caseline.resolve.comparisons import IDENTIFIERS
 
 
-def _rule(sql: str) -> Any:
-    return CustomRule(sql, sql_dialect="duckdb")
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A blocking rule and the columns it joins on: ``keys`` are (left columns, right
+    columns) whose values must be equal, so that the records able to meet a given set of
+    records can be found without running the rule (the incremental path does that)."""
+
+    keys: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+    sql_filter: str = ""
+
+    @property
+    def needs(self) -> set[str]:
+        return {c for left, right in self.keys for c in (*left, *right)}
+
+    def splink_rule(self) -> Any:
+        (left, right), *_ = self.keys
+        if left == right and not self.sql_filter:
+            return block_on(*left)
+        condition = " AND ".join(f"l.{a} = r.{b}" for a, b in zip(left, right, strict=True))
+        if self.sql_filter:
+            condition += f" AND ({self.sql_filter})"
+        return CustomRule(condition, sql_dialect="duckdb")
 
 
-# (columns the rule needs filled, rule)
-PREDICTION_RULES: tuple[tuple[tuple[str, ...], Any], ...] = (
-    *(((column,), block_on(column)) for column in IDENTIFIERS),
-    (("date_of_birth", "given_sound"), block_on("date_of_birth", "given_sound")),
-    (("date_of_birth", "family_sound"), block_on("date_of_birth", "family_sound")),
-    (
-        ("date_of_birth", "family_sound"),
-        _rule("l.date_of_birth = r.dob_swapped AND l.family_sound = r.family_sound"),
-    ),
-    (
-        ("given_sound", "family_sound", "postcode"),
-        block_on("given_sound", "family_sound", "postcode"),
-    ),
-    (
-        ("given_sound", "family_sound", "dob_year"),
-        block_on("given_sound", "family_sound", "dob_year"),
-    ),
-    (("address_key", "family_sound"), block_on("address_key", "family_sound")),
-    (("address_key", "given_sound"), block_on("address_key", "given_sound")),
-    (
-        ("given_sound", "family_sound"),
-        _rule("l.given_sound = r.family_sound AND l.family_sound = r.given_sound"),
-    ),
-    (("date_of_birth", "postcode"), block_on("date_of_birth", "postcode")),
+def _same(*columns: str, sql_filter: str = "") -> Rule:
+    return Rule(((columns, columns),), sql_filter)
+
+
+def _crossed(left: tuple[str, ...], right: tuple[str, ...]) -> Rule:
+    """Left's columns equal right's, either way round (a pair is unordered)."""
+    return Rule(((left, right), (right, left)))
+
+
+PREDICTION_RULES: tuple[Rule, ...] = (
+    *(_same(column) for column in IDENTIFIERS),
+    _same("date_of_birth", "given_sound"),
+    _same("date_of_birth", "family_sound"),
+    _crossed(("date_of_birth", "family_sound"), ("dob_swapped", "family_sound")),
+    _same("given_sound", "family_sound", "postcode"),
+    _same("given_sound", "family_sound", "dob_year"),
+    _same("address_key", "family_sound"),
+    _same("address_key", "given_sound"),
+    _crossed(("given_sound", "family_sound"), ("family_sound", "given_sound")),
+    _same("date_of_birth", "postcode"),
     # A record without a date of birth (a utility account) has only its name to meet the
     # person's other records by, once the person has moved on.
-    (
-        ("given_sound", "family_sound"),
-        _rule(
-            "l.given_sound = r.given_sound AND l.family_sound = r.family_sound "
-            "AND (l.date_of_birth IS NULL OR r.date_of_birth IS NULL)"
-        ),
+    _same(
+        "given_sound",
+        "family_sound",
+        sql_filter="l.date_of_birth IS NULL OR r.date_of_birth IS NULL",
     ),
 )
 
 
 def prediction_rules(present: set[str]) -> list[Any]:
     """The rules whose columns the records fill (a rule on an empty column pairs nothing)."""
-    return [rule for columns, rule in PREDICTION_RULES if set(columns) <= present]
+    return [rule.splink_rule() for rule in PREDICTION_RULES if rule.needs <= present]
+
+
+def able_to_meet(existing: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
+    """Which ``existing`` records some rule could pair with one of the ``new`` records."""
+    found = pd.Series(False, index=existing.index)
+    for rule in PREDICTION_RULES:
+        if not rule.needs <= set(existing.columns):
+            continue
+        for left, right in rule.keys:
+            wanted = pd.MultiIndex.from_frame(new[list(right)].dropna())
+            found |= pd.MultiIndex.from_frame(existing[list(left)]).isin(wanted)
+    return found

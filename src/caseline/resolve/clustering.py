@@ -53,13 +53,20 @@ class _Groups:
             for other in self.against.get(record, ())
         )
 
-    def join_unless_vetoed(self, left: int, right: int) -> None:
+    def join_unless_vetoed(self, left: int, right: int, anchored: set[int] | None = None) -> None:
+        """Join the groups of ``left`` and ``right`` unless a pair across them is against it,
+        or both hold an ``anchored`` record (two existing persons are never merged here)."""
         a, b = self.find(left), self.find(right)
         if a == b or self.vetoed(a, b):
+            return
+        if anchored is not None and a in anchored and b in anchored:
             return
         small, large = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         self.parent[small] = large
         self.members[large].extend(self.members.pop(small))
+        if anchored is not None and small in anchored:
+            anchored.discard(small)
+            anchored.add(large)
 
     def add_against(self, left: int, right: int) -> None:
         self.against[left].add(right)
@@ -168,3 +175,35 @@ def _built_link_by_link(
     for position in members.tolist():
         groups[decided.find(position)].append(ids[position])
     return [sorted(group) for group in groups.values()]
+
+
+def place_records(
+    persons: dict[str, list[str]], links: pd.DataFrame, against: pd.DataFrame
+) -> dict[str, list[str]]:
+    """Incremental clustering: new records join existing ``persons`` (id -> record ids) or
+    form new groups, strongest link first, with the same vetoes; two existing persons are
+    never merged (that waits for a full run). ``links`` and ``against`` are pairs with at
+    least one new record. Returns person id (or "" + n for a new group) -> new record ids.
+    """
+    person_of = {record: pid for pid, records in persons.items() for record in records}
+    ids = pd.Index(sorted(set(links["left"]) | set(links["right"]) | set(person_of)))
+    groups = _Groups()
+    anchored: set[int] = set()
+    for records in persons.values():
+        positions = ids.get_indexer(records)
+        for position in positions[1:]:
+            groups.join_unless_vetoed(int(positions[0]), int(position))
+        anchored.add(groups.find(int(positions[0])))
+    for left, right in _indexed(ids, against)[["left", "right"]].itertuples(index=False):
+        groups.add_against(left, right)
+    ordered = _indexed(ids, links).sort_values("weight", ascending=False, kind="stable")
+    for left, right in ordered[["left", "right"]].itertuples(index=False):
+        groups.join_unless_vetoed(left, right, anchored)
+    placed: defaultdict[str, list[str]] = defaultdict(list)
+    for position, record in enumerate(ids):
+        if record in person_of:
+            continue
+        root = groups.find(position)
+        owner = next((person_of[ids[m]] for m in groups.members[root] if ids[m] in person_of), "")
+        placed[owner or f"new:{root}"].append(record)
+    return dict(placed)

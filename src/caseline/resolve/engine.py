@@ -1,16 +1,54 @@
-"""The only module that knows which SQL engine runs the model (DuckDB, embedded)."""
+"""The only module that knows which SQL engine runs the model: DuckDB (embedded) or Spark.
+
+Spark runs in local mode inside this process: one session, started on first use and
+stopped when the interpreter exits, bound to the loopback interface with its web UI off.
+pyspark is imported only then, so importing Caseline stays fast.
+
+A model's SQL is written in one dialect: DuckDB's, unless the model names another (a model
+trained on Spark and saved says "spark"). Before it runs on the other engine its SQL is
+translated: identifiers quoted that engine's way, and similarity functions renamed between
+DuckDB's built-ins and the UDFs that Splink's JAR registers in Spark.
+"""
 
 from __future__ import annotations
 
+import atexit
+import copy
 import logging
+import os
+import shutil
+import tempfile
+import threading
+import uuid
 from typing import Any
 
 import pandas as pd
+import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator
+from sqlglot import exp
 
 from caseline.errors import InputError
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")  # each named as its SQL dialect is
+MODEL_DIALECT = "duckdb"  # the dialect of a model that does not name one
+
+# Local Spark sized for a workstation: two cores, a few GiB, a handful of shuffle partitions.
+SPARK_CONFIG = {
+    "spark.master": "local[2]",
+    "spark.app.name": "caseline-resolve",
+    "spark.driver.memory": "3g",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+_spark_lock = threading.Lock()
+_spark: Any = None  # the SparkSession, once started
 
 
 def create_linker(
@@ -21,10 +59,146 @@ def create_linker(
         raise InputError(
             f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", where="--engine"
         )
-    db_api = DuckDBAPI()
-    frame = db_api.register(records, dataset_display_name="records")
+    if engine == "spark":
+        db_api, table = _spark_api_and_table(records)
+        name = f"records_{uuid.uuid4().hex[:12]}"  # the session outlives each linker
+    else:
+        db_api, table, name = DuckDBAPI(), records, "records"
+    if isinstance(settings, dict):
+        settings = _in_dialect(settings, engine)
+    frame = db_api.register(table, dataset_display_name=name)
     return Linker(frame, settings, log_level=logging.ERROR)
 
 
 def to_pandas(splink_frame: Any) -> pd.DataFrame:
     return splink_frame.as_pandas_dataframe()
+
+
+def _in_dialect(settings: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The model with every comparison level and blocking rule written in ``dialect``.
+
+    Splink drops a model's ``sql_dialect`` when it loads one and reads the levels' SQL as
+    the engine's own: DuckDB's ``"name_l" = "name_r"`` would run on Spark as a comparison
+    of two string literals, true of no pair. So the model is translated here.
+    """
+    source = settings.get("sql_dialect") or MODEL_DIALECT
+    out = copy.deepcopy(settings)
+    out["sql_dialect"] = dialect
+    if source == dialect:
+        return out
+    for comparison in out.get("comparisons", []):
+        for level in comparison["comparison_levels"]:
+            if level["sql_condition"].strip().upper() != "ELSE":
+                level["sql_condition"] = _translate(level["sql_condition"], source, dialect)
+    for rule in out.get("blocking_rules_to_generate_predictions", []):
+        if isinstance(rule, dict):
+            rule_dialect = rule.get("sql_dialect") or source
+            rule["blocking_rule"] = _translate(rule["blocking_rule"], rule_dialect, dialect)
+            rule["sql_dialect"] = dialect
+    return out
+
+
+# Similarity functions whose names differ: DuckDB's built-ins, the UDFs of Splink's JAR.
+_FUNCTION_NAMES = {
+    "spark": {
+        "jaro_winkler_similarity": "jaro_winkler",
+        "jaro_similarity": "jaro_sim",
+        "list_intersect": "array_intersect",
+    },
+    "duckdb": {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"},
+}
+
+
+def _translate(sql: str, source: str, dialect: str) -> str:
+    names = _FUNCTION_NAMES[dialect]
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.JarowinklerSimilarity):  # how sqlglot reads DuckDB's name
+            node = exp.Anonymous(
+                this="jaro_winkler_similarity", expressions=[node.this, node.expression]
+            )
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in names:
+            return exp.Anonymous(this=names[str(node.this).lower()], expressions=node.expressions)
+        return node
+
+    return sqlglot.parse_one(sql, read=source).transform(rename).sql(dialect=dialect)
+
+
+def _spark_api_and_table(records: pd.DataFrame) -> tuple[Any, Any]:
+    """Splink's Spark API on the shared session, and ``records`` as a Spark DataFrame.
+
+    The schema is given rather than inferred: Spark cannot infer the type of a column that
+    holds only nulls (a source without passports, say).
+    """
+    from splink import SparkAPI
+
+    spark = _spark_session()
+    rows = records.astype(object).where(records.notna(), None)
+    table = spark.createDataFrame(rows, schema=_spark_schema(rows))
+    return SparkAPI(
+        spark_session=spark, break_lineage_method=os.environ.get("XBREAK", "parquet")
+    ), table
+
+
+def _spark_schema(rows: pd.DataFrame) -> Any:
+    """Each column's Spark type, from its first value: text, a list of texts, or a number."""
+    from pyspark.sql.types import (
+        ArrayType,
+        BooleanType,
+        DataType,
+        DoubleType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    def spark_type(column: pd.Series) -> DataType:
+        value = next((v for v in column if v is not None), None)
+        if isinstance(value, tuple | list):
+            return ArrayType(StringType())
+        if isinstance(value, bool):
+            return BooleanType()
+        if isinstance(value, int):
+            return LongType()
+        if isinstance(value, float):
+            return DoubleType()
+        return StringType()
+
+    return StructType([StructField(str(c), spark_type(rows[c]), nullable=True) for c in rows])
+
+
+def _spark_session() -> Any:
+    """The process's local SparkSession, started on first use with Splink's similarity UDFs."""
+    global _spark
+    with _spark_lock:
+        if _spark is None:
+            _spark = _start_spark()
+        return _spark
+
+
+def _start_spark() -> Any:
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    scratch = tempfile.mkdtemp(prefix="caseline-spark-")
+    builder = SparkSession.builder
+    for key, value in {
+        **SPARK_CONFIG,
+        "spark.jars": similarity_jar_location(),  # jaro_winkler, damerau_levenshtein, ...
+        "spark.local.dir": os.path.join(scratch, "local"),
+        "spark.sql.warehouse.dir": os.path.join(scratch, "warehouse"),
+    }.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    # Splink writes intermediate tables as Parquet here to cut Spark's lineage.
+    spark.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
+    atexit.register(_stop_spark, spark, scratch)
+    return spark
+
+
+def _stop_spark(spark: Any, scratch: str) -> None:
+    spark.stop()
+    shutil.rmtree(scratch, ignore_errors=True)

@@ -33,6 +33,7 @@ class Decisions:
 
 @dataclass(frozen=True, slots=True)
 class Linkage:
+    records: pd.DataFrame  # the records with their derived columns, as compared
     clusters: list[list[str]]
     model: dict[str, Any]
     scored_pairs: int
@@ -64,7 +65,7 @@ def link_records(
     step("scoring candidate pairs")
     linker = engines.create_linker(records, model, engine)
     predictions = linker.inference.predict()
-    links, against = _decisive_pairs(linker, predictions, threshold)
+    links, against = decisive_pairs(linker, predictions, threshold)
     step("clustering")
     clusters = cluster_pairs(
         list(records["unique_id"]),
@@ -79,7 +80,7 @@ def link_records(
             output_type="pandas",
         )["n"].iloc[0]
     )
-    return Linkage(clusters, model, scored, len(links), len(against))
+    return Linkage(records, clusters, model, scored, len(links), len(against))
 
 
 def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
     return train(lambda model: engines.create_linker(sample, model, engine), present)
 
 
-def _decisive_pairs(
+def decisive_pairs(
     linker: Any, predictions: Any, threshold: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs strong enough to link (left, right, weight), and pairs strong enough against
@@ -108,6 +109,23 @@ def _decisive_pairs(
     pairs = linker.misc.query_sql(sql, output_type="pandas")
     strong = pairs["weight"] >= link_weight
     return pairs[strong].reset_index(drop=True), pairs[~strong][["left", "right"]]
+
+
+def register_term_frequencies(linker: Any, model: dict[str, Any], records: pd.DataFrame) -> None:
+    """Term frequencies counted over ``records`` rather than over the linker's own input
+    (which, on the incremental path, is a sample biased towards the new records' names)."""
+    columns = {
+        level["tf_adjustment_column"]
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    }
+    for column in sorted(columns):
+        counts = records[column].dropna().value_counts(normalize=True)
+        table = pd.DataFrame({column: counts.index, f"tf_{column}": counts.to_numpy()})
+        # Splink registers a table only through its database API, which it keeps private.
+        registered = linker._db_api.register(table)
+        linker.table_management.register_term_frequency_lookup(registered, column)
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from caseline.errors import StateError
 from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve.clusters import store_persons
 from caseline.resolve.decisions import load_decisions
+from caseline.resolve.incremental import keep_records
 from caseline.resolve.linking import link_records
 from caseline.resolve.model import load_model, save_model
 from caseline.resolve.records import count_records, load_model_frame
@@ -91,6 +92,9 @@ def resolve_persons(
                 },
             ),
         )
-        return ResolutionSummary(
+        summary = ResolutionSummary(
             run.id, len(frame), run.person_count, saved, engine, merges, len(changes) - merges
         )
+    # Kept for `resolve --incremental`, which scores new records against these.
+    keep_records(models_dir, linkage.records)
+    return summary
