@@ -1,0 +1,93 @@
+"""Incremental resolution: how long placing a batch of new records takes after a full run.
+
+    .venv/bin/python benchmarks/incremental.py --world /tmp/world-20k --new 1000 --runs 3
+
+Ingests a generated world into a fresh SQLite workspace with the last ``--new`` rows of its
+tax file held back, runs a full resolution, then ingests the held-back rows and times
+`resolve_incrementally` (loading the model included). Each of ``--runs`` builds its own
+workspace; the median is printed, and the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from caseline.config import load_settings
+from caseline.db import Database, upgrade_to_head
+from caseline.ingest import ingest_file
+from caseline.oversight import Actor, Role
+from caseline.resolve import resolve_incrementally, resolve_persons
+
+OPERATOR = Actor("benchmark", Role.DATA_ENGINEER)
+SOURCES = ("motor_vehicle", "tax", "utility", "entry_exit", "immigration_status", "court")
+
+
+def one_run(world: Path, new: int, work: Path) -> dict[str, float]:
+    url = f"sqlite:///{work}/caseline.db"
+    upgrade_to_head(url)
+    settings = load_settings(home=work, database_url=url)
+    database = Database(url)
+    lines = (world / "tax.csv").read_text().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    (work / "tax.csv").write_text(header + "".join(rows[:-new]))
+    (work / "tax-later.csv").write_text(header + "".join(rows[-new:]))
+    files = [world / f"{s}.csv" for s in SOURCES if s != "tax"] + [work / "tax.csv"]
+    for path in files:
+        with database.transaction() as session:
+            source = "tax" if path.name == "tax.csv" else path.stem
+            ingest_file(
+                session, path, source, identifier_key=settings.identifier_key, actor=OPERATOR
+            )
+    started = time.perf_counter()
+    full = resolve_persons(database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR)
+    full_seconds = time.perf_counter() - started
+    with database.transaction() as session:
+        ingest_file(
+            session,
+            work / "tax-later.csv",
+            "tax",
+            identifier_key=settings.identifier_key,
+            actor=OPERATOR,
+        )
+    started = time.perf_counter()
+    summary = resolve_incrementally(
+        database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR
+    )
+    incremental_seconds = time.perf_counter() - started
+    database.dispose()
+    print(
+        f"  {full.records:,} records resolved in {full_seconds:.1f} s; {summary.new_records:,} "
+        f"new placed in {incremental_seconds:.2f} s ({summary.joined_existing:,} joined "
+        f"persons, {summary.new_persons:,} new, {summary.candidates:,} candidates)"
+    )
+    return {
+        "records": float(full.records),
+        "full_seconds": full_seconds,
+        "incremental_seconds": incremental_seconds,
+        "new_records": float(summary.new_records),
+        "candidates": float(summary.candidates),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--world", type=Path, required=True, help="a `caseline generate` folder")
+    parser.add_argument("--new", type=int, default=1000, help="records in the new batch")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    results = []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix=f"caseline-incremental-{run}-") as work:
+            results.append(one_run(args.world, args.new, Path(work)))
+    median = statistics.median(r["incremental_seconds"] for r in results)
+    print(f"median time to place {args.new:,} new records: {median:.2f} s (target 2 s at 1M)")
+    print(json.dumps({"runs": results, "median_incremental_seconds": median}))
+
+
+if __name__ == "__main__":
+    main()
