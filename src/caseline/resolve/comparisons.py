@@ -145,6 +145,9 @@ def address_comparison() -> ComparisonCreator:
             cll.And(cll.NullLevel("address_key"), cll.NullLevel("postcode")),
             cll.ExactMatchLevel("address_key", term_frequency_adjustments=True),
             cll.ExactMatchLevel("street_key"),
+            cll.JaroWinklerLevel("address_key", 0.92).configure(
+                label_for_charts="address mistyped"
+            ),
             cll.ExactMatchLevel("postcode"),
             cll.ExactMatchLevel("city"),
             cll.ElseLevel(),
