@@ -63,13 +63,6 @@ PREDICTION_RULES: tuple[Rule, ...] = (
     _same("address_key", "given_sound"),
     _crossed(("given_sound", "family_sound"), ("family_sound", "given_sound")),
     _same("date_of_birth", "postcode"),
-    # A record without a date of birth (a utility account) has only its name to meet the
-    # person's other records by, once the person has moved on.
-    _same(
-        "given_sound",
-        "family_sound",
-        sql_filter="l.date_of_birth IS NULL OR r.date_of_birth IS NULL",
-    ),
 )
 
 

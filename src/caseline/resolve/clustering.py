@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,12 +100,12 @@ def _pairs(pairs: Iterable[tuple[str, str]]) -> pd.DataFrame:
 
 
 def cluster_pairs(
-    record_ids: Sequence[str],
+    record_ids: Sequence[Any],
     links: pd.DataFrame,
     against: pd.DataFrame,
     must_link: pd.DataFrame,
     cannot_link: pd.DataFrame,
-) -> list[list[str]]:
+) -> list[list[Any]]:
     """`cluster_records` over frames of pairs (columns left, right, and weight for links)."""
     ids = pd.Index(record_ids)
     scored = _indexed(ids, links)
@@ -138,7 +139,7 @@ def _indexed(ids: pd.Index, pairs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _uncontested(ids: pd.Index, component: np.ndarray, contested: set[int]) -> list[list[str]]:
+def _uncontested(ids: pd.Index, component: np.ndarray, contested: set[int]) -> list[list[Any]]:
     frame = pd.DataFrame({"record_id": ids, "component": component})
     frame = frame[~frame["component"].isin(contested)]
     return [sorted(group) for group in frame.groupby("component")["record_id"].agg(list)]
@@ -152,7 +153,7 @@ def _built_link_by_link(
     vetoes: pd.DataFrame,
     musts: pd.DataFrame,
     cannots: pd.DataFrame,
-) -> list[list[str]]:
+) -> list[list[Any]]:
     def within(pairs: pd.DataFrame) -> pd.DataFrame:
         return pairs[np.isin(component[pairs["left"]], list(contested))]
 
@@ -171,7 +172,7 @@ def _built_link_by_link(
     for left, right in links[["left", "right"]].itertuples(index=False):
         decided.join_unless_vetoed(left, right)
     members = np.flatnonzero(np.isin(component, list(contested)))
-    groups: defaultdict[int, list[str]] = defaultdict(list)
+    groups: defaultdict[int, list[Any]] = defaultdict(list)
     for position in members.tolist():
         groups[decided.find(position)].append(ids[position])
     return [sorted(group) for group in groups.values()]

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import jellyfish
+import numpy as np
 import pandas as pd
 
 from caseline.standardise.names import family_name_key, given_name_equivalents
@@ -89,37 +90,45 @@ def swapped_day_month(date_of_birth: str | None) -> str | None:
 def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with the derived columns added (the stored columns are left as they are)."""
     out = frame.copy()
-    given_first = _map(out["given_name"], lambda g: g.split()[0] if g else None)
+    given_first = _map(out["given_name"], lambda g: g.split()[0])
     out["given_first"] = given_first
     out["given_sound"] = _map(given_first, sound_key)
     out["given_forms"] = _map(given_first, given_forms)
     out["family_key"] = _map(out["family_name"], family_name_key)
     out["family_sound"] = _map(out["family_key"], sound_key)
     out["family_words"] = _map(out["family_name"], family_words)
-    out["name_any_order"] = [
-        name_in_any_order(g, f) for g, f in zip(given_first, out["family_name"], strict=True)
-    ]
-    out["name_words"] = [
-        name_words(g, m, f)
-        for g, m, f in zip(out["given_name"], out["middle_name"], out["family_name"], strict=True)
-    ]
+    given_family = pd.DataFrame({"given": given_first, "family": out["family_name"]})
+    out["name_any_order"] = _map_rows(given_family, name_in_any_order)
+    out["full_name"] = _map_rows(given_family, lambda g, f: f"{g} {f}" if g and f else None)
+    out["name_words"] = _map_rows(out[["given_name", "middle_name", "family_name"]], name_words)
     out["name_sounds"] = _map(out["name_words"], name_sounds)
-    out["full_name"] = [
-        f"{g} {f}" if g and f else None
-        for g, f in zip(given_first, out["family_name"], strict=True)
-    ]
     out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
-    out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4] if d else None)
-    return out.astype(object).where(out.notna(), None)
+    out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4])
+    return out
 
 
-def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> list[Any]:
-    """Apply ``function`` once per distinct value (columns repeat a few thousand names)."""
-    cache: dict[Any, Any] = {}
-    out = []
-    for value in column:
-        key = value if value is None or isinstance(value, str) else str(value)
-        if key not in cache:
-            cache[key] = function(value) if value is not None else None
-        out.append(cache[key])
+def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> pd.Series:
+    """Apply ``function`` once per distinct value (columns repeat a few thousand names);
+    a missing value stays None."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    mapped = _objects([*(function(v) for v in distinct), None])
+    return pd.Series(mapped[codes], index=column.index, dtype=object)
+
+
+def _map_rows(columns: pd.DataFrame, function: Callable[..., Hashable | None]) -> pd.Series:
+    """Apply ``function`` once per distinct combination of the columns' values."""
+    key = columns.iloc[:, 0].fillna("\x00").astype(str)
+    for name in columns.columns[1:]:
+        key = key + "\x1f" + columns[name].fillna("\x00").astype(str)
+    codes = pd.factorize(key)[0]
+    first = np.unique(codes, return_index=True)[1]  # a row of each combination
+    rows = columns.iloc[first].astype(object).where(columns.iloc[first].notna(), None)
+    mapped = _objects([function(*row) for row in rows.itertuples(index=False)])
+    return pd.Series(mapped[codes], index=columns.index, dtype=object)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array of ``values`` (np.array would make tuples of one length a 2-d one)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from caseline.resolve import engine as engines
@@ -19,7 +20,7 @@ from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, train
 from caseline.resolve.records import present_columns
 
-TRAINING_SAMPLE = 300_000  # records; m and u are proportions, so a sample estimates them
+TRAINING_SAMPLE = 200_000  # records; m and u are proportions, so a sample estimates them
 StepCallback = Callable[[str], None]
 
 
@@ -59,21 +60,26 @@ def link_records(
     """Group the records of ``frame`` (the model's stored columns) into persons."""
     step = on_step or (lambda _name: None)
     records = add_features(frame)
+    # The engine sees records numbered 0..n-1: integer keys join, shuffle and come back to
+    # Python far faster than 32-character record ids.
+    record_ids = pd.Index(records["unique_id"])
+    numbered = records.assign(unique_id=np.arange(len(records), dtype=np.int64))
     if model is None:
         step("training the model")
-        model = train_model(records, engine)
+        model = train_model(numbered, engine)
     step("scoring candidate pairs")
-    linker = engines.create_linker(records, model, engine)
+    linker = engines.create_linker(numbered, model, engine)
     predictions = linker.inference.predict()
     links, against = decisive_pairs(linker, predictions, threshold)
     step("clustering")
-    clusters = cluster_pairs(
-        list(records["unique_id"]),
+    numbered_clusters = cluster_pairs(
+        range(len(records)),
         links,
         against,
-        must_link=_pairs(decisions.together),
-        cannot_link=_pairs(decisions.apart),
+        must_link=_numbered(record_ids, decisions.together),
+        cannot_link=_numbered(record_ids, decisions.apart),
     )
+    clusters = sorted(sorted(record_ids[members]) for members in numbered_clusters)
     scored = int(
         linker.misc.query_sql(
             f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
@@ -128,5 +134,9 @@ def register_term_frequencies(linker: Any, model: dict[str, Any], records: pd.Da
         linker.table_management.register_term_frequency_lookup(registered, column)
 
 
-def _pairs(pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:
-    return pd.DataFrame(list(pairs), columns=["left", "right"])
+def _numbered(record_ids: pd.Index, pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """Pairs of record ids -> pairs of their positions (pairs naming unknown records dropped)."""
+    frame = pd.DataFrame(list(pairs), columns=["left", "right"])
+    left, right = record_ids.get_indexer(frame["left"]), record_ids.get_indexer(frame["right"])
+    known = (left >= 0) & (right >= 0)
+    return pd.DataFrame({"left": left[known], "right": right[known]})
