@@ -140,9 +140,12 @@ def _indexed(ids: pd.Index, pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _uncontested(ids: pd.Index, component: np.ndarray, contested: set[int]) -> list[list[Any]]:
-    frame = pd.DataFrame({"record_id": ids, "component": component})
-    frame = frame[~frame["component"].isin(contested)]
-    return [sorted(group) for group in frame.groupby("component")["record_id"].agg(list)]
+    """The records of each uncontested component, as one group each."""
+    positions = np.flatnonzero(~np.isin(component, list(contested)))
+    ordered = positions[np.argsort(component[positions], kind="stable")]
+    bounds = np.flatnonzero(np.diff(component[ordered])) + 1
+    members = np.asarray(ids, dtype=object)[ordered]
+    return [sorted(group.tolist()) for group in np.split(members, bounds) if len(group)]
 
 
 def _built_link_by_link(

@@ -79,7 +79,8 @@ def link_records(
         must_link=_numbered(record_ids, decisions.together),
         cannot_link=_numbered(record_ids, decisions.apart),
     )
-    clusters = sorted(sorted(record_ids[members]) for members in numbered_clusters)
+    ids = record_ids.to_numpy(dtype=object)
+    clusters = sorted(sorted(ids[members].tolist()) for members in numbered_clusters)
     scored = int(
         linker.misc.query_sql(
             f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
