@@ -1,5 +1,6 @@
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -198,3 +199,29 @@ def test_records_without_dates_of_birth_still_resolve(
     )
     assert summary.records == len(names)
     assert 1 <= summary.persons <= len(names)
+
+
+def test_the_same_records_train_the_same_model(resolved: tuple[Settings, Database]) -> None:
+    """Training is reproducible: u by seeded sampling, m by EM from the same start."""
+    from caseline.resolve.features import add_features
+    from caseline.resolve.linking import train_model
+    from caseline.resolve.records import load_model_frame
+
+    _, database = resolved
+    with database.transaction() as session:
+        records = add_features(load_model_frame(session))
+    first, second = (train_model(records, "duckdb") for _ in range(2))
+
+    def probabilities(model: dict[str, Any]) -> list[float]:
+        return [
+            level[key]
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            for key in ("m_probability", "u_probability")
+            if key in level
+        ]
+
+    assert probabilities(first) == pytest.approx(probabilities(second), rel=1e-9, abs=1e-12)
+    assert first["probability_two_random_records_match"] == pytest.approx(
+        second["probability_two_random_records_match"], rel=1e-9
+    )
