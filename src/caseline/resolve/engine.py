@@ -7,7 +7,8 @@ pyspark is imported only then, so importing Caseline stays fast.
 A model's SQL is written in one dialect: DuckDB's, unless the model names another (a model
 trained on Spark and saved says "spark"). Before it runs on the other engine its SQL is
 translated: identifiers quoted that engine's way, and similarity functions renamed between
-DuckDB's built-ins and the UDFs that Splink's JAR registers in Spark.
+DuckDB's built-ins and Spark's UDFs. On Spark those UDFs are Caseline's own (jellyfish), not
+the ones in Splink's JAR, which score some names differently from DuckDB.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import copy
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import jellyfish
 import pandas as pd
 import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator
@@ -32,9 +36,9 @@ from caseline.errors import InputError
 ENGINES = ("duckdb", "spark")  # each named as its SQL dialect is
 MODEL_DIALECT = "duckdb"  # the dialect of a model that does not name one
 
-# Local Spark sized for a workstation: two cores, a few GiB, a handful of shuffle partitions.
+# Local Spark sized for a workstation: its cores, a few GiB, a handful of shuffle partitions.
 SPARK_CONFIG = {
-    "spark.master": "local[2]",
+    "spark.master": "local[*]",
     "spark.app.name": "caseline-resolve",
     "spark.driver.memory": "3g",
     "spark.sql.shuffle.partitions": "4",
@@ -45,6 +49,13 @@ SPARK_CONFIG = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+# Spark's name for a string similarity -> the function that computes it as DuckDB does.
+SPARK_SIMILARITIES: dict[str, Callable[[str, str], float]] = {
+    "jaro_winkler": jellyfish.jaro_winkler_similarity,
+    "jaro_sim": jellyfish.jaro_similarity,
+    "damerau_levenshtein": jellyfish.damerau_levenshtein_distance,
 }
 
 _spark_lock = threading.Lock()
@@ -135,9 +146,39 @@ def _spark_api_and_table(records: pd.DataFrame) -> tuple[Any, Any]:
     spark = _spark_session()
     rows = records.astype(object).where(records.notna(), None)
     table = spark.createDataFrame(rows, schema=_spark_schema(rows))
-    return SparkAPI(
-        spark_session=spark, break_lineage_method=os.environ.get("XBREAK", "parquet")
-    ), table
+    db_api = SparkAPI(spark_session=spark, break_lineage_method="parquet")
+    _register_similarities(spark)  # after Splink's, which each SparkAPI registers anew
+    return db_api, table
+
+
+def _register_similarities(spark: Any) -> None:
+    """String similarities on Spark, computed as DuckDB computes them.
+
+    The UDFs in Splink's JAR count matching characters differently when a letter repeats
+    (SHEPHERD ~ SHCPHERD: 0.876 against DuckDB's 0.895), so a pair near a threshold would
+    take another level on Spark; and they return 0 (Damerau-Levenshtein: 100) rather than
+    NULL for a missing value. jellyfish agrees with DuckDB on values and NULLs; it runs here
+    as vectorised (Arrow) Python UDFs under the JAR's names.
+    """
+    from pyspark.sql.functions import pandas_udf
+
+    for name, similarity in SPARK_SIMILARITIES.items():
+        spark.udf.register(name, pandas_udf(_pairwise(similarity), "double"))
+
+
+def _pairwise(
+    similarity: Callable[[str, str], float],
+) -> Callable[[pd.Series, pd.Series], pd.Series]:
+    """``similarity`` over two columns of text, NULL where either value is."""
+
+    def pairwise(left: pd.Series, right: pd.Series) -> pd.Series:
+        values = [
+            None if a is None or b is None else similarity(a, b)
+            for a, b in zip(left, right, strict=True)
+        ]
+        return pd.Series(pd.array(values, dtype="Float64"))  # NULL stays NULL, never NaN
+
+    return pairwise
 
 
 def _spark_schema(rows: pd.DataFrame) -> Any:
@@ -179,24 +220,43 @@ def _spark_session() -> Any:
 
 def _start_spark() -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # UDF workers: this interpreter
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
     scratch = tempfile.mkdtemp(prefix="caseline-spark-")
+    log_config = os.path.join(scratch, "log4j2.properties")
+    with open(log_config, "w") as file:
+        file.write(_LOG4J2)
     builder = SparkSession.builder
     for key, value in {
         **SPARK_CONFIG,
-        "spark.jars": similarity_jar_location(),  # jaro_winkler, damerau_levenshtein, ...
-        "spark.local.dir": os.path.join(scratch, "local"),
+        "spark.jars": similarity_jar_location(),  # Splink's UDFs (some replaced, see above)
         "spark.sql.warehouse.dir": os.path.join(scratch, "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_config}",
     }.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
     # Splink writes intermediate tables as Parquet here to cut Spark's lineage.
     spark.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
     atexit.register(_stop_spark, spark, scratch)
     return spark
+
+
+# Spark's own logging: errors only, as plain lines on stderr (not over the progress bars).
+# Spark announces "Setting default log level" unless its own loggers (org.apache.*) are set
+# explicitly to the root's level, hence the "org" logger beside the root.
+_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = spark %p %c{1}: %m%n
+logger.org.name = org
+logger.org.level = error
+"""
 
 
 def _stop_spark(spark: Any, scratch: str) -> None:
