@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from splink import block_on
 from splink.blocking_rule_library import CustomRule
 
@@ -71,13 +70,6 @@ def prediction_rules(present: set[str]) -> list[Any]:
     return [rule.splink_rule() for rule in PREDICTION_RULES if rule.needs <= present]
 
 
-def able_to_meet(existing: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
-    """Which ``existing`` records some rule could pair with one of the ``new`` records."""
-    found = pd.Series(False, index=existing.index)
-    for rule in PREDICTION_RULES:
-        if not rule.needs <= set(existing.columns):
-            continue
-        for left, right in rule.keys:
-            wanted = pd.MultiIndex.from_frame(new[list(right)].dropna())
-            found |= pd.MultiIndex.from_frame(existing[list(left)]).isin(wanted)
-    return found
+def join_keys(columns: set[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The (left columns, right columns) pairs of every rule the ``columns`` can run."""
+    return [key for rule in PREDICTION_RULES if rule.needs <= columns for key in rule.keys]

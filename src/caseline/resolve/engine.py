@@ -23,6 +23,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jellyfish
@@ -262,3 +263,52 @@ logger.org.level = error
 def _stop_spark(spark: Any, scratch: str) -> None:
     spark.stop()
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+def select_kept_records(
+    folder: Path,
+    new: pd.DataFrame,
+    join_keys: list[tuple[tuple[str, ...], tuple[str, ...]]],
+    frequency_columns: list[str],
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """From the records a full run kept as Parquet in ``folder``: those that some join key
+    pairs with a record of ``new`` (left columns of the kept record equal to right columns
+    of the new one), and each frequency column's term frequencies over kept and new records
+    together (only for values the selected or new records hold). The kept records never
+    enter Python whole: DuckDB reads them and semi-joins, whichever engine scores the pairs.
+    """
+    import duckdb
+
+    keys = sorted({c for left, right in join_keys for c in (*left, *right)})
+    con = duckdb.connect()
+    try:
+        con.register("new_frame", new[["unique_id", *keys, *frequency_columns]])
+        # A view: each query reads only the Parquet columns it needs.
+        pattern = str(folder / "*.parquet").replace("'", "''")
+        con.sql(
+            f"CREATE VIEW kept AS SELECT * FROM read_parquet('{pattern}') "  # noqa: S608
+            "WHERE unique_id NOT IN (SELECT unique_id FROM new_frame)"
+        )
+        # Only the model's own column names are interpolated.
+        meets = " UNION ".join(
+            "SELECT k.unique_id FROM kept k SEMI JOIN new_frame n ON "  # noqa: S608
+            + " AND ".join(f'k."{a}" = n."{b}"' for a, b in zip(left, right, strict=True))
+            for left, right in join_keys
+        )
+        selected = con.sql(f"SELECT * FROM kept WHERE unique_id IN ({meets})").df()  # noqa: S608
+        frequencies = {}
+        for column in frequency_columns:
+            frequencies[column] = con.sql(
+                f'SELECT "{column}", count(*) / sum(count(*)) OVER () AS "tf_{column}" '  # noqa: S608
+                f'FROM (SELECT "{column}" FROM kept UNION ALL SELECT "{column}" FROM new_frame) '
+                f'WHERE "{column}" IS NOT NULL GROUP BY "{column}"'
+            ).df()
+    finally:
+        con.close()
+    for column in selected.columns:  # lists come back as arrays; the model's frames hold tuples
+        if selected[column].dtype == object:
+            selected[column] = [
+                tuple(v) if v is not None and not isinstance(v, str) else v
+                for v in selected[column]
+            ]
+    return selected.astype(object).where(selected.notna(), None), frequencies

@@ -20,6 +20,7 @@ import pandas as pd
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
+LIST_COLUMNS = ("name_words", "name_sounds")  # the derived columns that hold lists of words
 
 
 @lru_cache(maxsize=_CACHE)

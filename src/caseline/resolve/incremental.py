@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -27,11 +29,15 @@ from caseline.db.models import Person, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import StateError
 from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve import engine as engines
-from caseline.resolve.blocking import able_to_meet
+from caseline.resolve.blocking import join_keys
 from caseline.resolve.clustering import place_records
 from caseline.resolve.clusters import person_id_for
-from caseline.resolve.features import add_features
-from caseline.resolve.linking import decisive_pairs, register_term_frequencies
+from caseline.resolve.features import LIST_COLUMNS, add_features
+from caseline.resolve.linking import (
+    decisive_pairs,
+    frequency_columns,
+    register_term_frequencies,
+)
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
 
@@ -58,7 +64,19 @@ def keep_records(models_dir: Path, records: pd.DataFrame) -> None:
     folder = records_folder(models_dir)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    records.to_parquet(folder / "part-0.parquet", index=False)
+    _write_part(records, folder / "part-0.parquet")
+
+
+def _write_part(records: pd.DataFrame, path: Path) -> None:
+    """One Parquet part with a fixed schema (text, or lists of text for the word columns), so
+    that a batch whose column is empty (no passports) still reads as one table with the rest."""
+    schema = pa.schema(
+        [
+            (name, pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string())
+            for name in records.columns
+        ]
+    )
+    pq.write_table(pa.Table.from_pandas(records, schema=schema, preserve_index=False), path)
 
 
 def resolve_incrementally(
@@ -88,13 +106,13 @@ def resolve_incrementally(
     model = load_model(Path(last.model_path))
 
     step("finding existing records the new ones can meet")
-    existing = pd.read_parquet(folder)
-    existing = existing[~existing["unique_id"].isin(new["unique_id"])]
-    candidates = existing[able_to_meet(existing, new)]
+    candidates, frequencies = engines.select_kept_records(
+        folder, new, join_keys(set(new.columns)), frequency_columns(model)
+    )
     step("scoring candidate pairs")
     frame = pd.concat([candidates, new[candidates.columns]], ignore_index=True)
     linker = engines.create_linker(frame, model, engine)
-    register_term_frequencies(linker, model, pd.concat([existing, new[existing.columns]]))
+    register_term_frequencies(linker, frequencies)
     links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
     fresh = set(new["unique_id"])
     links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
@@ -107,7 +125,7 @@ def resolve_incrementally(
         unplaced = fresh - {r for records in placed.values() for r in records}
         groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
         summary = _store(session, groups, last, len(candidates), actor)
-    new.to_parquet(folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet")
+    _write_part(new, folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet")
     return summary
 
 

@@ -118,18 +118,22 @@ def decisive_pairs(
     return pairs[strong].reset_index(drop=True), pairs[~strong][["left", "right"]]
 
 
-def register_term_frequencies(linker: Any, model: dict[str, Any], records: pd.DataFrame) -> None:
-    """Term frequencies counted over ``records`` rather than over the linker's own input
+def frequency_columns(model: dict[str, Any]) -> list[str]:
+    """The columns whose term frequencies adjust the model's weights."""
+    return sorted(
+        {
+            level["tf_adjustment_column"]
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        }
+    )
+
+
+def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
+    """Term frequencies counted over every record rather than over the linker's own input
     (which, on the incremental path, is a sample biased towards the new records' names)."""
-    columns = {
-        level["tf_adjustment_column"]
-        for comparison in model["comparisons"]
-        for level in comparison["comparison_levels"]
-        if level.get("tf_adjustment_column")
-    }
-    for column in sorted(columns):
-        counts = records[column].dropna().value_counts(normalize=True)
-        table = pd.DataFrame({column: counts.index, f"tf_{column}": counts.to_numpy()})
+    for column, table in tables.items():
         # Splink registers a table only through its database API, which it keeps private.
         registered = linker._db_api.register(table)
         linker.table_management.register_term_frequency_lookup(registered, column)
