@@ -174,7 +174,7 @@ class LinkDecision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     left_record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"), index=True)
     right_record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"))
-    decision: Mapped[str] = mapped_column(String(16))  # same_person | different_persons
+    decision: Mapped[str] = mapped_column(String(32))  # same_person | different_persons
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

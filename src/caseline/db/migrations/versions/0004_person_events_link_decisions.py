@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("left_record_id", sa.String(length=32), nullable=False),
         sa.Column("right_record_id", sa.String(length=32), nullable=False),
-        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("decision", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.String(length=64), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
