@@ -280,13 +280,16 @@ def select_kept_records(
     import duckdb
 
     keys = sorted({c for left, right in join_keys for c in (*left, *right)})
+    needed = list(dict.fromkeys(["unique_id", *keys, *frequency_columns]))
     con = duckdb.connect()
     try:
-        con.register("new_frame", new[["unique_id", *keys, *frequency_columns]])
-        # A view: each query reads only the Parquet columns it needs.
+        con.register("new_frame", new[needed])
+        # The join keys (and term-frequency columns) of every kept record in memory once;
+        # the whole records are read back from Parquet only for those selected.
         pattern = str(folder / "*.parquet").replace("'", "''")
+        wanted = ", ".join(f'"{c}"' for c in needed)
         con.sql(
-            f"CREATE VIEW kept AS SELECT * FROM read_parquet('{pattern}') "  # noqa: S608
+            f"CREATE TEMP TABLE kept AS SELECT {wanted} FROM read_parquet('{pattern}') "  # noqa: S608
             "WHERE unique_id NOT IN (SELECT unique_id FROM new_frame)"
         )
         # Only the model's own column names are interpolated.
@@ -295,13 +298,22 @@ def select_kept_records(
             + " AND ".join(f'k."{a}" = n."{b}"' for a, b in zip(left, right, strict=True))
             for left, right in join_keys
         )
-        selected = con.sql(f"SELECT * FROM kept WHERE unique_id IN ({meets})").df()  # noqa: S608
+        con.sql(f"CREATE TEMP TABLE selected_ids AS {meets}")
+        selected = con.sql(
+            f"SELECT * FROM read_parquet('{pattern}') "  # noqa: S608
+            "WHERE unique_id IN (SELECT unique_id FROM selected_ids)"
+        ).df()
+        con.register("selected", selected)
         frequencies = {}
         for column in frequency_columns:
+            # Counted over every record, returned only for the values these records hold.
             frequencies[column] = con.sql(
-                f'SELECT "{column}", count(*) / sum(count(*)) OVER () AS "tf_{column}" '  # noqa: S608
+                f'WITH counts AS (SELECT "{column}" AS value, count(*) AS n '  # noqa: S608
                 f'FROM (SELECT "{column}" FROM kept UNION ALL SELECT "{column}" FROM new_frame) '
-                f'WHERE "{column}" IS NOT NULL GROUP BY "{column}"'
+                f'WHERE "{column}" IS NOT NULL GROUP BY 1) '
+                f'SELECT value AS "{column}", n / (SELECT sum(n) FROM counts) AS "tf_{column}" '
+                f'FROM counts WHERE value IN (SELECT "{column}" FROM selected '
+                f'UNION SELECT "{column}" FROM new_frame)'
             ).df()
     finally:
         con.close()
