@@ -18,7 +18,7 @@ from splink import SettingsCreator, block_on
 
 from caseline.errors import InputError
 from caseline.resolve.blocking import prediction_rules
-from caseline.resolve.comparisons import FIXED_WEIGHTS, comparisons
+from caseline.resolve.comparisons import FIXED_WEIGHTS, IDENTIFIERS, comparisons
 
 logger = logging.getLogger(__name__)
 MODEL_VERSION = "caseline-0.2"
@@ -38,12 +38,7 @@ STORED_COLUMNS = (
     "suffix",
     "sex",
     "date_of_birth",
-    "ssn_hash",
-    "itin_hash",
-    "a_number_hash",
-    "passport_hash",
-    "licence_hash",
-    "other_id_hash",
+    *IDENTIFIERS,
     "address_key",
     "street_key",
     "postcode",
