@@ -41,7 +41,7 @@ from caseline.oversight import (
 )
 from caseline.resolve import engine as engines
 from caseline.resolve.features import add_features
-from caseline.resolve.linking import match_weight
+from caseline.resolve.linking import frequency_columns, match_weight
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
 
@@ -228,11 +228,7 @@ def _run_model(run: ResolutionRun) -> dict[str, Any]:
             f"the model of resolution run {run.id} ({Path(run.model_path).name}) cannot be "
             f"read: {exc.args[0]}; run `caseline resolve` again"
         ) from None
-    return {
-        **model,
-        "retain_intermediate_calculation_columns": True,
-        "retain_matching_columns": True,
-    }
+    return model
 
 
 def _feature_records(session: Session, left: str, right: str) -> list[dict[str, Any]]:
@@ -257,7 +253,7 @@ def _score(
     """
     linker = engines.create_linker(pd.DataFrame.from_records(records), dict(model), EXPLAIN_ENGINE)
     tf_prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
-    adjusted = _adjusted_columns(model)
+    adjusted = frequency_columns(model)
     frequencies: dict[str, list[float | None]] = {column: [None, None] for column in adjusted}
 
     def scored() -> dict[str, Any]:
@@ -282,17 +278,6 @@ def _score(
             raise StateError(f"explanations cannot count the frequency of {column!r}")
         frequencies[column] = count(session, [record[column] for record in records])
     return scored()
-
-
-def _adjusted_columns(model: Mapping[str, Any]) -> list[str]:
-    return sorted(
-        {
-            level["tf_adjustment_column"]
-            for comparison in model["comparisons"]
-            for level in comparison["comparison_levels"]
-            if level.get("tf_adjustment_column")
-        }
-    )
 
 
 def _term(

@@ -162,15 +162,13 @@ def _store(
     run = ResolutionRun(engine=last.engine, model_path=last.model_path, threshold=last.threshold)
     session.add(run)
     session.flush()
-    used = set(session.scalars(select(Person.person_id)))
+    taken: set[str] = set()
     joined = new_persons = 0
     rows: list[dict[str, Any]] = []
     for owner, records in groups:
         if owner.startswith("new:"):
-            salt = 0
-            while (person_id := person_id_for(records, salt)) in used:
-                salt += 1
-            used.add(person_id)
+            person_id = _new_person_id(session, records, taken)
+            taken.add(person_id)
             session.add(
                 Person(
                     person_id=person_id,
@@ -208,6 +206,16 @@ def _store(
         AuditEntry.by(actor, "resolve", "resolution_run", object_id=str(run.id), details=details),
     )
     return IncrementalSummary(run.id, len(rows), joined, new_persons, candidates)
+
+
+def _new_person_id(session: Session, records: list[str], taken: set[str]) -> str:
+    """An id no person holds (checked for these few ids, not by reading every person)."""
+    salt = 0
+    while True:
+        person_id = person_id_for(records, salt)
+        if person_id not in taken and session.get(Person, person_id) is None:
+            return person_id
+        salt += 1
 
 
 def _display_name(session: Session, record_id: str) -> str:

@@ -7,7 +7,7 @@ pipeline, the incremental path, the tests and the benchmarks all run the same co
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +118,7 @@ def decisive_pairs(
     return pairs[strong].reset_index(drop=True), pairs[~strong][["left", "right"]]
 
 
-def frequency_columns(model: dict[str, Any]) -> list[str]:
+def frequency_columns(model: Mapping[str, Any]) -> list[str]:
     """The columns whose term frequencies adjust the model's weights."""
     return sorted(
         {
