@@ -35,6 +35,9 @@ from caseline.db import Database, upgrade_to_head
 from caseline.errors import CaselineError
 from caseline.ingest import IngestSummary, ingest_file, list_problems
 from caseline.oversight import Actor, Role, create_user, user_exists, verify_chain
+from caseline.profiles.address_evaluation import AddressEvaluation, evaluate_addresses
+from caseline.profiles.address_model import load_address_model
+from caseline.profiles.address_plot import write_reliability_diagram
 from caseline.resolve import evaluate_resolution, resolve_incrementally, resolve_persons
 from caseline.sources import SOURCES, SourceAdapter
 from caseline.sources.mapped import MappedSource, load_mapping
@@ -340,11 +343,30 @@ def _resolve_incrementally(engine: str) -> None:
     )
 
 
-@app.command()
+evaluate_app = typer.Typer(
+    help="Measure the current persons (or, with `addresses`, address confidence) against truth.",
+    invoke_without_command=True,
+)
+app.add_typer(evaluate_app, name="evaluate")
+
+
+@evaluate_app.callback()
 def evaluate(
-    truth: Annotated[Path, typer.Option(help="CSV with source, source_key, entity_id[, group].")],
+    ctx: typer.Context,
+    truth: Annotated[
+        Path | None, typer.Option(help="CSV with source, source_key, entity_id[, group].")
+    ] = None,
 ) -> None:
     """Pairwise and B-cubed scores of the current persons, per group; the last line is JSON."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if truth is None:
+        console.print("[red]error:[/red] --truth FILE is needed (or a subcommand: addresses)")
+        raise typer.Exit(2)
+    _evaluate_persons(truth)
+
+
+def _evaluate_persons(truth: Path) -> None:
     with _workspace() as (_settings, database), database.transaction() as session:
         scores = evaluate_resolution(session, truth)
     table = Table(
@@ -369,7 +391,71 @@ def evaluate(
             f"{s.largest_true_entity:,}",
         )
     console.print(table)
+    if any(band.persons for band in scores.assurance_bands):
+        bands = Table("identity assurance", "persons (2+ records)", "pure")
+        for band in scores.assurance_bands:
+            bands.add_row(band.label, f"{band.persons:,}", f"{band.purity:.4f}")
+        console.print(bands)
     typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
+
+
+@evaluate_app.command("addresses")
+def evaluate_addresses_command(
+    truth: Annotated[Path, typer.Option(help="CSV with source, source_key, entity_id[, group].")],
+    current: Annotated[Path, typer.Option(help="CSV with entity_id and address (one string).")],
+    as_of: Annotated[
+        str, typer.Option(help="Reference date (YYYY-MM-DD) the current addresses are true on.")
+    ],
+    plot: Annotated[
+        Path | None, typer.Option(help="Where to write the reliability diagram (PNG).")
+    ] = None,
+) -> None:
+    """Top-1 accuracy, Brier score and calibration of address confidence beside two rules
+    (most recent record wins, most records win) and the ceiling; the last line is JSON."""
+    try:
+        reference = dt.date.fromisoformat(as_of)
+    except ValueError:
+        console.print(f"[red]error:[/red] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    with _workspace() as (settings, database):
+        model = load_address_model()
+        with _progress() as progress:
+            task = progress.add_task("scoring addresses", total=None)
+            with database.transaction() as session:
+                result = evaluate_addresses(
+                    session, truth_path=truth, current_path=current, as_of=reference, model=model
+                )
+            progress.update(task, description="scored", total=1, completed=1)
+        diagram = write_reliability_diagram(
+            result, plot or settings.home / "reports" / f"address-reliability-{reference}.png"
+        )
+    _print_address_table(result)
+    for where in result.unreadable_addresses[:5]:
+        console.print(f"[yellow]left out[/yellow] {where}")
+    targets = ", ".join(
+        f"{name}: {'met' if met else 'NOT met'}" for name, met in result.targets.items()
+    )
+    console.print(
+        f"ceiling {result.overall.ceiling:.4f}; gap to the ceiling closed {result.gap_closed:.1%}; "
+        f"{targets}; reliability diagram: {diagram}"
+    )
+    typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+
+
+def _print_address_table(result: AddressEvaluation) -> None:
+    table = Table("group", "persons", "ceiling", "method", "top-1", "Brier", "ECE")
+    for group, scores in [("all", result.overall), *sorted(result.by_group.items())]:
+        for index, (method, s) in enumerate(scores.methods.items()):
+            table.add_row(
+                group if index == 0 else "",
+                f"{scores.persons:,}" if index == 0 else "",
+                f"{scores.ceiling:.4f}" if index == 0 else "",
+                method,
+                f"{s.top1_accuracy:.4f}",
+                f"{s.brier:.4f}",
+                f"{s.ece:.4f}",
+            )
+    console.print(table)
 
 
 @app.command()
@@ -403,7 +489,7 @@ def demo(
         if exit_.exit_code == 2:
             raise
     resolve(engine="duckdb", model=None)
-    evaluate(truth=world / "truth.csv")
+    _evaluate_persons(world / "truth.csv")
     with _workspace() as (_, database), database.transaction() as session:
         if not user_exists(session, DEMO_USER):  # made by an earlier demo run
             create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD, actor=_cli_actor())

@@ -139,6 +139,9 @@ class Person(Base):
     resolution_run_id: Mapped[int] = mapped_column(ForeignKey("resolution_runs.id"))
     record_count: Mapped[int] = mapped_column(Integer)
     display_name: Mapped[str] = mapped_column(String(512), index=True)
+    # How sure resolution is that these records are one person (0-1), and why.
+    assurance: Mapped[float | None] = mapped_column(Float)
+    assurance_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PersonRecord(Base):

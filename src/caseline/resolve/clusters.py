@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonEvent, PersonRecord, SourceRecord
+from caseline.resolve.assurance import AssuranceEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,16 @@ def current_memberships(session: Session) -> dict[str, str]:
     return {record_id: person_id for record_id, person_id in rows}
 
 
-def store_persons(session: Session, clusters: list[list[str]], run_id: int) -> list[Change]:
-    """Replace the persons with these clusters inside the caller's transaction, keeping ids."""
+def store_persons(
+    session: Session,
+    clusters: list[list[str]],
+    run_id: int,
+    assurance: Mapping[str, AssuranceEvidence] | None = None,
+) -> list[Change]:
+    """Replace the persons with these clusters inside the caller's transaction, keeping ids.
+
+    ``assurance`` gives each cluster's identity assurance, keyed by its first record id."""
+    assurance = assurance or {}
     persons, changes = assign_person_ids(clusters, current_memberships(session))
     names = _display_names(session)
     session.execute(delete(PersonRecord))
@@ -106,6 +115,7 @@ def store_persons(session: Session, clusters: list[list[str]], run_id: int) -> l
                     "resolution_run_id": run_id,
                     "record_count": len(records),
                     "display_name": _most_common(names.get(r) for r in records),
+                    **_assurance_columns(assurance.get(min(records))),
                 }
                 for person_id, records in persons
             ],
@@ -129,6 +139,12 @@ def store_persons(session: Session, clusters: list[list[str]], run_id: int) -> l
             ],
         )
     return changes
+
+
+def _assurance_columns(evidence: AssuranceEvidence | None) -> dict[str, object]:
+    if evidence is None:
+        return {"assurance": None, "assurance_evidence": None}
+    return {"assurance": evidence.assurance, "assurance_evidence": evidence.as_json()}
 
 
 def _display_names(session: Session) -> dict[str, str]:

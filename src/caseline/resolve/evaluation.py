@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseline.db.models import PersonRecord
+from caseline.db.models import Person, PersonRecord
 from caseline.errors import InputError, StateError
+from caseline.resolve.assurance_evaluation import AssuranceBand, purity_by_band
 from caseline.sources import record_id_for
 
 TRUTH_COLUMNS = ("source", "source_key", "entity_id")
@@ -55,6 +56,7 @@ class PairwiseScores:
     bcubed_recall: float = 1.0
     largest_person: int = 0  # records of the biggest person, counting only truth records
     largest_true_entity: int = 0
+    assurance_bands: tuple[AssuranceBand, ...] = ()  # purity of the persons in each band
 
     @property
     def precision(self) -> float:
@@ -90,6 +92,8 @@ class PairwiseScores:
         }
         if self.by_group:
             figures["by_group"] = {g: s.as_dict() for g, s in sorted(self.by_group.items())}
+        if self.assurance_bands:
+            figures["purity_by_assurance"] = [band.as_dict() for band in self.assurance_bands]
         return figures
 
 
@@ -163,7 +167,9 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
-    return score_assignments(truth, person_of)
+    assurance = dict(session.execute(select(Person.person_id, Person.assurance)).tuples())
+    bands = purity_by_band(truth, person_of, assurance)
+    return replace(score_assignments(truth, person_of), assurance_bands=tuple(bands))
 
 
 def score_assignments(truth: list[TruthRecord], person_of: Mapping[str, str]) -> PairwiseScores:

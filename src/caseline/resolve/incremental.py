@@ -189,7 +189,13 @@ def _store(
     counts = (
         select(func.count()).where(PersonRecord.person_id == Person.person_id).scalar_subquery()
     )
-    session.execute(update(Person).where(Person.person_id.in_(touched)).values(record_count=counts))
+    # Placing records changes a person's evidence; its assurance waits for the next full run
+    # rather than showing a figure that no longer describes it.
+    session.execute(
+        update(Person)
+        .where(Person.person_id.in_(touched))
+        .values(record_count=counts, assurance=None, assurance_evidence=None)
+    )
     run.record_count = len(rows)
     run.person_count = session.scalar(select(func.count()).select_from(Person)) or 0
     run.finished_at = dt.datetime.now(dt.UTC)

@@ -15,6 +15,12 @@ import numpy as np
 import pandas as pd
 
 from caseline.resolve import engine as engines
+from caseline.resolve.assurance import (
+    REVIEWER_LINK_WEIGHT,
+    AssuranceEvidence,
+    gather_assurance_evidence,
+    load_assurance_model,
+)
 from caseline.resolve.clustering import VETO_WEIGHT, cluster_pairs
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, train
@@ -41,6 +47,8 @@ class Linkage:
     links: int
     vetoes: int
     steps: dict[str, float] = field(default_factory=dict)
+    # Per person (keyed by its first record id): the evidence for its identity assurance.
+    assurance: dict[str, AssuranceEvidence] = field(default_factory=dict)
 
 
 def match_weight(probability: float) -> float:
@@ -72,22 +80,32 @@ def link_records(
     predictions = linker.inference.predict()
     links, against = decisive_pairs(linker, predictions, threshold)
     step("clustering")
+    must_link = _numbered(record_ids, decisions.together)
     numbered_clusters = cluster_pairs(
         range(len(records)),
         links,
         against,
-        must_link=_numbered(record_ids, decisions.together),
+        must_link=must_link,
         cannot_link=_numbered(record_ids, decisions.apart),
     )
     ids = record_ids.to_numpy(dtype=object)
-    clusters = sorted(sorted(ids[members].tolist()) for members in numbered_clusters)
+    members = [np.asarray(cluster, dtype=np.int64) for cluster in numbered_clusters]
+    evidence = gather_assurance_evidence(
+        records, members, pd.concat([links, must_link.assign(weight=REVIEWER_LINK_WEIGHT)])
+    )
+    assurance_model = load_assurance_model()
+    assurance = {
+        min(ids[cluster].tolist()): assurance_model.assess(e)
+        for cluster, e in zip(members, evidence, strict=True)
+    }
+    clusters = sorted(sorted(ids[cluster].tolist()) for cluster in members)
     scored = int(
         linker.misc.query_sql(
             f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
             output_type="pandas",
         )["n"].iloc[0]
     )
-    return Linkage(records, clusters, model, scored, len(links), len(against))
+    return Linkage(records, clusters, model, scored, len(links), len(against), assurance=assurance)
 
 
 def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:

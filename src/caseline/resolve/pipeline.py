@@ -70,7 +70,7 @@ def resolve_persons(
         )
         session.add(run)
         session.flush()
-        changes = store_persons(session, linkage.clusters, run.id)
+        changes = store_persons(session, linkage.clusters, run.id, linkage.assurance)
         run.person_count = len(linkage.clusters)
         run.finished_at = dt.datetime.now(dt.UTC)
         merges = sum(1 for c in changes if c.kind == "merge")

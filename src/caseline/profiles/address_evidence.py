@@ -1,0 +1,201 @@
+"""What the records say about each of a person's addresses at a reference date.
+
+Pure over a frame of records (one row per record: person, source, dates, address parts), so
+a profile page, the evaluation and the model fit read one definition of the evidence.
+Records dated after the reference date are not evidence yet; an account that closes after
+it was still open on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+RECORD_COLUMNS = (
+    "person_id", "record_id", "source", "observed_on", "valid_from", "valid_to",
+    "street_number", "street", "unit", "city", "state", "postcode",
+)  # fmt: skip
+# Two spellings of a street at one number and ZIP code are one address (a typo, an
+# abbreviation) when they are this alike.
+SAME_STREET_SIMILARITY = 0.85
+DAYS_PER_YEAR = 365.25
+
+
+def address_key(
+    number: str | None, street: str | None, unit: str | None, postcode: str | None
+) -> str:
+    """One address as compared: number, street, unit and ZIP code (the city is left out, as
+    sources spell it most variously)."""
+    return " ".join(filter(None, (number, street, unit, postcode)))
+
+
+def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """One row per (person, address) with the evidence for it at ``as_of``.
+
+    Columns: person_id, address_key, address (as most records write it), variants (every key
+    its records carry), sources, records, first_seen, last_seen, open_accounts,
+    closed_accounts, and the person-level newest evidence used by the model.
+    """
+    dated = _dated(records, as_of)
+    if dated.empty:
+        return _empty_evidence()
+    dated["address_key"] = _merged_keys(dated)
+    dated["variant"] = [
+        address_key(n, s, u, p)
+        for n, s, u, p in zip(
+            dated["street_number"], dated["street"], dated["unit"], dated["postcode"], strict=True
+        )
+    ]
+    grouped = dated.groupby(["person_id", "address_key"], sort=True)
+    evidence = grouped.agg(
+        first_seen=("start", "min"),
+        last_seen=("last", "max"),
+        records=("record_id", "size"),
+        open_accounts=("open", "sum"),
+        closed_accounts=("closed", "sum"),
+    ).reset_index()
+    keys = ["person_id", "address_key"]
+    evidence["sources"] = _collected(dated, keys, "source")
+    evidence["variants"] = _collected(dated, keys, "variant")
+    evidence["address"] = _most_written(dated, keys)
+    return _with_person_context(evidence, as_of)
+
+
+def _collected(frame: pd.DataFrame, keys: list[str], column: str) -> list[tuple[str, ...]]:
+    """Per group of ``keys`` (in sorted order), the distinct values of ``column``, sorted."""
+    distinct = frame[[*keys, column]].drop_duplicates().sort_values([*keys, column])
+    codes = distinct.groupby(keys, sort=True).ngroup().to_numpy()
+    values = distinct[column].to_numpy(dtype=object)
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    return [tuple(part) for part in np.split(values, bounds)]
+
+
+def _most_written(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Per group of ``keys`` (sorted), the address as most of its records write it."""
+    unit = (" APT " + frame["unit"].astype("string")).fillna("")
+    street = frame["street_number"].astype("string").fillna("") + " " + frame["street"].astype(str)
+    place = (
+        frame["city"].astype("string").fillna("")
+        + " " + frame["state"].astype("string").fillna("")
+        + " " + frame["postcode"].astype("string").fillna("")
+    )  # fmt: skip
+    labels = frame[keys].assign(
+        label=(street.str.strip() + unit + ", " + place.str.split().str.join(" ")).str.strip(", ")
+    )
+    counted = labels.groupby([*keys, "label"], sort=False).size().rename("n").reset_index()
+    counted = counted.sort_values([*keys, "n", "label"], ascending=[True, True, False, True])
+    chosen: np.ndarray = counted.drop_duplicates(keys)["label"].to_numpy(dtype=object)
+    return chosen
+
+
+def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Records with an address that began by ``as_of``, with the dates the evidence uses."""
+    has_address = records["street"].notna()
+    frame = records.loc[has_address, list(RECORD_COLUMNS)].copy()
+    day = pd.Timestamp(as_of)
+    observed = pd.to_datetime(frame["observed_on"])
+    valid_from = pd.to_datetime(frame["valid_from"])
+    valid_to = pd.to_datetime(frame["valid_to"])
+    start = valid_from.fillna(observed)
+    frame = frame.assign(start=start)
+    began = start.notna() & (start <= day)
+    frame, valid_from, valid_to, observed = (
+        frame[began],
+        valid_from[began],
+        valid_to[began],
+        observed[began],
+    )
+    closed = valid_to.notna() & (valid_to <= day)
+    is_interval = valid_from.notna()
+    # A point record is last seen on its date; an account on its closing date, or, while it
+    # is still open, on its opening date (its being open is evidence of its own).
+    last = np.where(closed, valid_to, np.where(is_interval, valid_from, observed))
+    return frame.assign(
+        last=pd.to_datetime(last),
+        closed=closed.astype(int),
+        open=(is_interval & ~closed).astype(int),
+    )
+
+
+def _merged_keys(dated: pd.DataFrame) -> list[str]:
+    """Each record's address key, with spellings of one street at one number, unit and ZIP
+    code (within a person) merged onto the most written one."""
+    keys = [
+        address_key(n, s, u, p)
+        for n, s, u, p in zip(
+            dated["street_number"], dated["street"], dated["unit"], dated["postcode"], strict=True
+        )
+    ]
+    place = (
+        dated["person_id"].astype(str)
+        + "|" + dated["street_number"].fillna("")
+        + "|" + dated["unit"].fillna("")
+        + "|" + dated["postcode"].fillna("")
+    )  # fmt: skip
+    streets = dated["street"].astype(str)
+    spellings = pd.DataFrame({"place": place.to_numpy(), "street": streets.to_numpy()})
+    varied = spellings.groupby("place")["street"].nunique()
+    varied = set(varied[varied > 1].index)
+    if not varied:
+        return keys
+    canonical: dict[tuple[str, str], str] = {}
+    for place_key, group in spellings[spellings["place"].isin(varied)].groupby("place"):
+        counts = group["street"].value_counts()
+        chosen: list[str] = []
+        for street in sorted(counts.index, key=lambda s: (-counts[s], s)):
+            match = next(
+                (
+                    c
+                    for c in chosen
+                    if jellyfish.jaro_winkler_similarity(c, street) >= SAME_STREET_SIMILARITY
+                ),
+                None,
+            )
+            canonical[(str(place_key), street)] = match or street
+            if match is None:
+                chosen.append(street)
+    for i, (place_key, street) in enumerate(zip(place, streets, strict=True)):
+        chosen_street = canonical.get((place_key, street))
+        if chosen_street is not None and chosen_street != street:
+            row = dated.iloc[i]
+            keys[i] = address_key(row["street_number"], chosen_street, row["unit"], row["postcode"])
+    return keys
+
+
+def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Add what the person's other addresses say: the newest evidence, newer addresses."""
+    day = pd.Timestamp(as_of)
+    by_person = evidence.groupby("person_id")
+    evidence["person_last_seen"] = by_person["last_seen"].transform("max")
+    evidence["person_addresses"] = by_person["address_key"].transform("size")
+    evidence["person_open_accounts"] = by_person["open_accounts"].transform("sum")
+    # The newest first sighting among the person's *other* addresses: top two per person.
+    order = evidence.sort_values(["person_id", "first_seen"], ascending=[True, False])
+    top = order.groupby("person_id")["first_seen"].nth(0)
+    second = order.groupby("person_id")["first_seen"].nth(1)
+    newest = pd.Series(top.to_numpy(), index=order.loc[top.index, "person_id"].to_numpy())
+    runner_up = pd.Series(second.to_numpy(), index=order.loc[second.index, "person_id"].to_numpy())
+    person_newest = evidence["person_id"].map(newest)
+    person_runner_up = evidence["person_id"].map(runner_up)
+    is_newest = evidence["first_seen"] == person_newest
+    other_newest = person_runner_up.where(is_newest, person_newest)
+    newer_elsewhere = (other_newest - evidence["last_seen"]).dt.days.clip(lower=0)
+    evidence["newer_elsewhere_days"] = newer_elsewhere.fillna(0).astype(int)
+    evidence["age_days"] = (day - evidence["last_seen"]).dt.days.clip(lower=0)
+    evidence["person_age_days"] = (day - evidence["person_last_seen"]).dt.days.clip(lower=0)
+    evidence["source_count"] = evidence["sources"].map(len)
+    return evidence
+
+
+def _empty_evidence() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=[
+            "person_id", "address_key", "first_seen", "last_seen", "records", "open_accounts",
+            "closed_accounts", "sources", "variants", "address", "person_last_seen",
+            "person_addresses", "person_open_accounts", "newer_elsewhere_days", "age_days",
+            "person_age_days", "source_count",
+        ]
+    )  # fmt: skip
