@@ -215,8 +215,9 @@ def _options(evidence: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
 
 
 def _one_hot(evidence: pd.DataFrame, by: list[str]) -> np.ndarray:
-    """1 on each person's first address when ordered by ``by`` (descending), else 0."""
-    order = evidence.sort_values(
+    """1 on each person's first address when ordered by ``by`` (descending), else 0. The rules
+    read the person's own records only: an address known only from leads is never chosen."""
+    order = evidence[evidence["lead"] == 0].sort_values(
         ["person_id", *by, "address_key"], ascending=[True, False, False, True]
     )
     chosen = np.zeros(len(evidence))

@@ -56,6 +56,8 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         records=("record_id", "size"),
         open_accounts=("open", "sum"),
         closed_accounts=("closed", "sum"),
+        lead=("lead", "min"),  # 1: known only from leads (records in another's name)
+        claimants=("claimants", "max"),
     ).reset_index()
     keys = ["person_id", "address_key"]
     evidence["sources"] = _collected(dated, keys, "source")
@@ -94,7 +96,10 @@ def _most_written(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
 def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Records with an address that began by ``as_of``, with the dates the evidence uses."""
     has_address = records["street"].notna()
-    frame = records.loc[has_address, list(RECORD_COLUMNS)].copy()
+    columns = [c for c in (*RECORD_COLUMNS, "lead", "claimants") if c in records.columns]
+    frame = records.loc[has_address, columns].copy()
+    if "lead" not in frame.columns:
+        frame = frame.assign(lead=0, claimants=0)
     day = pd.Timestamp(as_of)
     observed = pd.to_datetime(frame["observed_on"])
     valid_from = pd.to_datetime(frame["valid_from"])
@@ -172,6 +177,7 @@ def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
     evidence["person_last_seen"] = by_person["last_seen"].transform("max")
     evidence["person_addresses"] = by_person["address_key"].transform("size")
     evidence["person_open_accounts"] = by_person["open_accounts"].transform("sum")
+    evidence["latest_arrival"] = evidence["first_seen"] == by_person["first_seen"].transform("max")
     # The newest first sighting among the person's *other* addresses: top two per person.
     order = evidence.sort_values(["person_id", "first_seen"], ascending=[True, False])
     top = order.groupby("person_id")["first_seen"].nth(0)
@@ -185,6 +191,7 @@ def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
     newer_elsewhere = (other_newest - evidence["last_seen"]).dt.days.clip(lower=0)
     evidence["newer_elsewhere_days"] = newer_elsewhere.fillna(0).astype(int)
     evidence["age_days"] = (day - evidence["last_seen"]).dt.days.clip(lower=0)
+    evidence["arrival_age_days"] = (day - evidence["first_seen"]).dt.days.clip(lower=0)
     evidence["person_age_days"] = (day - evidence["person_last_seen"]).dt.days.clip(lower=0)
     evidence["source_count"] = evidence["sources"].map(len)
     return evidence
@@ -196,6 +203,7 @@ def _empty_evidence() -> pd.DataFrame:
             "person_id", "address_key", "first_seen", "last_seen", "records", "open_accounts",
             "closed_accounts", "sources", "variants", "address", "person_last_seen",
             "person_addresses", "person_open_accounts", "newer_elsewhere_days", "age_days",
-            "person_age_days", "source_count",
+            "person_age_days", "source_count", "lead", "claimants", "latest_arrival",
+            "arrival_age_days",
         ]
     )  # fmt: skip

@@ -37,6 +37,10 @@ ADDRESS_FEATURES = (
     "sources",  # log of the number of sources that record it
     "records",  # log of the number of records at it
     "years_known",  # log(1 + years between first and last sighting)
+    "latest_arrival",  # the address the person was most recently first seen at
+    "years_since_arrival",  # log(1 + years since it was first seen)
+    "lead",  # known only from records of a thin person with the same name
+    "lead_claimants",  # for a lead: log of the identified persons who bear that name
 )
 UNKNOWN_FEATURES = (
     "bias",
@@ -72,6 +76,7 @@ def address_features(evidence: pd.DataFrame) -> np.ndarray:
     known = (evidence["last_seen"] - evidence["first_seen"]).dt.days.to_numpy(float)
     open_accounts = evidence["open_accounts"].to_numpy(float) > 0
     closed = evidence["closed_accounts"].to_numpy(float) > 0
+    lead = evidence["lead"].to_numpy(float)
     return np.column_stack(
         [
             np.log1p(years),
@@ -84,6 +89,10 @@ def address_features(evidence: pd.DataFrame) -> np.ndarray:
             np.log(evidence["source_count"].to_numpy(float)),
             np.log(evidence["records"].to_numpy(float)),
             np.log1p(known / DAYS_PER_YEAR),
+            evidence["latest_arrival"].to_numpy(float),
+            np.log1p(evidence["arrival_age_days"].to_numpy(float) / DAYS_PER_YEAR),
+            lead,
+            lead * np.log(np.maximum(evidence["claimants"].to_numpy(float), 1.0)),
         ]
     )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,16 +21,19 @@ from caseline.oversight import (
     record_event,
     require_purpose,
 )
+from caseline.profiles.address_confidence import PersonAddresses, person_addresses
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class AttributeValue(Generic[T]):
-    """One value of an attribute and how many of the person's records state it."""
+    """One value of an attribute and the person's records that state it. An attribute's
+    values are all kept, most supported first: two dates of birth are a conflict to show."""
 
     value: T
     supporting_records: int
+    record_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,25 @@ class Profile:
     names: list[AttributeValue[str]]
     dates_of_birth: list[AttributeValue[dt.date]]
     records: list[ProfileRecord]
+    # Identifiers are shown by a fingerprint of their keyed hash: enough to see that two
+    # records carry two different SSNs without showing either.
+    identifiers: dict[str, list[AttributeValue[str]]] = field(default_factory=dict)
+    sexes: list[AttributeValue[str]] = field(default_factory=list)
+    citizenships: list[AttributeValue[str]] = field(default_factory=list)
+    countries_of_birth: list[AttributeValue[str]] = field(default_factory=list)
+    assurance: float | None = None
+    assurance_evidence: dict[str, Any] | None = None
+    addresses: PersonAddresses | None = None
+
+    @property
+    def conflicts(self) -> list[str]:
+        """The attributes with more than one value."""
+        named: dict[str, list[Any]] = {
+            "date of birth": self.dates_of_birth,
+            "sex": self.sexes,
+            **{kind.replace("_", " "): values for kind, values in self.identifiers.items()},
+        }
+        return [name for name, values in named.items() if len(values) > 1]
 
     @property
     def best_name(self) -> str:
@@ -71,12 +93,22 @@ class Profile:
         return grouped
 
 
-def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str | None) -> Profile:
-    """The profile of one person; refused without a role and purpose, and always audited."""
+def read_profile(
+    session: Session,
+    person_id: str,
+    *,
+    actor: Actor,
+    purpose: str | None,
+    as_of: dt.date | None = None,
+) -> Profile:
+    """The profile of one person, its addresses scored at ``as_of`` (today by default);
+    refused without a role and purpose, and always audited."""
     authorize(actor, Permission.READ_PERSON)
     purpose = require_purpose(purpose)
-    if session.get(Person, person_id) is None:
+    person = session.get(Person, person_id)
+    if person is None:
         raise NotFoundError(f"no person {person_id!r}")
+    as_of = as_of or dt.date.today()
     rows = session.execute(
         select(SourceRecord, IngestRun.file_name, IngestRun.file_sha256)
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
@@ -85,6 +117,7 @@ def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str
         .order_by(SourceRecord.source, SourceRecord.observed_on, SourceRecord.source_key)
     ).all()
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
+    stored = [r for r, _, _ in rows]
     record_event(
         session,
         AuditEntry.by(
@@ -93,25 +126,55 @@ def read_profile(session: Session, person_id: str, *, actor: Actor, purpose: str
             "person",
             object_id=person_id,
             purpose=purpose,
+            details={"as_of": as_of.isoformat()},
         ),
     )
     return Profile(
         person_id=person_id,
-        names=_ranked(_given_family(r) for r, _, _ in rows if r.given_name or r.family_name),
-        dates_of_birth=_ranked(r.date_of_birth for r in records if r.date_of_birth),
+        names=_ranked((r.record_id, _given_family(r)) for r in stored),
+        dates_of_birth=_ranked((r.record_id, r.date_of_birth) for r in stored),
         records=records,
+        identifiers={
+            kind: values
+            for kind, column in IDENTIFIER_KINDS.items()
+            if (values := _ranked((r.record_id, _fingerprint(getattr(r, column))) for r in stored))
+        },
+        sexes=_ranked((r.record_id, r.sex) for r in stored),
+        citizenships=_ranked((r.record_id, r.citizenship) for r in stored),
+        countries_of_birth=_ranked((r.record_id, r.country_of_birth) for r in stored),
+        assurance=person.assurance,
+        assurance_evidence=person.assurance_evidence,
+        addresses=person_addresses(session, person_id, as_of),
     )
 
 
-def _ranked(values: Iterable[T]) -> list[AttributeValue[T]]:
-    counts = Counter(values)
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
-    return [AttributeValue(value, count) for value, count in ordered]
+IDENTIFIER_KINDS = {
+    "ssn": "ssn_hash",
+    "itin": "itin_hash",
+    "a_number": "a_number_hash",
+    "passport": "passport_hash",
+    "licence": "licence_hash",
+    "other_id": "other_id_hash",
+}
 
 
-def _given_family(r: SourceRecord) -> str:
+def _fingerprint(keyed_hash: str | None) -> str | None:
+    return f"#{keyed_hash[:10]}" if keyed_hash else None
+
+
+def _ranked(stated: Iterable[tuple[str, T | None]]) -> list[AttributeValue[T]]:
+    """Each value with the records that state it, most supported first (ties by value)."""
+    supporters: dict[T, list[str]] = defaultdict(list)
+    for record_id, value in stated:
+        if value is not None and value != "":
+            supporters[value].append(record_id)
+    ordered = sorted(supporters.items(), key=lambda item: (-len(item[1]), str(item[0])))
+    return [AttributeValue(value, len(ids), tuple(sorted(ids))) for value, ids in ordered]
+
+
+def _given_family(r: SourceRecord) -> str | None:
     # Ranked without the middle name, so "ANA MARIA LOPEZ" and "ANA LOPEZ" support one name.
-    return " ".join(filter(None, (r.given_name, r.family_name)))
+    return " ".join(filter(None, (r.given_name, r.family_name))) or None
 
 
 def _profile_record(r: SourceRecord, file_name: str, sha: str) -> ProfileRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -90,9 +91,10 @@ def profile_page(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
     purpose: Annotated[str, Query(max_length=256)] = "",
+    as_of: Annotated[dt.date | None, Query()] = None,
 ) -> Response:
     with database.transaction() as session:
-        profile = read_profile(session, person_id, actor=actor, purpose=purpose)
+        profile = read_profile(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
     return templates.TemplateResponse(
         request, "profile.html", {"actor": actor, "profile": profile, "purpose": purpose}
     )

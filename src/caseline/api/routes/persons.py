@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep
 from caseline.oversight import Actor, Permission
-from caseline.profiles import Profile, read_profile, search_persons
+from caseline.profiles import AttributeValue, Profile, read_profile, search_persons
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
@@ -24,6 +24,43 @@ class PersonSummaryOut(BaseModel):
 class AttributeOut(BaseModel):
     value: str
     supporting_records: int
+    record_ids: list[str]
+
+    @classmethod
+    def each(cls, values: list[AttributeValue[Any]]) -> list[AttributeOut]:
+        return [
+            cls(
+                value=v.value.isoformat() if isinstance(v.value, dt.date) else str(v.value),
+                supporting_records=v.supporting_records,
+                record_ids=list(v.record_ids),
+            )
+            for v in values
+        ]
+
+
+class AddressOut(BaseModel):
+    address: str
+    probability: float
+    sources: list[str]
+    records: int
+    first_seen: dt.date
+    last_seen: dt.date
+    open_accounts: int
+    closed_accounts: int
+    newer_elsewhere_days: int
+    lead: bool
+    namesakes: int
+
+
+class AddressesOut(BaseModel):
+    as_of: dt.date
+    unknown: float
+    addresses: list[AddressOut]
+
+
+class AssuranceOut(BaseModel):
+    assurance: float | None
+    evidence: dict[str, Any] | None
 
 
 class RecordOut(BaseModel):
@@ -46,6 +83,13 @@ class ProfileOut(BaseModel):
     best_date_of_birth: dt.date | None
     names: list[AttributeOut]
     dates_of_birth: list[AttributeOut]
+    sexes: list[AttributeOut]
+    citizenships: list[AttributeOut]
+    countries_of_birth: list[AttributeOut]
+    identifiers: dict[str, list[AttributeOut]]
+    conflicts: list[str]
+    identity: AssuranceOut
+    addresses: AddressesOut | None
     records_by_source: dict[str, list[RecordOut]]
 
     @classmethod
@@ -54,14 +98,19 @@ class ProfileOut(BaseModel):
             person_id=profile.person_id,
             best_name=profile.best_name,
             best_date_of_birth=profile.best_date_of_birth,
-            names=[
-                AttributeOut(value=a.value, supporting_records=a.supporting_records)
-                for a in profile.names
-            ],
-            dates_of_birth=[
-                AttributeOut(value=a.value.isoformat(), supporting_records=a.supporting_records)
-                for a in profile.dates_of_birth
-            ],
+            names=AttributeOut.each(profile.names),
+            dates_of_birth=AttributeOut.each(profile.dates_of_birth),
+            sexes=AttributeOut.each(profile.sexes),
+            citizenships=AttributeOut.each(profile.citizenships),
+            countries_of_birth=AttributeOut.each(profile.countries_of_birth),
+            identifiers={k: AttributeOut.each(v) for k, v in profile.identifiers.items()},
+            conflicts=profile.conflicts,
+            identity=AssuranceOut(assurance=profile.assurance, evidence=profile.assurance_evidence),
+            addresses=(
+                AddressesOut.model_validate(profile.addresses, from_attributes=True)
+                if profile.addresses is not None
+                else None
+            ),
             records_by_source={
                 source: [RecordOut.model_validate(r, from_attributes=True) for r in records]
                 for source, records in profile.records_by_source.items()
@@ -93,8 +142,13 @@ def read(
     purpose: Annotated[
         str, Query(min_length=5, max_length=256, description="Why you read this person")
     ],
+    as_of: Annotated[
+        dt.date | None, Query(description="Date the address confidence is for (default today)")
+    ] = None,
 ) -> ProfileOut:
-    """One person's profile with the records behind it. Needs a purpose; audited."""
+    """One person's profile: attributes with the records behind each value (conflicts kept),
+    identity assurance, addresses with the probability each is current and its evidence,
+    and every record with provenance. Needs a purpose; audited."""
     with database.transaction() as session:
-        profile = read_profile(session, person_id, actor=actor, purpose=purpose)
+        profile = read_profile(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
     return ProfileOut.of(profile)

@@ -1,0 +1,71 @@
+"""A person's addresses with the probability that each is the current residence, and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from caseline.profiles.address_evidence import gather_evidence
+from caseline.profiles.address_model import AddressModel, current_probabilities, load_address_model
+from caseline.profiles.address_records import load_address_records
+
+
+@dataclass(frozen=True, slots=True)
+class AddressConfidence:
+    address: str
+    probability: float
+    sources: tuple[str, ...]
+    records: int
+    first_seen: dt.date
+    last_seen: dt.date
+    open_accounts: int
+    closed_accounts: int
+    newer_elsewhere_days: int  # how long after its last sighting another address appeared
+    lead: bool  # known only from records of a thin person with the same name
+    namesakes: int  # for a lead: identified persons who bear that name
+
+
+@dataclass(frozen=True, slots=True)
+class PersonAddresses:
+    as_of: dt.date
+    addresses: list[AddressConfidence]  # most probable first
+    unknown: float  # the probability that the person lives somewhere not on record
+
+
+def person_addresses(
+    session: Session, person_id: str, as_of: dt.date, model: AddressModel | None = None
+) -> PersonAddresses:
+    """Score one person's addresses at ``as_of`` (no authorisation: the caller's job)."""
+    records = load_address_records(session, person_id)
+    evidence = gather_evidence(records[records["person_id"] == person_id], as_of)
+    if evidence.empty:
+        return PersonAddresses(as_of, [], 1.0)
+    probability, unknown = current_probabilities(evidence, model or load_address_model())
+    evidence = evidence.assign(probability=probability).sort_values(
+        ["probability", "address"], ascending=[False, True]
+    )
+    return PersonAddresses(
+        as_of,
+        [_confidence(row) for row in evidence.to_dict("records")],
+        float(unknown.iloc[0]),
+    )
+
+
+def _confidence(row: dict[str, Any]) -> AddressConfidence:
+    return AddressConfidence(
+        address=str(row["address"]),
+        probability=round(float(row["probability"]), 4),
+        sources=tuple(row["sources"]),
+        records=int(row["records"]),
+        first_seen=pd.Timestamp(row["first_seen"]).date(),
+        last_seen=pd.Timestamp(row["last_seen"]).date(),
+        open_accounts=int(row["open_accounts"]),
+        closed_accounts=int(row["closed_accounts"]),
+        newer_elsewhere_days=int(row["newer_elsewhere_days"]),
+        lead=bool(row["lead"]),
+        namesakes=int(row["claimants"]) if row["lead"] else 0,
+    )
