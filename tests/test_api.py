@@ -81,6 +81,39 @@ def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
     assert reads and reads[-1].actor == "ann" and reads[-1].purpose == "identity review for case 7"
 
 
+def test_a_profile_gives_provenance_assurance_and_address_confidence(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    _, database = resolved
+    person = _a_person(database)
+    response = client.get(
+        f"/api/persons/{person.person_id}",
+        params={"purpose": "address check for case 9", "as_of": "2026-01-01"},
+        headers=_token(client, "ann"),
+    )
+    assert response.status_code == 200, response.text
+    profile = response.json()
+    record_ids = {r["record_id"] for rs in profile["records_by_source"].values() for r in rs}
+    for attribute in ("names", "dates_of_birth", "sexes"):
+        for value in profile[attribute]:
+            assert set(value["record_ids"]) <= record_ids
+            assert value["supporting_records"] == len(value["record_ids"])
+    if len(profile["dates_of_birth"]) > 1:
+        assert "date of birth" in profile["conflicts"]
+    identity = profile["identity"]
+    assert 0.0 <= identity["assurance"] <= 1.0
+    assert identity["evidence"]["records"] == person.record_count
+    addresses = profile["addresses"]
+    assert addresses["as_of"] == "2026-01-01" and addresses["addresses"]
+    total = sum(a["probability"] for a in addresses["addresses"]) + addresses["unknown"]
+    assert total == pytest.approx(1.0, abs=1e-3)
+    best = addresses["addresses"][0]
+    assert best["probability"] == max(a["probability"] for a in addresses["addresses"])
+    assert best["sources"] and best["first_seen"] <= best["last_seen"] <= "2026-01-01"
+    reads = [e for e in _audit(database, "read_person") if e.object_id == person.person_id]
+    assert reads[-1].details["as_of"] == "2026-01-01"
+
+
 def test_reading_without_a_session_is_refused(
     client: TestClient, resolved: tuple[Settings, Database]
 ) -> None:

@@ -73,6 +73,14 @@ def test_sign_in_search_a_name_and_open_the_profile(
 
     expect(page.locator("#person-name")).to_have_text(person.display_name)
     expect(page.locator("table.records tbody tr")).to_have_count(person.record_count)
+    # address confidence: a bar per address and one for "not on record", with the evidence
+    rows = page.locator("table.addresses tbody tr")
+    expect(rows.last).to_contain_text("Somewhere not on record")
+    stated = [float(p) for p in rows.evaluate_all("rs => rs.map(r => r.dataset.probability)")]
+    assert len(stated) >= 2 and sum(stated) == pytest.approx(1.0, abs=1e-3)
+    expect(rows.first.locator("td.evidence")).to_contain_text("seen")
+    expect(page.locator("table.addresses [role=meter]")).to_have_count(len(stated))
+    expect(page.locator("#identity [role=meter]")).to_have_count(1)
     with database.transaction() as session:
         reads = session.scalars(
             select(AuditEvent).where(

@@ -38,6 +38,7 @@ from caseline.oversight import Actor, Role, create_user, user_exists, verify_cha
 from caseline.profiles.address_evaluation import AddressEvaluation, evaluate_addresses
 from caseline.profiles.address_model import load_address_model
 from caseline.profiles.address_plot import write_reliability_diagram
+from caseline.profiles.export_ftm import export_ftm
 from caseline.resolve import evaluate_resolution, resolve_incrementally, resolve_persons
 from caseline.sources import SOURCES, SourceAdapter
 from caseline.sources.mapped import MappedSource, load_mapping
@@ -412,11 +413,7 @@ def evaluate_addresses_command(
 ) -> None:
     """Top-1 accuracy, Brier score and calibration of address confidence beside two rules
     (most recent record wins, most records win) and the ceiling; the last line is JSON."""
-    try:
-        reference = dt.date.fromisoformat(as_of)
-    except ValueError:
-        console.print(f"[red]error:[/red] --as-of {as_of!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(2) from None
+    reference = _date_option(as_of, "--as-of")
     with _workspace() as (settings, database):
         model = load_address_model()
         with _progress() as progress:
@@ -456,6 +453,48 @@ def _print_address_table(result: AddressEvaluation) -> None:
                 f"{s.ece:.4f}",
             )
     console.print(table)
+
+
+class ExportFormat(StrEnum):
+    FTM = "ftm"
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="File to write (JSON lines).")],
+    purpose: Annotated[str, typer.Option(help="Why the persons are exported (audited).")],
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", help="ftm: FollowTheMoney entities.")
+    ] = ExportFormat.FTM,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date address confidence is for (YYYY-MM-DD; today).")
+    ] = None,
+) -> None:
+    """Export every person and address (with confidence and evidence) for other tools."""
+    reference = _date_option(as_of, "--as-of") if as_of else dt.date.today()
+    with _workspace() as (_settings, database), _progress() as progress:
+        task = progress.add_task(f"exporting {export_format.value}", total=None)
+        with database.transaction() as session:
+            summary = export_ftm(
+                session,
+                out,
+                actor=_cli_actor(),
+                purpose=purpose,
+                as_of=reference,
+                model=load_address_model(),
+            )
+        progress.update(task, description="exported", total=1, completed=1)
+    console.print(
+        f"{summary.persons:,} persons and {summary.addresses:,} addresses -> {summary.path}"
+    )
+
+
+def _date_option(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]error:[/red] {option} {value!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
 
 
 @app.command()

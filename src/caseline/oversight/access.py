@@ -23,6 +23,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     EXPLAIN_LINKS = "explain_links"
     DECIDE_LINKS = "decide_links"
+    EXPORT_PERSONS = "export_persons"
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -44,7 +45,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
     Role.ADMIN: frozenset(),
-    Role.DATA_ENGINEER: frozenset(),
+    # Bulk export is for moving resolved data into other tools: the data engineer's job,
+    # from the command line, with a purpose, audited with what and how much.
+    Role.DATA_ENGINEER: frozenset({Permission.EXPORT_PERSONS}),
 }
 
 MIN_PURPOSE_LENGTH = 5

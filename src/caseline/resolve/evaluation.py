@@ -167,7 +167,10 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
     }
     if not person_of:
         raise StateError("no persons yet; run `caseline resolve` first")
-    assurance = dict(session.execute(select(Person.person_id, Person.assurance)).tuples())
+    assurance = {
+        person_id: value
+        for person_id, value in session.execute(select(Person.person_id, Person.assurance))
+    }
     bands = purity_by_band(truth, person_of, assurance)
     return replace(score_assignments(truth, person_of), assurance_bands=tuple(bands))
 
