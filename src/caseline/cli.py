@@ -529,6 +529,12 @@ def demo(
             raise
     resolve(engine="duckdb", model=None)
     _evaluate_persons(world / "truth.csv")
+    evaluate_addresses_command(
+        truth=world / "truth.csv",
+        current=world / "persons.csv",
+        as_of=DEFAULT_REFERENCE_DATE.isoformat(),
+        plot=None,
+    )
     with _workspace() as (_, database), database.transaction() as session:
         if not user_exists(session, DEMO_USER):  # made by an earlier demo run
             create_user(session, DEMO_USER, Role.ANALYST, DEMO_PASSWORD, actor=_cli_actor())
