@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the service database; SQLite in the workspace if unset.",
     )
     match_threshold: float = Field(
-        default=0.95,
+        default=0.8,
         gt=0.0,
         lt=1.0,
         description="Match probability at or above which two records are the same person.",

@@ -82,6 +82,15 @@ def create_linker(
     return Linker(frame, settings, log_level=logging.ERROR)
 
 
+def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
+    """Term frequencies counted over every record rather than over the linker's own input
+    (which, on the incremental path, is a sample biased towards the new records' names)."""
+    for column, table in tables.items():
+        # Splink registers a table only through its database API, which it keeps private.
+        registered = linker._db_api.register(table)
+        linker.table_management.register_term_frequency_lookup(registered, column)
+
+
 def to_pandas(splink_frame: Any) -> pd.DataFrame:
     return splink_frame.as_pandas_dataframe()
 

@@ -33,11 +33,7 @@ from caseline.resolve.blocking import join_keys
 from caseline.resolve.clustering import place_records
 from caseline.resolve.clusters import person_id_for
 from caseline.resolve.features import LIST_COLUMNS, add_features
-from caseline.resolve.linking import (
-    decisive_pairs,
-    frequency_columns,
-    register_term_frequencies,
-)
+from caseline.resolve.linking import decisive_pairs, frequency_columns
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
 
@@ -112,7 +108,7 @@ def resolve_incrementally(
     step("scoring candidate pairs")
     frame = pd.concat([candidates, new[candidates.columns]], ignore_index=True)
     linker = engines.create_linker(frame, model, engine)
-    register_term_frequencies(linker, frequencies)
+    engines.register_term_frequencies(linker, frequencies)
     links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
     fresh = set(new["unique_id"])
     links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]

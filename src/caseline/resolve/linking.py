@@ -22,6 +22,12 @@ from caseline.resolve.assurance import (
     load_assurance_model,
 )
 from caseline.resolve.clustering import VETO_WEIGHT, cluster_pairs
+from caseline.resolve.crosscheck import (
+    CHECK_VETO_BELOW_PRIOR,
+    candidates_to_check,
+    score_within,
+    term_frequencies,
+)
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, train
 from caseline.resolve.records import present_columns
@@ -81,13 +87,22 @@ def link_records(
     links, against = decisive_pairs(linker, predictions, threshold)
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
-    numbered_clusters = cluster_pairs(
-        range(len(records)),
-        links,
-        against,
-        must_link=must_link,
-        cannot_link=_numbered(record_ids, decisions.apart),
-    )
+    cannot_link = _numbered(record_ids, decisions.apart)
+    numbered_clusters = cluster_pairs(range(len(records)), links, against, must_link, cannot_link)
+    # Where reviewers decided, their decisions stand as the first clustering applied them.
+    decided = np.unique(pd.concat([must_link, cannot_link]).to_numpy().ravel())
+    candidates = [
+        c
+        for c in candidates_to_check(
+            [np.asarray(c, dtype=np.int64) for c in numbered_clusters], links
+        )
+        if not np.isin(c, decided).any()
+    ]
+    if candidates:
+        step(f"checking {len(candidates):,} candidate persons pair by pair")
+        numbered_clusters = _checked(
+            numbered_clusters, candidates, numbered, model, engine, match_weight(threshold)
+        )
     ids = record_ids.to_numpy(dtype=object)
     members = [np.asarray(cluster, dtype=np.int64) for cluster in numbered_clusters]
     evidence = gather_assurance_evidence(
@@ -106,6 +121,31 @@ def link_records(
         )["n"].iloc[0]
     )
     return Linkage(records, clusters, model, scored, len(links), len(against), assurance=assurance)
+
+
+def _checked(
+    clusters: list[list[Any]],
+    candidates: list[np.ndarray],
+    records: pd.DataFrame,
+    model: dict[str, Any],
+    engine: str,
+    link_weight: float,
+) -> list[list[Any]]:
+    """The clusters with each candidate clustered again with all its pairs (see crosscheck)."""
+    frequencies = term_frequencies(records, frequency_columns(model))
+    within = score_within(records, candidates, model, engine, frequencies)
+    veto = match_weight(model["probability_two_random_records_match"]) - CHECK_VETO_BELOW_PRIOR
+    members = np.concatenate(candidates)
+    none = pd.DataFrame({"left": [], "right": []}, dtype=np.int64)
+    reclustered = cluster_pairs(
+        members.tolist(),
+        within[within["weight"] >= link_weight].reset_index(drop=True),
+        within[within["weight"] <= min(veto, VETO_WEIGHT)][["left", "right"]],
+        none,
+        none,
+    )
+    checked = set(members.tolist())
+    return [c for c in clusters if c[0] not in checked] + reclustered
 
 
 def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
@@ -146,15 +186,6 @@ def frequency_columns(model: Mapping[str, Any]) -> list[str]:
             if level.get("tf_adjustment_column")
         }
     )
-
-
-def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
-    """Term frequencies counted over every record rather than over the linker's own input
-    (which, on the incremental path, is a sample biased towards the new records' names)."""
-    for column, table in tables.items():
-        # Splink registers a table only through its database API, which it keeps private.
-        registered = linker._db_api.register(table)
-        linker.table_management.register_term_frequency_lookup(registered, column)
 
 
 def _numbered(record_ids: pd.Index, pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:
