@@ -511,7 +511,12 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=120_000, help="persons, if generating")
     parser.add_argument("--seed", type=int, default=1, help="seed, if generating")
     parser.add_argument("--work", type=Path, help="workspace, frame and results (default: temp)")
-    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=load_settings().match_threshold,
+        help="match probability for both contestants (default: Caseline's, 0.8)",
+    )
     parser.add_argument("--skip-vanilla", action="store_true")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="caseline-resolution-"))
