@@ -36,22 +36,32 @@ class PersonAddresses:
     unknown: float  # the probability that the person lives somewhere not on record
 
 
+def score_evidence(records: pd.DataFrame, as_of: dt.date, model: AddressModel) -> pd.DataFrame:
+    """The evidence at ``as_of`` with each address's probability and the person's unknown."""
+    evidence = gather_evidence(records, as_of)
+    probability, unknown = current_probabilities(evidence, model)
+    evidence["probability"] = probability
+    evidence["unknown"] = (
+        evidence["person_id"].map(unknown).to_numpy(float) if len(evidence) else []
+    )
+    return evidence
+
+
 def person_addresses(
     session: Session, person_id: str, as_of: dt.date, model: AddressModel | None = None
 ) -> PersonAddresses:
     """Score one person's addresses at ``as_of`` (no authorisation: the caller's job)."""
     records = load_address_records(session, person_id)
-    evidence = gather_evidence(records[records["person_id"] == person_id], as_of)
+    evidence = score_evidence(
+        records[records["person_id"] == person_id], as_of, model or load_address_model()
+    )
     if evidence.empty:
         return PersonAddresses(as_of, [], 1.0)
-    probability, unknown = current_probabilities(evidence, model or load_address_model())
-    evidence = evidence.assign(probability=probability).sort_values(
-        ["probability", "address"], ascending=[False, True]
-    )
+    evidence = evidence.sort_values(["probability", "address"], ascending=[False, True])
     return PersonAddresses(
         as_of,
         [_confidence(row) for row in evidence.to_dict("records")],
-        float(unknown.iloc[0]),
+        float(evidence["unknown"].iloc[0]),
     )
 
 

@@ -25,8 +25,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from caseline.errors import InputError
+from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_evidence import address_key, gather_evidence
-from caseline.profiles.address_model import AddressModel, current_probabilities
+from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
 from caseline.resolve.evaluation import TruthRecord, read_truth
 from caseline.standardise import InvalidValue
@@ -180,17 +181,6 @@ def evaluate_addresses(
             },
         },
     )
-
-
-def score_evidence(records: pd.DataFrame, as_of: dt.date, model: AddressModel) -> pd.DataFrame:
-    """The evidence at ``as_of`` with each address's probability and the person's unknown."""
-    evidence = gather_evidence(records, as_of)
-    probability, unknown = current_probabilities(evidence, model)
-    evidence["probability"] = probability
-    evidence["unknown"] = (
-        evidence["person_id"].map(unknown).to_numpy(float) if len(evidence) else []
-    )
-    return evidence
 
 
 def _options(evidence: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:

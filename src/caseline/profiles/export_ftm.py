@@ -33,7 +33,7 @@ from caseline.oversight import (
     record_event,
     require_purpose,
 )
-from caseline.profiles.address_evaluation import score_evidence
+from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
 
