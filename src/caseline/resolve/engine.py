@@ -64,9 +64,14 @@ _spark: Any = None  # the SparkSession, once started
 
 
 def create_linker(
-    records: pd.DataFrame, settings: SettingsCreator | dict[str, Any], engine: str
+    records: pd.DataFrame,
+    settings: SettingsCreator | dict[str, Any],
+    engine: str,
+    *,
+    validate: bool = True,
 ) -> Any:
-    """A Splink linker over ``records`` on the chosen engine."""
+    """A Splink linker over ``records`` on the chosen engine (``validate``: Splink checks
+    the settings' SQL first, about a second for Caseline's model)."""
     if engine not in ENGINES:
         raise InputError(
             f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", where="--engine"
@@ -79,7 +84,7 @@ def create_linker(
     if isinstance(settings, dict):
         settings = _in_dialect(settings, engine)
     frame = db_api.register(table, dataset_display_name=name)
-    return Linker(frame, settings, log_level=logging.ERROR)
+    return Linker(frame, settings, log_level=logging.ERROR, validate_settings=validate)
 
 
 def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
@@ -274,62 +279,97 @@ def _stop_spark(spark: Any, scratch: str) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def select_kept_records(
-    folder: Path,
-    new: pd.DataFrame,
-    join_keys: list[tuple[tuple[str, ...], tuple[str, ...]]],
-    frequency_columns: list[str],
-) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """From the records a full run kept as Parquet in ``folder``: those that some join key
-    pairs with a record of ``new`` (left columns of the kept record equal to right columns
-    of the new one), and each frequency column's term frequencies over kept and new records
-    together (only for values the selected or new records hold). The kept records never
-    enter Python whole: DuckDB reads them and semi-joins, whichever engine scores the pairs.
-    """
-    import duckdb
+class KeptRecords:
+    """The records a full run kept (Parquet in ``folder``), held in an in-memory DuckDB with
+    the term-frequency counts over them: what placing a batch needs, read once.
 
-    keys = sorted({c for left, right in join_keys for c in (*left, *right)})
-    needed = list(dict.fromkeys(["unique_id", *keys, *frequency_columns]))
-    con = duckdb.connect()
-    try:
-        con.register("new_frame", new[needed])
-        # The join keys (and term-frequency columns) of every kept record in memory once;
-        # the whole records are read back from Parquet only for those selected.
+    A long-lived process keeps one open between batches (``add`` appends each placed batch);
+    ``select`` then finds, by semi-joins, the kept records a batch can meet. The records
+    never enter Python whole, whichever engine scores the pairs.
+    """
+
+    def __init__(self, folder: Path, frequency_columns: list[str]) -> None:
+        import duckdb
+
+        self._frequency_columns = frequency_columns
+        self._con = duckdb.connect()
         pattern = str(folder / "*.parquet").replace("'", "''")
-        wanted = ", ".join(f'"{c}"' for c in needed)
-        con.sql(
-            f"CREATE TEMP TABLE kept AS SELECT {wanted} FROM read_parquet('{pattern}') "  # noqa: S608
-            "WHERE unique_id NOT IN (SELECT unique_id FROM new_frame)"
-        )
-        # Only the model's own column names are interpolated.
-        meets = " UNION ".join(
-            "SELECT k.unique_id FROM kept k SEMI JOIN new_frame n ON "  # noqa: S608
-            + " AND ".join(f'k."{a}" = n."{b}"' for a, b in zip(left, right, strict=True))
-            for left, right in join_keys
-        )
-        con.sql(f"CREATE TEMP TABLE selected_ids AS {meets}")
-        selected = con.sql(
-            f"SELECT * FROM read_parquet('{pattern}') "  # noqa: S608
-            "WHERE unique_id IN (SELECT unique_id FROM selected_ids)"
-        ).df()
-        con.register("selected", selected)
-        frequencies = {}
+        self._con.sql(f"CREATE TABLE kept AS SELECT * FROM read_parquet('{pattern}')")  # noqa: S608
         for column in frequency_columns:
-            # Counted over every record, returned only for the values these records hold.
-            frequencies[column] = con.sql(
-                f'WITH counts AS (SELECT "{column}" AS value, count(*) AS n '  # noqa: S608
-                f'FROM (SELECT "{column}" FROM kept UNION ALL SELECT "{column}" FROM new_frame) '
-                f'WHERE "{column}" IS NOT NULL GROUP BY 1) '
-                f'SELECT value AS "{column}", n / (SELECT sum(n) FROM counts) AS "tf_{column}" '
-                f'FROM counts WHERE value IN (SELECT "{column}" FROM selected '
-                f'UNION SELECT "{column}" FROM new_frame)'
+            # Only the model's own column names are interpolated.
+            self._con.sql(
+                f'CREATE TABLE "counts_{column}" AS SELECT "{column}" AS value, count(*) AS n '  # noqa: S608
+                f'FROM kept WHERE "{column}" IS NOT NULL GROUP BY 1'
+            )
+
+    def __enter__(self) -> KeptRecords:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def select(
+        self, new: pd.DataFrame, join_keys: list[tuple[tuple[str, ...], tuple[str, ...]]]
+    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """The kept records that some join key pairs with a record of ``new`` (left columns of
+        the kept record equal to right columns of the new one), and each frequency column's
+        term frequencies over kept and new records together (only for the values the
+        selected or new records hold)."""
+        con = self._con
+        keys = sorted({c for left, right in join_keys for c in (*left, *right)})
+        needed = list(dict.fromkeys(["unique_id", *keys, *self._frequency_columns]))
+        con.register("new_frame", new[needed])
+        try:
+            meets = " UNION ".join(
+                "SELECT k.unique_id FROM kept k SEMI JOIN new_frame n ON "  # noqa: S608
+                + " AND ".join(f'k."{a}" = n."{b}"' for a, b in zip(left, right, strict=True))
+                for left, right in join_keys
+            )
+            selected = con.sql(
+                f"SELECT * FROM kept WHERE unique_id IN ({meets}) "  # noqa: S608
+                "AND unique_id NOT IN (SELECT unique_id FROM new_frame)"
             ).df()
-    finally:
-        con.close()
-    for column in selected.columns:  # lists come back as arrays; the model's frames hold tuples
-        if selected[column].dtype == object:
-            selected[column] = [
-                tuple(v) if v is not None and not isinstance(v, str) else v
-                for v in selected[column]
-            ]
-    return selected.astype(object).where(selected.notna(), None), frequencies
+            con.register("selected", selected)
+            frequencies = {column: self._frequencies(column) for column in self._frequency_columns}
+            con.unregister("selected")
+        finally:
+            con.unregister("new_frame")
+        for column in selected.columns:  # lists come back as arrays; the model holds tuples
+            if selected[column].dtype == object:
+                selected[column] = [
+                    tuple(v) if v is not None and not isinstance(v, str) else v
+                    for v in selected[column]
+                ]
+        return selected.astype(object).where(selected.notna(), None), frequencies
+
+    def _frequencies(self, column: str) -> pd.DataFrame:
+        # Kept counts plus the new records that are not kept yet, over the total.
+        return self._con.sql(
+            f'WITH fresh AS (SELECT "{column}" AS value, count(*) AS n FROM new_frame '  # noqa: S608
+            f'WHERE "{column}" IS NOT NULL AND unique_id NOT IN (SELECT unique_id FROM kept) '
+            "GROUP BY 1), "
+            f'counts AS (SELECT value, sum(n) AS n FROM (SELECT * FROM "counts_{column}" '
+            "UNION ALL SELECT * FROM fresh) GROUP BY 1) "
+            f'SELECT value AS "{column}", n / (SELECT sum(n) FROM counts) AS "tf_{column}" '
+            f'FROM counts WHERE value IN (SELECT "{column}" FROM selected '
+            f'UNION SELECT "{column}" FROM new_frame)'
+        ).df()
+
+    def add(self, placed: Any) -> None:
+        """Append a placed batch (records not kept yet; an Arrow table with the kept records'
+        schema), counting its values."""
+        con = self._con
+        con.register("placed", placed)
+        try:
+            fresh = "SELECT * FROM placed WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
+            for column in self._frequency_columns:
+                con.sql(
+                    f'INSERT INTO "counts_{column}" SELECT "{column}", count(*) '  # noqa: S608
+                    f'FROM ({fresh}) WHERE "{column}" IS NOT NULL GROUP BY 1'
+                )
+            con.sql(f"INSERT INTO kept BY NAME {fresh}")
+        finally:
+            con.unregister("placed")

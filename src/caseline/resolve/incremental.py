@@ -60,19 +60,96 @@ def keep_records(models_dir: Path, records: pd.DataFrame) -> None:
     folder = records_folder(models_dir)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    _write_part(records, folder / "part-0.parquet")
+    write_part(records, folder / "part-0.parquet")
 
 
-def _write_part(records: pd.DataFrame, path: Path) -> None:
+def write_part(records: pd.DataFrame, path: Path) -> pa.Table:
     """One Parquet part with a fixed schema (text, or lists of text for the word columns), so
-    that a batch whose column is empty (no passports) still reads as one table with the rest."""
+    that a batch whose column is empty (no passports) still reads as one table with the rest.
+    Returns the table written."""
     schema = pa.schema(
         [
             (name, pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string())
             for name in records.columns
         ]
     )
-    pq.write_table(pa.Table.from_pandas(records, schema=schema, preserve_index=False), path)
+    table = pa.Table.from_pandas(records, schema=schema, preserve_index=False)
+    pq.write_table(table, path)
+    return table
+
+
+class IncrementalResolver:
+    """What placing a batch needs, loaded once: the last run, its model and the kept records
+    with their term-frequency counts. A long-lived process (a server, a loader that places
+    each file as it lands) opens one and calls :meth:`place` per batch; the command line
+    opens one per call.
+    """
+
+    def __init__(self, models_dir: Path, last: ResolutionRun, engine: str) -> None:
+        folder = records_folder(models_dir)
+        if not folder.is_dir():
+            raise StateError(
+                f"the last full run kept no records in {folder}; run `caseline resolve` first"
+            )
+        self._folder = folder
+        self._last = last
+        self._engine = engine
+        self._model = load_model(Path(last.model_path))
+        self._kept = engines.KeptRecords(folder, frequency_columns(self._model))
+
+    @classmethod
+    def open(cls, db: Database, *, models_dir: Path, engine: str = "duckdb") -> IncrementalResolver:
+        with db.transaction() as session:
+            last = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc())).first()
+            if last is None:
+                raise StateError("no resolution run yet; run `caseline resolve` first")
+            session.expunge(last)
+        return cls(models_dir, last, engine)
+
+    def __enter__(self) -> IncrementalResolver:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._kept.close()
+
+    def place(
+        self,
+        db: Database,
+        *,
+        threshold: float,
+        actor: Actor,
+        on_step: StepCallback | None = None,
+    ) -> IncrementalSummary:
+        """Place the records that belong to no person yet (see the module's docstring)."""
+        step = on_step or (lambda _name: None)
+        with db.transaction() as session:
+            new_ids = _unplaced(session)
+            if not new_ids:
+                return IncrementalSummary(None, 0, 0, 0, 0)
+            new = add_features(load_model_frame(session, new_ids))
+
+        step("finding existing records the new ones can meet")
+        candidates, frequencies = self._kept.select(new, join_keys(set(new.columns)))
+        step("scoring candidate pairs")
+        frame = pd.concat([candidates, new[candidates.columns]], ignore_index=True)
+        # The model was validated when it was trained; Splink's check costs a second a batch.
+        linker = engines.create_linker(frame, self._model, self._engine, validate=False)
+        engines.register_term_frequencies(linker, frequencies)
+        links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
+        fresh = set(new["unique_id"])
+        links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
+        against = against[against["left"].isin(fresh) | against["right"].isin(fresh)]
+
+        step("placing records")
+        with db.transaction() as session:
+            persons = _persons_of(session, list(candidates["unique_id"]))
+            placed = place_records(persons, links, against)
+            unplaced = fresh - {r for records in placed.values() for r in records}
+            groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
+            summary = _store(session, groups, self._last, len(candidates), actor)
+        part = self._folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet"
+        self._kept.add(write_part(new, part))
+        return summary
 
 
 def resolve_incrementally(
@@ -84,45 +161,9 @@ def resolve_incrementally(
     actor: Actor,
     on_step: StepCallback | None = None,
 ) -> IncrementalSummary:
-    """Place the records that belong to no person yet (see the module's docstring)."""
-    step = on_step or (lambda _name: None)
-    with db.transaction() as session:
-        last = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc())).first()
-        if last is None:
-            raise StateError("no resolution run yet; run `caseline resolve` first")
-        new_ids = _unplaced(session)
-        if not new_ids:
-            return IncrementalSummary(None, 0, 0, 0, 0)
-        new = add_features(load_model_frame(session, new_ids))
-    folder = records_folder(models_dir)
-    if not folder.is_dir():
-        raise StateError(
-            f"the last full run kept no records in {folder}; run `caseline resolve` first"
-        )
-    model = load_model(Path(last.model_path))
-
-    step("finding existing records the new ones can meet")
-    candidates, frequencies = engines.select_kept_records(
-        folder, new, join_keys(set(new.columns)), frequency_columns(model)
-    )
-    step("scoring candidate pairs")
-    frame = pd.concat([candidates, new[candidates.columns]], ignore_index=True)
-    linker = engines.create_linker(frame, model, engine)
-    engines.register_term_frequencies(linker, frequencies)
-    links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
-    fresh = set(new["unique_id"])
-    links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
-    against = against[against["left"].isin(fresh) | against["right"].isin(fresh)]
-
-    step("placing records")
-    with db.transaction() as session:
-        persons = _persons_of(session, list(candidates["unique_id"]))
-        placed = place_records(persons, links, against)
-        unplaced = fresh - {r for records in placed.values() for r in records}
-        groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
-        summary = _store(session, groups, last, len(candidates), actor)
-    _write_part(new, folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet")
-    return summary
+    """Place the records that belong to no person yet, with a resolver opened for the call."""
+    with IncrementalResolver.open(db, models_dir=models_dir, engine=engine) as resolver:
+        return resolver.place(db, threshold=threshold, actor=actor, on_step=on_step)
 
 
 def _unplaced(session: Session) -> list[str]:
