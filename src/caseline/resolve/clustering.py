@@ -193,11 +193,12 @@ def place_records(
     ids = pd.Index(sorted(set(links["left"]) | set(links["right"]) | set(person_of)))
     groups = _Groups()
     anchored: set[int] = set()
+    position_of = {record: position for position, record in enumerate(ids)}
     for records in persons.values():
-        positions = ids.get_indexer(records)
+        positions = [position_of[record] for record in records]
         for position in positions[1:]:
-            groups.join_unless_vetoed(int(positions[0]), int(position))
-        anchored.add(groups.find(int(positions[0])))
+            groups.join_unless_vetoed(positions[0], position)
+        anchored.add(groups.find(positions[0]))
     for left, right in _indexed(ids, against)[["left", "right"]].itertuples(index=False):
         groups.add_against(left, right)
     ordered = _indexed(ids, links).sort_values("weight", ascending=False, kind="stable")

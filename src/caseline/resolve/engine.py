@@ -292,6 +292,7 @@ class KeptRecords:
         import duckdb
 
         self._frequency_columns = frequency_columns
+        self._totals: dict[str, int] = {}
         self._con = duckdb.connect()
         pattern = str(folder / "*.parquet").replace("'", "''")
         self._con.sql(f"CREATE TABLE kept AS SELECT * FROM read_parquet('{pattern}')")  # noqa: S608
@@ -301,6 +302,7 @@ class KeptRecords:
                 f'CREATE TABLE "counts_{column}" AS SELECT "{column}" AS value, count(*) AS n '  # noqa: S608
                 f'FROM kept WHERE "{column}" IS NOT NULL GROUP BY 1'
             )
+            self._totals[column] = self._total(column)
 
     def __enter__(self) -> KeptRecords:
         return self
@@ -338,24 +340,29 @@ class KeptRecords:
         finally:
             con.unregister("new_frame")
         for column in selected.columns:  # lists come back as arrays; the model holds tuples
-            if selected[column].dtype == object:
-                selected[column] = [
-                    tuple(v) if v is not None and not isinstance(v, str) else v
-                    for v in selected[column]
-                ]
+            filled = selected[column].dropna()
+            if len(filled) and not isinstance(filled.iloc[0], str):
+                selected[column] = [tuple(v) if v is not None else v for v in selected[column]]
         return selected.astype(object).where(selected.notna(), None), frequencies
 
+    def _total(self, column: str) -> int:
+        total = self._con.sql(f'SELECT coalesce(sum(n), 0) FROM "counts_{column}"').fetchall()  # noqa: S608
+        return int(total[0][0])
+
     def _frequencies(self, column: str) -> pd.DataFrame:
-        # Kept counts plus the new records that are not kept yet, over the total.
+        # The kept counts of the values wanted, plus the new records not kept yet, over the
+        # total of both (the kept total is held, not summed again each batch).
         return self._con.sql(
             f'WITH fresh AS (SELECT "{column}" AS value, count(*) AS n FROM new_frame '  # noqa: S608
             f'WHERE "{column}" IS NOT NULL AND unique_id NOT IN (SELECT unique_id FROM kept) '
             "GROUP BY 1), "
+            f'wanted AS (SELECT "{column}" AS value FROM selected '
+            f'UNION SELECT "{column}" FROM new_frame), '
             f'counts AS (SELECT value, sum(n) AS n FROM (SELECT * FROM "counts_{column}" '
-            "UNION ALL SELECT * FROM fresh) GROUP BY 1) "
-            f'SELECT value AS "{column}", n / (SELECT sum(n) FROM counts) AS "tf_{column}" '
-            f'FROM counts WHERE value IN (SELECT "{column}" FROM selected '
-            f'UNION SELECT "{column}" FROM new_frame)'
+            "WHERE value IN (SELECT value FROM wanted) UNION ALL SELECT * FROM fresh) GROUP BY 1) "
+            f'SELECT value AS "{column}", n / ({self._totals[column]} + '
+            f'(SELECT coalesce(sum(n), 0) FROM fresh)) AS "tf_{column}" '
+            "FROM counts WHERE value IN (SELECT value FROM wanted)"
         ).df()
 
     def add(self, placed: Any) -> None:
@@ -373,3 +380,4 @@ class KeptRecords:
             con.sql(f"INSERT INTO kept BY NAME {fresh}")
         finally:
             con.unregister("placed")
+        self._totals = {column: self._total(column) for column in self._frequency_columns}

@@ -11,6 +11,7 @@ split here (a new record that bridges two persons waits for the next full run).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -95,6 +96,7 @@ class IncrementalResolver:
         self._last = last
         self._engine = engine
         self._model = load_model(Path(last.model_path))
+        self._batch_model = _only_pairs_with_new_records(self._model)
         self._kept = engines.KeptRecords(folder, frequency_columns(self._model))
 
     @classmethod
@@ -131,9 +133,15 @@ class IncrementalResolver:
         step("finding existing records the new ones can meet")
         candidates, frequencies = self._kept.select(new, join_keys(set(new.columns)))
         step("scoring candidate pairs")
-        frame = pd.concat([candidates, new[candidates.columns]], ignore_index=True)
+        frame = pd.concat(
+            [
+                candidates.assign(**{NEW_COLUMN: 0}),
+                new[candidates.columns].assign(**{NEW_COLUMN: 1}),
+            ],
+            ignore_index=True,
+        )
         # The model was validated when it was trained; Splink's check costs a second a batch.
-        linker = engines.create_linker(frame, self._model, self._engine, validate=False)
+        linker = engines.create_linker(frame, self._batch_model, self._engine, validate=False)
         engines.register_term_frequencies(linker, frequencies)
         links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
         fresh = set(new["unique_id"])
@@ -150,6 +158,20 @@ class IncrementalResolver:
         part = self._folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet"
         self._kept.add(write_part(new, part))
         return summary
+
+
+NEW_COLUMN = "caseline_new"
+
+
+def _only_pairs_with_new_records(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with each blocking rule narrowed to pairs that hold a new record: the
+    existing records were compared with one another by the full run."""
+    narrowed = copy.deepcopy(model)
+    for rule in narrowed["blocking_rules_to_generate_predictions"]:
+        rule["blocking_rule"] = (
+            f'({rule["blocking_rule"]}) AND (l."{NEW_COLUMN}" = 1 OR r."{NEW_COLUMN}" = 1)'
+        )
+    return narrowed
 
 
 def resolve_incrementally(
