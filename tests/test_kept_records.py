@@ -36,8 +36,8 @@ def test_a_batch_meets_the_kept_records_its_join_keys_pair_it_with(folder: Path)
             ("k4", "LI", "1980-01-01", "s1"),
         ]
     )
-    with KeptRecords(folder, ["family_key"]) as kept:
-        selected, frequencies = kept.select(new, KEYS)
+    with KeptRecords(folder, KEYS, ["family_key"]) as kept:
+        selected, frequencies = kept.select(new)
     # k1 by family and date; k2 by SSN; k4 is in the batch itself, so not a candidate
     assert sorted(selected["unique_id"]) == ["k1", "k2"]
     shares = dict(
@@ -52,10 +52,10 @@ def test_a_batch_meets_the_kept_records_its_join_keys_pair_it_with(folder: Path)
 
 
 def test_a_placed_batch_is_kept_and_counted_for_the_next(folder: Path) -> None:
-    with KeptRecords(folder, ["family_key"]) as kept:
+    with KeptRecords(folder, KEYS, ["family_key"]) as kept:
         batch = _records([("n1", "ZO", "2000-03-03", None)])
         kept.add(write_part(batch, folder / "part-1.parquet"))
-        selected, frequencies = kept.select(_records([("n2", "ZO", "2000-03-03", None)]), KEYS)
+        selected, frequencies = kept.select(_records([("n2", "ZO", "2000-03-03", None)]))
     assert list(selected["unique_id"]) == ["n1"]
     shares = dict(
         zip(

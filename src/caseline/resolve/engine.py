@@ -279,23 +279,31 @@ def _stop_spark(spark: Any, scratch: str) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
+JoinKeys = list[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
 class KeptRecords:
     """The records a full run kept (Parquet in ``folder``), held in an in-memory DuckDB with
     the term-frequency counts over them: what placing a batch needs, read once.
 
     A long-lived process keeps one open between batches (``add`` appends each placed batch);
-    ``select`` then finds, by semi-joins, the kept records a batch can meet. The records
-    never enter Python whole, whichever engine scores the pairs.
+    ``select`` then finds the kept records a batch can meet through the blocking rules' join
+    keys. Each rule's key is hashed once per kept record, so a batch probes integers rather
+    than strings. The records never enter Python whole, whichever engine scores the pairs.
     """
 
-    def __init__(self, folder: Path, frequency_columns: list[str]) -> None:
+    def __init__(self, folder: Path, join_keys: JoinKeys, frequency_columns: list[str]) -> None:
         import duckdb
 
+        self._join_keys = join_keys
         self._frequency_columns = frequency_columns
         self._totals: dict[str, int] = {}
         self._con = duckdb.connect()
         pattern = str(folder / "*.parquet").replace("'", "''")
-        self._con.sql(f"CREATE TABLE kept AS SELECT * FROM read_parquet('{pattern}')")  # noqa: S608
+        self._con.sql(
+            f"CREATE TABLE kept AS SELECT *, {self._hashed_keys()} "  # noqa: S608
+            f"FROM read_parquet('{pattern}')"
+        )
         for column in frequency_columns:
             # Only the model's own column names are interpolated.
             self._con.sql(
@@ -303,6 +311,13 @@ class KeptRecords:
                 f'FROM kept WHERE "{column}" IS NOT NULL GROUP BY 1'
             )
             self._totals[column] = self._total(column)
+
+    def _hashed_keys(self) -> str:
+        """One column per rule: the hash of the kept record's (left) key columns, or NULL."""
+        return ", ".join(
+            f"{_key_hash(left)} AS {_key_column(i)}"
+            for i, (left, _right) in enumerate(self._join_keys)
+        )
 
     def __enter__(self) -> KeptRecords:
         return self
@@ -313,30 +328,34 @@ class KeptRecords:
     def close(self) -> None:
         self._con.close()
 
-    def select(
-        self, new: pd.DataFrame, join_keys: list[tuple[tuple[str, ...], tuple[str, ...]]]
-    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    def select(self, new: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         """The kept records that some join key pairs with a record of ``new`` (left columns of
         the kept record equal to right columns of the new one), and each frequency column's
         term frequencies over kept and new records together (only for the values the
         selected or new records hold)."""
         con = self._con
-        keys = sorted({c for left, right in join_keys for c in (*left, *right)})
+        keys = sorted({c for left, right in self._join_keys for c in (*left, *right)})
         needed = list(dict.fromkeys(["unique_id", *keys, *self._frequency_columns]))
         con.register("new_frame", new[needed])
         try:
+            # A hash collision only adds a candidate, which the model then scores.
             meets = " UNION ".join(
-                "SELECT k.unique_id FROM kept k SEMI JOIN new_frame n ON "  # noqa: S608
-                + " AND ".join(f'k."{a}" = n."{b}"' for a, b in zip(left, right, strict=True))
-                for left, right in join_keys
+                f"SELECT unique_id FROM kept WHERE {_key_column(i)} IN "  # noqa: S608
+                f"(SELECT {_key_hash(right)} FROM new_frame)"
+                for i, (_left, right) in enumerate(self._join_keys)
             )
-            selected = con.sql(
-                f"SELECT * FROM kept WHERE unique_id IN ({meets}) "  # noqa: S608
+            hashed = ", ".join(_key_column(i) for i in range(len(self._join_keys)))
+            con.sql(
+                f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * EXCLUDE ({hashed}) "  # noqa: S608
+                f"FROM kept WHERE unique_id IN ({meets}) "
                 "AND unique_id NOT IN (SELECT unique_id FROM new_frame)"
-            ).df()
-            con.register("selected", selected)
+            )
+            con.sql(
+                "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM new_frame "
+                "WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
+            )
             frequencies = {column: self._frequencies(column) for column in self._frequency_columns}
-            con.unregister("selected")
+            selected = con.sql("SELECT * FROM selected").df()
         finally:
             con.unregister("new_frame")
         for column in selected.columns:  # lists come back as arrays; the model holds tuples
@@ -350,18 +369,18 @@ class KeptRecords:
         return int(total[0][0])
 
     def _frequencies(self, column: str) -> pd.DataFrame:
-        # The kept counts of the values wanted, plus the new records not kept yet, over the
-        # total of both (the kept total is held, not summed again each batch).
+        # The kept counts of the values wanted, plus the new records not kept yet (``fresh``),
+        # over the total of both (the kept total is held, not summed again each batch).
         return self._con.sql(
-            f'WITH fresh AS (SELECT "{column}" AS value, count(*) AS n FROM new_frame '  # noqa: S608
-            f'WHERE "{column}" IS NOT NULL AND unique_id NOT IN (SELECT unique_id FROM kept) '
-            "GROUP BY 1), "
+            f'WITH fresh_counts AS (SELECT "{column}" AS value, count(*) AS n FROM fresh '  # noqa: S608
+            f'WHERE "{column}" IS NOT NULL GROUP BY 1), '
             f'wanted AS (SELECT "{column}" AS value FROM selected '
             f'UNION SELECT "{column}" FROM new_frame), '
             f'counts AS (SELECT value, sum(n) AS n FROM (SELECT * FROM "counts_{column}" '
-            "WHERE value IN (SELECT value FROM wanted) UNION ALL SELECT * FROM fresh) GROUP BY 1) "
+            "WHERE value IN (SELECT value FROM wanted) UNION ALL SELECT * FROM fresh_counts) "
+            "GROUP BY 1) "
             f'SELECT value AS "{column}", n / ({self._totals[column]} + '
-            f'(SELECT coalesce(sum(n), 0) FROM fresh)) AS "tf_{column}" '
+            f'(SELECT coalesce(sum(n), 0) FROM fresh_counts)) AS "tf_{column}" '
             "FROM counts WHERE value IN (SELECT value FROM wanted)"
         ).df()
 
@@ -371,7 +390,10 @@ class KeptRecords:
         con = self._con
         con.register("placed", placed)
         try:
-            fresh = "SELECT * FROM placed WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
+            fresh = (
+                f"SELECT *, {self._hashed_keys()} FROM placed "  # noqa: S608
+                "WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
+            )
             for column in self._frequency_columns:
                 con.sql(
                     f'INSERT INTO "counts_{column}" SELECT "{column}", count(*) '  # noqa: S608
@@ -381,3 +403,14 @@ class KeptRecords:
         finally:
             con.unregister("placed")
         self._totals = {column: self._total(column) for column in self._frequency_columns}
+
+
+def _key_column(rule: int) -> str:
+    return f"caseline_key_{rule}"
+
+
+def _key_hash(columns: tuple[str, ...]) -> str:
+    """SQL for the hash of ``columns``, NULL unless every one is filled (as a join needs)."""
+    filled = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return f"CASE WHEN {filled} THEN hash({quoted}) END"

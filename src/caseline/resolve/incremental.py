@@ -97,7 +97,10 @@ class IncrementalResolver:
         self._engine = engine
         self._model = load_model(Path(last.model_path))
         self._batch_model = _only_pairs_with_new_records(self._model)
-        self._kept = engines.KeptRecords(folder, frequency_columns(self._model))
+        columns = pq.read_schema(next(folder.glob("*.parquet"))).names
+        self._kept = engines.KeptRecords(
+            folder, join_keys(set(columns)), frequency_columns(self._model)
+        )
 
     @classmethod
     def open(cls, db: Database, *, models_dir: Path, engine: str = "duckdb") -> IncrementalResolver:
@@ -131,7 +134,7 @@ class IncrementalResolver:
             new = add_features(load_model_frame(session, new_ids))
 
         step("finding existing records the new ones can meet")
-        candidates, frequencies = self._kept.select(new, join_keys(set(new.columns)))
+        candidates, frequencies = self._kept.select(new)
         step("scoring candidate pairs")
         frame = pd.concat(
             [
