@@ -400,6 +400,9 @@ def _evaluate_persons(truth: Path) -> None:
     typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
 
 
+SMALL_GROUP = 1000  # persons below which a group's calibration error is mostly noise
+
+
 @evaluate_app.command("addresses")
 def evaluate_addresses_command(
     truth: Annotated[Path, typer.Option(help="CSV with source, source_key, entity_id[, group].")],
@@ -436,6 +439,12 @@ def evaluate_addresses_command(
         f"ceiling {result.overall.ceiling:.4f}; gap to the ceiling closed {result.gap_closed:.1%}; "
         f"{targets}; reliability diagram: {diagram}"
     )
+    small = sorted(name for name, g in result.by_group.items() if g.persons < SMALL_GROUP)
+    if small:
+        console.print(
+            f"[yellow]note:[/yellow] {', '.join(small)} ha{'s' if len(small) == 1 else 've'} "
+            f"fewer than {SMALL_GROUP:,} persons; their ECE is mostly sampling noise"
+        )
     typer.echo(json.dumps(result.as_dict(), sort_keys=True))
 
 
