@@ -218,3 +218,20 @@ def test_fitting_recovers_a_preference_for_open_accounts() -> None:
             labels.append(is_current)
     model = fit_address_model(pd.DataFrame(rows), np.array(labels), {"test": True})
     assert model.address_weights[ADDRESS_FEATURES.index("open_account")] > 1.0
+
+
+def test_a_person_with_no_address_on_record_states_unknown_with_certainty() -> None:
+    from caseline.profiles.address_confidence import score_evidence
+    from caseline.profiles.address_evaluation import _options, _scores
+
+    no_address = _frame(_record("P1", "x1", "entry_exit", None, observed_on=dt.date(2025, 1, 1)))
+    evidence = score_evidence(no_address, AS_OF, load_address_model())
+    judged = pd.DataFrame(
+        [("E1", "P1", "anglo", "1 MAIN ST 62704", True)],
+        columns=["entity_id", "person_id", "group", "true_key", "seen"],
+    )
+    scores = _scores(judged, _options(evidence, judged))
+    assert evidence.empty
+    assert scores.methods["caseline"].top1_accuracy == 0.0
+    assert scores.methods["caseline"].brier == 0.0  # all on "unknown", which is right here
+    assert scores.methods["most_recent"].brier == 1.0  # a rule states nothing, and misses it

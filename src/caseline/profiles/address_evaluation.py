@@ -242,6 +242,8 @@ def _top_choice(position: np.ndarray, p: np.ndarray, entities: int) -> np.ndarra
     """Per entity, the row of its most probable option (-1 when it has none)."""
     order = np.lexsort((-p, position))
     top = np.full(entities, -1)
+    if not len(order):
+        return top
     first = np.r_[True, np.diff(position[order]) != 0]
     top[position[order][first]] = order[first]
     return top
