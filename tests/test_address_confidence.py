@@ -235,3 +235,14 @@ def test_a_person_with_no_address_on_record_states_unknown_with_certainty() -> N
     assert scores.methods["caseline"].top1_accuracy == 0.0
     assert scores.methods["caseline"].brier == 0.0  # all on "unknown", which is right here
     assert scores.methods["most_recent"].brier == 1.0  # a rule states nothing, and misses it
+
+
+def test_streets_of_another_type_or_direction_stay_two_addresses() -> None:
+    d = dt.date(2024, 12, 31)
+    records = _frame(
+        _record("P1", "a", "tax", "4 OAK ST", observed_on=d),
+        _record("P1", "b", "tax", "4 OAK CT", observed_on=d),
+        _record("P1", "c", "tax", "9 W MAIN ST", observed_on=d, postcode="62705"),
+        _record("P1", "e", "tax", "9 E MAIN ST", observed_on=d, postcode="62705"),
+    )
+    assert len(gather_evidence(records, AS_OF)) == 4

@@ -423,7 +423,12 @@ def evaluate_addresses_command(
             task = progress.add_task("scoring addresses", total=None)
             with database.transaction() as session:
                 result = evaluate_addresses(
-                    session, truth_path=truth, current_path=current, as_of=reference, model=model
+                    session,
+                    truth_path=truth,
+                    current_path=current,
+                    as_of=reference,
+                    model=model,
+                    actor=_cli_actor(),
                 )
             progress.update(task, description="scored", total=1, completed=1)
         diagram = write_reliability_diagram(

@@ -34,6 +34,7 @@ class PersonAddresses:
     as_of: dt.date
     addresses: list[AddressConfidence]  # most probable first
     unknown: float  # the probability that the person lives somewhere not on record
+    lead_records: tuple[str, ...] = ()  # other persons' records the leads come from
 
 
 def score_evidence(records: pd.DataFrame, as_of: dt.date, model: AddressModel) -> pd.DataFrame:
@@ -52,17 +53,16 @@ def person_addresses(
 ) -> PersonAddresses:
     """Score one person's addresses at ``as_of`` (no authorisation: the caller's job)."""
     records = load_address_records(session, person_id)
-    evidence = score_evidence(
-        records[records["person_id"] == person_id], as_of, model or load_address_model()
-    )
+    own = records[records["person_id"] == person_id]
+    leads = tuple(sorted(own.loc[own["lead"] == 1, "record_id"]))
+    evidence = score_evidence(own, as_of, model or load_address_model())
     if evidence.empty:
         return PersonAddresses(as_of, [], 1.0)
     evidence = evidence.sort_values(["probability", "address"], ascending=[False, True])
-    return PersonAddresses(
-        as_of,
-        [_confidence(row) for row in evidence.to_dict("records")],
-        float(evidence["unknown"].iloc[0]),
-    )
+    addresses = [_confidence(row) for row in evidence.to_dict("records")]
+    # Rounded so that what is shown sums to one exactly.
+    unknown = max(0.0, round(1.0 - sum(a.probability for a in addresses), 4))
+    return PersonAddresses(as_of, addresses, unknown, leads)
 
 
 def _confidence(row: dict[str, Any]) -> AddressConfidence:

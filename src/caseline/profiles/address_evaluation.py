@@ -25,6 +25,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from caseline.errors import InputError
+from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_evidence import address_key, gather_evidence
 from caseline.profiles.address_model import AddressModel
@@ -147,7 +148,10 @@ def evaluate_addresses(
     current_path: Path,
     as_of: dt.date,
     model: AddressModel,
+    actor: Actor,
 ) -> AddressEvaluation:
+    """Judge every true person's address confidence (reads every person's records: audited
+    as one event, with the files and the count)."""
     truth = read_truth(truth_path)
     current, unreadable = read_current_addresses(current_path)
     records = load_address_records(session)
@@ -167,6 +171,20 @@ def evaluate_addresses(
         str(name): _scores(judged[judged["group"] == name], options[options["group"] == name])
         for name in sorted(judged["group"].dropna().unique())
     }
+    record_event(
+        session,
+        AuditEntry.by(
+            actor,
+            "evaluate_addresses",
+            "person",
+            details={
+                "truth": str(truth_path),
+                "current": str(current_path),
+                "as_of": as_of.isoformat(),
+                "persons_judged": len(judged),
+            },
+        ),
+    )
     return AddressEvaluation(
         as_of=as_of,
         overall=_scores(judged, options),
@@ -226,6 +244,7 @@ def _scores(judged: pd.DataFrame, options: pd.DataFrame) -> GroupScores:
         top = _top_choice(position, p, len(entities))
         hit = np.zeros(len(entities), dtype=bool)
         has_top = top >= 0
+        has_top[has_top] = p[top[has_top]] > 0  # a rule that chose nothing hits nothing
         hit[has_top] = correct[top[has_top]]
         stated_unknown = unknown if method == "caseline" else np.zeros(len(entities))
         brier = (
@@ -278,7 +297,8 @@ def _judged_persons(
 ) -> pd.DataFrame:
     """Per true person with a current address and a record in some person: the person that
     holds most of its records (ties: the smaller id), its group and its true address key."""
-    person_of = dict(zip(records["record_id"], records["person_id"], strict=True))
+    own = records[records["lead"] == 0]  # a lead is a copy of another person's record
+    person_of = dict(zip(own["record_id"], own["person_id"], strict=True))
     held: dict[str, Counter[str]] = defaultdict(Counter)
     group_of: dict[str, str | None] = {}
     for t in truth:
@@ -307,7 +327,8 @@ def _entity_variants(
     """entity id -> every address key on its own records dated by ``as_of``."""
     entity_of = {t.record_id: t.entity_id for t in truth}
     entity_of.update({t.alternative_id: t.entity_id for t in truth if t.alternative_id})
-    own = records.assign(person_id=records["record_id"].map(entity_of)).dropna(subset=["person_id"])
+    own = records[records["lead"] == 0]
+    own = own.assign(person_id=own["record_id"].map(entity_of)).dropna(subset=["person_id"])
     evidence = gather_evidence(own, as_of)
     variants: dict[str, set[str]] = defaultdict(set)
     for entity, keys in zip(evidence["person_id"], evidence["variants"], strict=True):

@@ -152,11 +152,7 @@ def _merged_keys(dated: pd.DataFrame) -> list[str]:
         chosen: list[str] = []
         for street in sorted(counts.index, key=lambda s: (-counts[s], s)):
             match = next(
-                (
-                    c
-                    for c in chosen
-                    if jellyfish.jaro_winkler_similarity(c, street) >= SAME_STREET_SIMILARITY
-                ),
+                (c for c in chosen if _same_street(c, street)),
                 None,
             )
             canonical[(str(place_key), street)] = match or street
@@ -168,6 +164,20 @@ def _merged_keys(dated: pd.DataFrame) -> list[str]:
             row = dated.iloc[i]
             keys[i] = address_key(row["street_number"], chosen_street, row["unit"], row["postcode"])
     return keys
+
+
+_DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
+
+
+def _same_street(a: str, b: str) -> bool:
+    """Two spellings of one street: alike, with the same street type and direction (OAK ST
+    and OAK CT, or W MAIN ST and E MAIN ST, are alike but two streets)."""
+    first, second = a.split(), b.split()
+    if not first or not second or first[-1] != second[-1]:
+        return False
+    if (first[0] in _DIRECTIONS or second[0] in _DIRECTIONS) and first[0] != second[0]:
+        return False
+    return jellyfish.jaro_winkler_similarity(a, b) >= SAME_STREET_SIMILARITY
 
 
 def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

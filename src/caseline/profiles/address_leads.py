@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-IDENTIFIER_COLUMNS = ("ssn_hash", "itin_hash", "a_number_hash", "passport_hash", "licence_hash")
+IDENTIFIER_COLUMNS = (
+    "ssn_hash", "itin_hash", "a_number_hash", "passport_hash", "licence_hash", "other_id_hash",
+)  # fmt: skip
 MAX_CLAIMANTS = 10  # a name shared by more identified persons than this says nothing
 
 

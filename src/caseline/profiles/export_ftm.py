@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
 
 DATASET = "caseline"
+_ZIP = re.compile(r"\b(\d{5})$")
 _GENDER = {"M": "male", "F": "female", "X": "other"}
 
 
@@ -68,32 +70,37 @@ def export_ftm(
     addresses_of = {pid: group for pid, group in own.groupby("person_id", sort=False)}
     written_persons = written_addresses = 0
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        for person_id, person in persons.items():
-            entities = list(
-                _entities(person, attributes.get(person_id), addresses_of.get(person_id), as_of)
-            )
-            for entity in entities:
-                out.write(json.dumps(entity.to_dict(), sort_keys=True) + "\n")
-            written_persons += 1
-            written_addresses += len(entities) - 1
-    partial.replace(path)
-    record_event(
-        session,
-        AuditEntry.by(
-            actor,
-            "export_persons",
-            "person",
-            purpose=purpose,
-            details={
-                "format": "ftm",
-                "file": str(path),
-                "persons": written_persons,
-                "addresses": written_addresses,
-                "as_of": as_of.isoformat(),
-            },
-        ),
-    )
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            for person_id, person in persons.items():
+                entities = list(
+                    _entities(person, attributes.get(person_id), addresses_of.get(person_id), as_of)
+                )
+                for entity in entities:
+                    out.write(json.dumps(entity.to_dict(), sort_keys=True) + "\n")
+                written_persons += 1
+                written_addresses += len(entities) - 1
+        # The audit event is written before the file takes its name: no export without one.
+        record_event(
+            session,
+            AuditEntry.by(
+                actor,
+                "export_persons",
+                "person",
+                purpose=purpose,
+                details={
+                    "format": "ftm",
+                    "file": str(path),
+                    "persons": written_persons,
+                    "addresses": written_addresses,
+                    "as_of": as_of.isoformat(),
+                },
+            ),
+        )
+        session.flush()
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return ExportSummary(path, written_persons, written_addresses)
 
 
@@ -129,7 +136,8 @@ def _address(person_id: str, row: dict[str, Any], as_of: dt.date) -> EntityProxy
     address.add("full", row["address"])
     street, _, place = str(row["address"]).partition(", ")
     address.add("street", street)
-    address.add("postalCode", place.rsplit(" ", 1)[-1] if place else None)
+    zip_code = _ZIP.search(place)
+    address.add("postalCode", zip_code.group(1) if zip_code else None)
     address.add("country", "us")
     address.add("summary", f"probability current {row['probability']:.4f} on {as_of.isoformat()}")
     first, last = (pd.Timestamp(row[c]).date().isoformat() for c in ("first_seen", "last_seen"))

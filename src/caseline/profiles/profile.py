@@ -118,6 +118,8 @@ def read_profile(
     ).all()
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
     stored = [r for r, _, _ in rows]
+    addresses = person_addresses(session, person_id, as_of)
+    # The leads show another person's records: the read names them too.
     record_event(
         session,
         AuditEntry.by(
@@ -126,7 +128,7 @@ def read_profile(
             "person",
             object_id=person_id,
             purpose=purpose,
-            details={"as_of": as_of.isoformat()},
+            details={"as_of": as_of.isoformat(), "lead_records": list(addresses.lead_records)},
         ),
     )
     return Profile(
@@ -144,7 +146,7 @@ def read_profile(
         countries_of_birth=_ranked((r.record_id, r.country_of_birth) for r in stored),
         assurance=person.assurance,
         assurance_evidence=person.assurance_evidence,
-        addresses=person_addresses(session, person_id, as_of),
+        addresses=addresses,
     )
 
 

@@ -67,7 +67,9 @@ class AssuranceEvidence:
         return stored
 
     def features(self) -> np.ndarray:
-        weakest = min(self.weakest_link_weight or WEIGHT_CAP, WEIGHT_CAP)
+        # A person of several records with no link on record is as weak as a link can be.
+        weakest = 0.0 if self.weakest_link_weight is None else self.weakest_link_weight
+        weakest = min(weakest, WEIGHT_CAP)
         return np.array(
             [
                 1.0,

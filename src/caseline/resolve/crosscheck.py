@@ -63,8 +63,9 @@ def score_within(
     group = np.concatenate([np.full(len(c), i) for i, c in enumerate(candidates)])
     subset = records.iloc[members].assign(**{CHECK_COLUMN: group})
     settings = copy.deepcopy(model)
+    # Unquoted, in no dialect of its own: the same text reads right in DuckDB and Spark.
     settings["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": f'l."{CHECK_COLUMN}" = r."{CHECK_COLUMN}"', "sql_dialect": "duckdb"}
+        {"blocking_rule": f"l.{CHECK_COLUMN} = r.{CHECK_COLUMN}"}
     ]
     linker = engines.create_linker(subset, settings, engine)
     engines.register_term_frequencies(linker, frequencies)

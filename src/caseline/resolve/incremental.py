@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,11 @@ class IncrementalResolver:
         self._engine = engine
         self._model = load_model(Path(last.model_path))
         self._batch_model = _only_pairs_with_new_records(self._model)
-        columns = pq.read_schema(next(folder.glob("*.parquet"))).names
+        parts = sorted(folder.glob("*.parquet"))
+        if not parts:
+            raise StateError(f"no kept records in {folder}; run `caseline resolve` first")
+        columns = pq.read_schema(parts[0]).names
+        self._lock = threading.Lock()
         self._kept = engines.KeptRecords(
             folder, join_keys(set(columns)), frequency_columns(self._model)
         )
@@ -126,8 +131,24 @@ class IncrementalResolver:
         on_step: StepCallback | None = None,
     ) -> IncrementalSummary:
         """Place the records that belong to no person yet (see the module's docstring)."""
+        with self._lock:  # one batch at a time: the kept records are shared state
+            return self._place(db, threshold=threshold, actor=actor, on_step=on_step)
+
+    def _place(
+        self,
+        db: Database,
+        *,
+        threshold: float,
+        actor: Actor,
+        on_step: StepCallback | None,
+    ) -> IncrementalSummary:
         step = on_step or (lambda _name: None)
         with db.transaction() as session:
+            latest = session.scalars(
+                select(ResolutionRun.model_path).order_by(ResolutionRun.id.desc())
+            ).first()
+            if latest != self._last.model_path:
+                raise StateError("a full resolution ran since this resolver opened; open a new one")
             new_ids = _unplaced(session)
             if not new_ids:
                 return IncrementalSummary(None, 0, 0, 0, 0)
@@ -172,7 +193,8 @@ def _only_pairs_with_new_records(model: dict[str, Any]) -> dict[str, Any]:
     narrowed = copy.deepcopy(model)
     for rule in narrowed["blocking_rules_to_generate_predictions"]:
         rule["blocking_rule"] = (
-            f'({rule["blocking_rule"]}) AND (l."{NEW_COLUMN}" = 1 OR r."{NEW_COLUMN}" = 1)'
+            # Unquoted: the same text reads right in DuckDB's and Spark's SQL.
+            f"({rule['blocking_rule']}) AND (l.{NEW_COLUMN} = 1 OR r.{NEW_COLUMN} = 1)"
         )
     return narrowed
 

@@ -100,9 +100,11 @@ def link_records(
     ]
     if candidates:
         step(f"checking {len(candidates):,} candidate persons pair by pair")
-        numbered_clusters = _checked(
+        numbered_clusters, checked_links = _checked(
             numbered_clusters, candidates, numbered, model, engine, match_weight(threshold)
         )
+        # The pairs the check scored hold its persons together too: assurance reads them.
+        links = pd.concat([links, checked_links]).drop_duplicates(["left", "right"])
     ids = record_ids.to_numpy(dtype=object)
     members = [np.asarray(cluster, dtype=np.int64) for cluster in numbered_clusters]
     evidence = gather_assurance_evidence(
@@ -130,8 +132,9 @@ def _checked(
     model: dict[str, Any],
     engine: str,
     link_weight: float,
-) -> list[list[Any]]:
-    """The clusters with each candidate clustered again with all its pairs (see crosscheck)."""
+) -> tuple[list[list[Any]], pd.DataFrame]:
+    """The clusters with each candidate clustered again with all its pairs (see crosscheck),
+    and the links among those pairs."""
     frequencies = term_frequencies(records, frequency_columns(model))
     within = score_within(records, candidates, model, engine, frequencies)
     veto = match_weight(model["probability_two_random_records_match"]) - CHECK_VETO_BELOW_PRIOR
@@ -145,7 +148,8 @@ def _checked(
         none,
     )
     checked = set(members.tolist())
-    return [c for c in clusters if c[0] not in checked] + reclustered
+    links = within[within["weight"] >= link_weight].reset_index(drop=True)
+    return [c for c in clusters if c[0] not in checked] + reclustered, links
 
 
 def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
