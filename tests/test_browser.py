@@ -81,6 +81,7 @@ def test_sign_in_search_a_name_and_open_the_profile(
     expect(rows.first.locator("td.evidence")).to_contain_text("seen")
     expect(page.locator("table.addresses [role=meter]")).to_have_count(len(stated))
     expect(page.locator("#identity [role=meter]")).to_have_count(1)
+    expect(page.locator("#history")).to_contain_text("History")
     with database.transaction() as session:
         reads = session.scalars(
             select(AuditEvent).where(

@@ -14,6 +14,7 @@ from caseline.api.deps import SESSION_COOKIE, Authorized, DatabaseDep, SettingsD
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission, sign_in, sign_out
 from caseline.profiles import read_profile, search_persons
+from caseline.resolve.explain import list_person_events
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 web_router = APIRouter(include_in_schema=False)
@@ -95,6 +96,9 @@ def profile_page(
 ) -> Response:
     with database.transaction() as session:
         profile = read_profile(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
+        history = list_person_events(session, actor, person_id, purpose)
     return templates.TemplateResponse(
-        request, "profile.html", {"actor": actor, "profile": profile, "purpose": purpose}
+        request,
+        "profile.html",
+        {"actor": actor, "profile": profile, "purpose": purpose, "history": history},
     )
