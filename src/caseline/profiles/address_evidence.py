@@ -21,7 +21,6 @@ RECORD_COLUMNS = (
 # Two spellings of a street at one number and ZIP code are one address (a typo, an
 # abbreviation) when they are this alike.
 SAME_STREET_SIMILARITY = 0.85
-DAYS_PER_YEAR = 365.25
 
 
 def address_key(

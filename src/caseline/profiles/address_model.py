@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from caseline.errors import InputError
+from caseline.shipped import read_versioned_json
 
 MODEL_VERSION = "caseline-address-0.1"
 DAYS_PER_YEAR = 365.25
@@ -170,17 +169,9 @@ def save_address_model(model: AddressModel, path: Path) -> None:
 
 def load_address_model(path: Path | None = None) -> AddressModel:
     """The model at ``path``, or the one shipped with Caseline."""
-    text = (
-        path.read_text()
-        if path is not None
-        else resources.files("caseline.profiles").joinpath("address_model.json").read_text()
+    stored = read_versioned_json(
+        path, package="caseline.profiles", name="address_model.json", version=MODEL_VERSION
     )
-    stored = json.loads(text)
-    if stored.get("version") != MODEL_VERSION:
-        raise InputError(
-            f"address model {path or 'shipped'} is version {stored.get('version')!r}; "
-            f"this Caseline reads {MODEL_VERSION!r}"
-        )
     return AddressModel(
         np.array([stored["address_weights"][name] for name in ADDRESS_FEATURES]),
         np.array([stored["unknown_weights"][name] for name in UNKNOWN_FEATURES]),

@@ -17,11 +17,9 @@ pure by construction. Purity by assurance band is reported by `caseline evaluate
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from caseline.errors import InputError
+from caseline.shipped import read_versioned_json
 
 ASSURANCE_VERSION = "caseline-assurance-0.1"
 IDENTIFIER_COLUMNS = ("ssn_hash", "itin_hash", "a_number_hash")
@@ -188,18 +186,9 @@ class AssuranceModel:
 
 def load_assurance_model(path: Path | None = None) -> AssuranceModel:
     """The model at ``path``, or the one shipped with Caseline."""
-    text = (
-        path.read_text()
-        if path is not None
-        else resources.files("caseline.resolve").joinpath("assurance_model.json").read_text()
+    stored = read_versioned_json(
+        path, package="caseline.resolve", name="assurance_model.json", version=ASSURANCE_VERSION
     )
-    stored = json.loads(text)
-    if stored.get("version") != ASSURANCE_VERSION:
-        raise InputError(
-            f"assurance model is version {stored.get('version')!r}; "
-            f"this Caseline reads {ASSURANCE_VERSION!r}",
-            where=str(path or "shipped model"),
-        )
     return AssuranceModel(
         np.array([stored["weights"][name] for name in FEATURES]), stored.get("trained_on", {})
     )
