@@ -160,7 +160,7 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
         if len(records) > TRAINING_SAMPLE
         else records
     )
-    return train(lambda model: engines.create_linker(sample, model, engine), present)
+    return train(lambda model, rows: engines.create_linker(rows, model, engine), sample, present)
 
 
 def decisive_pairs(

@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from splink import SettingsCreator, block_on
 
 from caseline.errors import InputError
@@ -25,6 +27,7 @@ MODEL_VERSION = "caseline-0.2"
 SEED = 20151
 U_SAMPLE_PAIRS = 3e6  # random pairs for u: plenty for levels with u near 1e-5
 EM_SAMPLE_PAIRS = 2e6  # blocked pairs per EM session; more changes m in the third decimal
+PRIOR_STEPS = 20  # iterations solving for the prior; it settles in fewer
 # No level may claim certainty: a borrowed SSN or a re-issued passport happens, so every
 # level keeps m and u inside these bounds and no single field can outvote all the others.
 M_FLOOR, U_FLOOR = 1e-3, 1e-7
@@ -76,17 +79,24 @@ EM_RULES = (
 )
 
 
-def train(make_linker: Callable[[dict[str, Any]], Any], present: Collection[str]) -> dict[str, Any]:
-    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM.
+MakeLinker = Callable[[dict[str, Any], pd.DataFrame], Any]
 
-    ``make_linker`` builds a linker over the training records from a model. ``present``
+
+def train(
+    make_linker: MakeLinker, records: pd.DataFrame, present: Collection[str]
+) -> dict[str, Any]:
+    """Fit the model unsupervised: prior from near-certain rules, u by sampling, m by EM,
+    then u and the prior again without the matches among the sampled pairs (see
+    `without_matches`).
+
+    ``make_linker`` builds a linker over some records from a model. ``present``
     names the columns the records fill: a person file may have no date of birth or no
     identifiers, and a rule on an empty column finds no pairs to learn from. A step that
     fails is skipped and the model as it stood before it is kept (Splink can leave a
     half-trained linker behind); if EM fails on every block the comparisons keep Splink's
     default m values (a weaker, still usable model). Returns the trained model, bounded.
     """
-    linker = make_linker(model_settings(present))
+    linker = make_linker(model_settings(present), records)
     prior_rules = [rule for columns, rule in PRIOR_RULES if set(columns) <= set(present)]
     if prior_rules:
         try:
@@ -110,11 +120,82 @@ def train(make_linker: Callable[[dict[str, Any]], Any], present: Collection[str]
             # On small or odd data a block can hold no pairs, or a level be unseen so EM
             # drives its m to zero, which Splink refuses; the other block still trains it.
             logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
-            linker = make_linker(before)
+            linker = make_linker(before, records)
     if trained == 0:
         logger.warning("EM failed on every block; the model keeps default m values")
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    return bounded(model)
+    return bounded(without_matches(make_linker, records, bounded(model)))
+
+
+def without_matches(
+    make_linker: MakeLinker, records: pd.DataFrame, model: dict[str, Any]
+) -> dict[str, Any]:
+    """The model with u estimated again on random pairs that hold no likely match, and the
+    prior as the share of random pairs that match.
+
+    Random sampling counts every pair towards u, the matches among them too. Where records
+    repeat a person often (a file of duplicates, a person seen by many agencies) those
+    matches are most of the random pairs that agree on an identifier or a whole name, so u
+    comes out far too large and the strongest evidence counts as weak: on Febrl3 an
+    agreeing identifier weighed 11 bits instead of 20. So the sampled records are scored
+    with the trained model (only the pairs blocking proposes: a pair that shares no key is
+    no likely match), one record of each likely match is set aside, and u is sampled again
+    from the rest. The prior is, by definition, the mean match probability of random
+    pairs; it is solved for on the same sample.
+    """
+    size = min(len(records), int(math.sqrt(2 * U_SAMPLE_PAIRS)) + 1)
+    sample = records.sample(n=size, random_state=SEED)
+    try:
+        pairs = _scored_pairs(make_linker(model, sample))
+        apart = sample[~sample["unique_id"].isin(_one_of_each_match(pairs))]
+        linker = make_linker(model, apart)
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        resampled: dict[str, Any] = linker.misc.save_model_to_json()
+        scored_with = resampled["probability_two_random_records_match"]
+        prior = _share_of_matches(_scored_pairs(make_linker(resampled, sample)), size, scored_with)
+    except Exception as exc:  # Splink raises several kinds; the model as trained stands
+        logger.warning("u not sampled again without matches: %s", exc)
+        return model
+    resampled["probability_two_random_records_match"] = prior
+    return resampled
+
+
+def _scored_pairs(linker: Any) -> pd.DataFrame:
+    """(left, right, match weight) of every pair blocking proposes among the linker's records."""
+    table = linker.inference.predict().physical_name
+    return linker.misc.query_sql(
+        f"SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight FROM {table}",  # noqa: S608 (Splink's table)
+        output_type="pandas",
+    )
+
+
+def _one_of_each_match(pairs: pd.DataFrame) -> set[Any]:
+    """Records to set aside so that no two kept ones are more likely a match than not."""
+    aside: set[Any] = set()
+    # In a fixed order: the engine returns pairs in any order, and training is reproducible.
+    likely = pairs[pairs["weight"] > 0].sort_values(["weight", "left", "right"], ascending=False)
+    for left, right in likely[["left", "right"]].itertuples(index=False):
+        if left not in aside and right not in aside:
+            aside.add(right)
+    return aside
+
+
+def _share_of_matches(pairs: pd.DataFrame, records: int, scored_with: float) -> float:
+    """The prior λ that equals the mean match probability of all pairs of ``records``
+    records, given the ``pairs`` blocking proposed, scored with prior ``scored_with`` (the
+    rest, sharing no key, count as non-matches). λ appears on both sides; iterating from
+    the trained prior settles within a few steps."""
+    total = records * (records - 1) / 2
+    evidence = pairs["weight"].to_numpy(float) - _log2_odds(scored_with)  # Bayes factors
+    prior = scored_with
+    for _ in range(PRIOR_STEPS):
+        prior = float((1 / (1 + np.exp2(-(evidence + _log2_odds(prior))))).sum() / total)
+        prior = min(max(prior, 1 / total), 0.5)
+    return prior
+
+
+def _log2_odds(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
 
 
 def bounded(model: dict[str, Any]) -> dict[str, Any]:
