@@ -148,9 +148,11 @@ def without_matches(
     try:
         pairs = _scored_pairs(make_linker(model, sample))
         apart = sample[~sample["unique_id"].isin(_one_of_each_match(pairs))]
-        linker = make_linker(model, apart)
+        linker = make_linker(_without_u(model), apart)
         linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
-        resampled: dict[str, Any] = linker.misc.save_model_to_json()
+        # A level no pair reached is rarer than this many pairs can measure.
+        unmeasured = 2 / max(len(apart) * (len(apart) - 1), 2)
+        resampled = _with_u_where_missing(linker.misc.save_model_to_json(), unmeasured)
         scored_with = resampled["probability_two_random_records_match"]
         prior = _share_of_matches(_scored_pairs(make_linker(resampled, sample)), size, scored_with)
     except Exception as exc:  # Splink raises several kinds; the model as trained stands
@@ -158,6 +160,27 @@ def without_matches(
         return model
     resampled["probability_two_random_records_match"] = prior
     return resampled
+
+
+def _without_u(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with no u on levels that carry weight, so that sampling sets every u anew
+    (Splink keeps a level's old u where no sampled pair reached it)."""
+    out = copy.deepcopy(model)
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level") and level.get("m_probability") != level.get(
+                "u_probability"
+            ):
+                level.pop("u_probability", None)
+    return out
+
+
+def _with_u_where_missing(model: dict[str, Any], u: float) -> dict[str, Any]:
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level") and _known(level.get("u_probability")) is None:
+                level["u_probability"] = u
+    return model
 
 
 def _scored_pairs(linker: Any) -> pd.DataFrame:
