@@ -22,12 +22,16 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import jellyfish
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator
 from sqlglot import exp
@@ -280,16 +284,21 @@ def _stop_spark(spark: Any, scratch: str) -> None:
 
 
 JoinKeys = list[tuple[tuple[str, ...], tuple[str, ...]]]
+_ALL_AT_ONCE = 2**31 - 1  # rows in one Arrow batch
+_MOST_PARTS = 32  # placed batches held apart before they are merged into one part
+NEW_COLUMN = "caseline_new"  # in a batch: 1 for a record being placed, 0 for a kept one
 
 
 class KeptRecords:
-    """The records a full run kept (Parquet in ``folder``), held in an in-memory DuckDB with
-    the term-frequency counts over them: what placing a batch needs, read once.
+    """The records a full run kept (Parquet in ``folder``) and the term-frequency counts
+    over them: what placing a batch needs, read once.
 
-    A long-lived process keeps one open between batches (``add`` appends each placed batch);
-    ``select`` then finds the kept records a batch can meet through the blocking rules' join
-    keys. Each rule's key is hashed once per kept record, so a batch probes integers rather
-    than strings. The records never enter Python whole, whichever engine scores the pairs.
+    A long-lived process keeps one open between batches (``add`` appends each placed batch).
+    ``select`` holds a batch: its new records and the kept records that some blocking rule's
+    join key pairs with one of them. Each rule's key is hashed once per kept record and held
+    sorted, so a batch finds its candidates by binary search and takes only their rows from
+    the records (Arrow, in memory). ``scored`` scores the batch in an in-memory DuckDB, or
+    hands it to another engine as a frame.
     """
 
     def __init__(self, folder: Path, join_keys: JoinKeys, frequency_columns: list[str]) -> None:
@@ -297,27 +306,20 @@ class KeptRecords:
 
         self._join_keys = join_keys
         self._frequency_columns = frequency_columns
-        self._totals: dict[str, int] = {}
         self._con = duckdb.connect()
         pattern = str(folder / "*.parquet").replace("'", "''")
-        self._con.sql(
-            f"CREATE TABLE kept AS SELECT *, {self._hashed_keys()} "  # noqa: S608
-            f"FROM read_parquet('{pattern}')"
-        )
-        for column in frequency_columns:
-            # Only the model's own column names are interpolated.
-            self._con.sql(
-                f'CREATE TABLE "counts_{column}" AS SELECT "{column}" AS value, count(*) AS n '  # noqa: S608
-                f'FROM kept WHERE "{column}" IS NOT NULL GROUP BY 1'
-            )
-            self._totals[column] = self._total(column)
-
-    def _hashed_keys(self) -> str:
-        """One column per rule: the hash of the kept record's (left) key columns, or NULL."""
-        return ", ".join(
-            f"{_key_hash(left)} AS {_key_column(i)}"
-            for i, (left, _right) in enumerate(self._join_keys)
-        )
+        kept = self._con.sql(f"SELECT * FROM read_parquet('{pattern}')")  # noqa: S608
+        # One batch: the records are taken from by position, which chunks would slow down.
+        records = kept.to_arrow_table(batch_size=_ALL_AT_ONCE)
+        self._schema = records.schema
+        self._parts: list[pa.Table] = []  # the records, each placed batch appended as a part
+        self._starts: list[int] = []  # the position of each part's first record
+        self._ids = _SortedHashes()
+        self._keys = [_SortedHashes() for _ in join_keys]
+        self._totals = dict.fromkeys(frequency_columns, 0)
+        self._scorer: _Scorer | None = None
+        self._append(records)
+        self._hold(self._schema.empty_table())  # so that the batch's tables always exist
 
     def __enter__(self) -> KeptRecords:
         return self
@@ -326,87 +328,268 @@ class KeptRecords:
         self.close()
 
     def close(self) -> None:
+        self._scorer = None
+        self._parts.clear()
         self._con.close()
 
-    def select(self, new: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-        """The kept records that some join key pairs with a record of ``new`` (left columns of
-        the kept record equal to right columns of the new one), and each frequency column's
-        term frequencies over kept and new records together (only for the values the
-        selected or new records hold)."""
+    def select(self, new: pd.DataFrame) -> int:
+        """Hold the batch of ``new`` records with the kept records that some join key pairs
+        with one of them (left columns of the kept record equal to right columns of the new
+        one), and each frequency column's term frequencies over kept and new records together
+        (for the values the batch holds). Returns the number of kept records held."""
+        arrivals = pa.Table.from_pandas(
+            new[self._schema.names], schema=self._schema, preserve_index=False
+        )
+        return self._hold(arrivals)
+
+    def _hold(self, arrivals: pa.Table) -> int:
+        """Hold ``arrivals`` (with the kept records' schema) as the batch (see ``select``)."""
+        probes = self._hashes(arrivals, [_key_hash(right) for _left, right in self._join_keys])
+        met = [index.find(probes.column(i + 1)) for i, index in enumerate(self._keys)]
+        held = self._held(arrivals.column("unique_id"), probes.column(0))
+        # A hash collision only adds a candidate, which the model then scores.
+        candidates = self._take(np.setdiff1d(np.concatenate(met), held))
+        batch = pa.concat_tables([_flagged(candidates, 0), _flagged(arrivals, 1)])
+        fresh = _without(arrivals, self._take(held).column("unique_id"))
         con = self._con
-        keys = sorted({c for left, right in self._join_keys for c in (*left, *right)})
-        needed = list(dict.fromkeys(["unique_id", *keys, *self._frequency_columns]))
-        con.register("new_frame", new[needed])
+        con.register("batch", batch)  # read where it is, in place of the last batch
+        con.register("fresh", fresh)
         try:
-            # A hash collision only adds a candidate, which the model then scores.
-            meets = " UNION ".join(
-                f"SELECT unique_id FROM kept WHERE {_key_column(i)} IN "  # noqa: S608
-                f"(SELECT {_key_hash(right)} FROM new_frame)"
-                for i, (_left, right) in enumerate(self._join_keys)
-            )
-            hashed = ", ".join(_key_column(i) for i in range(len(self._join_keys)))
-            con.sql(
-                f"CREATE OR REPLACE TEMP TABLE selected AS SELECT * EXCLUDE ({hashed}) "  # noqa: S608
-                f"FROM kept WHERE unique_id IN ({meets}) "
-                "AND unique_id NOT IN (SELECT unique_id FROM new_frame)"
-            )
-            con.sql(
-                "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM new_frame "
-                "WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
-            )
-            frequencies = {column: self._frequencies(column) for column in self._frequency_columns}
-            selected = con.sql("SELECT * FROM selected").df()
+            for column in self._frequency_columns:
+                con.sql(f'CREATE OR REPLACE TABLE "tf_{column}" AS {self._frequencies_sql(column)}')
         finally:
-            con.unregister("new_frame")
-        for column in selected.columns:  # lists come back as arrays; the model holds tuples
-            filled = selected[column].dropna()
-            if len(filled) and not isinstance(filled.iloc[0], str):
-                selected[column] = [tuple(v) if v is not None else v for v in selected[column]]
-        return selected.astype(object).where(selected.notna(), None), frequencies
+            con.unregister("fresh")
+        return int(candidates.num_rows)
 
-    def _total(self, column: str) -> int:
-        total = self._con.sql(f'SELECT coalesce(sum(n), 0) FROM "counts_{column}"').fetchall()  # noqa: S608
-        return int(total[0][0])
-
-    def _frequencies(self, column: str) -> pd.DataFrame:
-        # The kept counts of the values wanted, plus the new records not kept yet (``fresh``),
-        # over the total of both (the kept total is held, not summed again each batch).
-        return self._con.sql(
+    def _frequencies_sql(self, column: str) -> str:
+        # The kept counts of the values the batch holds, plus the new records not kept yet
+        # (``fresh``), over the total of both (the kept total is held, not summed again).
+        return (
             f'WITH fresh_counts AS (SELECT "{column}" AS value, count(*) AS n FROM fresh '  # noqa: S608
             f'WHERE "{column}" IS NOT NULL GROUP BY 1), '
-            f'wanted AS (SELECT "{column}" AS value FROM selected '
-            f'UNION SELECT "{column}" FROM new_frame), '
+            f'wanted AS (SELECT DISTINCT "{column}" AS value FROM batch), '
             f'counts AS (SELECT value, sum(n) AS n FROM (SELECT * FROM "counts_{column}" '
             "WHERE value IN (SELECT value FROM wanted) UNION ALL SELECT * FROM fresh_counts) "
             "GROUP BY 1) "
             f'SELECT value AS "{column}", n / ({self._totals[column]} + '
-            f'(SELECT coalesce(sum(n), 0) FROM fresh_counts)) AS "tf_{column}" '
-            "FROM counts WHERE value IN (SELECT value FROM wanted)"
-        ).df()
+            f'(SELECT coalesce(sum(n), 0) FROM fresh_counts)) AS "tf_{column}" FROM counts'
+        )
 
-    def add(self, placed: Any) -> None:
-        """Append a placed batch (records not kept yet; an Arrow table with the kept records'
-        schema), counting its values."""
-        con = self._con
-        con.register("placed", placed)
+    def batch_frame(self) -> pd.DataFrame:
+        """The held batch (kept, then new records; ``NEW_COLUMN`` tells which) as a frame
+        with lists as tuples and missing values as None, as the model's frames hold them."""
+        frame = self._con.sql("SELECT * FROM batch").df()
+        for column in frame.columns:  # lists come back as arrays
+            filled = frame[column].dropna()
+            if len(filled) and isinstance(filled.iloc[0], np.ndarray | list):
+                frame[column] = [tuple(v) if v is not None else v for v in frame[column]]
+        return frame.astype(object).where(frame.notna(), None)
+
+    def frequencies(self) -> dict[str, pd.DataFrame]:
+        """The held batch's term frequencies, per frequency column."""
+        return {c: self._con.sql(f'SELECT * FROM "tf_{c}"').df() for c in self._frequency_columns}  # noqa: S608
+
+    def prepare(self, model: dict[str, Any], engine: str) -> None:
+        """Build what scoring a batch with ``model`` needs now rather than for the first batch
+        (on DuckDB, the model's linker: about half a second)."""
+        if engine == "duckdb":
+            self._duckdb_linker(model)
+
+    @contextmanager
+    def scored(self, model: dict[str, Any], engine: str) -> Iterator[tuple[Any, Any]]:
+        """A linker over the held batch and its predictions: the pairs with a new record in
+        them that a blocking rule of ``model`` makes (the kept records were compared with
+        one another by the full run). Predictions are dropped on leaving."""
+        if engine == "duckdb":
+            linker = self._duckdb_linker(model)
+        else:  # the other engine gets the batch as a frame and blocks it itself
+            narrowed = _only_pairs_with_new_records(model)
+            linker = create_linker(self.batch_frame(), narrowed, engine, validate=False)
+            register_term_frequencies(linker, self.frequencies())
+        predictions = linker.inference.predict()
         try:
-            fresh = (
-                f"SELECT *, {self._hashed_keys()} FROM placed "  # noqa: S608
-                "WHERE unique_id NOT IN (SELECT unique_id FROM kept)"
-            )
-            for column in self._frequency_columns:
-                con.sql(
-                    f'INSERT INTO "counts_{column}" SELECT "{column}", count(*) '  # noqa: S608
-                    f'FROM ({fresh}) WHERE "{column}" IS NOT NULL GROUP BY 1'
-                )
-            con.sql(f"INSERT INTO kept BY NAME {fresh}")
+            yield linker, predictions
         finally:
-            con.unregister("placed")
-        self._totals = {column: self._total(column) for column in self._frequency_columns}
+            predictions.drop_table_from_database_and_remove_from_cache()
+
+    def _duckdb_linker(self, model: dict[str, Any]) -> Any:
+        """The model's linker over the batch on this DuckDB, built once: each batch replaces
+        the tables it reads (records, term frequencies, pairs), so only the pairs are made
+        here, from the model's own rules."""
+        if self._scorer is None or self._scorer.model is not model:
+            self._scorer = _Scorer(model)
+        self._con.sql(f"CREATE OR REPLACE TABLE batch_pairs AS {self._scorer.pairs_sql}")
+        return self._scorer.linker(self._con, self._frequency_columns)
+
+    def add(self, placed: pa.Table) -> None:
+        """Hold a placed batch (an Arrow table with the kept records' columns), counting its
+        values; records held already are skipped."""
+        placed = placed.select(self._schema.names).cast(self._schema)
+        ids = placed.column("unique_id")
+        held = self._held(ids, self._hashes(placed, []).column(0))
+        fresh = _without(placed, self._take(held).column("unique_id"))
+        if fresh.num_rows:
+            self._append(fresh)
+
+    def _append(self, records: pa.Table) -> None:
+        """Hold ``records`` (none held yet): their rows, their hashed keys, their counts."""
+        records = records.combine_chunks()
+        start = self._starts[-1] + self._parts[-1].num_rows if self._parts else 0
+        hashed = self._hashes(records, [_key_hash(left) for left, _right in self._join_keys])
+        self._con.register("appended", records)
+        try:
+            for column in self._frequency_columns:
+                counted = (
+                    f'SELECT "{column}" AS value, count(*) AS n FROM appended '  # noqa: S608
+                    f'WHERE "{column}" IS NOT NULL GROUP BY 1'
+                )
+                self._con.sql(f'CREATE TABLE IF NOT EXISTS "counts_{column}" AS {counted} LIMIT 0')
+                self._con.sql(f'INSERT INTO "counts_{column}" {counted}')
+                self._totals[column] += records.num_rows - records.column(column).null_count
+        finally:
+            self._con.unregister("appended")
+        self._ids.insert(hashed.column(0), start)
+        for i, index in enumerate(self._keys):
+            index.insert(hashed.column(i + 1), start)
+        self._parts.append(records)
+        self._starts.append(start)
+        if len(self._parts) > _MOST_PARTS:  # so that taking rows stays a few steps
+            placed = pa.concat_tables(self._parts[1:]).combine_chunks()
+            self._parts, self._starts = [self._parts[0], placed], self._starts[:2]
+
+    def _hashes(self, records: pa.Table, keys: list[str]) -> pa.Table:
+        """The hash of each record's id, then the given key hashes (SQL), one row a record."""
+        self._con.register("hashed", records)
+        try:
+            columns = ", ".join(["hash(unique_id)", *keys])
+            return self._con.sql(f"SELECT {columns} FROM hashed").to_arrow_table()  # noqa: S608
+        finally:
+            self._con.unregister("hashed")
+
+    def _held(self, ids: pa.ChunkedArray, hashed_ids: pa.ChunkedArray) -> np.ndarray:
+        """The positions of the held records whose id is among ``ids``."""
+        positions = np.sort(self._ids.find(hashed_ids))
+        found = self._take(positions).column("unique_id")
+        among = pc.is_in(found, value_set=ids.combine_chunks()).to_numpy()
+        held: np.ndarray = positions[among]
+        return held
+
+    def _take(self, positions: np.ndarray) -> pa.Table:
+        """The held records at ``positions`` (ascending), in that order."""
+        cuts = np.searchsorted(positions, self._starts[1:])
+        pieces = [
+            part.take(pa.array(chunk - start))
+            for part, start, chunk in zip(
+                self._parts, self._starts, np.split(positions, cuts), strict=True
+            )
+            if len(chunk)
+        ]
+        return pa.concat_tables(pieces) if pieces else self._schema.empty_table()
 
 
-def _key_column(rule: int) -> str:
-    return f"caseline_key_{rule}"
+class _SortedHashes:
+    """Hashes with the positions of the records that hold them, sorted by hash, so that the
+    records holding any of a few hashes are found by binary search."""
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype=np.uint64)
+        self._positions = np.empty(0, dtype=np.int64)
+
+    def insert(self, hashes: pa.ChunkedArray, start: int) -> None:
+        """Add the hashes of records numbered from ``start`` (a null hash: no key)."""
+        combined = hashes.combine_chunks()
+        positions = np.flatnonzero(combined.is_valid().to_numpy(zero_copy_only=False)) + start
+        values = pc.drop_null(combined).to_numpy(zero_copy_only=False)
+        order = np.argsort(values)
+        if not len(self._hashes):  # the first records: nothing to merge with
+            self._hashes, self._positions = values[order], positions[order]
+            return
+        at = np.searchsorted(self._hashes, values[order])
+        self._hashes = np.insert(self._hashes, at, values[order])
+        self._positions = np.insert(self._positions, at, positions[order])
+
+    def find(self, hashes: pa.ChunkedArray) -> np.ndarray:
+        """The positions of the records holding any of ``hashes`` (nulls ignored)."""
+        given: np.ndarray = pc.drop_null(hashes.combine_chunks()).to_numpy(zero_copy_only=False)
+        wanted = np.unique(given)
+        low = np.searchsorted(self._hashes, wanted, "left")
+        counts = np.searchsorted(self._hashes, wanted, "right") - low
+        # Each wanted hash's run of positions, laid end to end.
+        starts = np.repeat(low - np.cumsum(counts) + counts, counts)
+        found: np.ndarray = self._positions[starts + np.arange(counts.sum())]
+        return found
+
+
+class _Scorer:
+    """A model's linker over the batch tables of a DuckDB connection, and the SQL that makes
+    the batch's pairs from the model's blocking rules."""
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        self.model = model
+        self._settings = _in_dialect(model, "duckdb")
+        rules = self._settings["blocking_rules_to_generate_predictions"]
+        self.pairs_sql = _pairs_sql([rule["blocking_rule"] for rule in rules])
+        self._linker: Any = None
+
+    def linker(self, con: Any, frequency_columns: list[str]) -> Any:
+        """The linker, built on first use (the batch tables it reads exist by then)."""
+        if self._linker is None:
+            db_api = DuckDBAPI(connection=con)
+            self._linker = Linker(
+                db_api.register("batch"),
+                self._settings,
+                log_level=logging.ERROR,
+                validate_settings=False,  # validated when trained; Splink's check takes a second
+            )
+            tables = self._linker.table_management
+            for column in frequency_columns:
+                tables.register_term_frequency_lookup(db_api.register(f"tf_{column}"), column)
+            pairs = tables.register_blocked_pairs_for_predict(db_api.register("batch_pairs"))
+            # Splink would first copy out each side's records of a registered table of pairs
+            # (for inputs far larger than a batch); unmarked, it scores them in place.
+            pairs.metadata["registered_for_predict"] = False
+        return self._linker
+
+
+def _pairs_sql(rules: list[str]) -> str:
+    """The batch's pairs as Splink blocks them (the first rule that makes a pair is its
+    match key), for pairs with a new record: each rule joined twice, from the new records on
+    either side, rather than over every pair of kept records and then filtered."""
+    # Only the model's own rules and column names are interpolated.
+    joins = " UNION ALL ".join(
+        f"SELECT {k} AS k, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608
+        f"FROM batch AS l JOIN batch AS r ON ({rule}) "
+        f"WHERE {side}.{NEW_COLUMN} = 1 AND l.unique_id < r.unique_id"
+        for k, rule in enumerate(rules)
+        for side in ("l", "r")
+    )
+    return (
+        "SELECT CAST(min(k) AS VARCHAR) AS match_key, join_key_l, join_key_r "  # noqa: S608
+        f"FROM ({joins}) GROUP BY join_key_l, join_key_r"
+    )
+
+
+def _only_pairs_with_new_records(model: dict[str, Any]) -> dict[str, Any]:
+    """The model with each blocking rule narrowed to pairs that hold a new record, for an
+    engine that blocks the batch itself."""
+    narrowed = copy.deepcopy(model)
+    for rule in narrowed["blocking_rules_to_generate_predictions"]:
+        rule["blocking_rule"] = (
+            # Unquoted: the same text reads right in DuckDB's and Spark's SQL.
+            f"({rule['blocking_rule']}) AND (l.{NEW_COLUMN} = 1 OR r.{NEW_COLUMN} = 1)"
+        )
+    return narrowed
+
+
+def _flagged(records: pa.Table, new: int) -> pa.Table:
+    return records.append_column(NEW_COLUMN, pa.array(np.full(records.num_rows, new)))
+
+
+def _without(records: pa.Table, ids: pa.ChunkedArray) -> pa.Table:
+    """``records`` but those whose id is among ``ids``."""
+    return records.filter(
+        pc.invert(pc.is_in(records.column("unique_id"), value_set=ids.combine_chunks()))
+    )
 
 
 def _key_hash(columns: tuple[str, ...]) -> str:

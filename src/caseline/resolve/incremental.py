@@ -11,7 +11,6 @@ split here (a new record that bridges two persons waits for the next full run).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import shutil
 import threading
@@ -97,7 +96,6 @@ class IncrementalResolver:
         self._last = last
         self._engine = engine
         self._model = load_model(Path(last.model_path))
-        self._batch_model = _only_pairs_with_new_records(self._model)
         parts = sorted(folder.glob("*.parquet"))
         if not parts:
             raise StateError(f"no kept records in {folder}; run `caseline resolve` first")
@@ -106,6 +104,7 @@ class IncrementalResolver:
         self._kept = engines.KeptRecords(
             folder, join_keys(set(columns)), frequency_columns(self._model)
         )
+        self._kept.prepare(self._model, engine)
 
     @classmethod
     def open(cls, db: Database, *, models_dir: Path, engine: str = "duckdb") -> IncrementalResolver:
@@ -155,48 +154,26 @@ class IncrementalResolver:
             new = add_features(load_model_frame(session, new_ids))
 
         step("finding existing records the new ones can meet")
-        candidates, frequencies = self._kept.select(new)
+        candidates = self._kept.select(new)
         step("scoring candidate pairs")
-        frame = pd.concat(
-            [
-                candidates.assign(**{NEW_COLUMN: 0}),
-                new[candidates.columns].assign(**{NEW_COLUMN: 1}),
-            ],
-            ignore_index=True,
-        )
-        # The model was validated when it was trained; Splink's check costs a second a batch.
-        linker = engines.create_linker(frame, self._batch_model, self._engine, validate=False)
-        engines.register_term_frequencies(linker, frequencies)
-        links, against = decisive_pairs(linker, linker.inference.predict(), threshold)
+        with self._kept.scored(self._model, self._engine) as (linker, predictions):
+            links, against = decisive_pairs(linker, predictions, threshold)
         fresh = set(new["unique_id"])
         links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
         against = against[against["left"].isin(fresh) | against["right"].isin(fresh)]
 
         step("placing records")
+        # Only the existing records paired with a new one can bear on where it goes.
+        met = set(links["left"]).union(links["right"], against["left"], against["right"])
         with db.transaction() as session:
-            persons = _persons_of(session, list(candidates["unique_id"]))
+            persons = _persons_of(session, sorted(met - fresh))
             placed = place_records(persons, links, against)
             unplaced = fresh - {r for records in placed.values() for r in records}
             groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
-            summary = _store(session, groups, self._last, len(candidates), actor)
+            summary = _store(session, groups, self._last, candidates, actor)
         part = self._folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet"
         self._kept.add(write_part(new, part))
         return summary
-
-
-NEW_COLUMN = "caseline_new"
-
-
-def _only_pairs_with_new_records(model: dict[str, Any]) -> dict[str, Any]:
-    """The model with each blocking rule narrowed to pairs that hold a new record: the
-    existing records were compared with one another by the full run."""
-    narrowed = copy.deepcopy(model)
-    for rule in narrowed["blocking_rules_to_generate_predictions"]:
-        rule["blocking_rule"] = (
-            # Unquoted: the same text reads right in DuckDB's and Spark's SQL.
-            f"({rule['blocking_rule']}) AND (l.{NEW_COLUMN} = 1 OR r.{NEW_COLUMN} = 1)"
-        )
-    return narrowed
 
 
 def resolve_incrementally(
