@@ -5,12 +5,13 @@ from sqlalchemy import func, select
 
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
-from caseline.db.models import Person, PersonRecord, SourceRecord
+from caseline.db.models import IngestRun, Person, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import StateError
 from caseline.ingest import ingest_file
 from caseline.resolve import resolve_incrementally, resolve_persons
 from caseline.resolve.clusters import current_memberships
 from caseline.resolve.evaluation import TruthRecord, score_assignments
+from caseline.resolve.incremental import _unplaced
 from caseline.synth import WorldSummary
 from tests.conftest import OPERATOR
 
@@ -96,3 +97,46 @@ def test_nothing_new_changes_nothing(
     )
     assert summary.new_records == 0
     assert _memberships(database) == before
+
+
+def _store_records(database: Database, placed: dict[str, bool], ingests: int) -> None:
+    """Records r0, r1, ... spread over ``ingests`` ingest runs in turn; those ``placed``
+    belong to one person."""
+    with database.transaction() as session:
+        runs = [
+            IngestRun(source="tax", file_name=f"f{i}.csv", file_sha256=f"{i:064d}")
+            for i in range(ingests)
+        ]
+        run = ResolutionRun(engine="duckdb", model_path="m.json", threshold=0.95)
+        session.add_all([*runs, run])
+        session.flush()
+        session.add(
+            Person(person_id="P1", resolution_run_id=run.id, record_count=0, display_name="A")
+        )
+        for i, record_id in enumerate(placed):
+            session.add(
+                SourceRecord(
+                    record_id=record_id,
+                    source="tax",
+                    source_key=record_id,
+                    ingest_run_id=runs[i % ingests].id,
+                    line_number=i,
+                    extra={},
+                )
+            )
+        session.flush()
+        session.add_all(
+            PersonRecord(record_id=r, person_id="P1")
+            for r, is_placed in placed.items()
+            if is_placed
+        )
+
+
+@pytest.mark.parametrize("unplaced", [[], ["r39"], ["r0", "r39"], ["r0", "r20", "r39"]])
+def test_records_in_no_person_are_found_whichever_ingest_brought_them(
+    database: Database, unplaced: list[str]
+) -> None:
+    # 40 records over 20 ingests: r39 came with the latest, r0 with the first.
+    _store_records(database, {f"r{i}": f"r{i}" not in unplaced for i in range(40)}, ingests=20)
+    with database.transaction() as session:
+        assert sorted(_unplaced(session)) == unplaced
