@@ -32,8 +32,16 @@ class Rule:
     def needs(self) -> set[str]:
         return {c for left, right in self.keys for c in (*left, *right)}
 
-    def splink_rule(self) -> Any:
-        (left, right), *_ = self.keys
+    def splink_rules(self) -> list[Any]:
+        """One Splink rule per way round: Splink pairs a record only with records of a
+        higher id, so ``l.a = r.b`` alone would miss the half of the pairs that meet it
+        the other way round (a key that reads the same both ways is one rule)."""
+        distinct = {
+            frozenset(zip(left, right, strict=True)): (left, right) for left, right in self.keys
+        }
+        return [self._splink_rule(left, right) for left, right in distinct.values()]
+
+    def _splink_rule(self, left: tuple[str, ...], right: tuple[str, ...]) -> Any:
         if left == right and not self.sql_filter:
             return block_on(*left)
         condition = " AND ".join(f"l.{a} = r.{b}" for a, b in zip(left, right, strict=True))
@@ -61,13 +69,15 @@ PREDICTION_RULES: tuple[Rule, ...] = (
     _same("address_key", "family_sound"),
     _same("address_key", "given_sound"),
     _crossed(("given_sound", "family_sound"), ("family_sound", "given_sound")),
+    # Given and family name exchanged and one of them mistyped.
+    _crossed(("date_of_birth", "given_sound"), ("date_of_birth", "family_sound")),
     _same("date_of_birth", "postcode"),
 )
 
 
 def prediction_rules(present: set[str]) -> list[Any]:
     """The rules whose columns the records fill (a rule on an empty column pairs nothing)."""
-    return [rule.splink_rule() for rule in PREDICTION_RULES if rule.needs <= present]
+    return [r for rule in PREDICTION_RULES if rule.needs <= present for r in rule.splink_rules()]
 
 
 def join_keys(columns: set[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
