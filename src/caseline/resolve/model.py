@@ -27,6 +27,7 @@ MODEL_VERSION = "caseline-0.2"
 SEED = 20151
 U_SAMPLE_PAIRS = 3e6  # random pairs for u: plenty for levels with u near 1e-5
 EM_SAMPLE_PAIRS = 2e6  # blocked pairs per EM session; more changes m in the third decimal
+PRIOR_SAMPLE_RECORDS = 40_000  # ~8e8 pairs, thousands of them matches even at 1M records
 PRIOR_STEPS = 20  # iterations solving for the prior; it settles in fewer
 # No level may claim certainty: a borrowed SSN or a re-issued passport happens, so every
 # level keeps m and u inside these bounds and no single field can outvote all the others.
@@ -153,8 +154,13 @@ def without_matches(
         # A level no pair reached is rarer than this many pairs can measure.
         unmeasured = 2 / max(len(apart) * (len(apart) - 1), 2)
         resampled = _with_u_where_missing(linker.misc.save_model_to_json(), unmeasured)
+        # The prior from more records than u needs: at a million records the u sample
+        # holds a few dozen matching pairs, too few to count the share by.
+        wide = records.sample(n=min(len(records), PRIOR_SAMPLE_RECORDS), random_state=SEED)
         scored_with = resampled["probability_two_random_records_match"]
-        prior = _share_of_matches(_scored_pairs(make_linker(resampled, sample)), size, scored_with)
+        prior = _share_of_matches(
+            _scored_pairs(make_linker(resampled, wide)), len(wide), scored_with
+        )
     except Exception as exc:  # Splink raises several kinds; the model as trained stands
         logger.warning("u not sampled again without matches: %s", exc)
         return model
