@@ -52,7 +52,7 @@ from caseline.resolve.blocking import PREDICTION_RULES
 from caseline.resolve.blocking import Rule as CaselineRule
 from caseline.resolve.features import add_features
 from caseline.resolve.records import present_columns
-from resolution import _components, _pairs, truth_table
+from resolution import recall_figures, truth_table
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -315,15 +315,10 @@ def measure_set(
     ).fetchnumpy()["pair"]
     pairs = count(con, "set_pairs")
     con.execute("DROP TABLE set_pairs")
-    reachable = _pairs(np.bincount(_components(n, generated // n, generated % n)))
     return {
         "rules": len(per_rule),
         "pairs": pairs,
-        "true_pairs": true_pairs,
-        "true_candidate_pairs": len(generated),
-        "pair_recall": len(generated) / true_pairs if true_pairs else 1.0,
-        "reachable_pairs": reachable,
-        "reachable_recall": reachable / true_pairs if true_pairs else 1.0,
+        **recall_figures(true_pairs, n, generated // n, generated % n),
         "seconds": time.perf_counter() - start,
         "per_rule": per_rule,
     }

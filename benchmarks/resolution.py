@@ -324,9 +324,16 @@ def blocking_recall(linker: Any, truth: pd.DataFrame) -> dict[str, Any]:
     )
     left, right = edges["l"].to_numpy(np.int64), edges["r"].to_numpy(np.int64)
     true_pairs = _pairs(truth.groupby("entity_id").size().to_numpy())
-    reachable = _pairs(np.bincount(_components(len(truth), left, right)))
+    return {"candidate_pairs": candidates, **recall_figures(true_pairs, len(truth), left, right)}
+
+
+def recall_figures(
+    true_pairs: int, records: int, left: np.ndarray, right: np.ndarray
+) -> dict[str, Any]:
+    """Pair and reachable recall, given the true pairs (``left``, ``right``: record numbers
+    below ``records``) that the rules generate out of ``true_pairs``."""
+    reachable = _pairs(np.bincount(_components(records, left, right)))
     return {
-        "candidate_pairs": candidates,
         "true_pairs": true_pairs,
         "true_candidate_pairs": len(left),
         "pair_recall": len(left) / true_pairs if true_pairs else 1.0,

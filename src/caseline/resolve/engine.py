@@ -100,10 +100,6 @@ def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> N
         linker.table_management.register_term_frequency_lookup(registered, column)
 
 
-def to_pandas(splink_frame: Any) -> pd.DataFrame:
-    return splink_frame.as_pandas_dataframe()
-
-
 def _in_dialect(settings: dict[str, Any], dialect: str) -> dict[str, Any]:
     """The model with every comparison level and blocking rule written in ``dialect``.
 

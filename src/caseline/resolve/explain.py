@@ -41,8 +41,8 @@ from caseline.oversight import (
 )
 from caseline.resolve import engine as engines
 from caseline.resolve.features import add_features
-from caseline.resolve.linking import frequency_columns, match_weight
-from caseline.resolve.model import load_model
+from caseline.resolve.linking import frequency_columns
+from caseline.resolve.model import load_model, match_weight
 from caseline.resolve.records import load_model_frame
 
 EXPLAIN_ENGINE = "duckdb"  # two records need no cluster

@@ -6,7 +6,6 @@ pipeline, the incremental path, the tests and the benchmarks all run the same co
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ from caseline.resolve.crosscheck import (
     term_frequencies,
 )
 from caseline.resolve.features import add_features
-from caseline.resolve.model import SEED, train
+from caseline.resolve.model import SEED, match_weight, train
 from caseline.resolve.records import present_columns
 
 TRAINING_SAMPLE = 200_000  # records; m and u are proportions, so a sample estimates them
@@ -55,11 +54,6 @@ class Linkage:
     steps: dict[str, float] = field(default_factory=dict)
     # Per person (keyed by its first record id): the evidence for its identity assurance.
     assurance: dict[str, AssuranceEvidence] = field(default_factory=dict)
-
-
-def match_weight(probability: float) -> float:
-    """The match weight (log2 odds) at which Splink's match probability equals ``probability``."""
-    return math.log2(probability / (1 - probability))
 
 
 def link_records(

@@ -142,7 +142,8 @@ def without_matches(
     with the trained model (only the pairs blocking proposes: a pair that shares no key is
     no likely match), one record of each likely match is set aside, and u is sampled again
     from the rest. The prior is, by definition, the mean match probability of random
-    pairs; it is solved for on the same sample.
+    pairs; it is solved for on a wider sample (`PRIOR_SAMPLE_RECORDS`), whose blocked pairs
+    are cheap to score and hold enough matches to count even at a million records.
     """
     size = min(len(records), int(math.sqrt(2 * U_SAMPLE_PAIRS)) + 1)
     sample = records.sample(n=size, random_state=SEED)
@@ -215,15 +216,16 @@ def _share_of_matches(pairs: pd.DataFrame, records: int, scored_with: float) -> 
     rest, sharing no key, count as non-matches). λ appears on both sides; iterating from
     the trained prior settles within a few steps."""
     total = records * (records - 1) / 2
-    evidence = pairs["weight"].to_numpy(float) - _log2_odds(scored_with)  # Bayes factors
+    evidence = pairs["weight"].to_numpy(float) - match_weight(scored_with)  # Bayes factors
     prior = scored_with
     for _ in range(PRIOR_STEPS):
-        prior = float((1 / (1 + np.exp2(-(evidence + _log2_odds(prior))))).sum() / total)
+        prior = float((1 / (1 + np.exp2(-(evidence + match_weight(prior))))).sum() / total)
         prior = min(max(prior, 1 / total), 0.5)
     return prior
 
 
-def _log2_odds(probability: float) -> float:
+def match_weight(probability: float) -> float:
+    """The match weight (log2 odds) at which Splink's match probability equals ``probability``."""
     return math.log2(probability / (1 - probability))
 
 
