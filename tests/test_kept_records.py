@@ -4,14 +4,13 @@ import duckdb
 import pandas as pd
 import pytest
 import splink.comparison_library as cl
-from splink import SettingsCreator
+from splink import DuckDBAPI, Linker, SettingsCreator
 
 from caseline.resolve.engine import (
     NEW_COLUMN,
     KeptRecords,
     _only_pairs_with_new_records,
-    _pairs_sql,
-    create_linker,
+    blocked_pairs_sql,
 )
 from caseline.resolve.incremental import write_part
 
@@ -81,44 +80,62 @@ def test_a_placed_batch_is_kept_and_counted_for_the_next(folder: Path) -> None:
     assert shares["ZO"] == pytest.approx(2 / 6)
 
 
-def test_a_batch_is_paired_as_splink_pairs_it_with_each_rule_narrowed_to_new_records() -> None:
-    rules = [
-        'l."ssn_hash" = r."ssn_hash"',
-        "l.dob = r.dob_swapped AND l.family_key = r.family_key",  # one way round only
-        'l."family_key" = r."family_key"',
-    ]
+RULES = [
+    {"blocking_rule": 'l."ssn_hash" = r."ssn_hash"'},
+    {"blocking_rule": "l.dob = r.dob_swapped AND l.family_key = r.family_key"},  # one way
+    {"blocking_rule": 'l."family_key" = r."family_key"'},
+    {"blocking_rule": "l.keys = r.keys AND l.dob IS NULL", "arrays_to_explode": ["keys"]},
+]
+BATCH = pd.DataFrame(
+    [
+        ("a", "LI", "1980-01-02", "1980-02-01", "s1", [1, 2], 0),
+        ("b", "LI", "1980-02-01", "1980-01-02", None, [2], 1),
+        ("c", "LI", None, None, "s1", [1, 3], 0),  # meets a by SSN, but neither is new
+        ("d", "WU", "1990-03-04", "1990-04-03", "s9", None, 1),
+        ("e", "WU", "1990-04-03", "1990-03-04", None, [3], 0),
+        ("f", "ZO", None, None, "s9", [3, 4], 0),
+        ("g", "WU", "1990-04-03", "1990-03-04", None, [4], 1),
+    ],
+    columns=["unique_id", "family_key", "dob", "dob_swapped", "ssn_hash", "keys", NEW_COLUMN],
+)
+
+
+def _splink_pairs(rules: list[dict[str, object]]) -> list[tuple[str, str, str]]:
+    """The pairs Splink's own blocking makes (each once; it may repeat a list rule's)."""
     settings = (
         SettingsCreator(link_type="dedupe_only", comparisons=[cl.ExactMatch("family_key")])
         .get_settings("duckdb")
         .as_dict()
     )
     settings["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in rules
+        {**rule, "sql_dialect": "duckdb"} for rule in rules
     ]
-    batch = pd.DataFrame(
-        [
-            ("a", "LI", "1980-01-02", "1980-02-01", "s1", 0),
-            ("b", "LI", "1980-02-01", "1980-01-02", None, 1),
-            ("c", "LI", None, None, "s1", 0),  # meets a by SSN, but neither is new
-            ("d", "WU", "1990-03-04", "1990-04-03", "s9", 1),
-            ("e", "WU", "1990-04-03", "1990-03-04", None, 0),
-            ("f", "ZO", None, None, "s9", 0),
-            ("g", "WU", "1990-04-03", "1990-03-04", None, 1),
-        ],
-        columns=["unique_id", "family_key", "dob", "dob_swapped", "ssn_hash", NEW_COLUMN],
-    )
-    linker = create_linker(batch, _only_pairs_with_new_records(settings), "duckdb")
-    expected = linker.inference.compute_blocked_pairs_for_predict().as_pandas_dataframe()
+    linker = Linker(DuckDBAPI().register(BATCH), settings)
+    return _pairs(linker.inference.compute_blocked_pairs_for_predict().as_pandas_dataframe())
+
+
+def _pairs(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    columns = ["match_key", "join_key_l", "join_key_r"]
+    return sorted({tuple(map(str, row)) for row in frame[columns].itertuples(index=False)})
+
+
+@pytest.mark.parametrize("new_only", [False, True])
+def test_the_pairs_made_are_splinks_each_once(new_only: bool) -> None:
     connection = duckdb.connect()
-    connection.register("batch", batch)
-    made = connection.sql(_pairs_sql(rules)).df()
-
-    def pairs(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
-        columns = ["match_key", "join_key_l", "join_key_r"]
-        return sorted(tuple(map(str, row)) for row in frame[columns].itertuples(index=False))
-
-    assert pairs(made) == pairs(expected)
-    assert {key for key, _l, _r in pairs(made)} == {"0", "1", "2"}
+    connection.register("batch", BATCH)
+    made = connection.sql(blocked_pairs_sql(RULES, "batch", new_only=new_only)).df()
+    narrowed = _only_pairs_with_new_records({"blocking_rules_to_generate_predictions": RULES})
+    expected = _splink_pairs(
+        narrowed["blocking_rules_to_generate_predictions"] if new_only else RULES
+    )
+    assert _pairs(made) == expected
+    assert len(made) == len({(left, right) for _k, left, right in expected})  # each pair once
+    # The list rule: f and g share key 4 and f has no date of birth; c and f share key 3,
+    # but neither is new.
+    assert ("3", "f", "g") in expected
+    assert (("3", "c", "f") in expected) is not new_only
+    new = set(BATCH.loc[BATCH[NEW_COLUMN] == 1, "unique_id"])
+    assert all({left, right} & new for _k, left, right in expected) is new_only
 
 
 def test_many_placed_batches_are_all_held(folder: Path) -> None:

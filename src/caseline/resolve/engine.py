@@ -17,6 +17,7 @@ import atexit
 import copy
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -85,10 +86,29 @@ def create_linker(
         name = f"records_{uuid.uuid4().hex[:12]}"  # the session outlives each linker
     else:
         db_api, table, name = DuckDBAPI(), records, "records"
+    rules: list[dict[str, Any]] = []
     if isinstance(settings, dict):
+        rules = _in_dialect(settings, "duckdb").get("blocking_rules_to_generate_predictions", [])
         settings = _in_dialect(settings, engine)
     frame = db_api.register(table, dataset_display_name=name)
-    return Linker(frame, settings, log_level=logging.ERROR, validate_settings=validate)
+    linker = Linker(frame, settings, log_level=logging.ERROR, validate_settings=validate)
+    if rules:
+        _register_blocked_pairs(linker, frame.physical_name, rules, engine)
+    return linker
+
+
+def _register_blocked_pairs(
+    linker: Any, table: str, rules: list[dict[str, Any]], engine: str
+) -> None:
+    """Make the pairs the rules block and hand them to the linker to score. Splink keeps a
+    pair that two list rules make twice (it cannot tell that an earlier list rule made it)
+    and carries every blocking column through each list's rows; this joins only the
+    columns each rule reads and keeps each pair once."""
+    sql = blocked_pairs_sql(rules, table)
+    if engine != "duckdb":
+        sql = _translate(sql, "duckdb", engine)
+    pairs = linker.misc.query_sql(sql, output_type="splink_df")
+    linker.table_management.register_blocked_pairs_for_predict(pairs)
 
 
 def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
@@ -197,7 +217,8 @@ def _pairwise(
 
 
 def _spark_schema(rows: pd.DataFrame) -> Any:
-    """Each column's Spark type, from its first value: text, a list of texts, or a number."""
+    """Each column's Spark type, from its first value: text, a list (of texts or of
+    integers), or a number."""
     from pyspark.sql.types import (
         ArrayType,
         BooleanType,
@@ -211,8 +232,9 @@ def _spark_schema(rows: pd.DataFrame) -> Any:
 
     def spark_type(column: pd.Series) -> DataType:
         value = next((v for v in column if v is not None), None)
-        if isinstance(value, tuple | list):
-            return ArrayType(StringType())
+        if isinstance(value, tuple | list | np.ndarray):
+            element = next((e for v in column if v is not None for e in v), "")
+            return ArrayType(LongType() if isinstance(element, int | np.integer) else StringType())
         if isinstance(value, bool):
             return BooleanType()
         if isinstance(value, int):
@@ -340,9 +362,9 @@ class KeptRecords:
 
     def _hold(self, arrivals: pa.Table) -> int:
         """Hold ``arrivals`` (with the kept records' schema) as the batch (see ``select``)."""
-        probes = self._hashes(arrivals, [_key_hash(right) for _left, right in self._join_keys])
-        met = [index.find(probes.column(i + 1)) for i, index in enumerate(self._keys)]
-        held = self._held(arrivals.column("unique_id"), probes.column(0))
+        probes = self._key_hashes(arrivals, [right for _left, right in self._join_keys])
+        met = [index.find(hashes) for index, (_at, hashes) in zip(self._keys, probes, strict=True)]
+        held = self._held(arrivals.column("unique_id"), self._id_hashes(arrivals))
         # A hash collision only adds a candidate, which the model then scores.
         candidates = self._take(np.setdiff1d(np.concatenate(met), held))
         batch = pa.concat_tables([_flagged(candidates, 0), _flagged(arrivals, 1)])
@@ -422,7 +444,7 @@ class KeptRecords:
         values; records held already are skipped."""
         placed = placed.select(self._schema.names).cast(self._schema)
         ids = placed.column("unique_id")
-        held = self._held(ids, self._hashes(placed, []).column(0))
+        held = self._held(ids, self._id_hashes(placed))
         fresh = _without(placed, self._take(held).column("unique_id"))
         if fresh.num_rows:
             self._append(fresh)
@@ -431,7 +453,7 @@ class KeptRecords:
         """Hold ``records`` (none held yet): their rows, their hashed keys, their counts."""
         records = records.combine_chunks()
         start = self._starts[-1] + self._parts[-1].num_rows if self._parts else 0
-        hashed = self._hashes(records, [_key_hash(left) for left, _right in self._join_keys])
+        hashed = self._key_hashes(records, [left for left, _right in self._join_keys])
         self._con.register("appended", records)
         try:
             for column in self._frequency_columns:
@@ -444,25 +466,51 @@ class KeptRecords:
                 self._totals[column] += records.num_rows - records.column(column).null_count
         finally:
             self._con.unregister("appended")
-        self._ids.insert(hashed.column(0), start)
-        for i, index in enumerate(self._keys):
-            index.insert(hashed.column(i + 1), start)
+        self._ids.insert(self._id_hashes(records), np.arange(records.num_rows) + start)
+        for index, (at, hashes) in zip(self._keys, hashed, strict=True):
+            index.insert(hashes, at + start)
         self._parts.append(records)
         self._starts.append(start)
         if len(self._parts) > _MOST_PARTS:  # so that taking rows stays a few steps
             placed = pa.concat_tables(self._parts[1:]).combine_chunks()
             self._parts, self._starts = [self._parts[0], placed], self._starts[:2]
 
-    def _hashes(self, records: pa.Table, keys: list[str]) -> pa.Table:
-        """The hash of each record's id, then the given key hashes (SQL), one row a record."""
+    def _id_hashes(self, records: pa.Table) -> np.ndarray:
+        """The hash of each record's id."""
         self._con.register("hashed", records)
         try:
-            columns = ", ".join(["hash(unique_id)", *keys])
-            return self._con.sql(f"SELECT {columns} FROM hashed").to_arrow_table()  # noqa: S608
+            ids = self._con.sql("SELECT hash(unique_id) FROM hashed").to_arrow_table()
+        finally:
+            self._con.unregister("hashed")
+        hashes: np.ndarray = ids.column(0).to_numpy()
+        return hashes
+
+    def _key_hashes(
+        self, records: pa.Table, keys: list[tuple[str, ...]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each key (columns of ``records``): the positions of the records that fill it
+        and the key's hashes, one per element of a list column (a record meets on any)."""
+        numbered = records.append_column("caseline_at", pa.array(np.arange(records.num_rows)))
+        self._con.register("hashed", numbered)
+        try:
+            out = []
+            for columns in keys:
+                listed = {c for c in columns if pa.types.is_list(self._schema.field(c).type)}
+                rows = ", ".join(
+                    f'unnest("{c}") AS "{c}"' if c in listed else f'"{c}"' for c in columns
+                )
+                # Only column names of the records' own schema are interpolated.
+                sql = (
+                    f"SELECT caseline_at, {_key_hash(columns)} AS h "  # noqa: S608
+                    f"FROM (SELECT caseline_at, {rows} FROM hashed) WHERE h IS NOT NULL"
+                )
+                hashed = self._con.sql(sql).to_arrow_table()
+                out.append((hashed.column(0).to_numpy(), hashed.column(1).to_numpy()))
+            return out
         finally:
             self._con.unregister("hashed")
 
-    def _held(self, ids: pa.ChunkedArray, hashed_ids: pa.ChunkedArray) -> np.ndarray:
+    def _held(self, ids: pa.ChunkedArray, hashed_ids: np.ndarray) -> np.ndarray:
         """The positions of the held records whose id is among ``ids``."""
         positions = np.sort(self._ids.find(hashed_ids))
         found = self._take(positions).column("unique_id")
@@ -491,23 +539,19 @@ class _SortedHashes:
         self._hashes = np.empty(0, dtype=np.uint64)
         self._positions = np.empty(0, dtype=np.int64)
 
-    def insert(self, hashes: pa.ChunkedArray, start: int) -> None:
-        """Add the hashes of records numbered from ``start`` (a null hash: no key)."""
-        combined = hashes.combine_chunks()
-        positions = np.flatnonzero(combined.is_valid().to_numpy(zero_copy_only=False)) + start
-        values = pc.drop_null(combined).to_numpy(zero_copy_only=False)
-        order = np.argsort(values)
+    def insert(self, hashes: np.ndarray, positions: np.ndarray) -> None:
+        """Add the ``hashes`` of the records at ``positions`` (one record may hold several)."""
+        order = np.argsort(hashes)
         if not len(self._hashes):  # the first records: nothing to merge with
-            self._hashes, self._positions = values[order], positions[order]
+            self._hashes, self._positions = hashes[order], positions[order]
             return
-        at = np.searchsorted(self._hashes, values[order])
-        self._hashes = np.insert(self._hashes, at, values[order])
+        at = np.searchsorted(self._hashes, hashes[order])
+        self._hashes = np.insert(self._hashes, at, hashes[order])
         self._positions = np.insert(self._positions, at, positions[order])
 
-    def find(self, hashes: pa.ChunkedArray) -> np.ndarray:
-        """The positions of the records holding any of ``hashes`` (nulls ignored)."""
-        given: np.ndarray = pc.drop_null(hashes.combine_chunks()).to_numpy(zero_copy_only=False)
-        wanted = np.unique(given)
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """The positions of the records holding any of ``hashes``."""
+        wanted = np.unique(hashes)
         low = np.searchsorted(self._hashes, wanted, "left")
         counts = np.searchsorted(self._hashes, wanted, "right") - low
         # Each wanted hash's run of positions, laid end to end.
@@ -524,7 +568,7 @@ class _Scorer:
         self.model = model
         self._settings = _in_dialect(model, "duckdb")
         rules = self._settings["blocking_rules_to_generate_predictions"]
-        self.pairs_sql = _pairs_sql([rule["blocking_rule"] for rule in rules])
+        self.pairs_sql = blocked_pairs_sql(rules, "batch", new_only=True)
         self._linker: Any = None
 
     def linker(self, con: Any, frequency_columns: list[str]) -> Any:
@@ -547,22 +591,42 @@ class _Scorer:
         return self._linker
 
 
-def _pairs_sql(rules: list[str]) -> str:
-    """The batch's pairs as Splink blocks them (the first rule that makes a pair is its
-    match key), for pairs with a new record: each rule joined twice, from the new records on
-    either side, rather than over every pair of kept records and then filtered."""
+def blocked_pairs_sql(rules: list[dict[str, Any]], table: str, *, new_only: bool = False) -> str:
+    """DuckDB SQL for the pairs the model's blocking ``rules`` make among the records of
+    ``table``, as Splink's table of blocked pairs (the first rule that makes a pair is its
+    match key). Each rule is joined on its own, a rule over a list column with one row per
+    element, and a pair that several rules make is kept once. ``new_only``: only pairs with
+    a record flagged new, each rule joined twice, from the new records on either side,
+    rather than over every pair of kept records and then filtered."""
+    sides = ("l", "r") if new_only else ("",)
     # Only the model's own rules and column names are interpolated.
     joins = " UNION ALL ".join(
         f"SELECT {k} AS k, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608
-        f"FROM batch AS l JOIN batch AS r ON ({rule}) "
-        f"WHERE {side}.{NEW_COLUMN} = 1 AND l.unique_id < r.unique_id"
+        f"FROM {_rows(rule, table, new_only)} AS l JOIN {_rows(rule, table, new_only)} AS r "
+        f"ON ({rule['blocking_rule']}) WHERE l.unique_id < r.unique_id"
+        + (f" AND {side}.{NEW_COLUMN} = 1" if side else "")
         for k, rule in enumerate(rules)
-        for side in ("l", "r")
+        for side in sides
     )
     return (
         "SELECT CAST(min(k) AS VARCHAR) AS match_key, join_key_l, join_key_r "  # noqa: S608
         f"FROM ({joins}) GROUP BY join_key_l, join_key_r"
     )
+
+
+_COLUMN = re.compile(r"""\b[lr]\.(?:"([^"]+)"|`([^`]+)`|(\w+))""")
+
+
+def _rows(rule: dict[str, Any], table: str, new_only: bool) -> str:
+    """What a rule joins: the table, or for a rule over list columns, one row per element
+    with only the columns the rule reads."""
+    exploded = rule.get("arrays_to_explode") or []
+    if not exploded:
+        return table
+    read = {next(g for g in m.groups() if g) for m in _COLUMN.finditer(rule["blocking_rule"])}
+    kept = ["unique_id", *([NEW_COLUMN] if new_only else []), *sorted(read - set(exploded))]
+    columns = [f'"{c}"' for c in kept] + [f'unnest("{c}") AS "{c}"' for c in exploded]
+    return f"(SELECT {', '.join(columns)} FROM {table})"  # noqa: S608
 
 
 def _only_pairs_with_new_records(model: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 The record store holds names and dates as standardised; resolution also needs the forms in
 which two spellings of one person meet: a sound key (MOHAMMED / MUHAMMAD -> MHMT), the
 names a given name may be written as (BILL ~ WILLIAM), the compound-surname key
-(GARCIA LOPEZ ~ GARCIA), the name's words in any order (family-name-first records), and a
-date of birth with day and month exchanged. Pure functions over a frame; no engine here.
+(GARCIA LOPEZ ~ GARCIA), the name's words in any order (family-name-first records), a
+date of birth with day and month exchanged, and the keys blocking pairs records on (see
+blocking_keys). Pure functions over a frame; no engine here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from caseline.resolve.blocking_keys import add_blocking_keys
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
@@ -105,7 +107,8 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     out["name_sounds"] = _map(out["name_words"], name_sounds)
     out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
     out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4])
-    return out
+    out["dob_month_day"] = _map(out["date_of_birth"], lambda d: d[5:])
+    return add_blocking_keys(out)
 
 
 def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> pd.Series:

@@ -32,6 +32,7 @@ from caseline.errors import StateError
 from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve import engine as engines
 from caseline.resolve.blocking import join_keys
+from caseline.resolve.blocking_keys import KEY_COLUMNS
 from caseline.resolve.clustering import place_records
 from caseline.resolve.clusters import person_id_for
 from caseline.resolve.features import LIST_COLUMNS, add_features
@@ -66,18 +67,19 @@ def keep_records(models_dir: Path, records: pd.DataFrame) -> None:
 
 
 def write_part(records: pd.DataFrame, path: Path) -> pa.Table:
-    """One Parquet part with a fixed schema (text, or lists of text for the word columns), so
-    that a batch whose column is empty (no passports) still reads as one table with the rest.
-    Returns the table written."""
-    schema = pa.schema(
-        [
-            (name, pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string())
-            for name in records.columns
-        ]
-    )
+    """One Parquet part with a fixed schema (text, lists of text for the word columns, lists
+    of integers for the blocking keys), so that a batch whose column is empty (no passports)
+    still reads as one table with the rest. Returns the table written."""
+    schema = pa.schema([(name, _stored_type(name)) for name in records.columns])
     table = pa.Table.from_pandas(records, schema=schema, preserve_index=False)
     pq.write_table(table, path)
     return table
+
+
+def _stored_type(column: str) -> pa.DataType:
+    if column in KEY_COLUMNS:
+        return pa.list_(pa.int64())
+    return pa.list_(pa.string()) if column in LIST_COLUMNS else pa.string()
 
 
 class IncrementalResolver:
@@ -158,7 +160,7 @@ class IncrementalResolver:
         candidates = self._kept.select(new)
         step("scoring candidate pairs")
         with self._kept.scored(self._model, self._engine) as (linker, predictions):
-            links, against = decisive_pairs(linker, predictions, threshold)
+            links, against = decisive_pairs(linker, predictions, threshold, self._model)
         fresh = set(new["unique_id"])
         links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
         against = against[against["left"].isin(fresh) | against["right"].isin(fresh)]

@@ -20,6 +20,7 @@ from caseline.resolve.assurance import (
     gather_assurance_evidence,
     load_assurance_model,
 )
+from caseline.resolve.blocking import name_only_match_keys
 from caseline.resolve.clustering import VETO_WEIGHT, cluster_pairs
 from caseline.resolve.crosscheck import (
     CHECK_VETO_BELOW_PRIOR,
@@ -78,7 +79,7 @@ def link_records(
     step("scoring candidate pairs")
     linker = engines.create_linker(numbered, model, engine)
     predictions = linker.inference.predict()
-    links, against = decisive_pairs(linker, predictions, threshold)
+    links, against = decisive_pairs(linker, predictions, threshold, model)
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
     cannot_link = _numbered(record_ids, decisions.apart)
@@ -158,16 +159,19 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
 
 
 def decisive_pairs(
-    linker: Any, predictions: Any, threshold: float
+    linker: Any, predictions: Any, threshold: float, model: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs strong enough to link (left, right, weight), and pairs strong enough against
-    linking (left, right): the vetoes."""
+    linking (left, right): the vetoes (never a pair that met on a name alone, see
+    blocking.NAME_ONLY_COLUMN)."""
     link_weight = match_weight(threshold)
-    # Only Splink's own table name and two floats are interpolated.
+    weak = name_only_match_keys(model.get("blocking_rules_to_generate_predictions", []))
+    # Only Splink's own table name, two floats and rule positions are interpolated.
     sql = (
         "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
-        f"FROM {predictions.physical_name} "
-        f"WHERE match_weight >= {link_weight!r} OR match_weight <= {VETO_WEIGHT!r}"
+        f"FROM {predictions.physical_name} WHERE match_weight >= {link_weight!r} "
+        f"OR (match_weight <= {VETO_WEIGHT!r} AND match_key NOT IN "
+        f"({', '.join(repr(k) for k in [*weak, 'none'])}))"
     )
     pairs = linker.misc.query_sql(sql, output_type="pandas")
     strong = pairs["weight"] >= link_weight
