@@ -68,11 +68,6 @@ def _any_of(column: str, sql_filter: str = "") -> Rule:
     return Rule((((column,), (column,)),), sql_filter, exploded=(column,))
 
 
-# The rule that pairs records on a rare piece of the name alone. Its pairs may link, but a
-# low score among them is no evidence against: one record has no date of birth to disagree
-# on, and the address may be an old one. What is left is the prior, not a disagreement.
-NAME_ONLY_COLUMN = "rare_name_keys"
-
 PREDICTION_RULES: tuple[Rule, ...] = (
     *(_same(column) for column in IDENTIFIERS),
     _same("given_sound", "family_sound", "dob_year"),
@@ -84,17 +79,8 @@ PREDICTION_RULES: tuple[Rule, ...] = (
     # pair of sounds, a given-name form or a one-letter variant with the postcode.
     _any_of("context_keys"),
     # A rare piece of the name alone, where one record has no date of birth to meet on.
-    _any_of(NAME_ONLY_COLUMN, "l.date_of_birth IS NULL OR r.date_of_birth IS NULL"),
+    _any_of("rare_name_keys", "l.date_of_birth IS NULL OR r.date_of_birth IS NULL"),
 )
-
-
-def name_only_match_keys(rules: list[dict[str, Any]]) -> list[str]:
-    """The match keys (rule positions) of the model's rules that pair on a name alone."""
-    return [
-        str(k)
-        for k, rule in enumerate(rules)
-        if NAME_ONLY_COLUMN in (rule.get("arrays_to_explode") or [])
-    ]
 
 
 def prediction_rules(present: set[str]) -> list[Any]:

@@ -403,6 +403,11 @@ class KeptRecords:
                 frame[column] = [tuple(v) if v is not None else v for v in frame[column]]
         return frame.astype(object).where(frame.notna(), None)
 
+    def dated(self) -> pd.Series:
+        """Whether each record of the held batch has a date of birth, by record id."""
+        held = self._con.sql("SELECT unique_id, date_of_birth IS NOT NULL AS dated FROM batch").df()
+        return pd.Series(held["dated"].to_numpy(bool), index=held["unique_id"])
+
     def frequencies(self) -> dict[str, pd.DataFrame]:
         """The held batch's term frequencies, per frequency column."""
         return {c: self._con.sql(f'SELECT * FROM "tf_{c}"').df() for c in self._frequency_columns}  # noqa: S608

@@ -160,7 +160,10 @@ class IncrementalResolver:
         candidates = self._kept.select(new)
         step("scoring candidate pairs")
         with self._kept.scored(self._model, self._engine) as (linker, predictions):
-            links, against = decisive_pairs(linker, predictions, threshold, self._model)
+            prior = self._model["probability_two_random_records_match"]
+            links, against = decisive_pairs(
+                linker, predictions, threshold, prior, self._kept.dated()
+            )
         fresh = set(new["unique_id"])
         links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
         against = against[against["left"].isin(fresh) | against["right"].isin(fresh)]

@@ -20,8 +20,7 @@ from caseline.resolve.assurance import (
     gather_assurance_evidence,
     load_assurance_model,
 )
-from caseline.resolve.blocking import name_only_match_keys
-from caseline.resolve.clustering import VETO_WEIGHT, cluster_pairs
+from caseline.resolve.clustering import UNDATED_VETO_EVIDENCE, VETO_WEIGHT, cluster_pairs
 from caseline.resolve.crosscheck import (
     CHECK_VETO_BELOW_PRIOR,
     candidates_to_check,
@@ -79,7 +78,9 @@ def link_records(
     step("scoring candidate pairs")
     linker = engines.create_linker(numbered, model, engine)
     predictions = linker.inference.predict()
-    links, against = decisive_pairs(linker, predictions, threshold, model)
+    dated = pd.Series(numbered["date_of_birth"].notna().to_numpy(), index=numbered["unique_id"])
+    prior = model["probability_two_random_records_match"]
+    links, against = decisive_pairs(linker, predictions, threshold, prior, dated)
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
     cannot_link = _numbered(record_ids, decisions.apart)
@@ -159,23 +160,28 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
 
 
 def decisive_pairs(
-    linker: Any, predictions: Any, threshold: float, model: Mapping[str, Any]
+    linker: Any, predictions: Any, threshold: float, prior: float, dated: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs strong enough to link (left, right, weight), and pairs strong enough against
-    linking (left, right): the vetoes (never a pair that met on a name alone, see
-    blocking.NAME_ONLY_COLUMN)."""
+    linking (left, right): the vetoes. ``dated`` says, by record id, which records have a
+    date of birth: a pair without two of them vetoes only where its evidence is against
+    (`UNDATED_VETO_EVIDENCE`), since its low score is mostly the prior (model's ``prior``)."""
     link_weight = match_weight(threshold)
-    weak = name_only_match_keys(model.get("blocking_rules_to_generate_predictions", []))
-    # Only Splink's own table name, two floats and rule positions are interpolated.
+    # Only Splink's own table name and two floats are interpolated.
     sql = (
         "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
-        f"FROM {predictions.physical_name} WHERE match_weight >= {link_weight!r} "
-        f"OR (match_weight <= {VETO_WEIGHT!r} AND match_key NOT IN "
-        f"({', '.join(repr(k) for k in [*weak, 'none'])}))"
+        f"FROM {predictions.physical_name} "
+        f"WHERE match_weight >= {link_weight!r} OR match_weight <= {VETO_WEIGHT!r}"
     )
     pairs = linker.misc.query_sql(sql, output_type="pandas")
     strong = pairs["weight"] >= link_weight
-    return pairs[strong].reset_index(drop=True), pairs[~strong][["left", "right"]]
+    low = pairs[~strong]
+    both_dated = dated.reindex(low["left"], fill_value=False).to_numpy(bool) & dated.reindex(
+        low["right"], fill_value=False
+    ).to_numpy(bool)
+    against = low["weight"].to_numpy() - match_weight(prior) <= UNDATED_VETO_EVIDENCE
+    vetoes = low[both_dated | against][["left", "right"]]
+    return pairs[strong].reset_index(drop=True), vetoes.reset_index(drop=True)
 
 
 def frequency_columns(model: Mapping[str, Any]) -> list[str]:
