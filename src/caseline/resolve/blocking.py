@@ -78,8 +78,10 @@ PREDICTION_RULES: tuple[Rule, ...] = (
     # A name sound with the date of birth (or day and month exchanged) or the address; a
     # pair of sounds, a given-name form or a one-letter variant with the postcode.
     _any_of("context_keys"),
-    # A rare piece of the name alone, where one record has no date of birth to meet on.
-    _any_of("rare_name_keys", "l.date_of_birth IS NULL OR r.date_of_birth IS NULL"),
+    # A rare piece of the name alone, where one record has no date of birth to meet on:
+    # one rule per side, so that the join starts from the undated records only.
+    _any_of("rare_name_keys", "l.date_of_birth IS NULL"),
+    _any_of("rare_name_keys", "r.date_of_birth IS NULL"),
 )
 
 

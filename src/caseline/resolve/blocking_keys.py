@@ -170,8 +170,9 @@ def _rare(keys: Keys, cap: int) -> Keys:
     return holder[kept], key[kept]
 
 
-def _lists(parts: list[Keys], size: int) -> np.ndarray:
-    """An object array of ``size``: each row's keys as an int64 array (63 bits), or None."""
+def _lists(parts: list[Keys], size: int) -> pd.arrays.ArrowExtensionArray:
+    """``size`` rows, each its keys (63-bit integers) or null, held in Arrow: an engine
+    reads them in place, where a column of Python objects is converted on every scan."""
     holder = np.concatenate([h for h, _k in parts]) if parts else np.empty(0, np.int64)
     key = np.concatenate([k for _h, k in parts]) if parts else np.empty(0, np.uint64)
     order = np.argsort(holder, kind="stable")
@@ -179,8 +180,7 @@ def _lists(parts: list[Keys], size: int) -> np.ndarray:
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     values = pa.array((key[order] >> np.uint64(1)).astype(np.int64))
     lists = pa.LargeListArray.from_arrays(offsets, values, mask=pa.array(counts == 0))
-    out: np.ndarray = lists.to_numpy(zero_copy_only=False)
-    return out
+    return pd.arrays.ArrowExtensionArray(lists)
 
 
 def _objects(values: np.ndarray, kept: np.ndarray) -> np.ndarray:

@@ -85,7 +85,7 @@ def create_linker(
         db_api, table = _spark_api_and_table(records)
         name = f"records_{uuid.uuid4().hex[:12]}"  # the session outlives each linker
     else:
-        db_api, table, name = DuckDBAPI(), records, "records"
+        db_api, table, name = DuckDBAPI(), _as_arrow(records), "records"
     rules: list[dict[str, Any]] = []
     if isinstance(settings, dict):
         rules = _in_dialect(settings, "duckdb").get("blocking_rules_to_generate_predictions", [])
@@ -108,7 +108,20 @@ def _register_blocked_pairs(
     if engine != "duckdb":
         sql = _translate(sql, "duckdb", engine)
     pairs = linker.misc.query_sql(sql, output_type="splink_df")
-    linker.table_management.register_blocked_pairs_for_predict(pairs)
+    registered = linker.table_management.register_blocked_pairs_for_predict(pairs)
+    # Marked as registered, Splink's DuckDB path first copies out each side's records of
+    # every pair (for pairs made elsewhere, over inputs far larger than memory); these
+    # were made from the linker's own input, which it scores in place, as its own blocking.
+    registered.metadata["registered_for_predict"] = False
+
+
+def _as_arrow(records: pd.DataFrame) -> pa.Table:
+    """The records in Arrow, which DuckDB reads in place: a frame's columns of Python
+    objects are converted on every scan, and blocking scans the input twice per rule. A
+    column that holds no value is typed as text, as it would be if it held one."""
+    table = pa.Table.from_pandas(records, preserve_index=False)
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields))
 
 
 def register_term_frequencies(linker: Any, tables: dict[str, pd.DataFrame]) -> None:
@@ -500,7 +513,7 @@ class KeptRecords:
         try:
             out = []
             for columns in keys:
-                listed = {c for c in columns if pa.types.is_list(self._schema.field(c).type)}
+                listed = {c for c in columns if _is_list(self._schema.field(c).type)}
                 rows = ", ".join(
                     f'unnest("{c}") AS "{c}"' if c in listed else f'"{c}"' for c in columns
                 )
@@ -655,6 +668,10 @@ def _without(records: pa.Table, ids: pa.ChunkedArray) -> pa.Table:
     return records.filter(
         pc.invert(pc.is_in(records.column("unique_id"), value_set=ids.combine_chunks()))
     )
+
+
+def _is_list(column_type: pa.DataType) -> bool:
+    return bool(pa.types.is_list(column_type) or pa.types.is_large_list(column_type))
 
 
 def _key_hash(columns: tuple[str, ...]) -> str:

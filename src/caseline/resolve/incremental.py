@@ -78,7 +78,7 @@ def write_part(records: pd.DataFrame, path: Path) -> pa.Table:
 
 def _stored_type(column: str) -> pa.DataType:
     if column in KEY_COLUMNS:
-        return pa.list_(pa.int64())
+        return pa.large_list(pa.int64())
     return pa.list_(pa.string()) if column in LIST_COLUMNS else pa.string()
 
 
