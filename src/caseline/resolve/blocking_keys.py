@@ -55,15 +55,15 @@ _MULTIPLY, _ADD = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 Keys = tuple[np.ndarray, np.ndarray]  # (row of the record, 64-bit hash), one per key
 
 
-def add_blocking_keys(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (with the name features) with ``context_keys``, ``rare_name_keys`` and the
-    crossed rule's ``name_fwd_rare`` / ``name_rev`` added."""
-    out = frame.copy()
-    pieces = name_pieces(out)
-    size = len(out)
+def blocking_key_columns(records: pd.DataFrame) -> dict[str, Any]:
+    """For records with the name features: ``context_keys``, ``rare_name_keys`` and the
+    crossed rule's ``name_fwd_rare`` / ``name_rev``, one value per record."""
+    out: dict[str, Any] = {}
+    pieces = name_pieces(records)
+    size = len(records)
     contexts: list[Keys] = []
     for column, tag, kinds in CONTEXTS:
-        rows, context = _hashed(out[column], tag)
+        rows, context = _hashed(records[column], tag)
         for kind in kinds:
             holder, piece = pieces[kind]
             where = rows[holder] >= 0
@@ -74,9 +74,9 @@ def add_blocking_keys(frame: pd.DataFrame) -> pd.DataFrame:
     )
     # The crossed rule pairs a record's (given, family) with another's (family, given); the
     # key is set only where that name is rare, so the pairs stay few for common names.
-    named = (out["given_sound"].notna() & out["family_sound"].notna()).to_numpy()
-    given = out["given_sound"].where(named, "").astype(str)
-    family = out["family_sound"].where(named, "").astype(str)
+    named = (records["given_sound"].notna() & records["family_sound"].notna()).to_numpy()
+    given = records["given_sound"].where(named, "").astype(str)
+    family = records["family_sound"].where(named, "").astype(str)
     forward = given + "+" + family
     holders = forward.map(forward.value_counts()).to_numpy()
     rare = named & (holders <= CROSSED_CAP)
@@ -98,21 +98,34 @@ def name_pieces(records: pd.DataFrame) -> dict[str, Keys]:
         where = rows[holder] >= 0
         return holder[where], _combined(sounds[rows[holder[where]]], piece[where])
 
+    sounds = pd.factorize(records["name_sounds"], use_na_sentinel=True)
     return {
-        SOUND: _expanded(records["name_sounds"], lambda sounds: sounds, SOUND),
-        SOUND_PAIR: _expanded(records["name_sounds"], _pairs_of, SOUND_PAIR),
+        SOUND: _expanded(sounds, lambda each: each, SOUND),
+        SOUND_PAIR: _expanded(sounds, _pairs_of, SOUND_PAIR),
         FORM: with_sound(
-            _expanded(records["given_forms"], lambda f: f.strip("|").split("|"), FORM),
+            _expanded(
+                pd.factorize(records["given_forms"], use_na_sentinel=True),
+                lambda f: f.strip("|").split("|"),
+                FORM,
+            ),
             family_rows,
             family_sound,
         ),
         FAMILY_VARIANT: with_sound(
-            _expanded(records["family_key"], _one_letter_less, FAMILY_VARIANT),
+            _expanded(
+                pd.factorize(records["family_key"], use_na_sentinel=True),
+                _one_letter_less,
+                FAMILY_VARIANT,
+            ),
             given_rows,
             given_sound,
         ),
         GIVEN_VARIANT: with_sound(
-            _expanded(records["given_first"], _one_letter_less, GIVEN_VARIANT),
+            _expanded(
+                pd.factorize(records["given_first"], use_na_sentinel=True),
+                _one_letter_less,
+                GIVEN_VARIANT,
+            ),
             family_rows,
             family_sound,
         ),
@@ -134,9 +147,12 @@ def _hashed(values: pd.Series, tag: str) -> tuple[np.ndarray, np.ndarray]:
     return rows, _hash([f"{tag}:{value}" for value in distinct])
 
 
-def _expanded(values: pd.Series, pieces: Callable[[Any], Iterable[str]], tag: str) -> Keys:
-    """(row, hash) for every piece of every row's value, made once per distinct value."""
-    rows, distinct = pd.factorize(values, use_na_sentinel=True)
+def _expanded(
+    factorized: tuple[np.ndarray, Any], pieces: Callable[[Any], Iterable[str]], tag: str
+) -> Keys:
+    """(row, hash) for every piece of every row's value (a column factorized: each row's
+    index into the distinct values, and those), made once per distinct value."""
+    rows, distinct = factorized
     made = [sorted(set(pieces(value))) for value in distinct]
     counts = np.fromiter((len(m) for m in made), dtype=np.int64, count=len(made))
     hashes = _hash([f"{tag}:{piece}" for m in made for piece in m])
@@ -165,8 +181,8 @@ def _combined(context: np.ndarray, piece: np.ndarray) -> np.ndarray:
 def _rare(keys: Keys, cap: int) -> Keys:
     """The keys held by at most ``cap`` records (a record holds each of its keys once)."""
     holder, key = keys
-    _distinct, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    kept = counts[inverse] <= cap
+    codes = pd.factorize(key)[0]
+    kept = np.bincount(codes)[codes] <= cap
     return holder[kept], key[kept]
 
 

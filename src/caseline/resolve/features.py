@@ -18,7 +18,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from caseline.resolve.blocking_keys import add_blocking_keys
+from caseline.resolve.blocking_keys import blocking_key_columns
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
@@ -108,7 +108,9 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
     out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4])
     out["dob_month_day"] = _map(out["date_of_birth"], lambda d: d[5:])
-    return add_blocking_keys(out)
+    for column, values in blocking_key_columns(out).items():
+        out[column] = values
+    return out
 
 
 def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> pd.Series:
@@ -121,10 +123,10 @@ def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> pd.Se
 
 def _map_rows(columns: pd.DataFrame, function: Callable[..., Hashable | None]) -> pd.Series:
     """Apply ``function`` once per distinct combination of the columns' values."""
-    key = columns.iloc[:, 0].fillna("\x00").astype(str)
-    for name in columns.columns[1:]:
-        key = key + "\x1f" + columns[name].fillna("\x00").astype(str)
-    codes = pd.factorize(key)[0]
+    codes = np.zeros(len(columns), dtype=np.int64)
+    for name in columns.columns:  # the combination's code from each column's (0: missing)
+        values, distinct = pd.factorize(columns[name], use_na_sentinel=True)
+        codes = pd.factorize(codes * (len(distinct) + 1) + values + 1)[0]
     first = np.unique(codes, return_index=True)[1]  # a row of each combination
     rows = columns.iloc[first].astype(object).where(columns.iloc[first].notna(), None)
     mapped = _objects([function(*row) for row in rows.itertuples(index=False)])
