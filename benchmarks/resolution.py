@@ -274,7 +274,10 @@ def run_caseline(frame_path: Path, threshold: float, out: Path) -> dict[str, Any
     start = time.perf_counter()
     frame = pd.read_parquet(frame_path)
     linkage = link_records(
-        frame, threshold=threshold, engine="duckdb", on_step=lambda step: console.print(f"  {step}")
+        frame,
+        threshold=threshold,
+        engine="duckdb",
+        on_step=lambda step: console.print(f"  {step} (at {time.perf_counter() - start:.1f} s)"),
     )
     seconds = time.perf_counter() - start
     write_assignments(
