@@ -74,9 +74,11 @@ def create_linker(
     engine: str,
     *,
     validate: bool = True,
+    blocked: bool = True,
 ) -> Any:
     """A Splink linker over ``records`` on the chosen engine (``validate``: Splink checks
-    the settings' SQL first, about a second for Caseline's model)."""
+    the settings' SQL first, about a second for Caseline's model; ``blocked``: the pairs
+    the settings' blocking rules make are made and registered for scoring)."""
     if engine not in ENGINES:
         raise InputError(
             f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", where="--engine"
@@ -92,7 +94,7 @@ def create_linker(
         settings = _in_dialect(settings, engine)
     frame = db_api.register(table, dataset_display_name=name)
     linker = Linker(frame, settings, log_level=logging.ERROR, validate_settings=validate)
-    if rules:
+    if rules and blocked:
         _register_blocked_pairs(linker, frame.physical_name, rules, engine)
     return linker
 

@@ -156,7 +156,11 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
         if len(records) > TRAINING_SAMPLE
         else records
     )
-    return train(lambda model, rows: engines.create_linker(rows, model, engine), sample, present)
+    return train(
+        lambda model, rows, scored: engines.create_linker(rows, model, engine, blocked=scored),
+        sample,
+        present,
+    )
 
 
 def decisive_pairs(

@@ -80,7 +80,9 @@ EM_RULES = (
 )
 
 
-MakeLinker = Callable[[dict[str, Any], pd.DataFrame], Any]
+# (model, records, scored): a linker over the records; ``scored`` if it will score the pairs
+# blocking makes (making them costs seconds on a large sample that is only trained on).
+MakeLinker = Callable[[dict[str, Any], pd.DataFrame, bool], Any]
 
 
 def train(
@@ -97,7 +99,7 @@ def train(
     half-trained linker behind); if EM fails on every block the comparisons keep Splink's
     default m values (a weaker, still usable model). Returns the trained model, bounded.
     """
-    linker = make_linker(model_settings(present), records)
+    linker = make_linker(model_settings(present), records, False)
     prior_rules = [rule for columns, rule in PRIOR_RULES if set(columns) <= set(present)]
     if prior_rules:
         try:
@@ -121,7 +123,7 @@ def train(
             # On small or odd data a block can hold no pairs, or a level be unseen so EM
             # drives its m to zero, which Splink refuses; the other block still trains it.
             logger.warning("EM on %s skipped: %s", "+".join(columns), exc)
-            linker = make_linker(before, records)
+            linker = make_linker(before, records, False)
     if trained == 0:
         logger.warning("EM failed on every block; the model keeps default m values")
     model: dict[str, Any] = linker.misc.save_model_to_json()
@@ -148,9 +150,9 @@ def without_matches(
     size = min(len(records), int(math.sqrt(2 * U_SAMPLE_PAIRS)) + 1)
     sample = records.sample(n=size, random_state=SEED)
     try:
-        pairs = _scored_pairs(make_linker(model, sample))
+        pairs = _scored_pairs(make_linker(model, sample, True))
         apart = sample[~sample["unique_id"].isin(_one_of_each_match(pairs))]
-        linker = make_linker(_without_u(model), apart)
+        linker = make_linker(_without_u(model), apart, False)
         linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
         # A level no pair reached is rarer than this many pairs can measure.
         unmeasured = 2 / max(len(apart) * (len(apart) - 1), 2)
@@ -160,7 +162,7 @@ def without_matches(
         wide = records.sample(n=min(len(records), PRIOR_SAMPLE_RECORDS), random_state=SEED)
         scored_with = resampled["probability_two_random_records_match"]
         prior = _share_of_matches(
-            _scored_pairs(make_linker(resampled, wide)), len(wide), scored_with
+            _scored_pairs(make_linker(resampled, wide, True)), len(wide), scored_with
         )
     except Exception as exc:  # Splink raises several kinds; the model as trained stands
         logger.warning("u not sampled again without matches: %s", exc)
