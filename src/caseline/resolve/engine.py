@@ -619,18 +619,20 @@ def blocked_pairs_sql(rules: list[dict[str, Any]], table: str, *, new_only: bool
     a record flagged new, each rule joined twice, from the new records on either side,
     rather than over every pair of kept records and then filtered."""
     sides = ("l", "r") if new_only else ("",)
-    # Only the model's own rules and column names are interpolated.
-    joins = " UNION ALL ".join(
-        f"SELECT {k} AS k, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608
-        f"FROM {_rows(rule, table, new_only)} AS l JOIN {_rows(rule, table, new_only)} AS r "
-        f"ON ({rule['blocking_rule']}) WHERE l.unique_id < r.unique_id"
-        + (f" AND {side}.{NEW_COLUMN} = 1" if side else "")
-        for k, rule in enumerate(rules)
-        for side in sides
-    )
+    joins = []
+    for k, rule in enumerate(rules):
+        rows = _rows(rule, table, new_only)
+        for side in sides:
+            # Only the model's own rules and column names are interpolated.
+            joins.append(
+                f"SELECT {k} AS k, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608
+                f"FROM {rows} AS l JOIN {rows} AS r ON ({rule['blocking_rule']}) "
+                "WHERE l.unique_id < r.unique_id"
+                + (f" AND {side}.{NEW_COLUMN} = 1" if side else "")
+            )
     return (
         "SELECT CAST(min(k) AS VARCHAR) AS match_key, join_key_l, join_key_r "  # noqa: S608
-        f"FROM ({joins}) GROUP BY join_key_l, join_key_r"
+        f"FROM ({' UNION ALL '.join(joins)}) GROUP BY join_key_l, join_key_r"
     )
 
 

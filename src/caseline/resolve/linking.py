@@ -180,9 +180,12 @@ def decisive_pairs(
     pairs = linker.misc.query_sql(sql, output_type="pandas")
     strong = pairs["weight"] >= link_weight
     low = pairs[~strong]
-    both_dated = dated.reindex(low["left"], fill_value=False).to_numpy(bool) & dated.reindex(
-        low["right"], fill_value=False
-    ).to_numpy(bool)
+
+    def have_dates(ids: pd.Series) -> np.ndarray:
+        found: np.ndarray = dated.reindex(ids, fill_value=False).to_numpy(bool)
+        return found
+
+    both_dated = have_dates(low["left"]) & have_dates(low["right"])
     against = low["weight"].to_numpy() - match_weight(prior) <= UNDATED_VETO_EVIDENCE
     vetoes = low[both_dated | against][["left", "right"]]
     return pairs[strong].reset_index(drop=True), vetoes.reset_index(drop=True)
