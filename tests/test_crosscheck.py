@@ -1,3 +1,6 @@
+import copy
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +12,9 @@ from caseline.resolve.crosscheck import (
     SURE_WEIGHT,
     candidates_to_check,
     score_within,
-    term_frequencies,
 )
+from caseline.resolve.engine import create_linker
 from caseline.resolve.features import add_features
-from caseline.resolve.linking import frequency_columns
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
 
@@ -36,25 +38,47 @@ def test_only_persons_of_three_or_more_held_by_a_weak_link_are_checked() -> None
     assert [c.tolist() for c in checked] == [[0, 1, 2]]
 
 
-def test_every_pair_inside_each_candidate_is_scored(resolved: tuple[Settings, Database]) -> None:
+def _weights(linker: Any, predictions: Any) -> pd.DataFrame:
+    return linker.misc.query_sql(
+        "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
+        f"FROM {predictions.physical_name}",
+        output_type="pandas",
+    )
+
+
+def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
+    resolved: tuple[Settings, Database],
+) -> None:
     settings, database = resolved
     with database.transaction() as session:
         frame = load_model_frame(session)
     model = load_model(sorted(settings.models_dir.glob("*.json"))[-1])
     records = add_features(frame)
     numbered = records.assign(unique_id=np.arange(len(records), dtype=np.int64))
-    candidates = [np.array([0, 5, 9, 14]), np.array([20, 21, 30])]
-    frequencies = term_frequencies(numbered, frequency_columns(model))
-    pairs = score_within(numbered, candidates, model, "duckdb", frequencies)
-    found = {tuple(sorted(p)) for p in pairs[["left", "right"]].itertuples(index=False)}
+    linker = create_linker(numbered, model, "duckdb")
+    predictions = linker.inference.predict()
+    scored = _weights(linker, predictions)
+    # Candidates holding pairs blocking made and pairs it never made.
+    first = scored.iloc[0]
+    candidates = [np.array([first["left"], first["right"], 3, 7]), np.array([20, 21, 30])]
+    candidates = [np.unique(c.astype(np.int64)) for c in candidates]
+
+    pairs = score_within(candidates, scored, linker, predictions, "duckdb")
+
+    found = [tuple(p) for p in pairs[["left", "right"]].itertuples(index=False)]
     expected = {(a, b) for c in candidates for a in c for b in c if a < b}
-    assert found == expected  # 6 + 3 pairs, none across candidates
-    assert pairs["weight"].notna().all()
-
-
-def test_term_frequencies_are_shares_of_the_filled_values() -> None:
-    frame = pd.DataFrame({"family_key": ["LI", "LI", "WU", None]})
-    table = term_frequencies(frame, ["family_key"])["family_key"]
-    assert dict(zip(table["family_key"], table["tf_family_key"], strict=True)) == pytest.approx(
-        {"LI": 2 / 3, "WU": 1 / 3}
-    )
+    assert len(found) == len(set(found)) and set(found) == expected
+    # Every pair weighs what scoring every pair of each candidate, over all the records
+    # (the same term frequencies), gives it.
+    group = np.full(len(numbered), -1, dtype=np.int64) - np.arange(len(numbered))
+    for index, members in enumerate(candidates):
+        group[members] = index
+    everything = copy.deepcopy(model)
+    everything["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": "l.check_group = r.check_group"}
+    ]
+    reference = create_linker(numbered.assign(check_group=group), everything, "duckdb")
+    expected_weights = _weights(reference, reference.inference.predict())
+    compared = pairs.merge(expected_weights, on=["left", "right"], suffixes=("", "_expected"))
+    assert len(compared) == len(expected)
+    assert compared["weight"].to_numpy() == pytest.approx(compared["weight_expected"].to_numpy())

@@ -3,8 +3,9 @@
 Blocking compares only the pairs that share a key, so one weak link can join two groups
 whose cross pairs were never compared: a name-only utility record that links to two
 relatives in one ZIP code bridges them, and no veto can fire on pairs nobody scored. So each
-candidate person that rests on a weak link has all its pairs scored with the same model and
-the same term frequencies, and the candidate is clustered again with them.
+candidate person that rests on a weak link has all its pairs scored, and the candidate is
+clustered again with them. Most of those pairs blocking made and scoring weighed already;
+only the rest are scored now, by the same linker (the same model, the same term frequencies).
 
 A pair inside a candidate that blocking never proposed shares no key, and two records of one
 person can have little in common (an old utility account and this year's tax return). So
@@ -15,7 +16,6 @@ Measured: a mean-weight rule, or a veto at -10, split true persons (recall 0.90 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +30,6 @@ SURE_WEIGHT = 13.3
 # The pairs of a candidate grow with the square of its size; beyond this size the vetoes
 # that blocking found must do.
 MAX_CHECKED_RECORDS = 120
-CHECK_COLUMN = "caseline_check_group"
 CHECK_VETO_BELOW_PRIOR = 14.0
 
 
@@ -51,38 +50,35 @@ def candidates_to_check(clusters: Sequence[np.ndarray], links: pd.DataFrame) -> 
 
 
 def score_within(
-    records: pd.DataFrame,
     candidates: Sequence[np.ndarray],
-    model: dict[str, Any],
+    decisive: pd.DataFrame,
+    linker: Any,
+    predictions: Any,
     engine: str,
-    frequencies: dict[str, pd.DataFrame],
 ) -> pd.DataFrame:
-    """(left, right, weight) for every pair inside each candidate, ``records`` numbered as
-    the engine sees them (``unique_id`` is the position)."""
+    """(left, right, weight) of the pairs inside each candidate that can decide anything:
+    those among the ``decisive`` pairs that scoring found (links and vetoes, with their
+    weights), and every pair that blocking never made, scored now by the ``linker`` that
+    made ``predictions``, with the same model and term frequencies. Records are numbered
+    as the engine sees them (``unique_id`` is the position)."""
     members = np.concatenate(candidates)
     group = np.concatenate([np.full(len(c), i) for i, c in enumerate(candidates)])
-    subset = records.iloc[members].assign(**{CHECK_COLUMN: group})
-    settings = copy.deepcopy(model)
-    # Unquoted, in no dialect of its own: the same text reads right in DuckDB and Spark.
-    settings["blocking_rules_to_generate_predictions"] = [
-        {"blocking_rule": f"l.{CHECK_COLUMN} = r.{CHECK_COLUMN}"}
-    ]
-    linker = engines.create_linker(subset, settings, engine)
-    engines.register_term_frequencies(linker, frequencies)
-    predictions = linker.inference.predict()
-    sql = (
-        "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
-        f"FROM {predictions.physical_name}"
+    label = np.full(int(members.max()) + 1, -1, dtype=np.int64)
+    label[members] = group
+    left_group = _group_of(decisive["left"].to_numpy(np.int64), label)
+    right_group = _group_of(decisive["right"].to_numpy(np.int64), label)
+    inside = (left_group >= 0) & (left_group == right_group)
+    groups = pd.DataFrame({"unique_id": members.astype(np.int64), "group": group})
+    unscored = engines.score_unscored_within(linker, predictions, groups, engine)
+    known = decisive.loc[inside, ["left", "right", "weight"]]
+    return pd.concat([known, unscored], ignore_index=True).astype(
+        {"left": np.int64, "right": np.int64, "weight": float}
     )
-    pairs: pd.DataFrame = linker.misc.query_sql(sql, output_type="pandas")
-    return pairs.astype({"left": np.int64, "right": np.int64, "weight": float})
 
 
-def term_frequencies(records: pd.DataFrame, columns: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """Each value's share of the filled values of its column, over every record: the table
-    Splink would compute from the whole input."""
-    tables = {}
-    for column in columns:
-        shares = records[column].dropna().value_counts(normalize=True)
-        tables[column] = pd.DataFrame({column: shares.index, f"tf_{column}": shares.to_numpy()})
-    return tables
+def _group_of(positions: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Each record's candidate (-1 for none), from ``label`` indexed by record position."""
+    found = np.full(len(positions), -1, dtype=np.int64)
+    known = positions < len(label)
+    found[known] = label[positions[known]]
+    return found

@@ -106,7 +106,12 @@ def _register_blocked_pairs(
     pair that two list rules make twice (it cannot tell that an earlier list rule made it)
     and carries every blocking column through each list's rows; this joins only the
     columns each rule reads and keeps each pair once."""
-    sql = blocked_pairs_sql(rules, table)
+    _register_pairs(linker, blocked_pairs_sql(rules, table), engine)
+
+
+def _register_pairs(linker: Any, sql: str, engine: str) -> None:
+    """Make the pairs ``sql`` (DuckDB's dialect) selects from the linker's input, as
+    Splink's table of blocked pairs, and hand them to the linker to score next."""
     if engine != "duckdb":
         sql = _translate(sql, "duckdb", engine)
     pairs = linker.misc.query_sql(sql, output_type="splink_df")
@@ -115,6 +120,34 @@ def _register_blocked_pairs(
     # every pair (for pairs made elsewhere, over inputs far larger than memory); these
     # were made from the linker's own input, which it scores in place, as its own blocking.
     registered.metadata["registered_for_predict"] = False
+
+
+def score_unscored_within(
+    linker: Any, predictions: Any, groups: pd.DataFrame, engine: str
+) -> pd.DataFrame:
+    """(left, right, weight) for each pair of records in one group (``groups``: columns
+    unique_id and group) that the linker's ``predictions`` lack, scored by that linker: the
+    same model and the same term frequencies as the pairs it scored before."""
+    # Splink registers a table only through its database API, which it keeps private.
+    members = linker._db_api.register(groups).physical_name
+    # Only table names Splink made are interpolated.
+    _register_pairs(
+        linker,
+        "SELECT '0' AS match_key, a.unique_id AS join_key_l, b.unique_id AS join_key_r "  # noqa: S608
+        f"FROM {members} AS a JOIN {members} AS b "
+        'ON a."group" = b."group" AND a.unique_id < b.unique_id '
+        f"LEFT JOIN {predictions.physical_name} AS p "
+        "ON p.unique_id_l = a.unique_id AND p.unique_id_r = b.unique_id "
+        "WHERE p.unique_id_l IS NULL",
+        engine,
+    )
+    scored = linker.inference.predict()
+    pairs: pd.DataFrame = linker.misc.query_sql(
+        "SELECT unique_id_l AS left, unique_id_r AS right, match_weight AS weight "  # noqa: S608
+        f"FROM {scored.physical_name}",
+        output_type="pandas",
+    )
+    return pairs.astype({"left": np.int64, "right": np.int64, "weight": float})
 
 
 def _as_arrow(records: pd.DataFrame) -> pa.Table:

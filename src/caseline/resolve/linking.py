@@ -21,12 +21,7 @@ from caseline.resolve.assurance import (
     load_assurance_model,
 )
 from caseline.resolve.clustering import UNDATED_VETO_EVIDENCE, VETO_WEIGHT, cluster_pairs
-from caseline.resolve.crosscheck import (
-    CHECK_VETO_BELOW_PRIOR,
-    candidates_to_check,
-    score_within,
-    term_frequencies,
-)
+from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, match_weight, train
 from caseline.resolve.records import present_columns
@@ -81,6 +76,12 @@ def link_records(
     dated = pd.Series(numbered["date_of_birth"].notna().to_numpy(), index=numbered["unique_id"])
     prior = model["probability_two_random_records_match"]
     links, against = decisive_pairs(linker, predictions, threshold, prior, dated)
+    scored = int(
+        linker.misc.query_sql(
+            f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
+            output_type="pandas",
+        )["n"].iloc[0]
+    )
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
     cannot_link = _numbered(record_ids, decisions.apart)
@@ -96,8 +97,9 @@ def link_records(
     ]
     if candidates:
         step(f"checking {len(candidates):,} candidate persons pair by pair")
+        within = score_within(candidates, pd.concat([links, against]), linker, predictions, engine)
         numbered_clusters, checked_links = _checked(
-            numbered_clusters, candidates, numbered, model, engine, match_weight(threshold)
+            numbered_clusters, candidates, within, prior, match_weight(threshold)
         )
         # The pairs the check scored hold its persons together too: assurance reads them.
         links = pd.concat([links, checked_links]).drop_duplicates(["left", "right"])
@@ -112,28 +114,19 @@ def link_records(
         for cluster, e in zip(members, evidence, strict=True)
     }
     clusters = sorted(sorted(ids[cluster].tolist()) for cluster in members)
-    scored = int(
-        linker.misc.query_sql(
-            f"SELECT count(*) AS n FROM {predictions.physical_name}",  # noqa: S608 (Splink's table)
-            output_type="pandas",
-        )["n"].iloc[0]
-    )
     return Linkage(records, clusters, model, scored, len(links), len(against), assurance=assurance)
 
 
 def _checked(
     clusters: list[list[Any]],
     candidates: list[np.ndarray],
-    records: pd.DataFrame,
-    model: dict[str, Any],
-    engine: str,
+    within: pd.DataFrame,
+    prior: float,
     link_weight: float,
 ) -> tuple[list[list[Any]], pd.DataFrame]:
-    """The clusters with each candidate clustered again with all its pairs (see crosscheck),
-    and the links among those pairs."""
-    frequencies = term_frequencies(records, frequency_columns(model))
-    within = score_within(records, candidates, model, engine, frequencies)
-    veto = match_weight(model["probability_two_random_records_match"]) - CHECK_VETO_BELOW_PRIOR
+    """The clusters with each candidate clustered again with the pairs ``within`` it that
+    decide anything (see crosscheck), and the links among those pairs."""
+    veto = match_weight(prior) - CHECK_VETO_BELOW_PRIOR
     members = np.concatenate(candidates)
     none = pd.DataFrame({"left": [], "right": []}, dtype=np.int64)
     reclustered = cluster_pairs(
@@ -166,8 +159,8 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
 def decisive_pairs(
     linker: Any, predictions: Any, threshold: float, prior: float, dated: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Pairs strong enough to link (left, right, weight), and pairs strong enough against
-    linking (left, right): the vetoes. ``dated`` says, by record id, which records have a
+    """Pairs strong enough to link, and pairs strong enough against linking: the vetoes
+    (each left, right, weight). ``dated`` says, by record id, which records have a
     date of birth: a pair without two of them vetoes only where its evidence is against
     (`UNDATED_VETO_EVIDENCE`), since its low score is mostly the prior (model's ``prior``)."""
     link_weight = match_weight(threshold)
@@ -187,7 +180,7 @@ def decisive_pairs(
 
     both_dated = have_dates(low["left"]) & have_dates(low["right"])
     against = low["weight"].to_numpy() - match_weight(prior) <= UNDATED_VETO_EVIDENCE
-    vetoes = low[both_dated | against][["left", "right"]]
+    vetoes = low[both_dated | against]
     return pairs[strong].reset_index(drop=True), vetoes.reset_index(drop=True)
 
 
