@@ -63,11 +63,13 @@ def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
     candidates = [np.array([first["left"], first["right"], 3, 7]), np.array([20, 21, 30])]
     candidates = [np.unique(c.astype(np.int64)) for c in candidates]
 
-    pairs = score_within(candidates, scored, linker, predictions, "duckdb")
+    known, unscored = score_within(candidates, scored, linker, predictions, "duckdb")
+    pairs = pd.concat([known, unscored])
 
     found = [tuple(p) for p in pairs[["left", "right"]].itertuples(index=False)]
     expected = {(a, b) for c in candidates for a in c for b in c if a < b}
     assert len(found) == len(set(found)) and set(found) == expected
+    assert len(known) and len(unscored)  # both kinds were there to find
     # Every pair weighs what scoring every pair of each candidate, over all the records
     # (the same term frequencies), gives it.
     group = np.full(len(numbered), -1, dtype=np.int64) - np.arange(len(numbered))

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import minimum_spanning_tree
 
@@ -117,12 +119,16 @@ def _weakest_links(links: pd.DataFrame, label: np.ndarray, n: int, clusters: int
     lowest = np.full(clusters, np.inf)
     if links.empty:
         return lowest
+    left = links["left"].to_numpy(np.int64)
+    right = links["right"].to_numpy(np.int64)
+    weights = np.minimum(links["weight"].to_numpy(float), WEIGHT_CAP)
     # One edge per pair (a reviewer's must-link may repeat a scored link): the stronger.
-    pairs = links.groupby(["left", "right"], as_index=False)["weight"].max()
-    weights = np.minimum(pairs["weight"].to_numpy(float), WEIGHT_CAP)
+    pair = left * n + right
+    order = np.lexsort((-weights, pair))
+    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
     # A maximum spanning tree is a minimum one over costs that fall as weights rise.
-    costs = WEIGHT_CAP + 1.0 - weights
-    graph = coo_matrix((costs, (pairs["left"], pairs["right"])), shape=(n, n)).tocsr()
+    costs = WEIGHT_CAP + 1.0 - weights[first]
+    graph = coo_matrix((costs, (left[first], right[first])), shape=(n, n)).tocsr()
     tree = minimum_spanning_tree(graph).tocoo()
     np.minimum.at(lowest, label[tree.row], WEIGHT_CAP + 1.0 - tree.data)
     return lowest
@@ -133,28 +139,36 @@ def _conflicting_identifiers(
 ) -> dict[int, tuple[str, ...]]:
     conflicts: dict[int, list[str]] = {}
     for column in IDENTIFIER_COLUMNS:
-        if column not in records.columns:
-            continue
-        values = pd.DataFrame({"cluster": label, "value": records[column].to_numpy()}).dropna()
-        distinct = values.groupby("cluster")["value"].nunique()
-        for cluster in distinct[distinct > 1].index:
-            conflicts.setdefault(int(cluster), []).append(column.removesuffix("_hash"))
+        if column in records.columns:
+            distinct = _distinct_per_cluster(records[column], label, clusters)
+            for cluster in np.flatnonzero(distinct > 1).tolist():
+                conflicts.setdefault(cluster, []).append(column.removesuffix("_hash"))
     return {cluster: tuple(kinds) for cluster, kinds in conflicts.items()}
 
 
 def _distinct_dates_of_birth(records: pd.DataFrame, label: np.ndarray, clusters: int) -> np.ndarray:
     """Distinct dates of birth per cluster, a date and its day/month swap counted once."""
-    counts = np.zeros(clusters, dtype=np.int64)
     if "date_of_birth" not in records.columns:
-        return counts
-    dates = pd.DataFrame({"cluster": label, "dob": records["date_of_birth"].to_numpy()}).dropna()
+        return np.zeros(clusters, dtype=np.int64)
+    dates = pa.array(records["date_of_birth"].astype(object), type=pa.string(), from_pandas=True)
     # 'YYYY-MM-DD' and its swap share one key: the year and the sorted month/day pair.
-    text = dates["dob"].astype(str)
-    year, first, second = text.str[:4], text.str[5:7], text.str[8:10]
-    dates["key"] = year + np.where(first <= second, first + second, second + first)
-    distinct = dates.groupby("cluster")["key"].nunique()
-    counts[distinct.index.to_numpy(dtype=np.int64)] = distinct.to_numpy()
-    return counts
+    first, second = pc.utf8_slice_codeunits(dates, 5, 7), pc.utf8_slice_codeunits(dates, 8, 10)
+    key = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(dates, 0, 4),
+        pc.min_element_wise(first, second),
+        pc.max_element_wise(first, second),
+        "",
+    )
+    return _distinct_per_cluster(pd.Series(key.to_numpy(zero_copy_only=False)), label, clusters)
+
+
+def _distinct_per_cluster(values: pd.Series, label: np.ndarray, clusters: int) -> np.ndarray:
+    """How many distinct filled ``values`` each cluster's records hold (``label``: each
+    record's cluster, -1 for none)."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # a missing value is -1
+    held = (codes >= 0) & (label >= 0)
+    pairs = np.unique(label[held].astype(np.int64) * max(len(uniques), 1) + codes[held])
+    return np.bincount(pairs // max(len(uniques), 1), minlength=clusters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,12 +55,12 @@ def score_within(
     linker: Any,
     predictions: Any,
     engine: str,
-) -> pd.DataFrame:
-    """(left, right, weight) of the pairs inside each candidate that can decide anything:
-    those among the ``decisive`` pairs that scoring found (links and vetoes, with their
-    weights), and every pair that blocking never made, scored now by the ``linker`` that
-    made ``predictions``, with the same model and term frequencies. Records are numbered
-    as the engine sees them (``unique_id`` is the position)."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pairs (left, right, weight) inside each candidate that can decide anything: those
+    among the ``decisive`` pairs scoring found (links and vetoes, with their weights), and
+    every pair that blocking never made, scored now by the ``linker`` that made
+    ``predictions``, with the same model and term frequencies. Records are numbered as the
+    engine sees them (``unique_id`` is the position)."""
     members = np.concatenate(candidates)
     group = np.concatenate([np.full(len(c), i) for i, c in enumerate(candidates)])
     label = np.full(int(members.max()) + 1, -1, dtype=np.int64)
@@ -70,10 +70,7 @@ def score_within(
     inside = (left_group >= 0) & (left_group == right_group)
     groups = pd.DataFrame({"unique_id": members.astype(np.int64), "group": group})
     unscored = engines.score_unscored_within(linker, predictions, groups, engine)
-    known = decisive.loc[inside, ["left", "right", "weight"]]
-    return pd.concat([known, unscored], ignore_index=True).astype(
-        {"left": np.int64, "right": np.int64, "weight": float}
-    )
+    return decisive.loc[inside, ["left", "right", "weight"]].reset_index(drop=True), unscored
 
 
 def _group_of(positions: np.ndarray, label: np.ndarray) -> np.ndarray:

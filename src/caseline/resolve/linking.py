@@ -97,12 +97,17 @@ def link_records(
     ]
     if candidates:
         step(f"checking {len(candidates):,} candidate persons pair by pair")
-        within = score_within(candidates, pd.concat([links, against]), linker, predictions, engine)
-        numbered_clusters, checked_links = _checked(
+        known, unscored = score_within(
+            candidates, pd.concat([links, against]), linker, predictions, engine
+        )
+        within = pd.concat([known, unscored], ignore_index=True)
+        numbered_clusters = _checked(
             numbered_clusters, candidates, within, prior, match_weight(threshold)
         )
-        # The pairs the check scored hold its persons together too: assurance reads them.
-        links = pd.concat([links, checked_links]).drop_duplicates(["left", "right"])
+        # The links the check scored hold its persons together too: assurance reads them.
+        links = pd.concat(
+            [links, unscored[unscored["weight"] >= match_weight(threshold)]], ignore_index=True
+        )
     ids = record_ids.to_numpy(dtype=object)
     members = [np.asarray(cluster, dtype=np.int64) for cluster in numbered_clusters]
     evidence = gather_assurance_evidence(
@@ -123,9 +128,9 @@ def _checked(
     within: pd.DataFrame,
     prior: float,
     link_weight: float,
-) -> tuple[list[list[Any]], pd.DataFrame]:
+) -> list[list[Any]]:
     """The clusters with each candidate clustered again with the pairs ``within`` it that
-    decide anything (see crosscheck), and the links among those pairs."""
+    decide anything (see crosscheck)."""
     veto = match_weight(prior) - CHECK_VETO_BELOW_PRIOR
     members = np.concatenate(candidates)
     none = pd.DataFrame({"left": [], "right": []}, dtype=np.int64)
@@ -137,8 +142,7 @@ def _checked(
         none,
     )
     checked = set(members.tolist())
-    links = within[within["weight"] >= link_weight].reset_index(drop=True)
-    return [c for c in clusters if c[0] not in checked] + reclustered, links
+    return [c for c in clusters if c[0] not in checked] + reclustered
 
 
 def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
