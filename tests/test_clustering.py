@@ -1,3 +1,5 @@
+import random
+
 from caseline.resolve.clustering import cluster_records
 
 
@@ -45,3 +47,30 @@ def test_a_must_link_overrules_a_score_against_but_not_a_cannot_link() -> None:
         cannot_link=[("c", "d")],
     )
     assert clusters == [["a", "b"], ["c"], ["d"]]
+
+
+def _naive(records: list[str], links: list[tuple[str, str, float]], against: set) -> list:
+    """Strongest link first, joining two groups unless some pair across them is vetoed."""
+    group = {r: {r} for r in records}
+    for left, right, _weight in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+        a, b = group[left], group[right]
+        if a is b or any(frozenset((x, y)) in against for x in a for y in b):
+            continue
+        joined = a | b
+        for record in joined:
+            group[record] = joined
+    return sorted({tuple(sorted(g)) for g in group.values()})
+
+
+def test_vetoes_bind_the_groups_their_records_join_as_record_by_record_checks_would() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        records = [f"r{i:02d}" for i in range(rng.randint(2, 14))]
+        pairs = [(a, b) for a in records for b in records if a < b]
+        rng.shuffle(pairs)
+        cut = rng.randint(0, len(pairs))
+        links = [(a, b, float(rng.randint(1, 30))) for a, b in pairs[:cut]]
+        against = pairs[cut : cut + rng.randint(0, 6)]
+        clusters = cluster_records(records, links, against)
+        expected = _naive(records, links, {frozenset(p) for p in against})
+        assert [tuple(c) for c in clusters] == expected

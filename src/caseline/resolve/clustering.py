@@ -33,10 +33,13 @@ UNDATED_VETO_EVIDENCE = -4.0
 
 @dataclass(slots=True)
 class _Groups:
-    """Union-find over record indexes that also keeps each group's members."""
+    """Union-find over record indexes that also keeps each group's members, and for each
+    group the groups that hold a record with evidence against one of its own."""
 
     parent: dict[int, int] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)
+    # Kept by group (root), not by record, so that a veto is one set lookup however large
+    # the groups have grown; joining two groups moves the smaller's entries to the larger.
     against: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def find(self, i: int) -> int:
@@ -52,12 +55,7 @@ class _Groups:
 
     def vetoed(self, a: int, b: int) -> bool:
         """Whether any record of group ``a`` has evidence against any record of group ``b``."""
-        small, large = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
-        return any(
-            self.find(other) == large
-            for record in self.members[small]
-            for other in self.against.get(record, ())
-        )
+        return b in self.against.get(a, ())
 
     def join_unless_vetoed(self, left: int, right: int, anchored: set[int] | None = None) -> None:
         """Join the groups of ``left`` and ``right`` unless a pair across them is against it,
@@ -70,13 +68,19 @@ class _Groups:
         small, large = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         self.parent[small] = large
         self.members[large].extend(self.members.pop(small))
+        for other in self.against.pop(small, ()):
+            self.against[other].discard(small)
+            self.against[other].add(large)
+            self.against[large].add(other)
         if anchored is not None and small in anchored:
             anchored.discard(small)
             anchored.add(large)
 
     def add_against(self, left: int, right: int) -> None:
-        self.against[left].add(right)
-        self.against[right].add(left)
+        a, b = self.find(left), self.find(right)
+        if a != b:  # evidence inside one group already joined (by a reviewer) binds nothing
+            self.against[a].add(b)
+            self.against[b].add(a)
 
 
 def cluster_records(
@@ -163,7 +167,9 @@ def _built_link_by_link(
     cannots: pd.DataFrame,
 ) -> list[list[Any]]:
     def within(pairs: pd.DataFrame) -> pd.DataFrame:
-        return pairs[np.isin(component[pairs["left"]], list(contested))]
+        """The pairs inside a contested component (no link joins across components)."""
+        left, right = component[pairs["left"]], component[pairs["right"]]
+        return pairs[(left == right) & np.isin(left, list(contested))]
 
     decided = _Groups()
     for left, right in within(cannots)[["left", "right"]].itertuples(index=False):
