@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 MODEL_VERSION = "caseline-0.2"
 SEED = 20151
 U_SAMPLE_PAIRS = 3e6  # random pairs for u: plenty for levels with u near 1e-5
+# Random pairs for the u that EM starts from, which is sampled again (U_SAMPLE_PAIRS) once
+# the matches are set aside: EM needs u only to tell likely matches from the rest.
+U_START_PAIRS = 1e6
 EM_SAMPLE_PAIRS = 2e6  # blocked pairs per EM session; more changes m in the third decimal
 PRIOR_SAMPLE_RECORDS = 40_000  # ~8e8 pairs, thousands of them matches even at 1M records
 PRIOR_STEPS = 20  # iterations solving for the prior; it settles in fewer
@@ -106,7 +109,7 @@ def train(
             linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
         except Exception as exc:  # Splink raises several kinds; the default prior stands
             logger.warning("prior not estimated: %s", exc)
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_START_PAIRS, seed=SEED)
     trained = 0
     for columns, rule in EM_RULES:
         if not set(columns) <= set(present) or trained >= 2:
