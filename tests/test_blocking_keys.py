@@ -90,3 +90,19 @@ def test_the_rules_run_on_records_without_any_key() -> None:
     frame = _records({"given_name": "A"}, {"family_name": "B"})
     assert frame["context_keys"].isna().all()
     assert _pairs(frame) == set()
+
+
+def test_hashed_words_keep_which_name_holds_which_word() -> None:
+    frame = _records(
+        {"given_name": "ANA MARIA", "family_name": "LOPEZ"},
+        {"given_name": "MARIA", "family_name": "LOPEZ"},
+        {"given_name": "ANA", "family_name": "PEREZ"},
+        {"given_name": None, "family_name": None},
+    )
+    words = [_keys(frame, "name_word_keys", row) for row in range(4)]
+    assert len(words[0]) == 3 and words[1] < words[0]  # MARIA LOPEZ within ANA MARIA LOPEZ
+    assert not words[2] <= words[0] and len(words[0] & words[2]) == 1  # ANA, not PEREZ
+    assert frame["name_word_keys"].isna().iloc[3]  # no name, no list
+    # The same word hashes alike in another frame (another process, the incremental path).
+    alone = _records({"given_name": "MARIA", "family_name": "LOPEZ"})
+    assert _keys(alone, "name_word_keys", 0) == words[1]

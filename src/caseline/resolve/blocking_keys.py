@@ -85,6 +85,13 @@ def blocking_key_columns(records: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def hashed_words(values: pd.Series, tag: str) -> pd.arrays.ArrowExtensionArray:
+    """Each row's words (a tuple, or None) as a list of stable 63-bit hashes, null where it
+    has none: what the comparisons intersect, since an engine carries lists of integers into
+    each pair, and intersects them, far faster than lists of text."""
+    return _lists([_expanded(pd.factorize(values, use_na_sentinel=True), list, tag)], len(values))
+
+
 def name_pieces(records: pd.DataFrame) -> dict[str, Keys]:
     """Per kind, (row, hash) of every piece of every record's name: its word sounds, the
     pairs of them, each form of the given name with the family sound, and the family (given)

@@ -18,11 +18,13 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from caseline.resolve.blocking_keys import blocking_key_columns
+from caseline.resolve.blocking_keys import blocking_key_columns, hashed_words
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
 LIST_COLUMNS = ("name_words", "name_sounds")  # the derived columns that hold lists of words
+# Those lists as hashes of their words (lists of integers), which the comparisons read.
+HASHED_WORD_COLUMNS = {"name_word_keys": "name_words", "name_sound_keys": "name_sounds"}
 
 
 @lru_cache(maxsize=_CACHE)
@@ -105,6 +107,8 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     out["full_name"] = _map_rows(given_family, lambda g, f: f"{g} {f}" if g and f else None)
     out["name_words"] = _map_rows(out[["given_name", "middle_name", "family_name"]], name_words)
     out["name_sounds"] = _map(out["name_words"], name_sounds)
+    for hashed, words in HASHED_WORD_COLUMNS.items():
+        out[hashed] = hashed_words(out[words], words)
     out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
     out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4])
     out["dob_month_day"] = _map(out["date_of_birth"], lambda d: d[5:])
