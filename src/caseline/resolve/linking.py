@@ -97,6 +97,8 @@ def link_records(
     ]
     if candidates:
         step(f"checking {len(candidates):,} candidate persons pair by pair")
+        # The links and vetoes hold every scored pair the check can use: its veto (at least
+        # CHECK_VETO_BELOW_PRIOR below the prior, and below VETO_WEIGHT) is a veto here too.
         known, unscored = score_within(
             candidates, pd.concat([links, against]), linker, predictions, engine
         )
