@@ -125,7 +125,8 @@ def _weakest_links(links: pd.DataFrame, label: np.ndarray, n: int, clusters: int
     # One edge per pair (a reviewer's must-link may repeat a scored link): the stronger.
     pair = left * n + right
     order = np.lexsort((-weights, pair))
-    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]]
+    ordered = pair[order]
+    first = order[np.r_[True, ordered[1:] != ordered[:-1]]]
     # A maximum spanning tree is a minimum one over costs that fall as weights rise.
     costs = WEIGHT_CAP + 1.0 - weights[first]
     graph = coo_matrix((costs, (left[first], right[first])), shape=(n, n)).tocsr()

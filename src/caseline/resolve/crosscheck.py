@@ -39,9 +39,7 @@ def candidates_to_check(clusters: Sequence[np.ndarray], links: pd.DataFrame) -> 
     sizes = np.array([len(c) for c in clusters])
     if not len(sizes) or sizes.max() < 3:
         return []
-    label = np.full(int(max(c.max() for c in clusters if len(c))) + 1, -1, dtype=np.int64)
-    for index, members in enumerate(clusters):
-        label[members] = index
+    label = _labels(clusters, int(max(c.max() for c in clusters if len(c))) + 1)
     left, right = links["left"].to_numpy(), links["right"].to_numpy()
     inside = label[left] == label[right]
     weak = inside & (links["weight"].to_numpy(float) < SURE_WEIGHT)
@@ -61,21 +59,21 @@ def score_within(
     every pair that blocking never made, scored now by the ``linker`` that made
     ``predictions``, with the same model and term frequencies. Records are numbered as the
     engine sees them (``unique_id`` is the position)."""
-    members = np.concatenate(candidates)
-    group = np.concatenate([np.full(len(c), i) for i, c in enumerate(candidates)])
-    label = np.full(int(members.max()) + 1, -1, dtype=np.int64)
-    label[members] = group
-    left_group = _group_of(decisive["left"].to_numpy(np.int64), label)
-    right_group = _group_of(decisive["right"].to_numpy(np.int64), label)
-    inside = (left_group >= 0) & (left_group == right_group)
-    groups = pd.DataFrame({"unique_id": members.astype(np.int64), "group": group})
+    members = np.concatenate(candidates).astype(np.int64)
+    left = decisive["left"].to_numpy(np.int64)
+    right = decisive["right"].to_numpy(np.int64)
+    label = _labels(
+        candidates, int(max(members.max(), left.max(initial=0), right.max(initial=0))) + 1
+    )
+    inside = (label[left] >= 0) & (label[left] == label[right])
+    groups = pd.DataFrame({"unique_id": members, "group": label[members]})
     unscored = engines.score_unscored_within(linker, predictions, groups, engine)
     return decisive.loc[inside, ["left", "right", "weight"]].reset_index(drop=True), unscored
 
 
-def _group_of(positions: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """Each record's candidate (-1 for none), from ``label`` indexed by record position."""
-    found = np.full(len(positions), -1, dtype=np.int64)
-    known = positions < len(label)
-    found[known] = label[positions[known]]
-    return found
+def _labels(groups: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """Each record position below ``size``: the index of the group holding it, or -1."""
+    label = np.full(size, -1, dtype=np.int64)
+    for index, members in enumerate(groups):
+        label[members] = index
+    return label
