@@ -64,6 +64,9 @@ class ErrorRates:
     """Per record made after a move that should show the new address: shows the old one."""
     identifier_reuse: float = 0.004
     """Per record carrying an SSN: another person's SSN (a relative's, or a borrowed one)."""
+    identifier_typo: float = 0.01
+    """Per identifier written (SSN, ITIN, A-number, passport, licence): one digit mistyped or
+    two neighbouring characters exchanged."""
 
     def scaled(self, **factors: float) -> ErrorRates:
         values = {
@@ -125,6 +128,7 @@ class Knobs:
     missing_middle_name: Knob
     stale_address: Knob
     identifier_reuse: Knob
+    identifier_typo: Knob
 
     def all(self) -> list[Knob]:
         return [k for k in vars(self).values() if isinstance(k, Knob)]
@@ -226,9 +230,37 @@ def can_swap_day_month(value: dt.date) -> bool:
     return value.day <= 12 and value.day != value.month
 
 
+def identifier_typo(rng: random.Random, value: str) -> str:
+    """One digit replaced by another, or two neighbouring characters exchanged (separators
+    such as the dashes of an SSN stay where they are)."""
+    digits = [i for i, ch in enumerate(value) if ch.isdigit()]
+    if not digits:
+        return value
+    chars = list(value)
+    neighbours = [i for i in range(len(chars) - 1) if chars[i].isalnum() and chars[i + 1].isalnum()]
+    if neighbours and rng.random() < 0.5:
+        i = rng.choice(neighbours)
+        chars[i], chars[i + 1] = chars[i + 1], chars[i]
+    else:
+        i = rng.choice(digits)
+        chars[i] = rng.choice([d for d in "0123456789" if d != chars[i]])
+    return "".join(chars)
+
+
 def date_typo(rng: random.Random, value: dt.date) -> dt.date:
-    """Off by one day, or one digit of the year wrong (1978 -> 1987 or 1979)."""
-    if rng.random() < 0.5:
+    """Off by one day, one digit of the year wrong (1978 -> 1987 or 1979), or two
+    neighbouring digits of the written date exchanged across month and day (02-12 -> 01-22)."""
+    draw = rng.random()
+    if draw < 0.2:
+        written = value.strftime("%m%d")
+        exchanged = written[0] + written[2] + written[1] + written[3]
+        try:
+            if exchanged != written:
+                return dt.date(value.year, int(exchanged[:2]), int(exchanged[2:]))
+        except ValueError:
+            pass
+        draw = 0.5  # no such date, or the same one: the slip is a day's instead
+    if draw < 0.6:
         return value + dt.timedelta(days=rng.choice((-1, 1)))
     year = value.year + rng.choice((-1, 1, 9, -9, 10, -10))
     try:

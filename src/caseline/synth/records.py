@@ -12,7 +12,13 @@ from caseline.synth.draws import randint
 from caseline.synth.errors import ErrorRates, Garbler, Knobs
 from caseline.synth.model import Person, Residence
 from caseline.synth.places import Address
-from caseline.synth.render import SourceProfile, write_date_of_birth, write_name, written_address
+from caseline.synth.render import (
+    SourceProfile,
+    write_date_of_birth,
+    write_identifier,
+    write_name,
+    written_address,
+)
 from caseline.synth.tables import ChunkTables
 
 VEHICLE_MAKES = (
@@ -152,7 +158,7 @@ class RecordWriter:
             key,
             person,
             {
-                "licence_number": person.licence_number or "",
+                "licence_number": write_identifier(g, person.licence_number, profile),
                 "first_name": name.given,
                 "middle_name": name.middle,
                 "last_name": name.family,
@@ -215,7 +221,7 @@ class RecordWriter:
             person,
             {
                 "filing_id": key,
-                "tin": tin,
+                "tin": write_identifier(g, tin, profile),
                 "taxpayer_name": f"{name.family}{suffix}, {name.given}{middle}",
                 "date_of_birth": _us_date(dob) if dob else "",
                 "employer": employer,
@@ -298,7 +304,7 @@ class RecordWriter:
                 "event_type": kind.upper(),
                 "event_date": on.isoformat(),
                 "port": detail["port"],
-                "passport_number": passport,
+                "passport_number": write_identifier(g, passport, profile),
                 "citizenship": citizenship.upper(),
                 "surname": name.family,
                 "given_names": " ".join(p for p in (name.given, name.middle) if p),
@@ -320,7 +326,7 @@ class RecordWriter:
             person,
             {
                 "receipt_number": key,
-                "a_number": person.a_number or "",
+                "a_number": write_identifier(g, person.a_number, profile),
                 "family_name": name.family,
                 "given_name": name.given,
                 "middle_name": name.middle,
@@ -348,7 +354,7 @@ class RecordWriter:
             {
                 "hearing_id": key,
                 "case_number": detail["case"],
-                "a_number": person.a_number or "",
+                "a_number": write_identifier(g, person.a_number, profile),
                 "respondent_name": f"{name.family}, {given}",
                 "date_of_birth": dob.isoformat() if dob else "",
                 "hearing_date": on.isoformat(),

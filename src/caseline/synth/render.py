@@ -17,6 +17,7 @@ from caseline.synth.errors import (
     Knobs,
     can_swap_day_month,
     date_typo,
+    identifier_typo,
     keyboard_typo,
     nicknames_of,
     ocr_typo,
@@ -129,6 +130,13 @@ def write_date_of_birth(g: Garbler, person: Person, profile: SourceProfile) -> d
     if g.hit(knobs.date_of_birth_typo):
         return date_typo(g.rng, value)
     return value
+
+
+def write_identifier(g: Garbler, value: str | None, profile: SourceProfile) -> str:
+    """An identifier as written: now and then with a slip of the pen; '' where there is none."""
+    if not value:
+        return ""
+    return identifier_typo(g.rng, value) if g.hit(profile.knobs.identifier_typo) else value
 
 
 def written_address(
