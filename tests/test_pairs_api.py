@@ -16,6 +16,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, LinkDecision, PersonRecord, ResolutionRun
 from caseline.oversight import Role, create_user
 from caseline.resolve import resolve_persons
+from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.resolve.features import add_features
 from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
@@ -129,6 +130,33 @@ def test_two_records_of_one_person_score_above_the_threshold_and_relatives_below
     relatives = _explain(client, tokens["ann"], *_relatives_pair(frame))
     assert not relatives["above_threshold"]
     assert relatives["match_weight"] < relatives["threshold_weight"]
+
+
+def _mistyped_identifier_pair(frame: pd.DataFrame) -> tuple[str, str, str]:
+    """Two records of one person whose numbers of one kind differ by a slip of the pen:
+    (left, right, the identifier's column)."""
+    for identifier in IDENTIFIERS:
+        typo_column = typo_key_column(identifier)
+        held = frame.dropna(subset=[identifier, "person"])
+        for _person, group in held.groupby("person"):
+            rows = list(zip(group["unique_id"], group[identifier], group[typo_column], strict=True))
+            for i, (left, number, keys) in enumerate(rows):
+                for right, other, other_keys in rows[i + 1 :]:
+                    if number != other and set(keys) & set(other_keys):
+                        return left, right, identifier
+    raise AssertionError("no mistyped identifier in the world")
+
+
+def test_a_mistyped_identifier_counts_for_a_match(
+    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+) -> None:
+    left, right, identifier = _mistyped_identifier_pair(_records(resolved[1]))
+    explanation = _explain(client, tokens["ann"], left, right)
+    term = next(t for t in explanation["terms"] if t["comparison"] == identifier)
+    assert term["level"] == "one character mistyped, dropped or exchanged"
+    assert term["weight"] > 0
+    # The keys are hashes; the explanation shows the compared numbers' hashes only.
+    assert [v["column"] for v in term["values"]] == [identifier]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from caseline.standardise import (
     parse_date,
     parse_date_of_birth,
     split_full_name,
+    typo_keys,
 )
 
 
@@ -92,6 +93,25 @@ def test_parse_address_line_refuses_what_has_no_street() -> None:
 def test_clean_ssn_refuses_numbers_never_issued(bad: str) -> None:
     with pytest.raises(InvalidValue):
         clean_ssn(bad)
+
+
+@pytest.mark.parametrize(
+    "slip",
+    ["123456780", "123465789", "12345678", "1234456789", "123456789"],
+    ids=["digit mistyped", "neighbours exchanged", "digit dropped", "digit doubled", "same"],
+)
+def test_typo_keys_meet_across_one_slip_of_the_pen(slip: str) -> None:
+    assert set(typo_keys("ssn", "123456789", b"k1")) & set(typo_keys("ssn", slip, b"k1"))
+
+
+def test_typo_keys_keep_other_numbers_kinds_and_keys_apart() -> None:
+    keys = set(typo_keys("ssn", "123456789", b"k1"))
+    assert len(keys) == 10  # the number and its nine forms with a digit left out
+    assert not keys & set(typo_keys("ssn", "123456711", b"k1"))  # two digits mistyped
+    assert not keys & set(typo_keys("ssn", "987654321", b"k1"))
+    assert not keys & set(typo_keys("a_number", "123456789", b"k1"))
+    assert not keys & set(typo_keys("ssn", "123456789", b"k2"))
+    assert all(0 <= key < 2**40 for key in keys)
 
 
 def test_keyed_hash_matches_equal_values_and_depends_on_the_key() -> None:

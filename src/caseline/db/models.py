@@ -76,6 +76,9 @@ class SourceRecord(Base):
     passport_hash: Mapped[str | None] = mapped_column(String(64))
     licence_hash: Mapped[str | None] = mapped_column(String(64))
     other_id_hash: Mapped[str | None] = mapped_column(String(64))
+    # Per identifier, keyed hashes of its one-slip forms (see standardise.typo_keys), as
+    # 'ssn:k,k,...;a_number:k,...': what lets resolution see a mistyped number.
+    identifier_typo_keys: Mapped[str | None] = mapped_column(Text)
     citizenship: Mapped[str | None] = mapped_column(String(64))
     country_of_birth: Mapped[str | None] = mapped_column(String(64))
     address_raw: Mapped[str | None] = mapped_column(String(512))

@@ -28,7 +28,7 @@ from caseline.sources import (
     adapter_for,
     record_id_for,
 )
-from caseline.standardise import keyed_hash
+from caseline.standardise import keyed_hash, typo_keys
 
 ProgressCallback = Callable[[int], None]
 _BATCH = 5_000
@@ -261,9 +261,14 @@ def _without_oversized(record: CanonicalRecord) -> CanonicalRecord:
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:
     # A shallow copy: dataclasses.asdict deep-copies every value and was most of ingest's time.
     values = {name: getattr(record, name) for name in _PLAIN_FIELDS}
+    typo_parts = []
     for kind, column in _HASHED.items():
         raw = getattr(record, kind)
         values[column] = keyed_hash(kind, raw, key) if raw else None
+        if raw:
+            keys = ",".join(map(str, typo_keys(kind, raw, key)))
+            typo_parts.append(f"{column.removesuffix('_hash')}:{keys}")
+    values["identifier_typo_keys"] = ";".join(typo_parts) or None
     values.update(
         record_id=record_id_for(record.source, record.source_key),
         ingest_run_id=run_id,

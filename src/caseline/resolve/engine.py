@@ -228,7 +228,7 @@ def _spark_api_and_table(records: pd.DataFrame) -> tuple[Any, Any]:
 
     spark = _spark_session()
     rows = records.astype(object).where(records.notna(), None)
-    table = spark.createDataFrame(rows, schema=_spark_schema(rows))
+    table = spark.createDataFrame(rows, schema=_spark_schema(records, rows))
     db_api = SparkAPI(spark_session=spark, break_lineage_method="parquet")
     _register_similarities(spark)  # after Splink's, which each SparkAPI registers anew
     return db_api, table
@@ -264,9 +264,10 @@ def _pairwise(
     return pairwise
 
 
-def _spark_schema(rows: pd.DataFrame) -> Any:
-    """Each column's Spark type, from its first value: text, a list (of texts or of
-    integers), or a number."""
+def _spark_schema(records: pd.DataFrame, rows: pd.DataFrame) -> Any:
+    """Each column's Spark type: from its Arrow type where it has one (a list of integers
+    stays one when no record holds a value), else from the first value of ``rows`` (the
+    records as Python objects): text, a list (of texts or of integers), or a number."""
     from pyspark.sql.types import (
         ArrayType,
         BooleanType,
@@ -278,7 +279,11 @@ def _spark_schema(rows: pd.DataFrame) -> Any:
         StructType,
     )
 
-    def spark_type(column: pd.Series) -> DataType:
+    def spark_type(name: str) -> DataType:
+        dtype, column = records[name].dtype, rows[name]
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_large_list(dtype.pyarrow_dtype):
+            element_type = dtype.pyarrow_dtype.value_type
+            return ArrayType(LongType() if pa.types.is_integer(element_type) else StringType())
         value = next((v for v in column if v is not None), None)
         if isinstance(value, tuple | list | np.ndarray):
             element = next((e for v in column if v is not None for e in v), "")
@@ -291,7 +296,7 @@ def _spark_schema(rows: pd.DataFrame) -> Any:
             return DoubleType()
         return StringType()
 
-    return StructType([StructField(str(c), spark_type(rows[c]), nullable=True) for c in rows])
+    return StructType([StructField(str(c), spark_type(c), nullable=True) for c in rows])
 
 
 def _spark_session() -> Any:

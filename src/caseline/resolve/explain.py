@@ -40,7 +40,7 @@ from caseline.oversight import (
     require_purpose,
 )
 from caseline.resolve import engine as engines
-from caseline.resolve.features import HASHED_WORD_COLUMNS, add_features
+from caseline.resolve.features import HASH_LIST_COLUMNS, add_features
 from caseline.resolve.linking import frequency_columns
 from caseline.resolve.model import load_model, match_weight
 from caseline.resolve.records import load_model_frame
@@ -304,7 +304,7 @@ def _term(
         values=tuple(
             ComparedValues(column, row.get(f"{column}_l"), row.get(f"{column}_r"))
             for column in _compared_columns(comparison, model.get("sql_dialect") or "duckdb")
-            if column not in HASHED_WORD_COLUMNS  # hashes; the words show in the name's columns
+            if column not in HASH_LIST_COLUMNS  # hashes; the words show in the name's columns
         ),
     )
 

@@ -17,14 +17,22 @@ from typing import Any
 import jellyfish
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from caseline.resolve.blocking_keys import blocking_key_columns, hashed_words
+from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
 LIST_COLUMNS = ("name_words", "name_sounds")  # the derived columns that hold lists of words
 # Those lists as hashes of their words (lists of integers), which the comparisons read.
 HASHED_WORD_COLUMNS = {"name_word_keys": "name_words", "name_sound_keys": "name_sounds"}
+# As stored ('ssn:k,k,...;a_number:k,...', see ingest), split into one list per identifier.
+STORED_TYPO_KEYS = "identifier_typo_keys"
+TYPO_KEY_COLUMNS = tuple(typo_key_column(identifier) for identifier in IDENTIFIERS)
+# Lists of integer hashes: meaningless to a reader, so explanations leave them out.
+HASH_LIST_COLUMNS = frozenset({*HASHED_WORD_COLUMNS, *TYPO_KEY_COLUMNS})
 
 
 @lru_cache(maxsize=_CACHE)
@@ -92,9 +100,30 @@ def swapped_day_month(date_of_birth: str | None) -> str | None:
     return f"{year}-{day}-{month}"
 
 
+def identifier_typo_keys(stored: pd.Series) -> dict[str, pd.arrays.ArrowExtensionArray]:
+    """Per identifier, each row's typo keys (a list of integers, or null) from the stored
+    text, parsed in Arrow: a million rows in well under a second."""
+    text = pa.array(stored.astype(object).where(stored.notna(), None), type=pa.string())
+    columns = {}
+    for identifier in IDENTIFIERS:
+        kind = identifier.removesuffix("_hash")
+        found = pc.extract_regex(text, rf"(?:^|;){kind}:(?P<keys>[0-9,]+)")
+        keys = pc.split_pattern(pc.struct_field(found, "keys"), ",")
+        columns[typo_key_column(identifier)] = pd.arrays.ArrowExtensionArray(
+            pc.cast(keys, pa.large_list(pa.int64()))
+        )
+    return columns
+
+
 def add_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with the derived columns added (the stored columns are left as they are)."""
+    """The frame with the derived columns added; the stored columns are left as they are,
+    but for the stored typo keys, which are replaced by one list per identifier."""
     out = frame.copy()
+    stored_typo_keys = out.pop(STORED_TYPO_KEYS) if STORED_TYPO_KEYS in out else None
+    if stored_typo_keys is None:
+        stored_typo_keys = pd.Series(None, index=out.index, dtype=object)
+    for column, keys in identifier_typo_keys(stored_typo_keys).items():
+        out[column] = keys
     given_first = _map(out["given_name"], lambda g: g.split()[0])
     out["given_first"] = given_first
     out["given_sound"] = _map(given_first, sound_key)

@@ -46,6 +46,7 @@ STORED_COLUMNS = (
     "sex",
     "date_of_birth",
     *IDENTIFIERS,
+    "identifier_typo_keys",
     "address_key",
     "street_key",
     "postcode",

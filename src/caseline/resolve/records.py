@@ -23,6 +23,7 @@ _SELECTED = (
     SourceRecord.passport_hash,
     SourceRecord.licence_hash,
     SourceRecord.other_id_hash,
+    SourceRecord.identifier_typo_keys,
     SourceRecord.street_number,
     SourceRecord.street,
     SourceRecord.unit,
@@ -63,7 +64,7 @@ def model_frame(raw: pd.DataFrame) -> pd.DataFrame:
             raw["street_number"], raw["street"], raw["unit"], raw["postcode"], strict=True
         )
     ]
-    frame = frame[list(STORED_COLUMNS)]
+    frame = frame.reindex(columns=list(STORED_COLUMNS))  # a frame made before typo keys has none
     return frame.astype(object).where(frame.notna(), None)
 
 

@@ -11,6 +11,7 @@ from caseline.standardise.identifiers import (
     clean_ssn,
     clean_tin,
     keyed_hash,
+    typo_keys,
 )
 from caseline.standardise.names import (
     NO_NAME,
@@ -41,4 +42,5 @@ __all__ = [
     "parse_date",
     "parse_date_of_birth",
     "split_full_name",
+    "typo_keys",
 ]

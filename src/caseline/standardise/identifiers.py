@@ -1,4 +1,4 @@
-"""Identifiers: format checks where a format exists, and a keyed hash for matching."""
+"""Identifiers: format checks where a format exists, and keyed hashes for matching."""
 
 from __future__ import annotations
 
@@ -72,3 +72,25 @@ def clean_passport(value: str | None) -> str | None:
 def keyed_hash(kind: str, value: str, key: bytes) -> str:
     """HMAC-SHA256 of a cleaned identifier: equal values match, the raw value stays unknown."""
     return hmac.digest(key, f"{kind}:{value}".encode(), hashlib.sha256).hex()
+
+
+TYPO_KEY_BYTES = 5  # 40 bits: two different numbers share a key by chance once in ~1e12
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def typo_keys(kind: str, value: str, key: bytes) -> tuple[int, ...]:
+    """Keyed hashes of a cleaned identifier and of each form of it with one character left
+    out. Two numbers one slip apart (a digit mistyped, two neighbours exchanged, one dropped
+    or doubled) share one of them, so a clerk's typo can be told from another person's
+    number while the numbers themselves stay unknown, as with `keyed_hash`."""
+    forms = {value} | {value[:i] + value[i + 1 :] for i in range(len(value))}
+    return tuple(
+        sorted(
+            int.from_bytes(
+                hashlib.blake2b(
+                    f"{kind}:{form}".encode(), key=key[:64], digest_size=TYPO_KEY_BYTES
+                ).digest()
+            )
+            for form in forms
+        )
+    )
