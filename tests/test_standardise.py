@@ -6,6 +6,7 @@ from caseline.standardise import (
     InvalidValue,
     clean_name,
     clean_ssn,
+    half_keys,
     keyed_hash,
     normalise_street,
     parse_address_line,
@@ -102,6 +103,15 @@ def test_clean_ssn_refuses_numbers_never_issued(bad: str) -> None:
 )
 def test_typo_keys_meet_across_one_slip_of_the_pen(slip: str) -> None:
     assert set(typo_keys("ssn", "123456789", b"k1")) & set(typo_keys("ssn", slip, b"k1"))
+    # and share a half key, the quick test that comes first
+    assert set(half_keys("ssn", "123456789", b"k1")) & set(half_keys("ssn", slip, b"k1"))
+
+
+def test_half_keys_tell_most_other_numbers_apart() -> None:
+    first, last = half_keys("ssn", "123456789", b"k1")
+    assert half_keys("ssn", "123000789", b"k1") == (first, last)  # the halves only
+    assert half_keys("ssn", "987654321", b"k1")[0] != first
+    assert half_keys("ssn", "987654321", b"k1")[1] != last
 
 
 def test_typo_keys_keep_other_numbers_kinds_and_keys_apart() -> None:

@@ -198,6 +198,7 @@ _FUNCTION_NAMES = {
         "jaro_winkler_similarity": "jaro_winkler",
         "jaro_similarity": "jaro_sim",
         "list_intersect": "array_intersect",
+        "list_has_any": "arrays_overlap",
     },
     "duckdb": {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"},
 }
@@ -266,8 +267,9 @@ def _pairwise(
 
 def _spark_schema(records: pd.DataFrame, rows: pd.DataFrame) -> Any:
     """Each column's Spark type: from its Arrow type where it has one (a list of integers
-    stays one when no record holds a value), else from the first value of ``rows`` (the
-    records as Python objects): text, a list (of texts or of integers), or a number."""
+    or an integer stays one when no record holds a value), else from the first value of
+    ``rows`` (the records as Python objects): text, a list (of texts or of integers), or a
+    number."""
     from pyspark.sql.types import (
         ArrayType,
         BooleanType,
@@ -284,6 +286,8 @@ def _spark_schema(records: pd.DataFrame, rows: pd.DataFrame) -> Any:
         if isinstance(dtype, pd.ArrowDtype) and pa.types.is_large_list(dtype.pyarrow_dtype):
             element_type = dtype.pyarrow_dtype.value_type
             return ArrayType(LongType() if pa.types.is_integer(element_type) else StringType())
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_integer(dtype.pyarrow_dtype):
+            return LongType()
         value = next((v for v in column if v is not None), None)
         if isinstance(value, tuple | list | np.ndarray):
             element = next((e for v in column if v is not None for e in v), "")

@@ -40,7 +40,7 @@ from caseline.oversight import (
     require_purpose,
 )
 from caseline.resolve import engine as engines
-from caseline.resolve.features import HASH_LIST_COLUMNS, add_features
+from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
 from caseline.resolve.linking import frequency_columns
 from caseline.resolve.model import load_model, match_weight
 from caseline.resolve.records import load_model_frame
@@ -268,7 +268,7 @@ def _score(
     reached = {
         column
         for comparison in model["comparisons"]
-        if (column := _level_of(comparison, model, row).get("tf_adjustment_column"))
+        if (column := level_of(comparison, model, row).get("tf_adjustment_column"))
     }
     if not reached:
         return row
@@ -286,7 +286,7 @@ def _term(
     name = comparison["output_column_name"]
     prefix = model.get("match_weight_column_prefix", "mw_")
     tf_prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
-    level = _level_of(comparison, model, row)
+    level = level_of(comparison, model, row)
     tf_weight_column = _column_name(f"{prefix}{tf_prefix}adj_{name}")
     tf_column = level.get("tf_adjustment_column")
     return ComparisonTerm(
@@ -304,7 +304,7 @@ def _term(
         values=tuple(
             ComparedValues(column, row.get(f"{column}_l"), row.get(f"{column}_r"))
             for column in _compared_columns(comparison, model.get("sql_dialect") or "duckdb")
-            if column not in HASH_LIST_COLUMNS  # hashes; the words show in the name's columns
+            if column not in UNREADABLE_COLUMNS  # hashes; the words show in the name's columns
         ),
     )
 
@@ -318,7 +318,7 @@ def _gamma_column(comparison: Mapping[str, Any], model: Mapping[str, Any]) -> st
     return _column_name(f"{prefix}{comparison['output_column_name']}")
 
 
-def _level_of(
+def level_of(
     comparison: Mapping[str, Any], model: Mapping[str, Any], row: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The level the pair reached: Splink numbers a comparison's levels from the top one down

@@ -21,18 +21,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from caseline.resolve.blocking_keys import blocking_key_columns, hashed_words
-from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
+from caseline.resolve.comparisons import IDENTIFIERS, half_key_columns, typo_key_column
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
 _CACHE = 1 << 18
 LIST_COLUMNS = ("name_words", "name_sounds")  # the derived columns that hold lists of words
 # Those lists as hashes of their words (lists of integers), which the comparisons read.
 HASHED_WORD_COLUMNS = {"name_word_keys": "name_words", "name_sound_keys": "name_sounds"}
-# As stored ('ssn:k,k,...;a_number:k,...', see ingest), split into one list per identifier.
+# As stored: per identifier its two half keys, then its typo keys ('ssn:h,h,k,k,...;
+# a_number:h,h,k,...', see ingest); split into two integers and a list per identifier.
 STORED_TYPO_KEYS = "identifier_typo_keys"
 TYPO_KEY_COLUMNS = tuple(typo_key_column(identifier) for identifier in IDENTIFIERS)
-# Lists of integer hashes: meaningless to a reader, so explanations leave them out.
+HALF_KEY_COLUMNS = tuple(c for identifier in IDENTIFIERS for c in half_key_columns(identifier))
+# Lists of integer hashes, and the integer half keys: meaningless to a reader, so
+# explanations leave them out.
 HASH_LIST_COLUMNS = frozenset({*HASHED_WORD_COLUMNS, *TYPO_KEY_COLUMNS})
+UNREADABLE_COLUMNS = HASH_LIST_COLUMNS | set(HALF_KEY_COLUMNS)
 
 
 @lru_cache(maxsize=_CACHE)
@@ -101,16 +105,27 @@ def swapped_day_month(date_of_birth: str | None) -> str | None:
 
 
 def identifier_typo_keys(stored: pd.Series) -> dict[str, pd.arrays.ArrowExtensionArray]:
-    """Per identifier, each row's typo keys (a list of integers, or null) from the stored
-    text, parsed in Arrow: a million rows in well under a second."""
+    """Per identifier, each row's two half keys (integers) and typo keys (a list of
+    integers), null where the row has no such number, from the stored text. Parsed in Arrow
+    all at once (one split, not one scan per identifier)."""
     text = pa.array(stored.astype(object).where(stored.notna(), None), type=pa.string())
+    parts = pc.split_pattern(text, ";")
+    row_of_part = pc.list_parent_indices(parts).to_numpy()
+    kind_and_numbers = pc.split_pattern(pc.list_flatten(parts), ":", max_splits=1)
+    kinds = pc.list_element(kind_and_numbers, 0)
+    numbers = pc.cast(
+        pc.split_pattern(pc.list_element(kind_and_numbers, 1), ","), pa.large_list(pa.int64())
+    )
     columns = {}
     for identifier in IDENTIFIERS:
-        kind = identifier.removesuffix("_hash")
-        found = pc.extract_regex(text, rf"(?:^|;){kind}:(?P<keys>[0-9,]+)")
-        keys = pc.split_pattern(pc.struct_field(found, "keys"), ",")
+        held = np.flatnonzero(pc.equal(kinds, identifier.removesuffix("_hash")).to_numpy(False))
+        part = np.full(len(text), -1, dtype=np.int64)
+        part[row_of_part[held]] = held
+        mine = pc.take(numbers, pa.array(part, mask=part < 0))
+        for position, column in enumerate(half_key_columns(identifier)):
+            columns[column] = pd.arrays.ArrowExtensionArray(pc.list_element(mine, position))
         columns[typo_key_column(identifier)] = pd.arrays.ArrowExtensionArray(
-            pc.cast(keys, pa.large_list(pa.int64()))
+            pc.cast(pc.list_slice(mine, 2), pa.large_list(pa.int64()))
         )
     return columns
 

@@ -35,7 +35,12 @@ from caseline.resolve.blocking import join_keys
 from caseline.resolve.blocking_keys import KEY_COLUMNS
 from caseline.resolve.clustering import place_records
 from caseline.resolve.clusters import person_id_for
-from caseline.resolve.features import HASH_LIST_COLUMNS, LIST_COLUMNS, add_features
+from caseline.resolve.features import (
+    HALF_KEY_COLUMNS,
+    HASH_LIST_COLUMNS,
+    LIST_COLUMNS,
+    add_features,
+)
 from caseline.resolve.linking import decisive_pairs, frequency_columns
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
@@ -68,9 +73,9 @@ def keep_records(models_dir: Path, records: pd.DataFrame) -> None:
 
 def write_part(records: pd.DataFrame, path: Path) -> pa.Table:
     """One Parquet part with a fixed schema (text, lists of text for the word columns, lists
-    of integers for the blocking keys and the hashed words and numbers), so that a batch
-    whose column is empty (no passports) still reads as one table with the rest. Returns
-    the table written."""
+    of integers for the blocking keys and the hashed words and numbers, integers for the
+    numbers' half keys), so that a batch whose column is empty (no passports) still reads
+    as one table with the rest. Returns the table written."""
     schema = pa.schema([(name, _stored_type(name)) for name in records.columns])
     table = pa.Table.from_pandas(records, schema=schema, preserve_index=False)
     pq.write_table(table, path)
@@ -80,6 +85,8 @@ def write_part(records: pd.DataFrame, path: Path) -> pa.Table:
 def _stored_type(column: str) -> pa.DataType:
     if column in KEY_COLUMNS or column in HASH_LIST_COLUMNS:
         return pa.large_list(pa.int64())
+    if column in HALF_KEY_COLUMNS:
+        return pa.int64()
     return pa.list_(pa.string()) if column in LIST_COLUMNS else pa.string()
 
 

@@ -10,6 +10,7 @@ from caseline.standardise.identifiers import (
     clean_passport,
     clean_ssn,
     clean_tin,
+    half_keys,
     keyed_hash,
     typo_keys,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "clean_tin",
     "family_name_key",
     "given_name_equivalents",
+    "half_keys",
     "keyed_hash",
     "normalise_street",
     "parse_address_line",

@@ -75,6 +75,11 @@ def keyed_hash(kind: str, value: str, key: bytes) -> str:
 
 
 TYPO_KEY_BYTES = 5  # 40 bits: two different numbers share a key by chance once in ~1e12
+HALF_KEY_BYTES = 3  # 24 bits: only a quick test that spares most pairs the sets' comparison
+
+
+def _short_hash(text: str, key: bytes, size: int) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), key=key[:64], digest_size=size).digest())
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -84,13 +89,19 @@ def typo_keys(kind: str, value: str, key: bytes) -> tuple[int, ...]:
     or doubled) share one of them, so a clerk's typo can be told from another person's
     number while the numbers themselves stay unknown, as with `keyed_hash`."""
     forms = {value} | {value[:i] + value[i + 1 :] for i in range(len(value))}
-    return tuple(
-        sorted(
-            int.from_bytes(
-                hashlib.blake2b(
-                    f"{kind}:{form}".encode(), key=key[:64], digest_size=TYPO_KEY_BYTES
-                ).digest()
-            )
-            for form in forms
-        )
+    return tuple(sorted(_short_hash(f"{kind}:{form}", key, TYPO_KEY_BYTES) for form in forms))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def half_keys(kind: str, value: str, key: bytes) -> tuple[int, int]:
+    """Keyed hashes of the number's first and last three characters (fewer in numbers under
+    seven characters, so that the two never meet). A slip that changes one or two
+    neighbouring characters, or drops or doubles one, leaves one of them as it was; so two
+    numbers that share neither are not one slip apart, and their typo keys need no
+    comparing. (A slip between six and seven characters changes the length the halves are
+    taken over; those few are missed.)"""
+    size = min(3, (len(value) - 1) // 2)
+    return (
+        _short_hash(f"{kind}<{value[:size]}", key, HALF_KEY_BYTES),
+        _short_hash(f"{kind}>{value[len(value) - size :]}", key, HALF_KEY_BYTES),
     )
