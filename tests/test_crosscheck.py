@@ -15,8 +15,10 @@ from caseline.resolve.crosscheck import (
 )
 from caseline.resolve.engine import create_linker
 from caseline.resolve.features import add_features
-from caseline.resolve.model import load_model
+from caseline.resolve.linking import link_records
+from caseline.resolve.model import STORED_COLUMNS, load_model
 from caseline.resolve.records import load_model_frame
+from caseline.standardise import half_keys, keyed_hash, typo_keys
 
 
 def test_only_persons_of_three_or_more_held_by_a_weak_link_are_checked() -> None:
@@ -84,3 +86,40 @@ def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
     compared = pairs.merge(expected_weights, on=["left", "right"], suffixes=("", "_expected"))
     assert len(compared) == len(expected)
     assert compared["weight"].to_numpy() == pytest.approx(compared["weight_expected"].to_numpy())
+
+
+def _namesake(key: str, dob: str | None, ssn: str | None, address: str | None, **more: str) -> dict:
+    record = {column: None for column in STORED_COLUMNS} | {
+        "unique_id": key, "given_name": "HAI", "middle_name": "DUONG", "family_name": "HOANG",
+        "date_of_birth": dob, "address_key": address, "street_key": address,
+        "postcode": address and address[-5:], **more,
+    }  # fmt: skip
+    if ssn:
+        keys = (*half_keys("ssn", ssn, b"k"), *typo_keys("ssn", ssn, b"k"))
+        record["ssn_hash"] = keyed_hash("ssn", ssn, b"k")
+        record["identifier_typo_keys"] = "ssn:" + ",".join(map(str, keys))
+    return record
+
+
+def test_namesakes_whose_dates_and_numbers_conflict_are_not_joined_by_a_record_of_both(
+    resolved: tuple[Settings, Database],
+) -> None:
+    """Two men of one name, born 32 years apart with two SSNs, and an undated record of
+    that name that links to each: the check keeps the two apart."""
+    settings, database = resolved
+    with database.transaction() as session:
+        world = load_model_frame(session)
+    model = load_model(sorted(settings.models_dir.glob("*.json"))[-1])
+    elder = [
+        _namesake(f"a{i}", "1952-05-12", "123456789", "10 RACHAEL COVE 61008") for i in range(3)
+    ]
+    younger = [
+        _namesake(f"b{i}", "1984-11-07", "555443333", "29 EDWARDS REST 66341") for i in range(3)
+    ]
+    undated = [_namesake("u", None, None, None)]
+    frame = pd.concat([world, pd.DataFrame(elder + younger + undated)[world.columns]])
+    persons = link_records(frame, threshold=0.8, model=model).clusters
+    person_of = {record: i for i, person in enumerate(persons) for record in person}
+    assert len({person_of[r] for r in ("a0", "a1", "a2")}) == 1
+    assert len({person_of[r] for r in ("b0", "b1", "b2")}) == 1
+    assert person_of["a0"] != person_of["b0"]

@@ -21,6 +21,7 @@ from caseline.resolve.assurance import (
     load_assurance_model,
 )
 from caseline.resolve.clustering import UNDATED_VETO_EVIDENCE, VETO_WEIGHT, cluster_pairs
+from caseline.resolve.conflicts import different_people
 from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, match_weight, train
@@ -102,9 +103,15 @@ def link_records(
         known, unscored = score_within(
             candidates, pd.concat([links, against]), linker, predictions, engine
         )
+        # Namesakes whose facts conflict score only weakly against (see conflicts): such a
+        # pair is a veto, whatever its weight.
+        conflicting = different_people(
+            numbered, unscored["left"].to_numpy(), unscored["right"].to_numpy()
+        )
+        unscored, conflicts = unscored[~conflicting], unscored[conflicting]
         within = pd.concat([known, unscored], ignore_index=True)
         numbered_clusters = _checked(
-            numbered_clusters, candidates, within, prior, match_weight(threshold)
+            numbered_clusters, candidates, within, conflicts, prior, match_weight(threshold)
         )
         # The links the check scored hold its persons together too: assurance reads them.
         links = pd.concat(
@@ -128,18 +135,22 @@ def _checked(
     clusters: list[list[Any]],
     candidates: list[np.ndarray],
     within: pd.DataFrame,
+    conflicts: pd.DataFrame,
     prior: float,
     link_weight: float,
 ) -> list[list[Any]]:
     """The clusters with each candidate clustered again with the pairs ``within`` it that
-    decide anything (see crosscheck)."""
+    decide anything (see crosscheck), and the pairs in ``conflicts`` as vetoes."""
     veto = match_weight(prior) - CHECK_VETO_BELOW_PRIOR
     members = np.concatenate(candidates)
     none = pd.DataFrame({"left": [], "right": []}, dtype=np.int64)
+    vetoes = pd.concat(
+        [within[within["weight"] <= min(veto, VETO_WEIGHT)], conflicts], ignore_index=True
+    )
     reclustered = cluster_pairs(
         members.tolist(),
         within[within["weight"] >= link_weight].reset_index(drop=True),
-        within[within["weight"] <= min(veto, VETO_WEIGHT)][["left", "right"]],
+        vetoes[["left", "right"]],
         none,
         none,
     )
