@@ -15,7 +15,9 @@ bearing that name links to both. Their pairs are not weak evidence, they are con
   different letters (neither the other's given initial, which a swap would give).
 
 A person's records can hold one such conflict through an error (a wrongly recorded date, a
-borrowed number); both at once, hardly. Pure numpy over the records' columns.
+borrowed number), and a file of deliberately corrupted duplicates (Febrl) both at once; so
+the check lets a conflicting pair veto only where its evidence is against at all, which a
+shared name and address outweigh. Pure numpy over the records' columns.
 """
 
 from __future__ import annotations

@@ -104,10 +104,11 @@ def link_records(
             candidates, pd.concat([links, against]), linker, predictions, engine
         )
         # Namesakes whose facts conflict score only weakly against (see conflicts): such a
-        # pair is a veto, whatever its weight.
+        # pair vetoes on any evidence against. (Evidence for, as a shared name and address
+        # give, makes it one person's records with two errors: Febrl's duplicates.)
         conflicting = different_people(
             numbered, unscored["left"].to_numpy(), unscored["right"].to_numpy()
-        )
+        ) & (unscored["weight"].to_numpy() < match_weight(prior))
         unscored, conflicts = unscored[~conflicting], unscored[conflicting]
         within = pd.concat([known, unscored], ignore_index=True)
         numbered_clusters = _checked(
