@@ -200,7 +200,11 @@ _FUNCTION_NAMES = {
         "list_intersect": "array_intersect",
         "list_has_any": "arrays_overlap",
     },
-    "duckdb": {"jaro_winkler": "jaro_winkler_similarity", "jaro_sim": "jaro_similarity"},
+    "duckdb": {
+        "jaro_winkler": "jaro_winkler_similarity",
+        "jaro_sim": "jaro_similarity",
+        "arrays_overlap": "list_has_any",
+    },
 }
 
 
@@ -212,6 +216,8 @@ def _translate(sql: str, source: str, dialect: str) -> str:
             node = exp.Anonymous(
                 this="jaro_winkler_similarity", expressions=[node.this, node.expression]
             )
+        if isinstance(node, exp.ArrayOverlaps):  # which sqlglot writes as '&&' for Spark
+            node = exp.Anonymous(this="list_has_any", expressions=[node.this, node.expression])
         if isinstance(node, exp.Anonymous) and str(node.this).lower() in names:
             return exp.Anonymous(this=names[str(node.this).lower()], expressions=node.expressions)
         return node
