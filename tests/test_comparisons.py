@@ -9,7 +9,7 @@ from caseline.resolve.engine import create_linker
 from caseline.resolve.explain import level_of
 from caseline.resolve.features import add_features
 from caseline.resolve.model import STORED_COLUMNS, model_settings
-from caseline.standardise import half_keys, typo_keys
+from caseline.standardise import stored_match_keys
 
 KEY = b"test identifier key"
 
@@ -19,7 +19,7 @@ def _record(**values: str) -> dict[str, Any]:
 
 
 def _ssn(number: str) -> dict[str, str]:
-    keys = ",".join(map(str, (*half_keys("ssn", number, KEY), *typo_keys("ssn", number, KEY))))
+    keys = stored_match_keys("ssn", number, KEY)
     return {"ssn_hash": f"hash-of-{number}", "identifier_typo_keys": f"ssn:{keys}"}
 
 

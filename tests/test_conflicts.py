@@ -9,7 +9,7 @@ import pytest
 from caseline.resolve.conflicts import different_people
 from caseline.resolve.features import add_features
 from caseline.resolve.model import STORED_COLUMNS
-from caseline.standardise import half_keys, typo_keys
+from caseline.standardise import stored_match_keys
 
 KEY = b"test identifier key"
 
@@ -18,10 +18,9 @@ def _record(dob: str | None = None, ssn: str | None = None, **names: str) -> dic
     record: dict[str, Any] = {column: None for column in STORED_COLUMNS}
     record |= {"given_name": "HAI", "family_name": "HOANG", "date_of_birth": dob, **names}
     if ssn:
-        keys = (*half_keys("ssn", ssn, KEY), *typo_keys("ssn", ssn, KEY))
         record |= {
             "ssn_hash": f"hash-of-{ssn}",
-            "identifier_typo_keys": f"ssn:{','.join(map(str, keys))}",
+            "identifier_typo_keys": f"ssn:{stored_match_keys('ssn', ssn, KEY)}",
         }
     return record
 

@@ -28,7 +28,7 @@ from caseline.sources import (
     adapter_for,
     record_id_for,
 )
-from caseline.standardise import half_keys, keyed_hash, typo_keys
+from caseline.standardise import keyed_hash, stored_match_keys
 
 ProgressCallback = Callable[[int], None]
 _BATCH = 5_000
@@ -265,9 +265,8 @@ def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) 
     for kind, column in _HASHED.items():
         raw = getattr(record, kind)
         values[column] = keyed_hash(kind, raw, key) if raw else None
-        if raw:  # the two half keys first, then the typo keys
-            keys = ",".join(map(str, (*half_keys(kind, raw, key), *typo_keys(kind, raw, key))))
-            typo_parts.append(f"{column.removesuffix('_hash')}:{keys}")
+        if raw:
+            typo_parts.append(f"{column.removesuffix('_hash')}:{stored_match_keys(kind, raw, key)}")
     values["identifier_typo_keys"] = ";".join(typo_parts) or None
     values.update(
         record_id=record_id_for(record.source, record.source_key),

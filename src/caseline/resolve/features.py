@@ -134,10 +134,12 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with the derived columns added; the stored columns are left as they are,
     but for the stored typo keys, which are replaced by one list per identifier."""
     out = frame.copy()
-    stored_typo_keys = out.pop(STORED_TYPO_KEYS) if STORED_TYPO_KEYS in out else None
-    if stored_typo_keys is None:
-        stored_typo_keys = pd.Series(None, index=out.index, dtype=object)
-    for column, keys in identifier_typo_keys(stored_typo_keys).items():
+    stored = (
+        out.pop(STORED_TYPO_KEYS)
+        if STORED_TYPO_KEYS in out
+        else pd.Series(None, index=out.index, dtype=object)
+    )
+    for column, keys in identifier_typo_keys(stored).items():
         out[column] = keys
     given_first = _map(out["given_name"], lambda g: g.split()[0])
     out["given_first"] = given_first

@@ -12,6 +12,7 @@ from caseline.standardise.identifiers import (
     clean_tin,
     half_keys,
     keyed_hash,
+    stored_match_keys,
     typo_keys,
 )
 from caseline.standardise.names import (
@@ -44,5 +45,6 @@ __all__ = [
     "parse_date",
     "parse_date_of_birth",
     "split_full_name",
+    "stored_match_keys",
     "typo_keys",
 ]

@@ -92,6 +92,11 @@ def typo_keys(kind: str, value: str, key: bytes) -> tuple[int, ...]:
     return tuple(sorted(_short_hash(f"{kind}:{form}", key, TYPO_KEY_BYTES) for form in forms))
 
 
+def stored_match_keys(kind: str, value: str, key: bytes) -> str:
+    """The number's half keys, then its typo keys, as stored ('h,h,k,k,...')."""
+    return ",".join(map(str, (*half_keys(kind, value, key), *typo_keys(kind, value, key))))
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def half_keys(kind: str, value: str, key: bytes) -> tuple[int, int]:
     """Keyed hashes of the number's first and last three characters (fewer in numbers under
