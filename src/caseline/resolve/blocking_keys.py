@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from caseline.resolve.coded import Coded, CodedColumns
+
 SOUND_PAIR_CAP = 50  # records that may share a pair of name sounds with no other context
 NAME_VARIANT_CAP = 100  # records that may share a given-name form or a one-letter variant
 CROSSED_CAP = 50  # records that may share a (given, family) sound, for the crossed rule
@@ -55,15 +57,16 @@ _MULTIPLY, _ADD = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 Keys = tuple[np.ndarray, np.ndarray]  # (row of the record, 64-bit hash), one per key
 
 
-def blocking_key_columns(records: pd.DataFrame) -> dict[str, Any]:
-    """For records with the name features: ``context_keys``, ``rare_name_keys`` and the
-    crossed rule's ``name_fwd_rare`` / ``name_rev``, one value per record."""
+def blocking_key_columns(records: pd.DataFrame, coded: CodedColumns) -> dict[str, Any]:
+    """For records with the name features (``coded``: their columns' codes):
+    ``context_keys``, ``rare_name_keys`` and the crossed rule's ``name_fwd_rare`` /
+    ``name_rev``, one value per record."""
     out: dict[str, Any] = {}
-    pieces = name_pieces(records)
+    pieces = name_pieces(coded)
     size = len(records)
     contexts: list[Keys] = []
     for column, tag, kinds in CONTEXTS:
-        rows, context = _hashed(records[column], tag)
+        rows, context = _hashed(coded[column], tag)
         for kind in kinds:
             holder, piece = pieces[kind]
             where = rows[holder] >= 0
@@ -74,44 +77,47 @@ def blocking_key_columns(records: pd.DataFrame) -> dict[str, Any]:
     )
     # The crossed rule pairs a record's (given, family) with another's (family, given); the
     # key is set only where that name is rare, so the pairs stay few for common names.
-    named = (records["given_sound"].notna() & records["family_sound"].notna()).to_numpy()
-    given = records["given_sound"].where(named, "").astype(str)
-    family = records["family_sound"].where(named, "").astype(str)
-    forward = given + "+" + family
-    holders = forward.map(forward.value_counts()).to_numpy()
-    rare = named & (holders <= CROSSED_CAP)
-    out["name_fwd_rare"] = _objects(forward.to_numpy(dtype=object), rare)
-    out["name_rev"] = _objects((family + "+" + given).to_numpy(dtype=object), named)
+    (given, given_sounds), (family, family_sounds) = coded["given_sound"], coded["family_sound"]
+    named = (given >= 0) & (family >= 0)
+    width = max(len(family_sounds), 1)
+    names, distinct = pd.factorize(np.where(named, given * width + family, -1))
+    rare = named & (np.bincount(names)[names] <= CROSSED_CAP)
+    sounds = [(given_sounds[n // width], family_sounds[n % width]) if n >= 0 else ("", "")
+              for n in distinct]  # fmt: skip
+    forward = np.array([f"{g}+{f}" for g, f in sounds], dtype=object)[names]
+    reverse = np.array([f"{f}+{g}" for g, f in sounds], dtype=object)[names]
+    out["name_fwd_rare"] = _objects(forward, rare)
+    out["name_rev"] = _objects(reverse, named)
     return out
 
 
-def hashed_words(values: pd.Series, tag: str) -> pd.arrays.ArrowExtensionArray:
-    """Each row's words (a tuple, or None) as a list of stable 63-bit hashes, null where it
-    has none: what the comparisons intersect, since an engine carries lists of integers into
-    each pair, and intersects them, far faster than lists of text."""
-    return _lists([_expanded(pd.factorize(values, use_na_sentinel=True), list, tag)], len(values))
+def hashed_words(words: Coded, tag: str) -> pd.arrays.ArrowExtensionArray:
+    """Each row's words (coded tuples, or missing) as a list of stable 63-bit hashes, null
+    where it has none: what the comparisons intersect, since an engine carries lists of
+    integers into each pair, and intersects them, far faster than lists of text."""
+    return _lists([_expanded(words, list, tag)], len(words[0]))
 
 
-def name_pieces(records: pd.DataFrame) -> dict[str, Keys]:
+def name_pieces(coded: CodedColumns) -> dict[str, Keys]:
     """Per kind, (row, hash) of every piece of every record's name: its word sounds, the
     pairs of them, each form of the given name with the family sound, and the family (given)
     name less one letter with the given (family) sound, so that two spellings one edit apart
     share a piece."""
-    given_rows, given_sound = _hashed(records["given_sound"], "given")
-    family_rows, family_sound = _hashed(records["family_sound"], "family")
+    given_rows, given_sound = _hashed(coded["given_sound"], "given")
+    family_rows, family_sound = _hashed(coded["family_sound"], "family")
 
     def with_sound(pieces: Keys, rows: np.ndarray, sounds: np.ndarray) -> Keys:
         holder, piece = pieces
         where = rows[holder] >= 0
         return holder[where], _combined(sounds[rows[holder[where]]], piece[where])
 
-    sounds = pd.factorize(records["name_sounds"], use_na_sentinel=True)
+    sounds = coded["name_sounds"]
     return {
         SOUND: _expanded(sounds, lambda each: each, SOUND),
         SOUND_PAIR: _expanded(sounds, _pairs_of, SOUND_PAIR),
         FORM: with_sound(
             _expanded(
-                pd.factorize(records["given_forms"], use_na_sentinel=True),
+                coded["given_forms"],
                 lambda f: f.strip("|").split("|"),
                 FORM,
             ),
@@ -120,7 +126,7 @@ def name_pieces(records: pd.DataFrame) -> dict[str, Keys]:
         ),
         FAMILY_VARIANT: with_sound(
             _expanded(
-                pd.factorize(records["family_key"], use_na_sentinel=True),
+                coded["family_key"],
                 _one_letter_less,
                 FAMILY_VARIANT,
             ),
@@ -129,7 +135,7 @@ def name_pieces(records: pd.DataFrame) -> dict[str, Keys]:
         ),
         GIVEN_VARIANT: with_sound(
             _expanded(
-                pd.factorize(records["given_first"], use_na_sentinel=True),
+                coded["given_first"],
                 _one_letter_less,
                 GIVEN_VARIANT,
             ),
@@ -148,18 +154,15 @@ def _one_letter_less(word: str) -> set[str]:
     return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-def _hashed(values: pd.Series, tag: str) -> tuple[np.ndarray, np.ndarray]:
+def _hashed(values: Coded, tag: str) -> tuple[np.ndarray, np.ndarray]:
     """Each row's index into the distinct values (-1: missing) and those values' hashes."""
-    rows, distinct = pd.factorize(values, use_na_sentinel=True)
+    rows, distinct = values
     return rows, _hash([f"{tag}:{value}" for value in distinct])
 
 
-def _expanded(
-    factorized: tuple[np.ndarray, Any], pieces: Callable[[Any], Iterable[str]], tag: str
-) -> Keys:
-    """(row, hash) for every piece of every row's value (a column factorized: each row's
-    index into the distinct values, and those), made once per distinct value."""
-    rows, distinct = factorized
+def _expanded(values: Coded, pieces: Callable[[Any], Iterable[str]], tag: str) -> Keys:
+    """(row, hash) for every piece of every row's value, made once per distinct value."""
+    rows, distinct = values
     made = [sorted(set(pieces(value))) for value in distinct]
     counts = np.fromiter((len(m) for m in made), dtype=np.int64, count=len(made))
     hashes = _hash([f"{tag}:{piece}" for m in made for piece in m])

@@ -10,9 +10,7 @@ blocking_keys). Pure functions over a frame; no engine here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from functools import lru_cache
-from typing import Any
 
 import jellyfish
 import numpy as np
@@ -21,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from caseline.resolve.blocking_keys import blocking_key_columns, hashed_words
+from caseline.resolve.coded import CodedColumns
 from caseline.resolve.comparisons import IDENTIFIERS, half_key_columns, typo_key_column
 from caseline.standardise.names import family_name_key, given_name_equivalents
 
@@ -141,50 +140,24 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     )
     for column, keys in identifier_typo_keys(stored).items():
         out[column] = keys
-    given_first = _map(out["given_name"], lambda g: g.split()[0])
-    out["given_first"] = given_first
-    out["given_sound"] = _map(given_first, sound_key)
-    out["given_forms"] = _map(given_first, given_forms)
-    out["family_key"] = _map(out["family_name"], family_name_key)
-    out["family_sound"] = _map(out["family_key"], sound_key)
-    out["family_words"] = _map(out["family_name"], family_words)
-    given_family = pd.DataFrame({"given": given_first, "family": out["family_name"]})
-    out["name_any_order"] = _map_rows(given_family, name_in_any_order)
-    out["full_name"] = _map_rows(given_family, lambda g, f: f"{g} {f}" if g and f else None)
-    out["name_words"] = _map_rows(out[["given_name", "middle_name", "family_name"]], name_words)
-    out["name_sounds"] = _map(out["name_words"], name_sounds)
+    coded = CodedColumns(out)
+    coded.derive("given_first", "given_name", lambda g: g.split()[0])
+    coded.derive("given_sound", "given_first", sound_key)
+    coded.derive("given_forms", "given_first", given_forms)
+    coded.derive("family_key", "family_name", family_name_key)
+    coded.derive("family_sound", "family_key", sound_key)
+    coded.derive("family_words", "family_name", family_words)
+    coded.combine("name_any_order", ["given_first", "family_name"], name_in_any_order)
+    coded.combine(
+        "full_name", ["given_first", "family_name"], lambda g, f: f"{g} {f}" if g and f else None
+    )
+    coded.combine("name_words", ["given_name", "middle_name", "family_name"], name_words)
+    coded.derive("name_sounds", "name_words", name_sounds)
     for hashed, words in HASHED_WORD_COLUMNS.items():
-        out[hashed] = hashed_words(out[words], words)
-    out["dob_swapped"] = _map(out["date_of_birth"], swapped_day_month)
-    out["dob_year"] = _map(out["date_of_birth"], lambda d: d[:4])
-    out["dob_month_day"] = _map(out["date_of_birth"], lambda d: d[5:])
-    for column, values in blocking_key_columns(out).items():
+        out[hashed] = hashed_words(coded[words], words)
+    coded.derive("dob_swapped", "date_of_birth", swapped_day_month)
+    coded.derive("dob_year", "date_of_birth", lambda d: d[:4])
+    coded.derive("dob_month_day", "date_of_birth", lambda d: d[5:])
+    for column, values in blocking_key_columns(out, coded).items():
         out[column] = values
-    return out
-
-
-def _map(column: pd.Series, function: Callable[[Any], Hashable | None]) -> pd.Series:
-    """Apply ``function`` once per distinct value (columns repeat a few thousand names);
-    a missing value stays None."""
-    codes, distinct = pd.factorize(column, use_na_sentinel=True)
-    mapped = _objects([*(function(v) for v in distinct), None])
-    return pd.Series(mapped[codes], index=column.index, dtype=object)
-
-
-def _map_rows(columns: pd.DataFrame, function: Callable[..., Hashable | None]) -> pd.Series:
-    """Apply ``function`` once per distinct combination of the columns' values."""
-    codes = np.zeros(len(columns), dtype=np.int64)
-    for name in columns.columns:  # the combination's code from each column's (0: missing)
-        values, distinct = pd.factorize(columns[name], use_na_sentinel=True)
-        codes = pd.factorize(codes * (len(distinct) + 1) + values + 1)[0]
-    first = np.unique(codes, return_index=True)[1]  # a row of each combination
-    rows = columns.iloc[first].astype(object).where(columns.iloc[first].notna(), None)
-    mapped = _objects([function(*row) for row in rows.itertuples(index=False)])
-    return pd.Series(mapped[codes], index=columns.index, dtype=object)
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-d object array of ``values`` (np.array would make tuples of one length a 2-d one)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
     return out
