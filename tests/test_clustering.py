@@ -1,6 +1,9 @@
+import math
 import random
 
-from caseline.resolve.clustering import cluster_records
+import pytest
+
+from caseline.resolve.clustering import VOTING_WEIGHT, cluster_records
 
 
 def test_strong_links_join_records_into_persons() -> None:
@@ -49,12 +52,50 @@ def test_a_must_link_overrules_a_score_against_but_not_a_cannot_link() -> None:
     assert clusters == [["a", "b"], ["c"], ["d"]]
 
 
-def _naive(records: list[str], links: list[tuple[str, str, float]], against: set) -> list:
-    """Strongest link first, joining two groups unless some pair across them is vetoed."""
+def test_a_record_that_links_to_a_person_many_times_outvotes_one_pair_against() -> None:
+    # r is one person's record written wrong twice over: it scores against p1 alone and
+    # links to p2..p6; p1 links to p2 only.
+    links = [("p1", "p2", 30.0)] + [(f"p{i}", "r", 10.0) for i in range(2, 7)]
+    links += [(f"p{i}", f"p{i + 1}", 25.0) for i in range(2, 6)]
+    records = ["p1", "p2", "p3", "p4", "p5", "p6", "r"]
+    apart = cluster_records(records, links, against=[("p1", "r")])
+    assert apart == [["p1", "p2", "p3", "p4", "p5", "p6"], ["r"]]
+    assert cluster_records(records, links, against=[("p1", "r")], outvote=5) == [records]
+    # Two pairs against need ten links across: five do not outvote them.
+    twice = cluster_records(records, links, against=[("p1", "r"), ("p3", "r")], outvote=5)
+    assert twice == apart
+
+
+def test_weak_links_have_no_vote() -> None:
+    # Twins born the same day at one address: their records link across at a few bits (the
+    # given names count against), and one pair of their records is scored against.
+    links = [("a1", "a2", 30.0), ("b1", "b2", 30.0)]
+    links += [(a, b, 4.0) for a in ("a1", "a2") for b in ("b1", "b2")]
+    clusters = cluster_records(["a1", "a2", "b1", "b2"], links, [("a1", "b1")], outvote=1)
+    assert clusters == [["a1", "a2"], ["b1", "b2"]]
+
+
+def test_no_number_of_links_outvotes_a_reviewer() -> None:
+    links = [("a", "b", 20.0), ("a", "c", 20.0), ("b", "c", 20.0)]
+    clusters = cluster_records(list("abc"), links, cannot_link=[("a", "c")], outvote=1)
+    assert clusters == [["a", "b"], ["c"]]
+
+
+def _naive(
+    records: list[str],
+    links: list[tuple[str, str, float]],
+    against: set,
+    outvote: float = math.inf,
+) -> list:
+    """Strongest link first, joining two groups unless the pairs against across them are
+    not outvoted by the strong links across them (counted afresh at each step)."""
     group = {r: {r} for r in records}
+    linked = {frozenset((left, right)) for left, right, w in links if w >= VOTING_WEIGHT}
     for left, right, _weight in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
         a, b = group[left], group[right]
-        if a is b or any(frozenset((x, y)) in against for x in a for y in b):
+        vetoes = sum(frozenset((x, y)) in against for x in a for y in b)
+        across = sum(frozenset((x, y)) in linked for x in a for y in b)
+        if a is b or (vetoes and across < outvote * vetoes):
             continue
         joined = a | b
         for record in joined:
@@ -62,7 +103,10 @@ def _naive(records: list[str], links: list[tuple[str, str, float]], against: set
     return sorted({tuple(sorted(g)) for g in group.values()})
 
 
-def test_vetoes_bind_the_groups_their_records_join_as_record_by_record_checks_would() -> None:
+@pytest.mark.parametrize("outvote", [math.inf, 1.0, 2.0, 5.0])
+def test_vetoes_bind_the_groups_their_records_join_as_record_by_record_checks_would(
+    outvote: float,
+) -> None:
     rng = random.Random(7)
     for _ in range(200):
         records = [f"r{i:02d}" for i in range(rng.randint(2, 14))]
@@ -71,6 +115,6 @@ def test_vetoes_bind_the_groups_their_records_join_as_record_by_record_checks_wo
         cut = rng.randint(0, len(pairs))
         links = [(a, b, float(rng.randint(1, 30))) for a, b in pairs[:cut]]
         against = pairs[cut : cut + rng.randint(0, 6)]
-        clusters = cluster_records(records, links, against)
-        expected = _naive(records, links, {frozenset(p) for p in against})
+        clusters = cluster_records(records, links, against, outvote=outvote)
+        expected = _naive(records, links, {frozenset(p) for p in against}, outvote)
         assert [tuple(c) for c in clusters] == expected

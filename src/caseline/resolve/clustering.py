@@ -4,8 +4,10 @@ Plain connected components at a threshold join A and C whenever A~B and B~C, so 
 names, households and twins one strong link after another builds a giant "person". Here
 links are taken strongest first, and two groups are joined only if no pair of records
 across them is strong evidence *against* being one person (a different date of birth and
-given name, a Jr. and a Sr.). Reviewer decisions win over scores: a must-link joins two
-groups unless a cannot-link forbids it, and a cannot-link is a veto that no score outvotes.
+given name, a Jr. and a Sr.), or if the links across them outnumber such pairs
+`VETOES_OUTVOTED_AT` times over (where the caller allows it). Reviewer decisions win over
+scores: a must-link joins two groups unless a cannot-link forbids it, and a cannot-link is
+a veto that no score outvotes.
 
 Most linked groups hold no pair against each other; those are taken whole (connected
 components, in compiled code), and only the contested ones are built link by link.
@@ -13,7 +15,8 @@ components, in compiled code), and only the contested ones are built link by lin
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,18 +32,40 @@ VETO_WEIGHT = -10.0  # a scored pair at or below this match weight keeps its two
 # records, -16 at a million): absence of evidence, not a disagreement. Such a pair vetoes
 # only if its evidence is against, by at least this many bits below the prior.
 UNDATED_VETO_EVIDENCE = -4.0
+# A pair against is usually one record written twice wrong (names in the other order and a
+# typo; given and middle names exchanged): it scores against the person's other records one
+# by one, while those link to each other, and to it, many times over. So the links across
+# two groups outvote the pairs against across them when they are at least this many times
+# as many. Only a link as strong for one person as a veto is against votes: twins born the
+# same day at one address link at a few bits (their given names count against them), and
+# the pairs against are what keeps them apart. Measured at a million records (first
+# clustering, one model): pairwise recall 0.9616 -> 0.9712 for precision 0.9881 -> 0.9878,
+# no more twins merged; with every link voting, five times over: recall 0.9717 but precision
+# 0.9850 and ten more pairs of twins merged (of 675).
+VETOES_OUTVOTED_AT = 3.0
+VOTING_WEIGHT = -VETO_WEIGHT
+Counts = defaultdict[int, Counter[int]]  # group -> other group -> pairs between them
+
+
+def _counts() -> Counts:
+    return defaultdict(Counter)
 
 
 @dataclass(slots=True)
 class _Groups:
-    """Union-find over record indexes that also keeps each group's members, and for each
-    group the groups that hold a record with evidence against one of its own."""
+    """Union-find over record indexes that also keeps each group's members, and between
+    groups the pairs of their records against one person, the pairs linked, and the pairs a
+    reviewer forbade. Links outvote pairs against at ``outvote`` times as many (never, if
+    infinite); nothing outvotes a reviewer."""
 
+    outvote: float = math.inf
     parent: dict[int, int] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)
-    # Kept by group (root), not by record, so that a veto is one set lookup however large
-    # the groups have grown; joining two groups moves the smaller's entries to the larger.
-    against: defaultdict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Kept by group (root), not by record, so that a veto is one lookup however large the
+    # groups have grown; joining two groups moves the smaller's counts to the larger.
+    against: Counts = field(default_factory=_counts)
+    linked: Counts = field(default_factory=_counts)
+    forbidden: Counts = field(default_factory=_counts)
 
     def find(self, i: int) -> int:
         if i not in self.parent:
@@ -54,8 +79,12 @@ class _Groups:
         return root
 
     def vetoed(self, a: int, b: int) -> bool:
-        """Whether any record of group ``a`` has evidence against any record of group ``b``."""
-        return b in self.against.get(a, ())
+        """Whether a reviewer forbade a pair across groups ``a`` and ``b``, or pairs across
+        them are against one person and the links across do not outvote them."""
+        if _between(self.forbidden, a, b):
+            return True
+        against = _between(self.against, a, b)
+        return bool(against) and _between(self.linked, a, b) < self.outvote * against
 
     def join_unless_vetoed(self, left: int, right: int, anchored: set[int] | None = None) -> None:
         """Join the groups of ``left`` and ``right`` unless a pair across them is against it,
@@ -68,19 +97,47 @@ class _Groups:
         small, large = (a, b) if len(self.members[a]) <= len(self.members[b]) else (b, a)
         self.parent[small] = large
         self.members[large].extend(self.members.pop(small))
-        for other in self.against.pop(small, ()):
-            self.against[other].discard(small)
-            self.against[other].add(large)
-            self.against[large].add(other)
+        for counts in (self.against, self.linked, self.forbidden):
+            _moved(counts, small, large)
         if anchored is not None and small in anchored:
             anchored.discard(small)
             anchored.add(large)
 
     def add_against(self, left: int, right: int) -> None:
+        self._count(self.against, left, right)
+
+    def add_link(self, left: int, right: int, votes: int = 1) -> None:
+        if votes:
+            self._count(self.linked, left, right, votes)
+
+    def forbid(self, left: int, right: int) -> None:
+        self._count(self.forbidden, left, right)
+
+    def _count(self, counts: Counts, left: int, right: int, count: int = 1) -> None:
         a, b = self.find(left), self.find(right)
-        if a != b:  # evidence inside one group already joined (by a reviewer) binds nothing
-            self.against[a].add(b)
-            self.against[b].add(a)
+        if a != b:  # a pair inside one group already joined (by a reviewer) binds nothing
+            counts[a][b] += count
+            counts[b][a] += count
+
+
+def _between(counts: Counts, a: int, b: int) -> int:
+    """The pairs counted between groups ``a`` and ``b`` (looked up without adding entries)."""
+    mine = counts.get(a)
+    return mine.get(b, 0) if mine else 0
+
+
+def _moved(counts: Counts, small: int, large: int) -> None:
+    """Group ``small``'s counts become ``large``'s (the two are now one group); the pairs
+    between the two fall inside it and count no more."""
+    mine = counts.pop(small, None)
+    if not mine:
+        return
+    for other, count in mine.items():
+        theirs = counts[other]
+        del theirs[small]
+        if other != large:
+            theirs[large] += count
+            counts[large][other] += count
 
 
 def cluster_records(
@@ -89,9 +146,12 @@ def cluster_records(
     against: Iterable[tuple[str, str]] = (),
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
+    *,
+    outvote: float = math.inf,
 ) -> list[list[str]]:
     """Group ``record_ids``: ``links`` are (left, right, weight) above the match threshold,
-    ``against`` pairs scored at or below the veto weight; ``must_link`` and ``cannot_link``
+    ``against`` pairs scored at or below the veto weight, which keep two groups apart unless
+    the links across them are ``outvote`` times as many; ``must_link`` and ``cannot_link``
     are reviewers' decisions. A must-link is refused only by a cannot-link (a reviewer may
     contradict a score, not another reviewer). Returns sorted lists of record ids.
     """
@@ -101,6 +161,7 @@ def cluster_records(
         _pairs(against),
         _pairs(must_link),
         _pairs(cannot_link),
+        outvote=outvote,
     )
 
 
@@ -114,6 +175,8 @@ def cluster_pairs(
     against: pd.DataFrame,
     must_link: pd.DataFrame,
     cannot_link: pd.DataFrame,
+    *,
+    outvote: float = math.inf,
 ) -> list[list[Any]]:
     """`cluster_records` over frames of pairs (columns left, right, and weight for links)."""
     ids = pd.Index(record_ids)
@@ -135,8 +198,23 @@ def cluster_pairs(
 
     clusters = _uncontested(ids, component, contested)
     if contested:
-        clusters += _built_link_by_link(ids, component, contested, scored, vetoes, musts, cannots)
+        clusters += _built_link_by_link(
+            ids, component, contested, (scored, vetoes, musts, cannots), outvote
+        )
     return sorted(clusters)
+
+
+def link_votes(links: pd.DataFrame) -> np.ndarray:
+    """Each link's vote against pairs against: 1 if it is at least `VOTING_WEIGHT` strong."""
+    votes: np.ndarray = (links["weight"].to_numpy(float) >= VOTING_WEIGHT).astype(np.int64)
+    return votes
+
+
+def _votes(links: pd.DataFrame) -> pd.DataFrame:
+    """(left, right, votes) of each link: its ``votes`` where the links count them (one
+    link standing for several), else its own `link_votes`."""
+    votes = links["votes"].to_numpy(np.int64) if "votes" in links else link_votes(links)
+    return pd.DataFrame({"left": links["left"], "right": links["right"], "votes": votes})
 
 
 def _indexed(ids: pd.Index, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -161,27 +239,31 @@ def _built_link_by_link(
     ids: pd.Index,
     component: np.ndarray,
     contested: set[int],
-    scored: pd.DataFrame,
-    vetoes: pd.DataFrame,
-    musts: pd.DataFrame,
-    cannots: pd.DataFrame,
+    pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    outvote: float,
 ) -> list[list[Any]]:
+    """The contested components' groups, from their (links, vetoes, must-links, cannot-links)."""
+    scored, vetoes, musts, cannots = pairs
+
     def within(pairs: pd.DataFrame) -> pd.DataFrame:
         """The pairs inside a contested component (no link joins across components)."""
         left, right = component[pairs["left"]], component[pairs["right"]]
         return pairs[(left == right) & np.isin(left, list(contested))]
 
-    decided = _Groups()
+    decided = _Groups(outvote)
     for left, right in within(cannots)[["left", "right"]].itertuples(index=False):
-        decided.add_against(left, right)
+        decided.forbid(left, right)
     for left, right in within(musts)[["left", "right"]].itertuples(index=False):
         decided.join_unless_vetoed(left, right)
     for left, right in within(vetoes)[["left", "right"]].itertuples(index=False):
         decided.add_against(left, right)
-    # Strongest first; ties in a fixed order so that a re-run gives the same persons.
     links = within(scored).assign(
         left_id=lambda f: ids[f["left"]], right_id=lambda f: ids[f["right"]]
     )
+    if math.isfinite(outvote):
+        for left, right, votes in _votes(links).itertuples(index=False):
+            decided.add_link(left, right, votes)
+    # Strongest first; ties in a fixed order so that a re-run gives the same persons.
     links = links.sort_values(["weight", "left_id", "right_id"], ascending=[False, True, True])
     for left, right in links[["left", "right"]].itertuples(index=False):
         decided.join_unless_vetoed(left, right)
@@ -193,16 +275,21 @@ def _built_link_by_link(
 
 
 def place_records(
-    persons: dict[str, list[str]], links: pd.DataFrame, against: pd.DataFrame
+    persons: dict[str, list[str]],
+    links: pd.DataFrame,
+    against: pd.DataFrame,
+    *,
+    outvote: float = math.inf,
 ) -> dict[str, list[str]]:
     """Incremental clustering: new records join existing ``persons`` (id -> record ids) or
-    form new groups, strongest link first, with the same vetoes; two existing persons are
+    form new groups, strongest link first, with the same vetoes (outvoted as in
+    `cluster_records`); two existing persons are
     never merged (that waits for a full run). ``links`` and ``against`` are pairs with at
     least one new record. Returns person id (or "" + n for a new group) -> new record ids.
     """
     person_of = {record: pid for pid, records in persons.items() for record in records}
     ids = pd.Index(sorted(set(links["left"]) | set(links["right"]) | set(person_of)))
-    groups = _Groups()
+    groups = _Groups(outvote)
     anchored: set[int] = set()
     position_of = {record: position for position, record in enumerate(ids)}
     for records in persons.values():
@@ -213,6 +300,9 @@ def place_records(
     for left, right in _indexed(ids, against)[["left", "right"]].itertuples(index=False):
         groups.add_against(left, right)
     ordered = _indexed(ids, links).sort_values("weight", ascending=False, kind="stable")
+    if math.isfinite(outvote):
+        for left, right, votes in _votes(ordered).itertuples(index=False):
+            groups.add_link(left, right, votes)
     for left, right in ordered[["left", "right"]].itertuples(index=False):
         groups.join_unless_vetoed(left, right, anchored)
     placed: defaultdict[str, list[str]] = defaultdict(list)

@@ -33,7 +33,7 @@ from caseline.oversight import Actor, AuditEntry, record_event
 from caseline.resolve import engine as engines
 from caseline.resolve.blocking import join_keys
 from caseline.resolve.blocking_keys import KEY_COLUMNS
-from caseline.resolve.clustering import place_records
+from caseline.resolve.clustering import VETOES_OUTVOTED_AT, link_votes, place_records
 from caseline.resolve.clusters import person_id_for
 from caseline.resolve.features import (
     HALF_KEY_COLUMNS,
@@ -182,7 +182,7 @@ class IncrementalResolver:
         met = set(links["left"]).union(links["right"], against["left"], against["right"])
         with db.transaction() as session:
             persons = _persons_of(session, sorted(met - fresh))
-            placed = place_records(*_by_person(persons, links, against))
+            placed = place_records(*_by_person(persons, links, against), outvote=VETOES_OUTVOTED_AT)
             unplaced = fresh - {r for records in placed.values() for r in records}
             groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
             summary = _store(session, groups, self._last, candidates, actor)
@@ -279,6 +279,11 @@ def _by_person(
     left, right = named["left"].to_numpy(), named["right"].to_numpy()
     ordered = left < right
     ends = pd.DataFrame({"a": np.where(ordered, left, right), "b": np.where(ordered, right, left)})
+    # The one link kept between two ends carries the votes of all of them (see clustering).
+    votes = pd.Series(link_votes(named), index=named.index)
+    named = named.assign(
+        votes=votes.groupby([ends["a"].to_numpy(), ends["b"].to_numpy()]).transform("sum")
+    )
     return (
         {pid: [pid] for pid in reached},
         named[~ends.duplicated().to_numpy()].reset_index(drop=True),

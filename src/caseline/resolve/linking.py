@@ -20,7 +20,12 @@ from caseline.resolve.assurance import (
     gather_assurance_evidence,
     load_assurance_model,
 )
-from caseline.resolve.clustering import UNDATED_VETO_EVIDENCE, VETO_WEIGHT, cluster_pairs
+from caseline.resolve.clustering import (
+    UNDATED_VETO_EVIDENCE,
+    VETO_WEIGHT,
+    VETOES_OUTVOTED_AT,
+    cluster_pairs,
+)
 from caseline.resolve.conflicts import different_people
 from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
 from caseline.resolve.features import add_features
@@ -88,7 +93,9 @@ def link_records(
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
     cannot_link = _numbered(record_ids, decisions.apart)
-    numbered_clusters = cluster_pairs(range(len(records)), links, against, must_link, cannot_link)
+    numbered_clusters = cluster_pairs(
+        range(len(records)), links, against, must_link, cannot_link, outvote=VETOES_OUTVOTED_AT
+    )
     # Where reviewers decided, their decisions stand as the first clustering applied them.
     decided = np.unique(pd.concat([must_link, cannot_link]).to_numpy().ravel())
     candidates = [
