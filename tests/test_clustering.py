@@ -1,9 +1,16 @@
 import math
 import random
 
+import pandas as pd
 import pytest
 
-from caseline.resolve.clustering import VOTING_WEIGHT, cluster_records
+from caseline.resolve.clustering import (
+    VETOES_OUTVOTED_AT,
+    VOTING_WEIGHT,
+    cluster_records,
+    place_records,
+)
+from caseline.resolve.incremental import _by_person
 
 
 def test_strong_links_join_records_into_persons() -> None:
@@ -118,3 +125,32 @@ def test_vetoes_bind_the_groups_their_records_join_as_record_by_record_checks_wo
         clusters = cluster_records(records, links, against, outvote=outvote)
         expected = _naive(records, links, {frozenset(p) for p in against}, outvote)
         assert [tuple(c) for c in clusters] == expected
+
+
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def test_a_new_record_joins_a_person_whose_strong_links_outvote_a_pair_against() -> None:
+    persons = {"P": ["p1", "p2", "p3", "p4", "p5"]}
+    links = _frame([("r", f"p{i}", 12.0) for i in range(1, 5)], ["left", "right", "weight"])
+    against = _frame([("r", "p5")], ["left", "right"])
+    assert place_records(persons, links, against, outvote=VETOES_OUTVOTED_AT) == {"P": ["r"]}
+    kept_apart = place_records(persons, links, against)
+    assert "P" not in kept_apart and list(kept_apart.values()) == [["r"]]
+
+
+def test_placing_by_person_gives_what_placing_the_records_would() -> None:
+    """Each link counts: r's first links to P are outvoted by r~p3's veto until r joins s,
+    whose link to P tips the count; the next link to P, tried again, then succeeds."""
+    persons = {"P": ["p1", "p2", "p3"], "Q": ["q1"]}
+    links = _frame(
+        [("r", "p1", 30.0), ("r", "s", 20.0), ("r", "p2", 12.0), ("s", "q1", 11.5),
+         ("s", "p1", 11.0)],
+        ["left", "right", "weight"],
+    )  # fmt: skip
+    against = _frame([("r", "p3")], ["left", "right"])
+    direct = place_records(persons, links, against, outvote=VETOES_OUTVOTED_AT)
+    assert direct == {"P": ["r", "s"]}
+    by_person = place_records(*_by_person(persons, links, against), outvote=VETOES_OUTVOTED_AT)
+    assert by_person == direct

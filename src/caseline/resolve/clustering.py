@@ -4,10 +4,10 @@ Plain connected components at a threshold join A and C whenever A~B and B~C, so 
 names, households and twins one strong link after another builds a giant "person". Here
 links are taken strongest first, and two groups are joined only if no pair of records
 across them is strong evidence *against* being one person (a different date of birth and
-given name, a Jr. and a Sr.), or if the links across them outnumber such pairs
-`VETOES_OUTVOTED_AT` times over (where the caller allows it). Reviewer decisions win over
-scores: a must-link joins two groups unless a cannot-link forbids it, and a cannot-link is
-a veto that no score outvotes.
+given name, a Jr. and a Sr.), unless the strong links across them are at least
+`VETOES_OUTVOTED_AT` times as many as such pairs (where the caller allows it). Reviewer
+decisions win over scores: a must-link joins two groups unless a cannot-link forbids it,
+and a cannot-link is a veto that no score outvotes.
 
 Most linked groups hold no pair against each other; those are taken whole (connected
 components, in compiled code), and only the contested ones are built link by link.
@@ -41,10 +41,12 @@ UNDATED_VETO_EVIDENCE = -4.0
 # the pairs against are what keeps them apart. Measured at a million records (first
 # clustering, one model): pairwise recall 0.9616 -> 0.9712 for precision 0.9881 -> 0.9878,
 # no more twins merged; with every link voting, five times over: recall 0.9717 but precision
-# 0.9850 and ten more pairs of twins merged (of 675).
+# 0.9850 and ten more pairs of twins merged (of 675). A full run's cross-check clusters its
+# candidates again with every veto binding; incremental placement has no cross-check, so a
+# placement the vote allowed stands until the next full run.
 VETOES_OUTVOTED_AT = 3.0
 VOTING_WEIGHT = -VETO_WEIGHT
-Counts = defaultdict[int, Counter[int]]  # group -> other group -> pairs between them
+Counts = defaultdict[int, Counter[int]]  # group -> other group -> pairs (or votes) between
 
 
 def _counts() -> Counts:
@@ -87,8 +89,9 @@ class _Groups:
         return bool(against) and _between(self.linked, a, b) < self.outvote * against
 
     def join_unless_vetoed(self, left: int, right: int, anchored: set[int] | None = None) -> None:
-        """Join the groups of ``left`` and ``right`` unless a pair across them is against it,
-        or both hold an ``anchored`` record (two existing persons are never merged here)."""
+        """Join the groups of ``left`` and ``right`` unless pairs across them are against it
+        (see `vetoed`), or both hold an ``anchored`` record (two existing persons are never
+        merged here)."""
         a, b = self.find(left), self.find(right)
         if a == b or self.vetoed(a, b):
             return
@@ -151,9 +154,10 @@ def cluster_records(
 ) -> list[list[str]]:
     """Group ``record_ids``: ``links`` are (left, right, weight) above the match threshold,
     ``against`` pairs scored at or below the veto weight, which keep two groups apart unless
-    the links across them are ``outvote`` times as many; ``must_link`` and ``cannot_link``
-    are reviewers' decisions. A must-link is refused only by a cannot-link (a reviewer may
-    contradict a score, not another reviewer). Returns sorted lists of record ids.
+    the links across them of at least `VOTING_WEIGHT` are ``outvote`` times as many;
+    ``must_link`` and ``cannot_link`` are reviewers' decisions. A must-link is refused only
+    by a cannot-link (a reviewer may contradict a score, not another reviewer). Returns
+    sorted lists of record ids.
     """
     return cluster_pairs(
         record_ids,
@@ -204,16 +208,9 @@ def cluster_pairs(
     return sorted(clusters)
 
 
-def link_votes(links: pd.DataFrame) -> np.ndarray:
-    """Each link's vote against pairs against: 1 if it is at least `VOTING_WEIGHT` strong."""
-    votes: np.ndarray = (links["weight"].to_numpy(float) >= VOTING_WEIGHT).astype(np.int64)
-    return votes
-
-
 def _votes(links: pd.DataFrame) -> pd.DataFrame:
-    """(left, right, votes) of each link: its ``votes`` where the links count them (one
-    link standing for several), else its own `link_votes`."""
-    votes = links["votes"].to_numpy(np.int64) if "votes" in links else link_votes(links)
+    """(left, right, votes) of each link: one vote if it is at least `VOTING_WEIGHT` strong."""
+    votes = (links["weight"].to_numpy(float) >= VOTING_WEIGHT).astype(np.int64)
     return pd.DataFrame({"left": links["left"], "right": links["right"], "votes": votes})
 
 

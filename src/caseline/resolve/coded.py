@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Each row's index into the distinct values (-1: missing), and those values.
-Coded = tuple[np.ndarray, np.ndarray]
+# Each row's index into the distinct values (-1: missing), and those values (an array, or
+# the Index pandas gives for a frame's column).
+Coded = tuple[np.ndarray, np.ndarray | pd.Index]
 
 
 class CodedColumns:
@@ -34,7 +35,7 @@ class CodedColumns:
 
     def derive(self, column: str, source: str, function: Callable[[Any], Hashable | None]) -> None:
         """Add ``column``: ``function`` of each distinct value of ``source`` (a missing
-        value, or a function's None, is missing)."""
+        value, or a function's None or NaN, is missing)."""
         codes, distinct = self[source]
         self._add(column, codes, [function(value) for value in distinct])
 
