@@ -57,13 +57,13 @@ _MULTIPLY, _ADD = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
 Keys = tuple[np.ndarray, np.ndarray]  # (row of the record, 64-bit hash), one per key
 
 
-def blocking_key_columns(records: pd.DataFrame, coded: CodedColumns) -> dict[str, Any]:
+def blocking_key_columns(coded: CodedColumns) -> dict[str, Any]:
     """For records with the name features (``coded``: their columns' codes):
     ``context_keys``, ``rare_name_keys`` and the crossed rule's ``name_fwd_rare`` /
     ``name_rev``, one value per record."""
     out: dict[str, Any] = {}
     pieces = name_pieces(coded)
-    size = len(records)
+    size = len(coded)
     contexts: list[Keys] = []
     for column, tag, kinds in CONTEXTS:
         rows, context = _hashed(coded[column], tag)

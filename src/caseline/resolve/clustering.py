@@ -46,7 +46,7 @@ UNDATED_VETO_EVIDENCE = -4.0
 # placement the vote allowed stands until the next full run.
 VETOES_OUTVOTED_AT = 3.0
 VOTING_WEIGHT = -VETO_WEIGHT
-Counts = defaultdict[int, Counter[int]]  # group -> other group -> pairs (or votes) between
+Counts = defaultdict[int, Counter[int]]  # group -> other group -> pairs between them
 
 
 def _counts() -> Counts:
@@ -109,18 +109,22 @@ class _Groups:
     def add_against(self, left: int, right: int) -> None:
         self._count(self.against, left, right)
 
-    def add_link(self, left: int, right: int, votes: int = 1) -> None:
-        if votes:
-            self._count(self.linked, left, right, votes)
+    def add_votes(self, links: pd.DataFrame) -> None:
+        """Count the ``links`` (left, right, weight) that vote against pairs against: those
+        of at least `VOTING_WEIGHT`, and none where nothing is outvoted."""
+        if math.isfinite(self.outvote):
+            strong = links[links["weight"].to_numpy(float) >= VOTING_WEIGHT]
+            for left, right in strong[["left", "right"]].itertuples(index=False):
+                self._count(self.linked, left, right)
 
     def forbid(self, left: int, right: int) -> None:
         self._count(self.forbidden, left, right)
 
-    def _count(self, counts: Counts, left: int, right: int, count: int = 1) -> None:
+    def _count(self, counts: Counts, left: int, right: int) -> None:
         a, b = self.find(left), self.find(right)
         if a != b:  # a pair inside one group already joined (by a reviewer) binds nothing
-            counts[a][b] += count
-            counts[b][a] += count
+            counts[a][b] += 1
+            counts[b][a] += 1
 
 
 def _between(counts: Counts, a: int, b: int) -> int:
@@ -208,12 +212,6 @@ def cluster_pairs(
     return sorted(clusters)
 
 
-def _votes(links: pd.DataFrame) -> pd.DataFrame:
-    """(left, right, votes) of each link: one vote if it is at least `VOTING_WEIGHT` strong."""
-    votes = (links["weight"].to_numpy(float) >= VOTING_WEIGHT).astype(np.int64)
-    return pd.DataFrame({"left": links["left"], "right": links["right"], "votes": votes})
-
-
 def _indexed(ids: pd.Index, pairs: pd.DataFrame) -> pd.DataFrame:
     """Pairs of record ids -> pairs of positions; pairs naming an unknown record dropped."""
     left, right = ids.get_indexer(pairs["left"]), ids.get_indexer(pairs["right"])
@@ -257,9 +255,7 @@ def _built_link_by_link(
     links = within(scored).assign(
         left_id=lambda f: ids[f["left"]], right_id=lambda f: ids[f["right"]]
     )
-    if math.isfinite(outvote):
-        for left, right, votes in _votes(links).itertuples(index=False):
-            decided.add_link(left, right, votes)
+    decided.add_votes(links)
     # Strongest first; ties in a fixed order so that a re-run gives the same persons.
     links = links.sort_values(["weight", "left_id", "right_id"], ascending=[False, True, True])
     for left, right in links[["left", "right"]].itertuples(index=False):
@@ -297,9 +293,7 @@ def place_records(
     for left, right in _indexed(ids, against)[["left", "right"]].itertuples(index=False):
         groups.add_against(left, right)
     ordered = _indexed(ids, links).sort_values("weight", ascending=False, kind="stable")
-    if math.isfinite(outvote):
-        for left, right, votes in _votes(ordered).itertuples(index=False):
-            groups.add_link(left, right, votes)
+    groups.add_votes(ordered)
     for left, right in ordered[["left", "right"]].itertuples(index=False):
         groups.join_unless_vetoed(left, right, anchored)
     placed: defaultdict[str, list[str]] = defaultdict(list)

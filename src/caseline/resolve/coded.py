@@ -28,6 +28,9 @@ class CodedColumns:
         self._frame = frame
         self._coded: dict[str, Coded] = {}
 
+    def __len__(self) -> int:
+        return len(self._frame)
+
     def __getitem__(self, column: str) -> Coded:
         if column not in self._coded:
             self._coded[column] = pd.factorize(self._frame[column], use_na_sentinel=True)

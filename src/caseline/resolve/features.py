@@ -158,6 +158,6 @@ def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     coded.derive("dob_swapped", "date_of_birth", swapped_day_month)
     coded.derive("dob_year", "date_of_birth", lambda d: d[:4])
     coded.derive("dob_month_day", "date_of_birth", lambda d: d[5:])
-    for column, values in blocking_key_columns(out, coded).items():
+    for column, values in blocking_key_columns(coded).items():
         out[column] = values
     return out

@@ -176,11 +176,12 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
         if len(records) > TRAINING_SAMPLE
         else records
     )
-    validated: list[bool] = []  # Splink checks a model's SQL once: each check takes ~0.6 s
+    validated = False  # Splink checks a model's SQL once: each check takes ~0.6 s
 
     def make_linker(model: dict[str, Any], rows: pd.DataFrame, scored: bool) -> Any:
+        nonlocal validated
         linker = engines.create_linker(rows, model, engine, blocked=scored, validate=not validated)
-        validated.append(True)
+        validated = True
         return linker
 
     return train(make_linker, sample, present)
