@@ -76,7 +76,7 @@ PREDICTION_RULES: tuple[Rule, ...] = (
     # Given and family name exchanged, for names rare enough to pair with few records.
     _crossed(("name_fwd_rare",), ("name_rev",)),
     # A name sound with the date of birth (or day and month exchanged) or the address; a
-    # pair of sounds, a given-name form or a one-letter variant with the postcode.
+    # pair of sounds with the postcode.
     _any_of("context_keys"),
     # A rare piece of the name alone, where one record has no date of birth to meet on:
     # one rule per side, so that the join starts from the undated records only.
