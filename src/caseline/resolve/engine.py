@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jellyfish
 import numpy as np
@@ -40,6 +40,8 @@ from sqlglot import exp
 from caseline.errors import InputError
 
 ENGINES = ("duckdb", "spark")  # each named as its SQL dialect is
+# The pairs a new linker scores: its blocking rules' pairs, every pair of its records, none.
+PairsToScore = Literal["blocked", "every", "none"]
 MODEL_DIALECT = "duckdb"  # the dialect of a model that does not name one
 
 # Local Spark sized for a workstation: its cores, a few GiB, a handful of shuffle partitions.
@@ -74,11 +76,12 @@ def create_linker(
     engine: str,
     *,
     validate: bool = True,
-    blocked: bool = True,
+    pairs: PairsToScore = "blocked",
 ) -> Any:
     """A Splink linker over ``records`` on the chosen engine (``validate``: Splink checks
-    the settings' SQL first, about a second for Caseline's model; ``blocked``: the pairs
-    the settings' blocking rules make are made and registered for scoring)."""
+    the settings' SQL first, about a second for Caseline's model; ``pairs``: the pairs it
+    scores next, made and registered now: those the settings' blocking rules make, every
+    pair of the records (a random sample's, for u), or none)."""
     if engine not in ENGINES:
         raise InputError(
             f"unknown engine {engine!r}; available: {', '.join(ENGINES)}", where="--engine"
@@ -94,9 +97,19 @@ def create_linker(
         settings = _in_dialect(settings, engine)
     frame = db_api.register(table, dataset_display_name=name)
     linker = Linker(frame, settings, log_level=logging.ERROR, validate_settings=validate)
-    if rules and blocked:
+    if pairs == "every":
+        _register_pairs(linker, _every_pair_sql(frame.physical_name), engine)
+    elif rules and pairs == "blocked":
         _register_blocked_pairs(linker, frame.physical_name, rules, engine)
     return linker
+
+
+def _every_pair_sql(table: str) -> str:
+    # Only Splink's own table name is interpolated.
+    return (
+        "SELECT '0' AS match_key, l.unique_id AS join_key_l, r.unique_id AS join_key_r "  # noqa: S608
+        f"FROM {table} AS l JOIN {table} AS r ON l.unique_id < r.unique_id"
+    )
 
 
 def _register_blocked_pairs(
