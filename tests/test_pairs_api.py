@@ -14,12 +14,14 @@ from sqlalchemy import select
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, LinkDecision, PersonRecord, ResolutionRun
+from caseline.ingest import ingest_file
 from caseline.oversight import Role, create_user
 from caseline.resolve import resolve_persons
 from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.resolve.features import add_features
 from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
+from caseline.sources import record_id_for
 from tests.conftest import OPERATOR
 
 PASSWORD = "correct horse battery"
@@ -157,6 +159,37 @@ def test_a_mistyped_identifier_counts_for_a_match(
     assert term["weight"] > 0
     # The keys are hashes; the explanation shows the compared numbers' hashes only.
     assert [v["column"] for v in term["values"]] == [identifier]
+
+
+def test_records_with_nothing_to_block_on_are_explained_too(
+    client: TestClient,
+    tokens: dict[str, dict[str, str]],
+    resolved: tuple[Settings, Database],
+    tmp_path: Path,
+) -> None:
+    """Two hearings that name a person and nothing else (no date of birth, no address)
+    hold no blocking key: an explanation scores the pair it is given rather than blocking
+    the two records, which failed on a list column neither holds (the endpoint answered
+    500). The two records are ingested, not resolved: an explanation needs no person."""
+    settings, database = resolved
+    hearings = tmp_path / "court.csv"
+    hearings.write_text(
+        "hearing_id,case_number,a_number,respondent_name,date_of_birth,hearing_date,"
+        "hearing_type,outcome,departure_deadline,address\n"
+        'H900000000001,90000001,,"QUILLFEATHER, ODALYS",,2024-01-02,MASTER,CONTINUED,,\n'
+        'H900000000002,90000002,,"QUILLFEATHER, ODALYS",,2024-02-03,MASTER,CONTINUED,,\n'
+    )
+    with database.transaction() as session:
+        ingest_file(
+            session, hearings, "court", identifier_key=settings.identifier_key, actor=OPERATOR
+        )
+    left, right = (record_id_for("court", key) for key in ("H900000000001", "H900000000002"))
+    frame = _records(database)
+    assert frame.set_index("unique_id").loc[[left, right], "context_keys"].isna().all()
+    explanation = _explain(client, tokens["ann"], left, right)
+    terms = {t["comparison"]: t for t in explanation["terms"]}
+    assert terms["name"]["level"] == "same name"
+    assert terms["date_of_birth"]["weight"] == 0  # no dates to compare: the null level
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,9 @@ def _score(
     frequencies of those columns are counted in the store and the pair scored again. Left
     unset, Splink would count frequencies over the two records alone.
     """
-    linker = engines.create_linker(pd.DataFrame.from_records(records), dict(model), EXPLAIN_ENGINE)
+    linker = engines.create_linker(
+        pd.DataFrame.from_records(records), dict(model), EXPLAIN_ENGINE, pairs="none"
+    )
     tf_prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
     adjusted = frequency_columns(model)
     frequencies: dict[str, list[float | None]] = {column: [None, None] for column in adjusted}
