@@ -28,16 +28,19 @@ def test_only_persons_of_three_or_more_held_by_a_weak_link_are_checked() -> None
         np.array([3, 4, 5]),  # every link is decisive alone: not checked
         np.array([6, 7]),  # a pair's only pair is its link: not checked
         np.arange(8, 8 + MAX_CHECKED_RECORDS + 1),  # too big to score pair by pair
+        # Hundreds of records: the namesakes of a family chained together when no record
+        # has a date of birth (309 records of 26 people), and checked.
+        np.arange(2000, 2300),
     ]
     links = pd.DataFrame(
         {
-            "left": [0, 1, 3, 4, 6, 8],
-            "right": [1, 2, 4, 5, 7, 9],
-            "weight": [sure, weak, sure, sure, weak, weak],
+            "left": [0, 1, 3, 4, 6, 8, 2000],
+            "right": [1, 2, 4, 5, 7, 9, 2001],
+            "weight": [sure, weak, sure, sure, weak, weak, weak],
         }
     )
     checked = candidates_to_check(clusters, links)
-    assert [c.tolist() for c in checked] == [[0, 1, 2]]
+    assert [c.tolist() for c in checked] == [[0, 1, 2], list(range(2000, 2300))]
 
 
 def _weights(linker: Any, predictions: Any) -> pd.DataFrame:
