@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -20,6 +21,9 @@ from caseline.db import Database, upgrade_to_head
 from caseline.db.models import PersonRecord
 from caseline.errors import InputError
 from caseline.resolve import engine, resolve_persons
+from caseline.resolve.features import add_features
+from caseline.resolve.linking import train_model
+from caseline.resolve.records import load_model_frame
 from caseline.synth import generate_world
 from tests.conftest import OPERATOR, load_world
 
@@ -153,3 +157,30 @@ def test_the_similarities_spark_runs_agree_with_duckdb(left: str | None, right: 
             assert computed is pd.NA, spark_name
         else:
             assert computed == pytest.approx(expected, abs=1e-12), spark_name
+
+
+@pytest.mark.spark
+def test_a_model_trained_on_spark_weighs_every_level_as_one_trained_on_duckdb(
+    workspace: tuple[Settings, Database],
+) -> None:
+    """Training reads each random pair's levels off a query of its own (see model.RandomPairs);
+    on Spark a quoted column name in it read as a string, and training stopped."""
+    _settings, database = workspace
+    with database.transaction() as session:
+        frame = add_features(load_model_frame(session)).sample(n=800, random_state=5)
+    numbered = frame.assign(unique_id=np.arange(len(frame), dtype=np.int64))
+    trained = {name: train_model(numbered, name) for name in ("duckdb", "spark")}
+    assert trained["spark"]["probability_two_random_records_match"] == pytest.approx(
+        trained["duckdb"]["probability_two_random_records_match"], rel=1e-6
+    )
+    for on_duckdb, on_spark in zip(
+        trained["duckdb"]["comparisons"], trained["spark"]["comparisons"], strict=True
+    ):
+        for level, same in zip(
+            on_duckdb["comparison_levels"], on_spark["comparison_levels"], strict=True
+        ):
+            for probability in ("m_probability", "u_probability"):
+                expected = level.get(probability)
+                if isinstance(expected, float):
+                    expected = pytest.approx(expected, rel=1e-6)
+                assert same.get(probability) == expected, (level["label_for_charts"], probability)

@@ -160,15 +160,20 @@ class RandomPairs:
         linker = make_linker(_levels_as_weights(settings), sample, "every")
         prefix = settings.get("match_weight_column_prefix", "mw_")
         names = [comparison["output_column_name"] for comparison in settings["comparisons"]]
-        weights = ", ".join(f'"{prefix}{name}" AS "{name}"' for name in names)
+        # Unquoted: a quoted name is a string literal in Spark's SQL.
+        weights = ", ".join(f"{prefix}{name}" for name in names)
         table = linker.inference.predict().physical_name
         scored = linker.misc.query_sql(
-            f"SELECT unique_id_l AS left, unique_id_r AS right, {weights} FROM {table}",  # noqa: S608 (Splink's table, the model's names)
+            f"SELECT unique_id_l, unique_id_r, {weights} FROM {table}",  # noqa: S608 (Splink's table, the model's names)
             output_type="pandas",
         )
+        levels = {
+            name: np.rint(scored[f"{prefix}{name}"].to_numpy(float)).astype(np.int8) - 1
+            for name in names
+        }
         pairs = pd.DataFrame(
-            {"left": scored["left"].to_numpy(), "right": scored["right"].to_numpy()}
-            | {name: np.rint(scored[name].to_numpy(float)).astype(np.int8) - 1 for name in names}
+            {"left": scored["unique_id_l"].to_numpy(), "right": scored["unique_id_r"].to_numpy()}
+            | levels
         )
         return cls(sample, pairs)
 
