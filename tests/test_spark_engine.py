@@ -7,20 +7,22 @@ It needs Java and pyspark; CI installs both, so it is never skipped.
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
-from caseline.db.models import PersonRecord
+from caseline.db.models import PersonRecord, SourceRecord
 from caseline.errors import InputError
-from caseline.resolve import engine, resolve_persons
+from caseline.resolve import engine, resolve_incrementally, resolve_persons
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import train_model
 from caseline.resolve.records import load_model_frame
@@ -184,3 +186,44 @@ def test_a_model_trained_on_spark_weighs_every_level_as_one_trained_on_duckdb(
                 if isinstance(expected, float):
                     expected = pytest.approx(expected, rel=1e-6)
                 assert same.get(probability) == expected, (level["label_for_charts"], probability)
+
+
+@pytest.mark.spark
+def test_spark_places_new_records_as_duckdb_does(
+    workspace: tuple[Settings, Database], tmp_path: Path
+) -> None:
+    """Incremental placement hands Spark the batch as a frame; its list columns came back
+    from DuckDB holding pandas' NA, and placing on Spark failed. Fifty tax records are taken
+    out of their persons in two copies of the resolved workspace, one placed on each engine."""
+    settings, database = workspace
+    if not _persons(database):  # the parity test resolves it too; each test stands alone
+        resolve_persons(
+            database,
+            models_dir=settings.models_dir,
+            threshold=settings.match_threshold,
+            actor=OPERATOR,
+        )
+    persons = {}
+    for name in ("duckdb", "spark"):
+        home = tmp_path / name
+        shutil.copytree(settings.home, home)
+        copy = Database(f"sqlite:///{home / 'caseline.db'}")
+        with copy.transaction() as session:
+            arrived = session.scalars(
+                select(SourceRecord.record_id)
+                .where(SourceRecord.source == "tax")
+                .order_by(SourceRecord.record_id)
+                .limit(50)
+            ).all()
+            session.execute(delete(PersonRecord).where(PersonRecord.record_id.in_(arrived)))
+        summary = resolve_incrementally(
+            copy,
+            models_dir=home / settings.models_dir.relative_to(settings.home),
+            threshold=settings.match_threshold,
+            engine=name,
+            actor=OPERATOR,
+        )
+        assert summary.new_records == 50
+        persons[name] = _persons(copy)
+        copy.dispose()
+    assert persons["spark"] == persons["duckdb"]

@@ -471,13 +471,19 @@ class KeptRecords:
 
     def batch_frame(self) -> pd.DataFrame:
         """The held batch (kept, then new records; ``NEW_COLUMN`` tells which) as a frame
-        with lists as tuples and missing values as None, as the model's frames hold them."""
-        frame = self._con.sql("SELECT * FROM batch").df()
-        for column in frame.columns:  # lists come back as arrays
-            filled = frame[column].dropna()
-            if len(filled) and isinstance(filled.iloc[0], np.ndarray | list):
-                frame[column] = [tuple(v) if v is not None else v for v in frame[column]]
-        return frame.astype(object).where(frame.notna(), None)
+        shaped as the model's frames are: list columns in Arrow, so that an engine types
+        them even where no record of the batch holds one, the rest as Python objects with
+        missing values as None."""
+        table = self._con.sql("SELECT * FROM batch").to_arrow_table()
+        columns: dict[str, Any] = {}
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            if _is_list(column.type):
+                listed = column.cast(pa.large_list(column.type.value_type)).combine_chunks()
+                columns[name] = pd.arrays.ArrowExtensionArray(listed)
+            else:
+                values = column.to_pandas()
+                columns[name] = values.astype(object).where(values.notna(), None)
+        return pd.DataFrame(columns)
 
     def dated(self) -> pd.Series:
         """Whether each record of the held batch has a date of birth, by record id."""
