@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/resolution.py --world /tmp/world-120k     # about 1,000,000 records
     .venv/bin/python benchmarks/resolution.py --persons 2000              # a quick check
+    .venv/bin/python benchmarks/resolution.py --world W --blank date_of_birth --skip-vanilla
 
 Generates the world if its folder holds none, ingests it into a SQLite workspace under --work
 (reused while the world's truth.csv is unchanged), reads the model frame once and saves it as
@@ -11,6 +12,11 @@ the other, so the wall time and peak memory are its own. Prints pairwise and B-c
 against the truth (overall and per naming group), time, memory, the blocking pair recall and
 the reachable recall of each, and the issue's targets with met / not met; the last line is
 one JSON object with every figure.
+
+``--blank COLUMN`` (repeatable) empties a column of the model frame in every record before
+either contestant starts: harder data than the world's, such as a file with no dates of
+birth. The frame and the results then go to a folder of their own beside the full frame.
+Vanilla Splink's recipe compares dates of birth and may fail without them (--skip-vanilla).
 """
 
 from __future__ import annotations
@@ -100,6 +106,23 @@ def ensure_frame(world: Path, truth: Path, work: Path) -> Path:
     else:
         run_in_child(lambda: _ingest(world, frame_path))
     return frame_path
+
+
+def blanked_frame(frame_path: Path, columns: list[str]) -> Path:
+    """The model frame with ``columns`` emptied in every record, in a folder of its own."""
+    frame = pq.read_table(frame_path)
+    unknown = sorted(set(columns) - set(frame.column_names))
+    if unknown:
+        raise SystemExit(f"--blank: no column {', '.join(unknown)} in the model frame")
+    for column in columns:
+        position = frame.column_names.index(column)
+        empty = pa.nulls(frame.num_rows, frame.schema.field(column).type)
+        frame = frame.set_column(position, column, empty)
+    out = frame_path.parent / f"without-{'-'.join(sorted(columns))}" / frame_path.name
+    out.parent.mkdir(exist_ok=True)
+    pq.write_table(frame, out)
+    console.print(f"emptied {', '.join(columns)} in every record: {out}")
+    return out
 
 
 def _ingest(world: Path, frame_path: Path) -> dict[str, Any]:
@@ -528,11 +551,20 @@ def main() -> None:
         help="match probability for both contestants (default: Caseline's, 0.8)",
     )
     parser.add_argument("--skip-vanilla", action="store_true")
+    parser.add_argument(
+        "--blank",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="empty this model-frame column in every record first (repeatable)",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="caseline-resolution-"))
     world = args.world or work / f"world-{args.persons}-seed{args.seed}"
     truth_path = ensure_world(world, args.persons, args.seed)
     frame_path = ensure_frame(world, truth_path, work)
+    if args.blank:
+        frame_path = blanked_frame(frame_path, args.blank)
     names = [n for n in CONTESTANTS if not (n == "vanilla" and args.skip_vanilla)]
     runners = {"vanilla": run_vanilla, "caseline": run_caseline}
 
@@ -579,6 +611,7 @@ def main() -> None:
         json.dumps(
             {
                 "world": str(world),
+                "blanked": args.blank,
                 "records": records,
                 "threshold": args.threshold,
                 "fork_baseline_mb": round(baseline_mb),
