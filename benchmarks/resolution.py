@@ -16,7 +16,7 @@ one JSON object with every figure.
 ``--blank COLUMN`` (repeatable) empties a column of the model frame in every record before
 either contestant starts: harder data than the world's, such as a file with no dates of
 birth. The frame and the results then go to a folder of their own beside the full frame.
-Vanilla Splink's recipe compares dates of birth and may fail without them (--skip-vanilla).
+Vanilla Splink then trains on the postcode where its recipe would train on an empty column.
 """
 
 from __future__ import annotations
@@ -247,10 +247,12 @@ def vanilla_linker(frame: pd.DataFrame) -> Any:
     )
 
 
-def train_vanilla(linker: Any) -> None:
+def train_vanilla(linker: Any, dated: bool = True) -> None:
     """Training as Splink documents it: the prior from deterministic rules (the 50k example's,
     with its recall of 0.6), u by random sampling, then m by EM on first name and surname
-    and on date of birth (tutorial 4, without term frequencies as the 50k example)."""
+    and on date of birth (tutorial 4, without term frequencies as the 50k example). Records
+    with no date of birth (``dated`` false, see --blank) train on postcode instead, as a
+    user would: EM on an empty column stops with no pairs."""
     linker.training.estimate_probability_two_random_records_match(
         [
             block_on("given_name", "family_name", "date_of_birth"),
@@ -260,7 +262,8 @@ def train_vanilla(linker: Any) -> None:
         recall=0.6,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=SPLINK_U_PAIRS)
-    for rule in (block_on("given_name", "family_name"), block_on("date_of_birth")):
+    second = block_on("date_of_birth") if dated else block_on("postcode")
+    for rule in (block_on("given_name", "family_name"), second):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
@@ -271,7 +274,7 @@ def run_vanilla(frame_path: Path, threshold: float, out: Path) -> dict[str, Any]
     frame = pd.read_parquet(frame_path)
     linker = vanilla_linker(frame)
     console.print("  training the model")
-    train_vanilla(linker)
+    train_vanilla(linker, dated=bool(frame["date_of_birth"].notna().any()))
     console.print("  scoring candidate pairs")
     predictions = linker.inference.predict(threshold_match_probability=SPLINK_PREDICT_FLOOR)
     console.print("  clustering")
