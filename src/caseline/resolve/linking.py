@@ -28,7 +28,6 @@ from caseline.resolve.clustering import (
 )
 from caseline.resolve.conflicts import different_people
 from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
-from caseline.resolve.engine import PairsToScore
 from caseline.resolve.features import add_features
 from caseline.resolve.model import SEED, match_weight, train
 from caseline.resolve.records import present_columns
@@ -179,7 +178,7 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
     )
     validated = False  # Splink checks a model's SQL once: each check takes ~0.6 s
 
-    def make_linker(model: dict[str, Any], rows: pd.DataFrame, pairs: PairsToScore) -> Any:
+    def make_linker(model: dict[str, Any], rows: pd.DataFrame, pairs: engines.PairsToScore) -> Any:
         nonlocal validated
         linker = engines.create_linker(rows, model, engine, pairs=pairs, validate=not validated)
         validated = True

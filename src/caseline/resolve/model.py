@@ -240,21 +240,21 @@ def without_matches(
         sample = random_pairs.records
         aside = _one_of_each_match(_scored_pairs(make_linker(model, sample, "blocked")))
         kept = len(sample) - len(aside)
-        resampled = random_pairs.with_u(_without_u(model, trained), without=aside)
+        recounted = random_pairs.with_u(_without_u(model, trained), without=aside)
         # A level no pair reached is rarer than this many pairs can measure.
-        resampled = _with_u_where_missing(resampled, 2 / max(kept * (kept - 1), 2))
+        recounted = _with_u_where_missing(recounted, 2 / max(kept * (kept - 1), 2))
         # The prior from more records than u needs: at a million records the u sample
         # holds a few dozen matching pairs, too few to count the share by.
         wide = records.sample(n=min(len(records), PRIOR_SAMPLE_RECORDS), random_state=SEED)
-        scored_with = resampled["probability_two_random_records_match"]
+        scored_with = recounted["probability_two_random_records_match"]
         prior = _share_of_matches(
-            _scored_pairs(make_linker(resampled, wide, "blocked")), len(wide), scored_with
+            _scored_pairs(make_linker(recounted, wide, "blocked")), len(wide), scored_with
         )
     except Exception as exc:  # Splink raises several kinds; the model as trained stands
         logger.warning("u not counted again without matches: %s", exc)
         return model
-    resampled["probability_two_random_records_match"] = prior
-    return resampled
+    recounted["probability_two_random_records_match"] = prior
+    return recounted
 
 
 def _without_u(model: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
