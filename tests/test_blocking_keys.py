@@ -7,6 +7,7 @@ from caseline.resolve.blocking_keys import NAME_VARIANT_CAP
 from caseline.resolve.engine import blocked_pairs_sql
 from caseline.resolve.features import add_features
 from caseline.resolve.model import STORED_COLUMNS, model_settings
+from caseline.standardise import stored_match_keys
 
 
 def _records(*rows: dict[str, str]) -> pd.DataFrame:
@@ -106,3 +107,21 @@ def test_hashed_words_keep_which_name_holds_which_word() -> None:
     # The same word hashes alike in another frame (another process, the incremental path).
     alone = _records({"given_name": "MARIA", "family_name": "LOPEZ"})
     assert _keys(alone, "name_word_keys", 0) == words[1]
+
+
+def test_numbers_one_slip_apart_meet_when_nothing_else_does() -> None:
+    def ssn(number: str) -> dict[str, str]:
+        keys = stored_match_keys("ssn", number, b"k")
+        return {"ssn_hash": f"hash-of-{number}", "identifier_typo_keys": f"ssn:{keys}"}
+
+    frame = _records(
+        {"given_name": "VANESSA", "family_name": "GEORGE", "date_of_birth": "1942-02-10"}
+        | ssn("3116789"),
+        {"given_name": "VANESA", "family_name": "GEOGRE", "date_of_birth": "1942-02-20"}
+        | ssn("3116798"),  # two digits exchanged
+        {"given_name": "VANESSA", "family_name": "GEORGE", "date_of_birth": "1924-06-13"}
+        | ssn("3116700"),  # two slips
+    )
+    pairs = _pairs(frame)
+    assert ("r0", "r1") in pairs
+    assert ("r0", "r2") not in pairs and ("r1", "r2") not in pairs

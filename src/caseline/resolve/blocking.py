@@ -18,7 +18,7 @@ from typing import Any
 from splink import block_on
 from splink.blocking_rule_library import CustomRule
 
-from caseline.resolve.comparisons import IDENTIFIERS
+from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,10 @@ def _any_of(column: str, sql_filter: str = "") -> Rule:
 
 PREDICTION_RULES: tuple[Rule, ...] = (
     *(_same(column) for column in IDENTIFIERS),
+    # A number one slip apart: the comparison weighs that level nearly as high as the same
+    # number, so a pair that meets on nothing else (a typo in the number and in the name,
+    # as in Febrl) must still be compared. Two people's numbers rarely share a typo key.
+    *(_any_of(typo_key_column(column)) for column in IDENTIFIERS),
     _same("given_sound", "family_sound", "dob_year"),
     _same("given_sound", "family_sound", "dob_month_day"),  # a typo in the year
     _same("date_of_birth", "postcode"),
