@@ -12,6 +12,7 @@ from caseline.resolve.engine import (
     _only_pairs_with_new_records,
     blocked_pairs_sql,
 )
+from caseline.resolve.frequencies import frequency_table
 from caseline.resolve.incremental import write_part
 
 KEYS = [(("family_key", "dob"), ("family_key", "dob")), (("ssn_hash",), ("ssn_hash",))]
@@ -145,3 +146,16 @@ def test_many_placed_batches_are_all_held(folder: Path) -> None:
         kept.select(_records([("n1", "F3", None, "t3"), ("n2", "F39", None, "t0")]))
         batch = kept.batch_frame()
     assert sorted(batch.loc[batch[NEW_COLUMN] == 0, "unique_id"]) == ["p0", "p3"]
+
+
+def test_incremental_frequencies_leave_the_pair_out_as_a_full_run_does(folder: Path) -> None:
+    new = _records([("n1", "LI", "1980-01-01", None), ("n2", "ZO", None, "s9")])
+    with KeptRecords(folder, KEYS, ["family_key"], scales={"family_key": 0.25}) as kept:
+        kept.select(new)
+        frequencies = kept.frequencies()["family_key"]
+    shares = dict(zip(frequencies["family_key"], frequencies["tf_family_key"], strict=True))
+    # LI 4 of 6 records, ZO 1: the same shares as a full run's table for those counts
+    full_run = frequency_table("family_key", pd.Series({"LI": 4, "WU": 1, "ZO": 1}), 0.25)
+    expected = dict(zip(full_run["family_key"], full_run["tf_family_key"], strict=True))
+    assert shares == pytest.approx({"LI": expected["LI"], "ZO": expected["ZO"]})
+    assert shares == pytest.approx({"LI": (4 - 2) / 6, "ZO": 0.25 / 6})

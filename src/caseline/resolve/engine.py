@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 from sqlglot import exp
 
 from caseline.errors import InputError
+from caseline.resolve.frequencies import share_sql
 
 ENGINES = ("duckdb", "spark")  # each named as its SQL dialect is
 # The pairs a new linker scores: its blocking rules' pairs, every pair of its records, none.
@@ -189,7 +190,8 @@ def _in_dialect(settings: dict[str, Any], dialect: str) -> dict[str, Any]:
     of two string literals, true of no pair. So the model is translated here.
     """
     source = settings.get("sql_dialect") or MODEL_DIALECT
-    out = copy.deepcopy(settings)
+    # Caseline's own keys (the version, the frequency scales) are not Splink settings.
+    out = copy.deepcopy({k: v for k, v in settings.items() if not k.startswith("caseline_")})
     out["sql_dialect"] = dialect
     if source == dialect:
         return out
@@ -395,11 +397,18 @@ class KeptRecords:
     hands it to another engine as a frame.
     """
 
-    def __init__(self, folder: Path, join_keys: JoinKeys, frequency_columns: list[str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        join_keys: JoinKeys,
+        frequency_columns: list[str],
+        scales: Mapping[str, float] | None = None,
+    ) -> None:
         import duckdb
 
         self._join_keys = join_keys
         self._frequency_columns = frequency_columns
+        self._scales = scales or {}  # the model's frequency scales (see frequencies)
         self._con = duckdb.connect()
         pattern = str(folder / "*.parquet").replace("'", "''")
         kept = self._con.sql(f"SELECT * FROM read_parquet('{pattern}')")  # noqa: S608
@@ -465,9 +474,13 @@ class KeptRecords:
             f'counts AS (SELECT value, sum(n) AS n FROM (SELECT * FROM "counts_{column}" '
             "WHERE value IN (SELECT value FROM wanted) UNION ALL SELECT * FROM fresh_counts) "
             "GROUP BY 1) "
-            f'SELECT value AS "{column}", n / ({self._totals[column]} + '
-            f'(SELECT coalesce(sum(n), 0) FROM fresh_counts)) AS "tf_{column}" FROM counts'
+            f'SELECT value AS "{column}", {self._share_sql(column)} AS "tf_{column}" FROM counts'
         )
+
+    def _share_sql(self, column: str) -> str:
+        # Only a held integer is interpolated.
+        total = f"{self._totals[column]} + (SELECT coalesce(sum(n), 0) FROM fresh_counts)"  # noqa: S608
+        return share_sql("n", total, self._scales.get(column, 1.0))
 
     def batch_frame(self) -> pd.DataFrame:
         """The held batch (kept, then new records; ``NEW_COLUMN`` tells which) as a frame

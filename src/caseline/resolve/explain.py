@@ -41,6 +41,7 @@ from caseline.oversight import (
 )
 from caseline.resolve import engine as engines
 from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
+from caseline.resolve.frequencies import scales_of, share
 from caseline.resolve.linking import frequency_columns
 from caseline.resolve.model import load_model, match_weight
 from caseline.resolve.records import load_model_frame
@@ -278,7 +279,8 @@ def _score(
         count = _FREQUENCIES.get(column)
         if count is None:
             raise StateError(f"explanations cannot count the frequency of {column!r}")
-        frequencies[column] = count(session, [record[column] for record in records])
+        scale = scales_of(model).get(column, 1.0)
+        frequencies[column] = count(session, [record[column] for record in records], scale)
     return scored()
 
 
@@ -354,9 +356,10 @@ def _compared_columns(comparison: Mapping[str, Any], dialect: str) -> tuple[str,
     return tuple(columns)
 
 
-def _name_frequencies(session: Session, values: list[Any]) -> list[float | None]:
+def _name_frequencies(session: Session, values: list[Any], scale: float) -> list[float | None]:
     """The share of named records whose full name (first given word and family name, as
-    `features.add_features` builds it) is each of ``values``."""
+    `features.add_features` builds it) is each of ``values`` (a stranger's: see
+    `frequencies.share`, with the model's ``scale``)."""
     r = SourceRecord
     named = (r.given_name != "") & (r.family_name != "")
 
@@ -365,12 +368,12 @@ def _name_frequencies(session: Session, values: list[Any]) -> list[float | None]
         first_word = func.substr(r.given_name, 1, len(given) + 1) == f"{given} "
         return (r.family_name == family) & ((r.given_name == given) | first_word)
 
-    return _shares(session, named, values, is_named)
+    return _shares(session, named, values, is_named, scale)
 
 
-def _address_frequencies(session: Session, values: list[Any]) -> list[float | None]:
+def _address_frequencies(session: Session, values: list[Any], scale: float) -> list[float | None]:
     """The share of addressed records whose address key (as `records.model_frame` builds
-    it: number, street, unit, postcode) is each of ``values``."""
+    it: number, street, unit, postcode) is each of ``values`` (as `_name_frequencies`)."""
     r = SourceRecord
 
     def then(column: Any) -> Any:
@@ -378,7 +381,7 @@ def _address_frequencies(session: Session, values: list[Any]) -> list[float | No
 
     key = r.street_number + " " + r.street + then(r.unit) + then(r.postcode)
     addressed = (r.street_number != "") & (r.street != "")
-    return _shares(session, addressed, values, lambda value: key == value)
+    return _shares(session, addressed, values, lambda value: key == value, scale)
 
 
 def _shares(
@@ -386,9 +389,10 @@ def _shares(
     population: ColumnElement[bool],
     values: list[Any],
     holds: Callable[[Any], ColumnElement[bool]],
+    scale: float,
 ) -> list[float | None]:
-    """Each value's share of the records in ``population``, counted in one pass (None for
-    a missing value)."""
+    """Each value's share of the records in ``population`` as a stranger's (see
+    `frequencies.share`), counted in one pass (None for a missing value)."""
     distinct = sorted({v for v in values if v is not None})
     if not distinct:
         return [None for _ in values]
@@ -399,13 +403,14 @@ def _shares(
         ).where(population)
     ).one()
     total = counts[0] or 0
-    share = {
-        value: (counts[i + 1] or 0) / total if total else None for i, value in enumerate(distinct)
+    shares = {
+        value: share(counts[i + 1] or 0, total, scale) if total else None
+        for i, value in enumerate(distinct)
     }
-    return [share[v] if v is not None else None for v in values]
+    return [shares[v] if v is not None else None for v in values]
 
 
-_FREQUENCIES: dict[str, Callable[[Session, list[Any]], list[float | None]]] = {
+_FREQUENCIES: dict[str, Callable[[Session, list[Any], float], list[float | None]]] = {
     "full_name": _name_frequencies,
     "address_key": _address_frequencies,
 }

@@ -41,6 +41,7 @@ from caseline.resolve.features import (
     LIST_COLUMNS,
     add_features,
 )
+from caseline.resolve.frequencies import scales_of
 from caseline.resolve.linking import decisive_pairs, frequency_columns
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
@@ -113,7 +114,10 @@ class IncrementalResolver:
         columns = pq.read_schema(parts[0]).names
         self._lock = threading.Lock()
         self._kept = engines.KeptRecords(
-            folder, join_keys(set(columns)), frequency_columns(self._model)
+            folder,
+            join_keys(set(columns)),
+            frequency_columns(self._model),
+            scales=scales_of(self._model),
         )
         self._kept.prepare(self._model, engine)
 

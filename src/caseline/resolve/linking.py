@@ -29,6 +29,7 @@ from caseline.resolve.clustering import (
 from caseline.resolve.conflicts import different_people
 from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
 from caseline.resolve.features import add_features
+from caseline.resolve.frequencies import SCALES_KEY, frequency_scales, frequency_table
 from caseline.resolve.model import SEED, match_weight, train
 from caseline.resolve.records import present_columns
 
@@ -78,8 +79,14 @@ def link_records(
         step("training the model")
         model = train_model(numbered, engine)
     step("scoring candidate pairs")
+    counts = {c: numbered[c].value_counts() for c in frequency_columns(model)}
+    scales = frequency_scales(model, counts)
+    model = {**model, SCALES_KEY: scales}
     # A model given from outside has its SQL checked; one trained here was checked then.
     linker = engines.create_linker(numbered, model, engine, validate=given)
+    engines.register_term_frequencies(
+        linker, {c: frequency_table(c, counted, scales[c]) for c, counted in counts.items()}
+    )
     predictions = linker.inference.predict()
     dated = pd.Series(numbered["date_of_birth"].notna().to_numpy(), index=numbered["unique_id"])
     prior = model["probability_two_random_records_match"]
