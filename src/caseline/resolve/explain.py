@@ -8,10 +8,11 @@ the model of the latest resolution run, on the embedded engine whatever engine t
 
 A term-frequency adjustment says how common the shared value is: two records that agree on
 a rare name are stronger evidence than two that agree on a common one. Resolution counts a
-value's share over every stored record, so the explanation counts it in the store too, and
-only for a comparison whose level the pair reached with an adjustment (the only case where
-the share changes the score): an explanation of two records that share no name or address
-reads no more than the two records.
+value's share over every stored record, leaving the pair's own two records out (see
+`frequencies`, with the scale kept in the model), so the explanation counts it in the store
+too, and only for a comparison whose level the pair reached with an adjustment (the only
+case where the share changes the score): an explanation of two records that share no name
+or address reads no more than the two records.
 """
 
 from __future__ import annotations
