@@ -405,7 +405,7 @@ def _shares(
     ).one()
     total = counts[0] or 0
     shares = {
-        value: share(counts[i + 1] or 0, total, scale) if total else None
+        value: float(share(counts[i + 1] or 0, total, scale)) if total else None
         for i, value in enumerate(distinct)
     }
     return [shares[v] if v is not None else None for v in values]

@@ -46,14 +46,16 @@ def frequency_scales(model: Mapping[str, Any], counts: Mapping[str, pd.Series]) 
 
 
 def scales_of(model: Mapping[str, Any]) -> dict[str, float]:
-    """The model's scales (1.0 for a model saved before they were kept: the old counts)."""
+    """The model's scales by column; none for a model saved before they were kept, whose
+    callers take 1.0 (the plain counts)."""
     kept: dict[str, float] = model.get(SCALES_KEY) or {}
     return kept
 
 
-def share(count: float, total: float, scale: float) -> float:
-    """A value held by ``count`` of ``total`` records, as a stranger's share."""
-    return max(scale * count, count - PAIR) / total
+def share(count: Any, total: float, scale: float) -> Any:
+    """A value held by ``count`` of ``total`` records, as a stranger's share (``count`` a
+    number or a numpy array of them)."""
+    return np.maximum(scale * count, count - PAIR) / total
 
 
 def share_sql(count: str, total: str, scale: float) -> str:
@@ -66,8 +68,9 @@ def frequency_table(
 ) -> pd.DataFrame:
     """Splink's term-frequency table for ``column`` from its value counts."""
     counts = counted.to_numpy(dtype=float)
-    shares = np.maximum(scale * counts, counts - PAIR) / counts.sum()  # `share`, per value
-    return pd.DataFrame({column: counted.index, f"{prefix}{column}": shares})
+    return pd.DataFrame(
+        {column: counted.index, f"{prefix}{column}": share(counts, counts.sum(), scale)}
+    )
 
 
 def _level_u(model: Mapping[str, Any], column: str) -> float | None:
