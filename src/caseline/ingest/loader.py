@@ -259,7 +259,7 @@ def _without_oversized(record: CanonicalRecord) -> CanonicalRecord:
 
 
 def _stored(record: CanonicalRecord, run_id: int, line_number: int, key: bytes) -> dict[str, Any]:
-    # A shallow copy: dataclasses.asdict deep-copies every value and was most of ingest's time.
+    # A shallow copy: dataclasses.asdict would deep-copy every value of every row.
     values = {name: getattr(record, name) for name in _PLAIN_FIELDS}
     typo_parts = []
     for kind, column in _HASHED.items():

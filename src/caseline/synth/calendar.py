@@ -20,7 +20,7 @@ def day_between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 
 
 def plus_days(day: dt.date, days: float) -> dt.date:
-    # Ordinal arithmetic: three times faster than a timedelta on this hot path.
+    # Ordinal arithmetic: cheaper than a timedelta on this hot path.
     return _from_ordinal(day.toordinal() + int(days))
 
 
