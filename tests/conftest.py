@@ -26,6 +26,7 @@ POSTGRES_URL = os.environ.get("CASELINE_TEST_DATABASE_URL") or os.environ.get("D
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
 OPERATOR = Actor("test-operator", Role.DATA_ENGINEER)  # who loads and resolves in fixtures
+ADMIN = Actor("test-admin", Role.ADMIN)  # who adds users in fixtures
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from caseline.cli import app
 from caseline.config import load_settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
+from tests.cli_support import add_cli_users
 
 runner = CliRunner()
 AS_OF = "2026-01-01"  # the generated world's reference date
@@ -24,9 +25,12 @@ AS_OF = "2026-01-01"  # the generated world's reference date
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("addresses")
-    saved = {k: os.environ.get(k) for k in ("CASELINE_HOME", "DATABASE_URL")}
+    saved = {k: os.environ.get(k) for k in ("CASELINE_HOME", "DATABASE_URL", "CASELINE_USER")}
     os.environ["CASELINE_HOME"] = str(home)
     os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("CASELINE_USER", None)
+    add_cli_users(runner)
+    os.environ["CASELINE_USER"] = "engineer"
     world = home / "world"
     generated = runner.invoke(
         app, ["generate", "--persons", "600", "--seed", "4", "--out", str(world)]

@@ -10,7 +10,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.oversight import Role, create_user
 from caseline.server import create_app
-from tests.conftest import OPERATOR
+from tests.conftest import ADMIN
 
 PASSWORD = "correct horse battery"
 
@@ -19,8 +19,8 @@ PASSWORD = "correct horse battery"
 def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
     settings, database = resolved
     with database.transaction() as session:
-        create_user(session, "ann", Role.ANALYST, PASSWORD, actor=OPERATOR)
-        create_user(session, "aud", Role.AUDITOR, PASSWORD, actor=OPERATOR)
+        create_user(session, "ann", Role.ANALYST, PASSWORD, actor=ADMIN)
+        create_user(session, "aud", Role.AUDITOR, PASSWORD, actor=ADMIN)
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 

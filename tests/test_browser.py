@@ -15,7 +15,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.oversight import Role, create_user
 from caseline.server import create_app
-from tests.conftest import OPERATOR
+from tests.conftest import ADMIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 PASSWORD = "browser test password"
@@ -31,7 +31,7 @@ def _free_port() -> int:
 def live_server(resolved: tuple[Settings, Database]) -> Iterator[str]:
     settings, database = resolved
     with database.transaction() as session:
-        create_user(session, "bea", Role.ANALYST, PASSWORD, actor=OPERATOR)
+        create_user(session, "bea", Role.ANALYST, PASSWORD, actor=ADMIN)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -5,14 +5,19 @@ import pytest
 from typer.testing import CliRunner
 
 from caseline.cli import app
+from tests.cli_support import add_cli_users
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace whose commands act as its data engineer."""
     monkeypatch.setenv("CASELINE_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CASELINE_USER", raising=False)
+    add_cli_users(runner)
+    monkeypatch.setenv("CASELINE_USER", "engineer")
     return tmp_path
 
 
@@ -32,7 +37,7 @@ def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> N
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"precision", "recall", "f1"} <= set(figures)
     assert figures["f1"] >= 0.7
-    verify = runner.invoke(app, ["audit", "verify"])
+    verify = runner.invoke(app, ["audit", "verify"], env={"CASELINE_USER": "auditor"})
     assert verify.exit_code == 0 and "intact" in verify.output
 
 

@@ -13,7 +13,7 @@ from caseline.oversight import Role, create_user
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.server import create_app
 from caseline.synth import generate_world
-from tests.conftest import OPERATOR, load_world
+from tests.conftest import ADMIN, OPERATOR, load_world
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,8 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
     )
 
     with database.transaction() as session:
-        scores = evaluate_resolution(session, world.truth_file)
-        create_user(session, "eve", Role.ANALYST, "end to end password", actor=OPERATOR)
+        scores = evaluate_resolution(session, world.truth_file, actor=OPERATOR)
+        create_user(session, "eve", Role.ANALYST, "end to end password", actor=ADMIN)
         person = session.scalars(
             select(Person).order_by(Person.record_count.desc(), Person.person_id)
         ).first()

@@ -38,7 +38,11 @@ def test_every_generated_row_loads_with_its_provenance(
         assert summary.quarantined == 0
     assert _count(database, SourceRecord) == sum(small_world.records_by_source.values())
     with database.transaction() as session:
-        record = session.scalars(select(SourceRecord).where(SourceRecord.source == "tax")).first()
+        record = session.scalars(
+            select(SourceRecord)
+            .where(SourceRecord.source == "tax")
+            .order_by(SourceRecord.line_number)
+        ).first()
         assert record is not None
         run = session.get(IngestRun, record.ingest_run_id)
         assert run is not None and run.file_name.endswith("tax.csv") and len(run.file_sha256) == 64

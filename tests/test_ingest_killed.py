@@ -13,7 +13,9 @@ from sqlalchemy import func, select, text
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, IngestRun, SourceRecord
+from caseline.oversight import Role, create_user
 from caseline.synth import generate_world
+from tests.conftest import ADMIN
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +53,9 @@ def test_a_killed_ingest_leaves_no_partial_run(
 ) -> None:
     world = generate_world(30_000, seed=4, out_dir=tmp_path / "world", workers=1)
     tax = world.source_files["tax"]
-    env = {**os.environ, "CASELINE_HOME": str(settings.home),
+    with database.transaction() as session:
+        create_user(session, "loader", Role.DATA_ENGINEER, "a long password", actor=ADMIN)
+    env = {**os.environ, "CASELINE_HOME": str(settings.home), "CASELINE_USER": "loader",
            "DATABASE_URL": settings.resolved_database_url}  # fmt: skip
     command = [sys.executable, "-m", "caseline.cli", "ingest", str(tax)]
     process = subprocess.Popen(

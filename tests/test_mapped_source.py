@@ -236,5 +236,5 @@ def test_a_truth_file_written_with_float_keys_still_finds_its_records(
     truth = tmp_path / "truth.csv"
     truth.write_text("source,source_key,entity_id\nfebrl3,17.0,1\nfebrl3,18.0,1\n")
     with database.transaction() as session:
-        scores = evaluate_resolution(session, truth)
+        scores = evaluate_resolution(session, truth, actor=OPERATOR)
     assert scores.missing_records == 0

@@ -8,19 +8,18 @@ from caseline.db.models import AuditEvent, UserSession
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import (
     Actor,
-    AuditEntry,
     Permission,
     Role,
     actor_for_token,
     authorize,
     create_user,
-    record_event,
     require_purpose,
     sign_in,
     verify_chain,
 )
+from caseline.oversight.audit import AuditEntry, record_event
 from caseline.oversight.identity import _token_hash
-from tests.conftest import OPERATOR
+from tests.conftest import ADMIN
 
 
 def _entry(n: int) -> AuditEntry:
@@ -77,7 +76,7 @@ def test_an_event_rolls_back_with_the_change_it_records(database: Database) -> N
 
 def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
     with database.transaction() as session:
-        create_user(session, "ann", Role.ANALYST, "a long password", actor=OPERATOR)
+        create_user(session, "ann", Role.ANALYST, "a long password", actor=ADMIN)
     with database.transaction() as session:
         token = sign_in(session, "ann", "a long password", hours=1)
     with database.transaction() as session:
@@ -90,7 +89,7 @@ def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
 
 def test_a_short_password_is_refused(database: Database) -> None:
     with database.transaction() as session, pytest.raises(InputError, match="at least 8"):
-        create_user(session, "bob", Role.ANALYST, "short", actor=OPERATOR)
+        create_user(session, "bob", Role.ANALYST, "short", actor=ADMIN)
 
 
 def test_roles_grant_only_their_permissions() -> None:
@@ -136,7 +135,7 @@ def test_concurrent_writers_extend_one_unbroken_chain(database: Database) -> Non
 
 def test_an_expired_session_is_refused(database: Database) -> None:
     with database.transaction() as session:
-        create_user(session, "cy", Role.ANALYST, "a long password", actor=OPERATOR)
+        create_user(session, "cy", Role.ANALYST, "a long password", actor=ADMIN)
         token = sign_in(session, "cy", "a long password", hours=1)
     with database.transaction() as session:
         stored = session.get(UserSession, _token_hash(token))
@@ -148,9 +147,9 @@ def test_an_expired_session_is_refused(database: Database) -> None:
 
 def test_signing_in_and_adding_users_are_audited(database: Database) -> None:
     with database.transaction() as session:
-        create_user(session, "dee", Role.LEGAL, "a long password", actor=OPERATOR)
+        create_user(session, "dee", Role.LEGAL, "a long password", actor=ADMIN)
         sign_in(session, "dee", "a long password", hours=1)
     with database.transaction() as session:
         events = [(e.actor, e.action, e.object_id) for e in session.scalars(select(AuditEvent))]
-    assert (OPERATOR.username, "add_user", "dee") in events
+    assert (ADMIN.username, "add_user", "dee") in events
     assert ("dee", "sign_in", "dee") in events

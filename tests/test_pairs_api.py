@@ -22,7 +22,7 @@ from caseline.resolve.features import add_features
 from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
 from caseline.sources import record_id_for
-from tests.conftest import OPERATOR
+from tests.conftest import ADMIN, OPERATOR
 
 PASSWORD = "correct horse battery"
 PURPOSE = {"purpose": "link review for case 31"}
@@ -39,7 +39,7 @@ def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
     settings, database = resolved
     with database.transaction() as session:
         for username, role in (("ann", Role.ANALYST), ("aud", Role.AUDITOR), ("lee", Role.LEGAL)):
-            create_user(session, username, role, PASSWORD, actor=OPERATOR)
+            create_user(session, username, role, PASSWORD, actor=ADMIN)
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 

@@ -30,7 +30,7 @@ def test_resolution_finds_the_true_persons(
 ) -> None:
     _, database = resolved
     with database.transaction() as session:
-        scores = evaluate_resolution(session, small_world.truth_file)
+        scores = evaluate_resolution(session, small_world.truth_file, actor=OPERATOR)
     # Floors on the hard world (households, twins, Jr./Sr., common names); the benchmark
     # measures the figures at scale. A broken resolver lands far below.
     assert scores.precision >= 0.97
@@ -155,7 +155,7 @@ def test_evaluation_counts_pairs(database: Database, tmp_path: Path) -> None:
             for key in keys:
                 session.add(PersonRecord(record_id=record_id_for("s", key), person_id=person_id))
     with database.transaction() as session:
-        scores = evaluate_resolution(session, truth)
+        scores = evaluate_resolution(session, truth, actor=OPERATOR)
     # Predicted pairs: (a1,a2), (a3,b1) -> 2; true pairs: 3 + 1 = 4; correct: (a1,a2) -> 1.
     assert (scores.true_positive_pairs, scores.predicted_pairs, scores.true_pairs) == (1, 2, 4)
     assert scores.precision == pytest.approx(0.5)
@@ -174,7 +174,7 @@ def test_a_truth_file_listing_a_record_twice_is_refused(database: Database, tmp_
         database.transaction() as session,
         pytest.raises(InputError, match=r"truth\.csv:4: .* twice"),
     ):
-        evaluate_resolution(session, truth)
+        evaluate_resolution(session, truth, actor=OPERATOR)
 
 
 def test_records_without_dates_of_birth_still_resolve(

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         description="Match probability at or above which two records are the same person.",
     )
     session_hours: int = Field(default=8, gt=0, description="Lifetime of a login session.")
+    user: str | None = Field(
+        default=None,
+        description="The Caseline user the command line acts as; its role decides what it may do.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

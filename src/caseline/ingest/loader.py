@@ -18,7 +18,7 @@ from caseline.db.models import IngestRun, QuarantinedRow, RecordValueIssue, Sour
 from caseline.errors import InputError
 from caseline.ingest.bulk import write_source_records
 from caseline.ingest.readers import FIELD_LIMIT, SourceRow, read_rows
-from caseline.oversight import Actor, AuditEntry, record_event
+from caseline.oversight import Actor, FileIngested, permit
 from caseline.sources import (
     CanonicalRecord,
     FieldError,
@@ -77,6 +77,7 @@ def ingest_file(
     a record goes to quarantine with its line, field and reason; the rows around it load. A
     value that does not parse is left out of its record and kept as an issue with the reason.
     """
+    allowed = permit(actor, FileIngested)
     adapter = adapter_for(source) if isinstance(source, str) else source
     try:
         codecs.lookup(encoding)
@@ -113,21 +114,16 @@ def ingest_file(
     batch.flush()
     run.loaded, run.quarantined, run.value_issues = batch.loaded, batch.quarantined, batch.issues
     run.finished_at = dt.datetime.now(dt.UTC)
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "ingest",
-            "ingest_run",
-            object_id=str(run.id),
-            details={
-                "source": adapter.name,
-                "file": path.name,
-                "sha256": digest,
-                "loaded": batch.loaded,
-                "quarantined": batch.quarantined,
-                "value_issues": batch.issues,
-            },
+        FileIngested(
+            run_id=run.id,
+            source=adapter.name,
+            file=path.name,
+            sha256=digest,
+            loaded=batch.loaded,
+            quarantined=batch.quarantined,
+            value_issues=batch.issues,
         ),
     )
     return IngestSummary(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, QuarantinedRow, RecordValueIssue
-from caseline.oversight import Actor, AuditEntry, record_event
+from caseline.oversight import Actor, IngestProblemsRead, permit
 
 MAX_PROBLEMS = 1000
 
@@ -29,6 +29,7 @@ def list_problems(
     """The problems of the ingested files, by file and line (the newest runs are searched
     first when there are more than ``limit``), audited: raw rows may hold
     personal data and identifiers."""
+    allowed = permit(actor, IngestProblemsRead)
     limit = max(1, min(limit, MAX_PROBLEMS))
     problems = [
         StoredProblem(file_name, line, field or "*", reason, quarantined, text)
@@ -45,8 +46,7 @@ def list_problems(
         )
     ]
     problems.sort(key=lambda p: (p.file_name, p.line))
-    record_event(session, AuditEntry.by(
-        actor, "read_ingest_problems", "ingest_run",
-        details={"file_contains": file_contains, "shown": len(problems[:limit])},
-    ))  # fmt: skip
+    allowed.record(
+        session, IngestProblemsRead(file_contains=file_contains, shown=len(problems[:limit]))
+    )
     return problems[:limit]

@@ -1,10 +1,38 @@
-"""Oversight: the audit writer, the access policy and user sessions. Imports no domain code."""
+"""Oversight: the access policy, typed audit events and their one writer, users and sessions.
+
+Imports no domain code. Domain code asks for a :func:`permit` before it reads a person or
+changes anything, and records the event through it in the same transaction.
+"""
 
 from caseline.oversight.access import Actor, Permission, Role, authorize, require_purpose
-from caseline.oversight.audit import AuditEntry, ChainReport, record_event, verify_chain
+from caseline.oversight.audit import ChainReport, verify_audit_trail, verify_chain
+from caseline.oversight.events import (
+    AddressesEvaluated,
+    Event,
+    FileIngested,
+    IngestProblemsRead,
+    LinkDecided,
+    PairExplained,
+    Permit,
+    PersonEventsRead,
+    PersonRead,
+    PersonsExported,
+    PersonsResolved,
+    PersonsSearched,
+    RecordsPlaced,
+    ResolutionEvaluated,
+    SignedIn,
+    SignedOut,
+    UserAdded,
+    event_types,
+    permit,
+)
 from caseline.oversight.identity import (
     actor_for_token,
+    actor_named,
+    add_first_admin,
     create_user,
+    has_users,
     sign_in,
     sign_out,
     user_exists,
@@ -12,17 +40,38 @@ from caseline.oversight.identity import (
 
 __all__ = [
     "Actor",
-    "AuditEntry",
+    "AddressesEvaluated",
     "ChainReport",
+    "Event",
+    "FileIngested",
+    "IngestProblemsRead",
+    "LinkDecided",
+    "PairExplained",
     "Permission",
+    "Permit",
+    "PersonEventsRead",
+    "PersonRead",
+    "PersonsExported",
+    "PersonsResolved",
+    "PersonsSearched",
+    "RecordsPlaced",
+    "ResolutionEvaluated",
     "Role",
+    "SignedIn",
+    "SignedOut",
+    "UserAdded",
     "actor_for_token",
+    "actor_named",
+    "add_first_admin",
     "authorize",
     "create_user",
-    "record_event",
+    "event_types",
+    "has_users",
+    "permit",
     "require_purpose",
     "sign_in",
     "sign_out",
     "user_exists",
+    "verify_audit_trail",
     "verify_chain",
 ]

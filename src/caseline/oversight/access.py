@@ -24,6 +24,12 @@ class Permission(StrEnum):
     EXPLAIN_LINKS = "explain_links"
     DECIDE_LINKS = "decide_links"
     EXPORT_PERSONS = "export_persons"
+    INGEST_FILES = "ingest_files"
+    READ_INGEST_PROBLEMS = "read_ingest_problems"
+    RESOLVE_PERSONS = "resolve_persons"
+    EVALUATE_ACCURACY = "evaluate_accuracy"
+    MANAGE_USERS = "manage_users"
+    VERIFY_AUDIT = "verify_audit"
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -43,11 +49,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LEGAL: frozenset(
         {Permission.SEARCH_PERSONS, Permission.READ_PERSON, Permission.EXPLAIN_LINKS}
     ),
-    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
-    Role.ADMIN: frozenset(),
-    # Bulk export is for moving resolved data into other tools: the data engineer's job,
-    # from the command line, with a purpose, audited with what and how much.
-    Role.DATA_ENGINEER: frozenset({Permission.EXPORT_PERSONS}),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.VERIFY_AUDIT}),
+    # Admins run the system and its users; they see no persons and approve no cases.
+    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.VERIFY_AUDIT}),
+    # Data engineers load and resolve records and measure the result. Bulk export moves
+    # resolved data into other tools, with a purpose, audited with what and how much. Raw
+    # quarantined rows hold personal data: listing them is theirs alone, and audited.
+    Role.DATA_ENGINEER: frozenset(
+        {
+            Permission.EXPORT_PERSONS,
+            Permission.INGEST_FILES,
+            Permission.READ_INGEST_PROBLEMS,
+            Permission.RESOLVE_PERSONS,
+            Permission.EVALUATE_ACCURACY,
+        }
+    ),
 }
 
 MIN_PURPOSE_LENGTH = 5

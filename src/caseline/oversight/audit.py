@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from caseline.db.models import AuditEvent
-from caseline.oversight.access import Actor
+from caseline.oversight.access import Actor, Permission, authorize
 
 GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_ID = 0x6361_7365  # PostgreSQL advisory lock serialising appends to the chain
@@ -79,6 +79,12 @@ def record_event(session: Session, entry: AuditEntry) -> AuditEvent:
     session.add(event)
     session.flush()
     return event
+
+
+def verify_audit_trail(session: Session, *, actor: Actor) -> ChainReport:
+    """The chain's report, for an actor whose role may verify it."""
+    authorize(actor, Permission.VERIFY_AUDIT)
+    return verify_chain(session)
 
 
 def verify_chain(session: Session) -> ChainReport:

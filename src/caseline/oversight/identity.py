@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from caseline.db.models import User, UserSession
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight.access import Actor, Role
-from caseline.oversight.audit import AuditEntry, record_event
+from caseline.oversight.events import SignedIn, SignedOut, UserAdded, permit
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -24,7 +24,28 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
 def create_user(
     session: Session, username: str, role: Role, password: str, *, actor: Actor
 ) -> User:
-    """Add a user (audited); refuses a taken or malformed name, or a short password."""
+    """Add a user (admins only, audited); refuses a taken or malformed name, or a short
+    password."""
+    allowed = permit(actor, UserAdded)
+    user = _new_user(session, username, role, password)
+    allowed.record(session, UserAdded(username=username, role=role.value))
+    return user
+
+
+def add_first_admin(session: Session, username: str, password: str) -> User:
+    """The workspace's first user, an admin who adds everyone else; refused once anyone exists.
+
+    Whoever can write the workspace can make its first admin: the event names them as its actor.
+    """
+    if has_users(session):
+        raise AccessDenied("the workspace has users: an admin adds new ones (CASELINE_USER)")
+    user = _new_user(session, username, Role.ADMIN, password)
+    actor = _actor(user)
+    permit(actor, UserAdded).record(session, UserAdded(username=username, role=Role.ADMIN.value))
+    return user
+
+
+def _new_user(session: Session, username: str, role: Role, password: str) -> User:
     if _USERNAME.match(username) is None:
         raise InputError(
             "user names are 2 to 64 letters, digits, '.', '_' or '-'", where="username"
@@ -36,21 +57,23 @@ def create_user(
     user = User(username=username, role=role.value, password_hash=_hash_password(password))
     session.add(user)
     session.flush()
-    record_event(
-        session,
-        AuditEntry.by(
-            actor,
-            "add_user",
-            "user",
-            object_id=username,
-            details={"role": role.value},
-        ),
-    )
     return user
 
 
 def user_exists(session: Session, username: str) -> bool:
     return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def has_users(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is not None
+
+
+def actor_named(session: Session, username: str) -> Actor:
+    """The actor a user name stands for (the command line's user), or AccessDenied."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccessDenied(f"no user {username!r} in this workspace (caseline users add)")
+    return _actor(user)
 
 
 def sign_in(session: Session, username: str, password: str, *, hours: int) -> str:
@@ -70,7 +93,7 @@ def sign_in(session: Session, username: str, password: str, *, hours: int) -> st
             expires_at=now + dt.timedelta(hours=hours),
         )
     )
-    record_event(session, AuditEntry.by(_actor(user), "sign_in", "user", object_id=user.username))
+    permit(_actor(user), SignedIn).record(session, SignedIn(username=user.username))
     return token
 
 
@@ -81,8 +104,7 @@ def sign_out(session: Session, token: str) -> None:
     user = session.get(User, found.user_id)
     session.delete(found)
     if user is not None:
-        entry = AuditEntry.by(_actor(user), "sign_out", "user", object_id=user.username)
-        record_event(session, entry)
+        permit(_actor(user), SignedOut).record(session, SignedOut(username=user.username))
 
 
 def actor_for_token(session: Session, token: str) -> Actor:

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from caseline.errors import InputError
-from caseline.oversight import Actor, AuditEntry, record_event
+from caseline.oversight import Actor, AddressesEvaluated, permit
 from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_evidence import address_key, gather_evidence
 from caseline.profiles.address_model import AddressModel
@@ -36,6 +36,7 @@ from caseline.standardise.addresses import parse_address_line
 
 CALIBRATION_BINS = 10
 METHODS = ("caseline", "most_recent", "most_records")
+SMALL_GROUP_PERSONS = 1000  # below this, a group's calibration error is mostly sampling noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,11 @@ class AddressEvaluation:
                 g.methods["caseline"].ece <= 0.03 for g in (self.overall, *self.by_group.values())
             ),
         }
+
+    @property
+    def small_groups(self) -> list[str]:
+        """Groups too small for their calibration error to mean much."""
+        return sorted(n for n, g in self.by_group.items() if g.persons < SMALL_GROUP_PERSONS)
 
     @property
     def gap_closed(self) -> float:
@@ -152,6 +158,7 @@ def evaluate_addresses(
 ) -> AddressEvaluation:
     """Judge every true person's address confidence (reads every person's records: audited
     as one event, with the files and the count)."""
+    allowed = permit(actor, AddressesEvaluated)
     truth = read_truth(truth_path)
     current, unreadable = read_current_addresses(current_path)
     records = load_address_records(session)
@@ -171,18 +178,13 @@ def evaluate_addresses(
         str(name): _scores(judged[judged["group"] == name], options[options["group"] == name])
         for name in sorted(judged["group"].dropna().unique())
     }
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "evaluate_addresses",
-            "person",
-            details={
-                "truth": str(truth_path),
-                "current": str(current_path),
-                "as_of": as_of.isoformat(),
-                "persons_judged": len(judged),
-            },
+        AddressesEvaluated(
+            truth=str(truth_path),
+            current=str(current_path),
+            as_of=as_of.isoformat(),
+            persons_judged=len(judged),
         ),
     )
     return AddressEvaluation(

@@ -26,14 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord, SourceRecord
-from caseline.oversight import (
-    Actor,
-    AuditEntry,
-    Permission,
-    authorize,
-    record_event,
-    require_purpose,
-)
+from caseline.oversight import Actor, PersonsExported, permit
 from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
@@ -61,8 +54,7 @@ def export_ftm(
 ) -> ExportSummary:
     """Write every person and address to ``path``; authorised, and audited with the count.
     The file is written beside its final name and renamed, so a failure leaves none."""
-    authorize(actor, Permission.EXPORT_PERSONS)
-    purpose = require_purpose(purpose)
+    allowed = permit(actor, PersonsExported, purpose)
     persons = {p.person_id: p for p in session.scalars(select(Person).order_by(Person.person_id))}
     attributes = _attributes(session)
     evidence = score_evidence(load_address_records(session), as_of, model)
@@ -81,20 +73,14 @@ def export_ftm(
                 written_persons += 1
                 written_addresses += len(entities) - 1
         # The audit event is written before the file takes its name: no export without one.
-        record_event(
+        allowed.record(
             session,
-            AuditEntry.by(
-                actor,
-                "export_persons",
-                "person",
-                purpose=purpose,
-                details={
-                    "format": "ftm",
-                    "file": str(path),
-                    "persons": written_persons,
-                    "addresses": written_addresses,
-                    "as_of": as_of.isoformat(),
-                },
+            PersonsExported(
+                format="ftm",
+                file=str(path),
+                persons=written_persons,
+                addresses=written_addresses,
+                as_of=as_of.isoformat(),
             ),
         )
         session.flush()

@@ -13,14 +13,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, Person, PersonRecord, SourceRecord
 from caseline.errors import NotFoundError
-from caseline.oversight import (
-    Actor,
-    AuditEntry,
-    Permission,
-    authorize,
-    record_event,
-    require_purpose,
-)
+from caseline.oversight import Actor, PersonRead, permit
 from caseline.profiles.address_confidence import PersonAddresses, person_addresses
 
 T = TypeVar("T")
@@ -103,8 +96,7 @@ def read_profile(
 ) -> Profile:
     """The profile of one person, its addresses scored at ``as_of`` (today by default);
     refused without a role and purpose, and always audited."""
-    authorize(actor, Permission.READ_PERSON)
-    purpose = require_purpose(purpose)
+    allowed = permit(actor, PersonRead, purpose)
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError(f"no person {person_id!r}")
@@ -120,15 +112,12 @@ def read_profile(
     stored = [r for r, _, _ in rows]
     addresses = person_addresses(session, person_id, as_of)
     # The leads show another person's records: the read names them too.
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "read_person",
-            "person",
-            object_id=person_id,
-            purpose=purpose,
-            details={"as_of": as_of.isoformat(), "lead_records": list(addresses.lead_records)},
+        PersonRead(
+            person_id=person_id,
+            as_of=as_of.isoformat(),
+            lead_records=tuple(addresses.lead_records),
         ),
     )
     return Profile(

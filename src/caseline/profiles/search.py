@@ -9,14 +9,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person
 from caseline.errors import InputError
-from caseline.oversight import (
-    Actor,
-    AuditEntry,
-    Permission,
-    authorize,
-    record_event,
-    require_purpose,
-)
+from caseline.oversight import Actor, PersonsSearched, permit
 from caseline.standardise import InvalidValue, clean_name
 
 MAX_RESULTS = 50
@@ -36,8 +29,7 @@ def search_persons(
 
     Whole words only, so a fragment cannot page through everyone; needs a purpose, audited.
     """
-    authorize(actor, Permission.SEARCH_PERSONS)
-    purpose = require_purpose(purpose)
+    allowed = permit(actor, PersonsSearched, purpose)
     try:
         words = (clean_name(query) or "").replace("-", " ").split()
     except InvalidValue:
@@ -52,14 +44,8 @@ def search_persons(
         statement.order_by(Person.display_name, Person.person_id).limit(min(limit, MAX_RESULTS))
     ).all()
     results = [PersonSummary(p.person_id, p.display_name, p.record_count) for p in found]
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "search_persons",
-            "person",
-            purpose=purpose,
-            details={"query": " ".join(words), "results": [r.person_id for r in results]},
-        ),
+        PersonsSearched(query=" ".join(words), results=tuple(r.person_id for r in results)),
     )
     return results

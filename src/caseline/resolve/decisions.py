@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import LinkDecision, SourceRecord
 from caseline.errors import InputError
-from caseline.oversight import Actor, AuditEntry, Permission, authorize, record_event
+from caseline.oversight import Actor, LinkDecided, permit
 from caseline.resolve.linking import Decisions
 
 MIN_REASON_LENGTH = 5
@@ -38,7 +38,7 @@ def decide_pair(
     session: Session, actor: Actor, left: str, right: str, decision: Decision, reason: str
 ) -> DecisionReceipt:
     """Record a reviewer's decision on two records (audited in the caller's transaction)."""
-    authorize(actor, Permission.DECIDE_LINKS)
+    allowed = permit(actor, LinkDecided)
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise InputError(f"a reason of at least {MIN_REASON_LENGTH} characters", where="reason")
@@ -60,14 +60,10 @@ def decide_pair(
     )
     session.add(row)
     session.flush()
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "decide_link",
-            "link_decision",
-            object_id=str(row.id),
-            details={"left": left, "right": right, "decision": decision.value, "reason": reason},
+        LinkDecided(
+            decision_id=row.id, left=left, right=right, decision=decision.value, reason=reason
         ),
     )
     return DecisionReceipt(row.id, left, right, decision)

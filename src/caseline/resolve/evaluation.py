@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord
 from caseline.errors import InputError, StateError
+from caseline.oversight import Actor, ResolutionEvaluated, permit
 from caseline.resolve.assurance_evaluation import AssuranceBand, purity_by_band
 from caseline.sources import record_id_for
 
@@ -152,12 +153,14 @@ def _truth_rows(path: Path) -> list[TruthRecord]:
             truth[record_id] = TruthRecord(record_id, entity, group, alternative)
 
 
-def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
-    """Scores of the stored persons against the truth file, overall and per group.
+def evaluate_resolution(session: Session, truth_path: Path, *, actor: Actor) -> PairwiseScores:
+    """Scores of the stored persons against the truth file, overall and per group (reads
+    every person: audited as one event).
 
     A truth record that never reached the store counts as a person of its own, so lost
     records lower recall rather than vanishing from the measure.
     """
+    allowed = permit(actor, ResolutionEvaluated)
     truth = read_truth(truth_path)
     person_of = {
         record_id: person_id
@@ -172,6 +175,7 @@ def evaluate_resolution(session: Session, truth_path: Path) -> PairwiseScores:
         for person_id, value in session.execute(select(Person.person_id, Person.assurance))
     }
     bands = purity_by_band(truth, person_of, assurance)
+    allowed.record(session, ResolutionEvaluated(truth=str(truth_path), records=len(person_of)))
     return replace(score_assignments(truth, person_of), assurance_bands=tuple(bands))
 
 

@@ -32,14 +32,7 @@ from sqlglot import exp
 
 from caseline.db.models import PersonEvent, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import InputError, StateError
-from caseline.oversight import (
-    Actor,
-    AuditEntry,
-    Permission,
-    authorize,
-    record_event,
-    require_purpose,
-)
+from caseline.oversight import Actor, PairExplained, PersonEventsRead, permit
 from caseline.resolve import engine as engines
 from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
 from caseline.resolve.frequencies import scales_of, share
@@ -132,8 +125,7 @@ def explain_pair(
     Raises InputError naming ``left`` or ``right`` for a record that does not exist, and
     StateError when nothing is resolved yet or the run's model cannot be read.
     """
-    authorize(actor, Permission.EXPLAIN_LINKS)
-    purpose = require_purpose(purpose)
+    allowed = permit(actor, PairExplained, purpose)
     if left_record_id == right_record_id:
         raise InputError("an explanation needs two different records", where="right")
     run = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc()).limit(1)).first()
@@ -159,20 +151,14 @@ def explain_pair(
             PersonRecord.record_id.in_([left_record_id, right_record_id])
         )
     ).all()
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(
-            actor,
-            "explain_pair",
-            "record_pair",
-            purpose=purpose,
-            details={
-                "left": left_record_id,
-                "right": right_record_id,
-                "persons": dict(sorted((r, p) for r, p in persons)),
-                "resolution_run": run.id,
-                "match_weight": round(explanation.match_weight, 6),
-            },
+        PairExplained(
+            left=left_record_id,
+            right=right_record_id,
+            persons=dict(sorted((r, p) for r, p in persons)),
+            resolution_run=run.id,
+            match_weight=round(explanation.match_weight, 6),
         ),
     )
     return explanation
@@ -186,8 +172,7 @@ def list_person_events(
     A person that a later run merged away or split keeps its events, so the id need not name
     a current person.
     """
-    authorize(actor, Permission.READ_PERSON)
-    purpose = require_purpose(purpose)
+    allowed = permit(actor, PersonEventsRead, purpose)
     # JSON containment differs between SQLite and PostgreSQL: narrow by text, then check.
     mentioned = cast(PersonEvent.related_person_ids, String).contains(person_id, autoescape=True)
     rows = session.scalars(
@@ -208,16 +193,8 @@ def list_person_events(
         for row in rows
     ]
     events = [e for e in events if person_id in (e.person_id, *e.related_person_ids)]
-    record_event(
-        session,
-        AuditEntry.by(
-            actor,
-            "read_person_events",
-            "person",
-            object_id=person_id,
-            purpose=purpose,
-            details={"events": [e.id for e in events]},
-        ),
+    allowed.record(
+        session, PersonEventsRead(person_id=person_id, events=tuple(e.id for e in events))
     )
     return events
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from caseline.db import Database
 from caseline.db.models import Person, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import StateError
-from caseline.oversight import Actor, AuditEntry, record_event
+from caseline.oversight import Actor, Permit, RecordsPlaced, permit
 from caseline.resolve import engine as engines
 from caseline.resolve.blocking import join_keys
 from caseline.resolve.blocking_keys import KEY_COLUMNS
@@ -156,6 +156,7 @@ class IncrementalResolver:
         actor: Actor,
         on_step: StepCallback | None,
     ) -> IncrementalSummary:
+        allowed = permit(actor, RecordsPlaced)
         step = on_step or (lambda _name: None)
         with db.transaction() as session:
             latest = session.scalars(
@@ -189,7 +190,7 @@ class IncrementalResolver:
             placed = place_records(*_by_person(persons, links, against), outvote=VETOES_OUTVOTED_AT)
             unplaced = fresh - {r for records in placed.values() for r in records}
             groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
-            summary = _store(session, groups, self._last, candidates, actor)
+            summary = _store(session, groups, self._last, candidates, allowed)
         part = self._folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet"
         self._kept.add(write_part(new, part))
         return summary
@@ -295,7 +296,7 @@ def _store(
     groups: list[tuple[str, list[str]]],
     last: ResolutionRun,
     candidates: int,
-    actor: Actor,
+    allowed: Permit[RecordsPlaced],
 ) -> IncrementalSummary:
     run = ResolutionRun(engine=last.engine, model_path=last.model_path, threshold=last.threshold)
     session.add(run)
@@ -340,17 +341,16 @@ def _store(
     run.record_count = len(rows)
     run.person_count = session.scalar(select(func.count()).select_from(Person)) or 0
     run.finished_at = dt.datetime.now(dt.UTC)
-    details = {
-        "incremental": True,
-        "new_records": len(rows),
-        "joined_existing": joined,
-        "new_persons": len(persons),
-        "candidates": candidates,
-        "model": Path(last.model_path).name,
-    }
-    record_event(
+    allowed.record(
         session,
-        AuditEntry.by(actor, "resolve", "resolution_run", object_id=str(run.id), details=details),
+        RecordsPlaced(
+            run_id=run.id,
+            new_records=len(rows),
+            joined_existing=joined,
+            new_persons=len(persons),
+            candidates=candidates,
+            model=Path(last.model_path).name,
+        ),
     )
     return IncrementalSummary(run.id, len(rows), joined, len(persons), candidates)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from caseline.db import Database
 from caseline.db.models import ResolutionRun
 from caseline.errors import StateError
-from caseline.oversight import Actor, AuditEntry, record_event
+from caseline.oversight import Actor, PersonsResolved, permit
 from caseline.resolve.clusters import store_persons
 from caseline.resolve.decisions import load_decisions
 from caseline.resolve.incremental import keep_records
@@ -47,6 +47,7 @@ def resolve_persons(
     With ``model_path`` the saved model scores the records as it is; otherwise a model is
     trained on these records and saved, versioned, in ``models_dir``.
     """
+    allowed = permit(actor, PersonsResolved)
     step = on_step or (lambda _name: None)
     model = load_model(model_path) if model_path is not None else None
     step("loading records")
@@ -74,22 +75,17 @@ def resolve_persons(
         run.person_count = len(linkage.clusters)
         run.finished_at = dt.datetime.now(dt.UTC)
         merges = sum(1 for c in changes if c.kind == "merge")
-        record_event(
+        allowed.record(
             session,
-            AuditEntry.by(
-                actor,
-                "resolve",
-                "resolution_run",
-                object_id=str(run.id),
-                details={
-                    "records": len(frame),
-                    "persons": run.person_count,
-                    "threshold": threshold,
-                    "engine": engine,
-                    "model": saved.name,
-                    "merges": merges,
-                    "splits": len(changes) - merges,
-                },
+            PersonsResolved(
+                run_id=run.id,
+                records=len(frame),
+                persons=run.person_count,
+                threshold=threshold,
+                engine=engine,
+                model=saved.name,
+                merges=merges,
+                splits=len(changes) - merges,
             ),
         )
         summary = ResolutionSummary(
