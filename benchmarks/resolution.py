@@ -177,7 +177,7 @@ def run_in_child(task: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], fl
         status, payload = 0, b"{}"
         try:
             payload = json.dumps(task()).encode()
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the child reports any failure and exits 1
             traceback.print_exc()
             status = 1
         with os.fdopen(write_end, "wb") as pipe:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from caseline.errors import InputError
@@ -235,7 +236,7 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
     """Parquet rows; the 'line' is the row's number (1 = the first row)."""
     try:
         parquet = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+    except (OSError, pa.ArrowException) as exc:  # not Parquet, or not readable
         raise InputError(f"not a readable Parquet file ({exc})", where=str(path)) from None
     _refuse_missing(path, parquet.schema_arrow.names, required)
     number = 0
@@ -245,7 +246,7 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
             batch = next(batches)
         except StopIteration:
             return
-        except Exception as exc:  # a damaged page: pyarrow raises OSError, ArrowInvalid, ...
+        except (OSError, pa.ArrowException) as exc:  # a damaged page
             where = f"{path}: after row {number}"
             raise InputError(f"damaged Parquet data ({exc})", where=where) from None
         for row in batch.to_pylist():
