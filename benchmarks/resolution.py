@@ -49,7 +49,7 @@ from caseline.db import Database, upgrade_to_head
 from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
 from caseline.resolve.comparisons import IDENTIFIERS
-from caseline.resolve.engine import create_linker
+from caseline.resolve.engine import DEFAULT_ENGINE
 from caseline.resolve.evaluation import PairwiseScores, read_truth, score_assignments
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import link_records
@@ -293,7 +293,7 @@ def run_vanilla(frame_path: Path, threshold: float, out: Path) -> dict[str, Any]
 def caseline_linker(frame: pd.DataFrame) -> Any:
     """A linker with Caseline's blocking rules (and untrained comparisons) over ``frame``."""
     features = add_features(frame)
-    return create_linker(features, model_settings(present_columns(features)), "duckdb")
+    return DEFAULT_ENGINE.create_linker(features, model_settings(present_columns(features)))
 
 
 def run_caseline(frame_path: Path, threshold: float, out: Path) -> dict[str, Any]:
@@ -302,7 +302,7 @@ def run_caseline(frame_path: Path, threshold: float, out: Path) -> dict[str, Any
     linkage = link_records(
         frame,
         threshold=threshold,
-        engine="duckdb",
+        engine=DEFAULT_ENGINE,
         on_step=lambda step: console.print(f"  {step} (at {time.perf_counter() - start:.1f} s)"),
     )
     seconds = time.perf_counter() - start

@@ -5,7 +5,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from caseline.resolve.engine import create_linker
+from caseline.resolve.engine import DEFAULT_ENGINE
 from caseline.resolve.explain import level_of
 from caseline.resolve.features import add_features
 from caseline.resolve.model import STORED_COLUMNS, model_settings
@@ -29,7 +29,7 @@ def _level(comparison: str, left: dict[str, Any], right: dict[str, Any]) -> str:
         pd.DataFrame([left | {"unique_id": "l"}, right | {"unique_id": "r"}])[list(STORED_COLUMNS)]
     )
     settings = model_settings(set(frame.columns))
-    linker = create_linker(frame, settings, "duckdb", pairs="none")
+    linker = DEFAULT_ENGINE.create_linker(frame, settings, pairs="none")
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     row = linker.inference.score_pair(*records).as_record_list()[0]
     found = next(c for c in settings["comparisons"] if c["output_column_name"] == comparison)

@@ -13,7 +13,7 @@ from caseline.resolve.crosscheck import (
     candidates_to_check,
     score_within,
 )
-from caseline.resolve.engine import create_linker
+from caseline.resolve.engine import DEFAULT_ENGINE
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import link_records
 from caseline.resolve.model import STORED_COLUMNS, load_model
@@ -60,7 +60,7 @@ def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
     model = load_model(sorted(settings.models_dir.glob("*.json"))[-1])
     records = add_features(frame)
     numbered = records.assign(unique_id=np.arange(len(records), dtype=np.int64))
-    linker = create_linker(numbered, model, "duckdb")
+    linker = DEFAULT_ENGINE.create_linker(numbered, model.settings)
     predictions = linker.inference.predict()
     scored = _weights(linker, predictions)
     # Candidates holding pairs blocking made and pairs it never made.
@@ -68,7 +68,7 @@ def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
     candidates = [np.array([first["left"], first["right"], 3, 7]), np.array([20, 21, 30])]
     candidates = [np.unique(c.astype(np.int64)) for c in candidates]
 
-    known, unscored = score_within(candidates, scored, linker, predictions, "duckdb")
+    known, unscored = score_within(candidates, scored, linker, predictions, DEFAULT_ENGINE)
     pairs = pd.concat([known, unscored])
 
     found = [tuple(p) for p in pairs[["left", "right"]].itertuples(index=False)]
@@ -80,11 +80,11 @@ def test_every_pair_inside_each_candidate_is_weighed_once_as_scoring_would(
     group = np.full(len(numbered), -1, dtype=np.int64) - np.arange(len(numbered))
     for index, members in enumerate(candidates):
         group[members] = index
-    everything = copy.deepcopy(model)
+    everything = copy.deepcopy(model.settings)
     everything["blocking_rules_to_generate_predictions"] = [
         {"blocking_rule": "l.check_group = r.check_group"}
     ]
-    reference = create_linker(numbered.assign(check_group=group), everything, "duckdb")
+    reference = DEFAULT_ENGINE.create_linker(numbered.assign(check_group=group), everything)
     expected_weights = _weights(reference, reference.inference.predict())
     compared = pairs.merge(expected_weights, on=["left", "right"], suffixes=("", "_expected"))
     assert len(compared) == len(expected)

@@ -6,12 +6,8 @@ import pytest
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator
 
-from caseline.resolve.engine import (
-    NEW_COLUMN,
-    KeptRecords,
-    _only_pairs_with_new_records,
-    blocked_pairs_sql,
-)
+from caseline.resolve.engine import NEW_COLUMN, KeptRecords, blocked_pairs_sql
+from caseline.resolve.engine.pairs import only_pairs_with_new_records
 from caseline.resolve.frequencies import frequency_table
 from caseline.resolve.incremental import write_part
 
@@ -125,7 +121,7 @@ def test_the_pairs_made_are_splinks_each_once(new_only: bool) -> None:
     connection = duckdb.connect()
     connection.register("batch", BATCH)
     made = connection.sql(blocked_pairs_sql(RULES, "batch", new_only=new_only)).df()
-    narrowed = _only_pairs_with_new_records({"blocking_rules_to_generate_predictions": RULES})
+    narrowed = only_pairs_with_new_records({"blocking_rules_to_generate_predictions": RULES})
     expected = _splink_pairs(
         narrowed["blocking_rules_to_generate_predictions"] if new_only else RULES
     )

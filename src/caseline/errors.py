@@ -2,7 +2,8 @@
 
 CaselineError
 ├── InputError           bad input a user can fix; names where and why
-│   └── MappingError     a source mapping that cannot be applied
+│   ├── MappingError     a source mapping that cannot be applied
+│   └── MissingExtra     an optional part that is not installed; names the extra
 ├── NotFoundError        the object asked for does not exist
 ├── AccessDenied         the actor's role or purpose does not allow the action
 └── StateError           the workspace is not ready for the step (e.g. nothing resolved yet)
@@ -25,6 +26,11 @@ class InputError(CaselineError):
 
 class MappingError(InputError):
     """A source mapping that does not fit the file it is applied to."""
+
+
+class MissingExtra(InputError):
+    """An optional part of Caseline (say, the Spark engine) that is not installed; the
+    message says how to install it."""
 
 
 class NotFoundError(CaselineError):

@@ -8,8 +8,8 @@ So besides the rules on equal columns, records meet on keys built from the name'
 - **in a context** (``context_keys``): a word sound of the name with the same date of birth
   (or that date with day and month exchanged) or the same address, and a pair of the
   name's word sounds with the same postcode. A context makes the block small, whatever the
-  name. (A given-name form or a name less a letter with the postcode made 35 million of
-  the 61 million joined rows at a million records, for 0.03% of the true pairs.)
+  name. (A given-name form or a name less a letter with the postcode joined most of the
+  rows for almost none of the true pairs, and is not a key.)
 - **alone** (``rare_name_keys``): the name's pieces without a context (its word sounds
   in pairs, a form of the given name (BILL ~ WILLIAM) with the family sound, the family
   or given name less a letter with the other's sound), for pairs where one record has

@@ -28,8 +28,8 @@ from scipy.sparse.csgraph import connected_components
 
 VETO_WEIGHT = -10.0  # a scored pair at or below this match weight keeps its two groups apart
 # ...if both its records have a date of birth, which tells relatives and namesakes apart.
-# Without one, a pair that nothing else joins scores near the prior (-14 bits at 160,000
-# records, -16 at a million): absence of evidence, not a disagreement. Such a pair vetoes
+# Without one, a pair that nothing else joins scores near the prior (far below zero in a
+# large world): absence of evidence, not a disagreement. Such a pair vetoes
 # only if its evidence is against, by at least this many bits below the prior.
 UNDATED_VETO_EVIDENCE = -4.0
 # A pair against is usually one record written twice wrong (names in the other order and a
@@ -38,10 +38,7 @@ UNDATED_VETO_EVIDENCE = -4.0
 # two groups outvote the pairs against across them when they are at least this many times
 # as many. Only a link as strong for one person as a veto is against votes: twins born the
 # same day at one address link at a few bits (their given names count against them), and
-# the pairs against are what keeps them apart. Measured at a million records (first
-# clustering, one model): pairwise recall 0.9616 -> 0.9712 for precision 0.9881 -> 0.9878,
-# no more twins merged; with every link voting, five times over: recall 0.9717 but precision
-# 0.9850 and ten more pairs of twins merged (of 675). A full run's cross-check clusters its
+# the pairs against are what keeps them apart. A full run's cross-check clusters its
 # candidates again with every veto binding; incremental placement has no cross-check, so a
 # placement the vote allowed stands until the next full run.
 VETOES_OUTVOTED_AT = 3.0

@@ -11,18 +11,21 @@ A pair inside a candidate that blocking never proposed shares no key, and two re
 person can have little in common (an old utility account and this year's tax return). So
 such a pair vetoes only when the evidence against it is overwhelming: its Bayes factors sum
 to ``CHECK_VETO_BELOW_PRIOR`` or less, beyond what two random records start with.
-Measured: a mean-weight rule, or a veto at -10, split true persons (recall 0.90 from 0.94).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from splink import Linker
 
-from caseline.resolve import engine as engines
+from caseline.resolve.engine import Engine
+
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
 
 # A candidate person whose every link is at least this strong (match probability 0.9999)
 # is not checked: its links are each decisive on their own.
@@ -30,8 +33,7 @@ SURE_WEIGHT = 13.3
 # The pairs of a candidate grow with the square of its size; beyond this size (half a
 # million pairs) the vetoes that blocking found must do. The largest candidates are the
 # likeliest to hold several people: with no date of birth in the data, namesakes of one
-# family chained into a candidate of 309 records, which a cap of 120 left unchecked
-# (precision 0.86; checked, 0.92 and at most 98 records).
+# family chain into a candidate of hundreds of records.
 MAX_CHECKED_RECORDS = 1000
 CHECK_VETO_BELOW_PRIOR = 14.0
 
@@ -53,9 +55,9 @@ def candidates_to_check(clusters: Sequence[np.ndarray], links: pd.DataFrame) -> 
 def score_within(
     candidates: Sequence[np.ndarray],
     decisive: pd.DataFrame,
-    linker: Any,
-    predictions: Any,
-    engine: str,
+    linker: Linker,
+    predictions: SplinkDataFrame,
+    engine: Engine,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pairs (left, right, weight) inside each candidate that can decide anything: those
     among the ``decisive`` pairs scoring found (links and vetoes, with their weights), and
@@ -70,7 +72,7 @@ def score_within(
     )
     inside = (label[left] >= 0) & (label[left] == label[right])
     groups = pd.DataFrame({"unique_id": members, "group": label[members]})
-    unscored = engines.score_unscored_within(linker, predictions, groups, engine)
+    unscored = engine.score_unscored_within(linker, predictions, groups)
     return decisive.loc[inside, ["left", "right", "weight"]].reset_index(drop=True), unscored
 
 

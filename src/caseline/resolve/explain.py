@@ -33,14 +33,13 @@ from sqlglot import exp
 from caseline.db.models import PersonEvent, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import InputError, StateError
 from caseline.oversight import Actor, PairExplained, PersonEventsRead, permit
-from caseline.resolve import engine as engines
+from caseline.resolve.engine import DEFAULT_ENGINE, Engine
 from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
-from caseline.resolve.frequencies import scales_of, share
-from caseline.resolve.linking import frequency_columns
-from caseline.resolve.model import load_model, match_weight
+from caseline.resolve.frequencies import share
+from caseline.resolve.model import ResolutionModel, load_model, match_weight
 from caseline.resolve.records import load_model_frame
 
-EXPLAIN_ENGINE = "duckdb"  # two records need no cluster
+EXPLAIN_ENGINE: Engine = DEFAULT_ENGINE  # two records need no cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +138,10 @@ def explain_pair(
         right_record_id=right_record_id,
         resolution_run_id=run.id,
         model_name=Path(run.model_path).name,
-        prior_weight=match_weight(model["probability_two_random_records_match"]),
-        terms=tuple(_term(comparison, model, row) for comparison in model["comparisons"]),
+        prior_weight=match_weight(model.prior),
+        terms=tuple(
+            _term(comparison, model.settings, row) for comparison in model.settings["comparisons"]
+        ),
         match_weight=float(row["match_weight"]),
         match_probability=float(row["match_probability"]),
         threshold=run.threshold,
@@ -199,7 +200,7 @@ def list_person_events(
     return events
 
 
-def _run_model(run: ResolutionRun) -> dict[str, Any]:
+def _run_model(run: ResolutionRun) -> ResolutionModel:
     try:
         model = load_model(Path(run.model_path))
     except InputError as exc:
@@ -221,7 +222,7 @@ def _feature_records(session: Session, left: str, right: str) -> list[dict[str, 
 
 
 def _score(
-    session: Session, model: Mapping[str, Any], records: list[dict[str, Any]]
+    session: Session, model: ResolutionModel, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Splink's scored row for the pair, with the store's term frequencies where they count.
 
@@ -230,11 +231,12 @@ def _score(
     frequencies of those columns are counted in the store and the pair scored again. Left
     unset, Splink would count frequencies over the two records alone.
     """
-    linker = engines.create_linker(
-        pd.DataFrame.from_records(records), dict(model), EXPLAIN_ENGINE, pairs="none"
+    settings = model.settings
+    linker = EXPLAIN_ENGINE.create_linker(
+        pd.DataFrame.from_records(records), settings, pairs="none"
     )
-    tf_prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
-    adjusted = frequency_columns(model)
+    tf_prefix = settings.get("term_frequency_adjustment_column_prefix", "tf_")
+    adjusted = model.frequency_columns
     frequencies: dict[str, list[float | None]] = {column: [None, None] for column in adjusted}
 
     def scored() -> dict[str, Any]:
@@ -248,8 +250,8 @@ def _score(
     row = scored()
     reached = {
         column
-        for comparison in model["comparisons"]
-        if (column := level_of(comparison, model, row).get("tf_adjustment_column"))
+        for comparison in settings["comparisons"]
+        if (column := level_of(comparison, settings, row).get("tf_adjustment_column"))
     }
     if not reached:
         return row
@@ -257,25 +259,25 @@ def _score(
         count = _FREQUENCIES.get(column)
         if count is None:
             raise StateError(f"explanations cannot count the frequency of {column!r}")
-        scale = scales_of(model).get(column, 1.0)
+        scale = model.frequency_scales.get(column, 1.0)
         frequencies[column] = count(session, [record[column] for record in records], scale)
     return scored()
 
 
 def _term(
-    comparison: Mapping[str, Any], model: Mapping[str, Any], row: Mapping[str, Any]
+    comparison: Mapping[str, Any], settings: Mapping[str, Any], row: Mapping[str, Any]
 ) -> ComparisonTerm:
     name = comparison["output_column_name"]
-    prefix = model.get("match_weight_column_prefix", "mw_")
-    tf_prefix = model.get("term_frequency_adjustment_column_prefix", "tf_")
-    level = level_of(comparison, model, row)
+    prefix = settings.get("match_weight_column_prefix", "mw_")
+    tf_prefix = settings.get("term_frequency_adjustment_column_prefix", "tf_")
+    level = level_of(comparison, settings, row)
     tf_weight_column = _column_name(f"{prefix}{tf_prefix}adj_{name}")
     tf_column = level.get("tf_adjustment_column")
     return ComparisonTerm(
         comparison=name,
         description=comparison.get("comparison_description"),
         level=level["label_for_charts"],
-        comparison_vector_value=int(row[_gamma_column(comparison, model)]),
+        comparison_vector_value=int(row[_gamma_column(comparison, settings)]),
         weight=float(row[_column_name(f"{prefix}{name}")]),
         term_frequency_weight=(float(row[tf_weight_column]) if tf_weight_column in row else None),
         term_frequencies=(
@@ -285,7 +287,7 @@ def _term(
         ),
         values=tuple(
             ComparedValues(column, row.get(f"{column}_l"), row.get(f"{column}_r"))
-            for column in _compared_columns(comparison, model.get("sql_dialect") or "duckdb")
+            for column in _compared_columns(comparison, settings.get("sql_dialect") or "duckdb")
             if column not in UNREADABLE_COLUMNS  # hashes; the words show in the name's columns
         ),
     )
@@ -295,17 +297,18 @@ def _column_name(name: str) -> str:
     return name.replace(" ", "_")  # as Splink names its output columns
 
 
-def _gamma_column(comparison: Mapping[str, Any], model: Mapping[str, Any]) -> str:
-    prefix = model.get("comparison_vector_value_column_prefix", "gamma_")
+def _gamma_column(comparison: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    prefix = settings.get("comparison_vector_value_column_prefix", "gamma_")
     return _column_name(f"{prefix}{comparison['output_column_name']}")
 
 
 def level_of(
-    comparison: Mapping[str, Any], model: Mapping[str, Any], row: Mapping[str, Any]
+    comparison: Mapping[str, Any], settings: Mapping[str, Any], row: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The level the pair reached: Splink numbers a comparison's levels from the top one down
-    to 0, in order, skipping null levels, which are all -1."""
-    value = int(row[_gamma_column(comparison, model)])
+    """The level the pair reached (``settings``: the model's Splink settings): Splink numbers
+    a comparison's levels from the top one down to 0, in order, skipping null levels, which
+    are all -1."""
+    value = int(row[_gamma_column(comparison, settings)])
     levels = comparison["comparison_levels"]
     counter = sum(1 for level in levels if not level.get("is_null_level"))
     for level in levels:

@@ -45,10 +45,10 @@ def frequency_scales(model: Mapping[str, Any], counts: Mapping[str, pd.Series]) 
     return scales
 
 
-def scales_of(model: Mapping[str, Any]) -> dict[str, float]:
-    """The model's scales by column; none for a model saved before they were kept, whose
-    callers take 1.0 (the plain counts)."""
-    kept: dict[str, float] = model.get(SCALES_KEY) or {}
+def scales_of(saved: Mapping[str, Any]) -> dict[str, float]:
+    """The scales by column kept in a saved model (its JSON object); none for a model saved
+    before they were kept, whose callers take 1.0 (the plain counts)."""
+    kept: dict[str, float] = saved.get(SCALES_KEY) or {}
     return kept
 
 

@@ -30,19 +30,18 @@ from caseline.db import Database
 from caseline.db.models import Person, PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import StateError
 from caseline.oversight import Actor, Permit, RecordsPlaced, permit
-from caseline.resolve import engine as engines
 from caseline.resolve.blocking import join_keys
 from caseline.resolve.blocking_keys import KEY_COLUMNS
 from caseline.resolve.clustering import VETOES_OUTVOTED_AT, place_records
 from caseline.resolve.clusters import person_id_for
+from caseline.resolve.engine import DEFAULT_ENGINE, Engine, KeptRecords, engine_named
 from caseline.resolve.features import (
     HALF_KEY_COLUMNS,
     HASH_LIST_COLUMNS,
     LIST_COLUMNS,
     add_features,
 )
-from caseline.resolve.frequencies import scales_of
-from caseline.resolve.linking import decisive_pairs, frequency_columns
+from caseline.resolve.linking import decisive_pairs
 from caseline.resolve.model import load_model
 from caseline.resolve.records import load_model_frame
 
@@ -98,7 +97,7 @@ class IncrementalResolver:
     opens one per call.
     """
 
-    def __init__(self, models_dir: Path, last: ResolutionRun, engine: str) -> None:
+    def __init__(self, models_dir: Path, last: ResolutionRun, engine: Engine) -> None:
         folder = records_folder(models_dir)
         if not folder.is_dir():
             raise StateError(
@@ -113,22 +112,26 @@ class IncrementalResolver:
             raise StateError(f"no kept records in {folder}; run `caseline resolve` first")
         columns = pq.read_schema(parts[0]).names
         self._lock = threading.Lock()
-        self._kept = engines.KeptRecords(
+        self._kept = KeptRecords(
             folder,
             join_keys(set(columns)),
-            frequency_columns(self._model),
-            scales=scales_of(self._model),
+            self._model.frequency_columns,
+            scales=self._model.frequency_scales,
         )
-        self._kept.prepare(self._model, engine)
+        self._kept.prepare(self._model.settings, engine)
 
     @classmethod
-    def open(cls, db: Database, *, models_dir: Path, engine: str = "duckdb") -> IncrementalResolver:
+    def open(
+        cls, db: Database, *, models_dir: Path, engine: Engine | str = DEFAULT_ENGINE
+    ) -> IncrementalResolver:
+        """A resolver for the last full run's model on ``engine`` (or the engine so named)."""
+        chosen = engine_named(engine) if isinstance(engine, str) else engine
         with db.transaction() as session:
             last = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc())).first()
             if last is None:
                 raise StateError("no resolution run yet; run `caseline resolve` first")
             session.expunge(last)
-        return cls(models_dir, last, engine)
+        return cls(models_dir, last, chosen)
 
     def __enter__(self) -> IncrementalResolver:
         return self
@@ -172,10 +175,9 @@ class IncrementalResolver:
         step("finding existing records the new ones can meet")
         candidates = self._kept.select(new)
         step("scoring candidate pairs")
-        with self._kept.scored(self._model, self._engine) as (linker, predictions):
-            prior = self._model["probability_two_random_records_match"]
+        with self._kept.scored(self._model.settings, self._engine) as (linker, predictions):
             links, against = decisive_pairs(
-                linker, predictions, threshold, prior, self._kept.dated()
+                linker, predictions, threshold, self._model.prior, self._kept.dated()
             )
         fresh = set(new["unique_id"])
         links = links[links["left"].isin(fresh) | links["right"].isin(fresh)]
@@ -201,7 +203,7 @@ def resolve_incrementally(
     *,
     models_dir: Path,
     threshold: float,
-    engine: str = "duckdb",
+    engine: Engine | str = DEFAULT_ENGINE,
     actor: Actor,
     on_step: StepCallback | None = None,
 ) -> IncrementalSummary:

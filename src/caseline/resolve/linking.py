@@ -6,14 +6,14 @@ pipeline, the incremental path, the tests and the benchmarks all run the same co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from splink import Linker
 
-from caseline.resolve import engine as engines
 from caseline.resolve.assurance import (
     REVIEWER_LINK_WEIGHT,
     AssuranceEvidence,
@@ -28,10 +28,15 @@ from caseline.resolve.clustering import (
 )
 from caseline.resolve.conflicts import different_people
 from caseline.resolve.crosscheck import CHECK_VETO_BELOW_PRIOR, candidates_to_check, score_within
+from caseline.resolve.engine import DEFAULT_ENGINE, Engine, PairsToScore
 from caseline.resolve.features import add_features
-from caseline.resolve.frequencies import SCALES_KEY, frequency_scales, frequency_table
-from caseline.resolve.model import SEED, match_weight, train
+from caseline.resolve.frequencies import frequency_scales, frequency_table
+from caseline.resolve.model import ResolutionModel, match_weight
 from caseline.resolve.records import present_columns
+from caseline.resolve.training import SEED, train
+
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
 
 TRAINING_SAMPLE = 200_000  # records; m and u are proportions, so a sample estimates them
 StepCallback = Callable[[str], None]
@@ -49,7 +54,7 @@ class Decisions:
 class Linkage:
     records: pd.DataFrame  # the records with their derived columns, as compared
     clusters: list[list[str]]
-    model: dict[str, Any]
+    model: ResolutionModel
     scored_pairs: int
     links: int
     vetoes: int
@@ -62,8 +67,8 @@ def link_records(
     frame: pd.DataFrame,
     *,
     threshold: float,
-    engine: str = "duckdb",
-    model: dict[str, Any] | None = None,
+    engine: Engine = DEFAULT_ENGINE,
+    model: ResolutionModel | None = None,
     decisions: Decisions = Decisions(),
     on_step: StepCallback | None = None,
 ) -> Linkage:
@@ -79,17 +84,19 @@ def link_records(
         step("training the model")
         model = train_model(numbered, engine)
     step("scoring candidate pairs")
-    counts = {c: numbered[c].value_counts() for c in frequency_columns(model)}
-    scales = frequency_scales(model, counts)
-    model = {**model, SCALES_KEY: scales}
+    counts = {c: numbered[c].value_counts() for c in model.frequency_columns}
+    scales = frequency_scales(model.settings, counts)
+    model = model.with_frequency_scales(scales)
     # A model given from outside has its SQL checked; one trained here was checked then.
-    linker = engines.create_linker(numbered, model, engine, validate=given)
-    engines.register_term_frequencies(
-        linker, {c: frequency_table(c, counted, scales[c]) for c, counted in counts.items()}
+    linker = engine.create_linker(
+        numbered,
+        model.settings,
+        validate=given,
+        frequencies={c: frequency_table(c, counted, scales[c]) for c, counted in counts.items()},
     )
     predictions = linker.inference.predict()
     dated = pd.Series(numbered["date_of_birth"].notna().to_numpy(), index=numbered["unique_id"])
-    prior = model["probability_two_random_records_match"]
+    prior = model.prior
     links, against = decisive_pairs(linker, predictions, threshold, prior, dated)
     scored = int(
         linker.misc.query_sql(
@@ -175,7 +182,7 @@ def _checked(
     return [c for c in clusters if c[0] not in checked] + reclustered
 
 
-def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
+def train_model(records: pd.DataFrame, engine: Engine) -> ResolutionModel:
     """Train on a reproducible sample of the records (all of them when there are few)."""
     present = present_columns(records)
     sample = (
@@ -183,11 +190,11 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
         if len(records) > TRAINING_SAMPLE
         else records
     )
-    validated = False  # Splink checks a model's SQL once: each check takes ~0.6 s
+    validated = False  # Splink checks a model's SQL once: the check is slow
 
-    def make_linker(model: dict[str, Any], rows: pd.DataFrame, pairs: engines.PairsToScore) -> Any:
+    def make_linker(settings: dict[str, Any], rows: pd.DataFrame, pairs: PairsToScore) -> Linker:
         nonlocal validated
-        linker = engines.create_linker(rows, model, engine, pairs=pairs, validate=not validated)
+        linker = engine.create_linker(rows, settings, pairs=pairs, validate=not validated)
         validated = True
         return linker
 
@@ -195,7 +202,11 @@ def train_model(records: pd.DataFrame, engine: str) -> dict[str, Any]:
 
 
 def decisive_pairs(
-    linker: Any, predictions: Any, threshold: float, prior: float, dated: pd.Series
+    linker: Linker,
+    predictions: SplinkDataFrame,
+    threshold: float,
+    prior: float,
+    dated: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs strong enough to link, and pairs strong enough against linking: the vetoes
     (each left, right, weight). ``dated`` says, by record id, which records have a
@@ -220,18 +231,6 @@ def decisive_pairs(
     against = low["weight"].to_numpy() - match_weight(prior) <= UNDATED_VETO_EVIDENCE
     vetoes = low[both_dated | against]
     return pairs[strong].reset_index(drop=True), vetoes.reset_index(drop=True)
-
-
-def frequency_columns(model: Mapping[str, Any]) -> list[str]:
-    """The columns whose term frequencies adjust the model's weights."""
-    return sorted(
-        {
-            level["tf_adjustment_column"]
-            for comparison in model["comparisons"]
-            for level in comparison["comparison_levels"]
-            if level.get("tf_adjustment_column")
-        }
-    )
 
 
 def _numbered(record_ids: pd.Index, pairs: tuple[tuple[str, str], ...]) -> pd.DataFrame:

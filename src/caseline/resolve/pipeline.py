@@ -13,6 +13,7 @@ from caseline.errors import StateError
 from caseline.oversight import Actor, PersonsResolved, permit
 from caseline.resolve.clusters import store_persons
 from caseline.resolve.decisions import load_decisions
+from caseline.resolve.engine import DEFAULT_ENGINE, Engine, engine_named
 from caseline.resolve.incremental import keep_records
 from caseline.resolve.linking import link_records
 from caseline.resolve.model import load_model, save_model
@@ -37,7 +38,7 @@ def resolve_persons(
     *,
     models_dir: Path,
     threshold: float,
-    engine: str = "duckdb",
+    engine: Engine | str = DEFAULT_ENGINE,
     model_path: Path | None = None,
     actor: Actor,
     on_step: StepCallback | None = None,
@@ -45,9 +46,11 @@ def resolve_persons(
     """Resolve every stored record into persons; the old persons are replaced atomically.
 
     With ``model_path`` the saved model scores the records as it is; otherwise a model is
-    trained on these records and saved, versioned, in ``models_dir``.
+    trained on these records and saved, versioned, in ``models_dir``. ``engine`` runs the
+    model (an engine's name is taken too, as the command line gives it).
     """
     allowed = permit(actor, PersonsResolved)
+    chosen = engine_named(engine) if isinstance(engine, str) else engine
     step = on_step or (lambda _name: None)
     model = load_model(model_path) if model_path is not None else None
     step("loading records")
@@ -57,7 +60,7 @@ def resolve_persons(
     if len(frame) < 2:
         raise StateError("resolution needs at least two ingested records; run `caseline ingest`")
     linkage = link_records(
-        frame, threshold=threshold, engine=engine, model=model, decisions=decisions, on_step=step
+        frame, threshold=threshold, engine=chosen, model=model, decisions=decisions, on_step=step
     )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     saved = model_path or save_model(linkage.model, models_dir, stamp)
@@ -67,7 +70,7 @@ def resolve_persons(
         if count_records(session) != len(frame):
             raise StateError("records were ingested while resolving; run `caseline resolve` again")
         run = ResolutionRun(
-            engine=engine, model_path=str(saved), threshold=threshold, record_count=len(frame)
+            engine=chosen.name, model_path=str(saved), threshold=threshold, record_count=len(frame)
         )
         session.add(run)
         session.flush()
@@ -82,14 +85,14 @@ def resolve_persons(
                 records=len(frame),
                 persons=run.person_count,
                 threshold=threshold,
-                engine=engine,
+                engine=chosen.name,
                 model=saved.name,
                 merges=merges,
                 splits=len(changes) - merges,
             ),
         )
         summary = ResolutionSummary(
-            run.id, len(frame), run.person_count, saved, engine, merges, len(changes) - merges
+            run.id, len(frame), run.person_count, saved, chosen.name, merges, len(changes) - merges
         )
     # Kept for `resolve --incremental`, which scores new records against these.
     keep_records(models_dir, linkage.records)
