@@ -33,6 +33,18 @@ class Settings(BaseSettings):
         description="Match probability at or above which two records are the same person.",
     )
     session_hours: int = Field(default=8, gt=0, description="Lifetime of a login session.")
+    identity_threshold: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        description="Identity assurance at or above which a case may act on a person.",
+    )
+    address_threshold: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Current-residence probability at or above which a case may act at an address.",
+    )
     user: str | None = Field(
         default=None,
         description="The Caseline user the command line acts as; its role decides what it may do.",

@@ -7,6 +7,8 @@ CaselineError
 ├── NotFoundError        the object asked for does not exist
 ├── AccessDenied         the actor's role or purpose does not allow the action
 └── StateError           the workspace is not ready for the step (e.g. nothing resolved yet)
+    ├── ConflictError    another change got there first; says what the object is now
+    └── GuardStopped     a case's guard stops the step; says which, why and what clears it
 """
 
 from __future__ import annotations
@@ -43,3 +45,20 @@ class AccessDenied(CaselineError):
 
 class StateError(CaselineError):
     """The workspace is not ready for this step."""
+
+
+class ConflictError(StateError):
+    """Another change got there first (two steps on one case at once); ``details`` says what
+    the object is now, so the client can look again."""
+
+    def __init__(self, message: str, *, details: dict[str, object]) -> None:
+        self.details = details
+        super().__init__(message)
+
+
+class GuardStopped(StateError):
+    """A guard of the case lifecycle stops the step; ``details`` lists every guard's result."""
+
+    def __init__(self, message: str, *, details: dict[str, object]) -> None:
+        self.details = details
+        super().__init__(message)

@@ -13,7 +13,15 @@ from caseline.api import api_router
 from caseline.api.deps import NotSignedIn
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.errors import AccessDenied, CaselineError, InputError, NotFoundError, StateError
+from caseline.errors import (
+    AccessDenied,
+    CaselineError,
+    ConflictError,
+    GuardStopped,
+    InputError,
+    NotFoundError,
+    StateError,
+)
 from caseline.web import web_router
 from caseline.web.routes import templates
 
@@ -61,6 +69,8 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
         body: dict[str, object] = {"detail": str(exc)}
         if isinstance(exc, InputError) and exc.where:
             body["where"] = exc.where
+        if isinstance(exc, ConflictError | GuardStopped):
+            body.update(exc.details)
         return JSONResponse(body, status_code=status)
     if status == 401:
         return RedirectResponse("/login", status_code=303)

@@ -230,3 +230,46 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Case(Base):
+    """A case against one person, from the lead or analyst that opened it to its outcome.
+
+    ``version`` rises with every transition: a transition names the version it saw, so of two
+    concurrent ones only the first applies.
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # What opened it: a lead rule with what it found and the records behind it, or an analyst
+    # with a reason.
+    origin: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    address: Mapped[str | None] = mapped_column(String(512))  # where an action is proposed
+    deadline: Mapped[dt.date | None] = mapped_column(Date)  # a voluntary departure's
+
+
+class CaseTransition(Base):
+    """One step of a case: who took it, when, why, the guards' results, and the dossier."""
+
+    __tablename__ = "case_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    guards: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dossier: Mapped[str | None] = mapped_column(Text)  # canonical JSON, as hashed
+    dossier_sha256: Mapped[str | None] = mapped_column(String(64))

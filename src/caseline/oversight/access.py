@@ -30,24 +30,42 @@ class Permission(StrEnum):
     EVALUATE_ACCURACY = "evaluate_accuracy"
     MANAGE_USERS = "manage_users"
     VERIFY_AUDIT = "verify_audit"
+    LIST_LEADS = "list_leads"
+    OPEN_CASES = "open_cases"
+    READ_CASES = "read_cases"
+    TAKE_CASE_STEPS = "take_case_steps"  # which steps, the lifecycle table says by role
+    LIST_DEPARTURES = "list_departures"
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
-# decide that they are, or are not, one person.
+# decide that they are, or are not, one person. They work leads into cases.
 _REVIEWER = frozenset(
     {
         Permission.SEARCH_PERSONS,
         Permission.READ_PERSON,
         Permission.EXPLAIN_LINKS,
         Permission.DECIDE_LINKS,
+        Permission.LIST_LEADS,
+        Permission.OPEN_CASES,
+        Permission.READ_CASES,
+        Permission.TAKE_CASE_STEPS,
+        Permission.LIST_DEPARTURES,
     }
 )
 # The one table of who may do what; a permission not listed for a role is refused.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: _REVIEWER,
     Role.SUPERVISOR: _REVIEWER,
+    # Legal reviewers clear status stops and run proceedings; they open no cases.
     Role.LEGAL: frozenset(
-        {Permission.SEARCH_PERSONS, Permission.READ_PERSON, Permission.EXPLAIN_LINKS}
+        {
+            Permission.SEARCH_PERSONS,
+            Permission.READ_PERSON,
+            Permission.EXPLAIN_LINKS,
+            Permission.READ_CASES,
+            Permission.TAKE_CASE_STEPS,
+            Permission.LIST_DEPARTURES,
+        }
     ),
     Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.VERIFY_AUDIT}),
     # Admins run the system and its users; they see no persons and approve no cases.

@@ -268,6 +268,92 @@ class SignedOut(Event):
     username: str
 
 
+# Leads and cases
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadsListed(Event):
+    action = "list_leads"
+    object_type = "person"
+    permission = Permission.LIST_LEADS
+    summary = "the leads the rules found, listed, with the persons they name"
+
+    rules: tuple[str, ...]
+    persons: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseOpened(Event):
+    action = "open_case"
+    object_type = "case"
+    permission = Permission.OPEN_CASES
+    object_field = "case_id"
+    summary = "a case opened on a person, from a lead rule or by an analyst with a reason"
+
+    person_id: str
+    origin: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseRead(Event):
+    action = "read_case"
+    object_type = "case"
+    permission = Permission.READ_CASES
+    object_field = "case_id"
+    summary = "a case read: its history, its dossiers' hashes and its next steps"
+
+    person_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CasesListed(Event):
+    action = "list_cases"
+    object_type = "case"
+    permission = Permission.READ_CASES
+    summary = "cases listed, with the persons they name"
+
+    state: str | None
+    persons: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseStepTaken(Event):
+    action = "take_case_step"
+    object_type = "case"
+    permission = Permission.TAKE_CASE_STEPS
+    object_field = "case_id"
+    summary = "a step of a case's lifecycle, with its reason, guards and dossier hash"
+
+    person_id: str
+    step: str
+    from_state: str
+    to_state: str
+    reason: str | None
+    dossier_sha256: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DossierRead(Event):
+    action = "read_dossier"
+    object_type = "case"
+    permission = Permission.READ_CASES
+    object_field = "case_id"
+    summary = "a dossier kept with a case step, read and checked against its hash"
+
+    person_id: str
+    transition_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeparturesListed(Event):
+    action = "list_departures"
+    object_type = "person"
+    permission = Permission.LIST_DEPARTURES
+    summary = "voluntary departures and whether each is verified, probable or overdue"
+
+    persons: tuple[str, ...]
+
+
 E = TypeVar("E", bound=Event)
 
 

@@ -1,17 +1,64 @@
 """Profiles: what is known of a resolved person, with the records behind it.
 
-Public entry points: :func:`search_persons` and :func:`read_profile`; both check the
-access policy and write the audit event in the caller's transaction.
+Public entry points: :func:`search_persons` and :func:`read_profile` (both check the access
+policy and write the audit event in the caller's transaction); :func:`build_profile`,
+:func:`person_addresses` and :func:`person_status` for layers above that audit their own
+reads (a case's dossier); :func:`evaluate_addresses` and :func:`export_ftm` for the command
+line.
 """
 
-from caseline.profiles.profile import AttributeValue, Profile, ProfileRecord, read_profile
+from caseline.profiles.address_confidence import (
+    AddressConfidence,
+    PersonAddresses,
+    person_addresses,
+)
+from caseline.profiles.address_evaluation import (
+    SMALL_GROUP_PERSONS,
+    AddressEvaluation,
+    evaluate_addresses,
+)
+from caseline.profiles.address_model import load_address_model
+from caseline.profiles.address_plot import write_reliability_diagram
+from caseline.profiles.export_ftm import ExportSummary, export_ftm
+from caseline.profiles.profile import (
+    AttributeValue,
+    Profile,
+    ProfileRecord,
+    build_profile,
+    read_profile,
+)
 from caseline.profiles.search import PersonSummary, search_persons
+from caseline.profiles.status_evidence import (
+    BorderEvent,
+    PersonStatus,
+    StatusEvidence,
+    load_status_records,
+    person_status,
+    status_by_person,
+)
 
 __all__ = [
+    "SMALL_GROUP_PERSONS",
+    "AddressConfidence",
+    "AddressEvaluation",
     "AttributeValue",
+    "BorderEvent",
+    "ExportSummary",
+    "PersonAddresses",
+    "PersonStatus",
     "PersonSummary",
     "Profile",
     "ProfileRecord",
+    "StatusEvidence",
+    "build_profile",
+    "evaluate_addresses",
+    "export_ftm",
+    "load_address_model",
+    "load_status_records",
+    "person_addresses",
+    "person_status",
     "read_profile",
     "search_persons",
+    "status_by_person",
+    "write_reliability_diagram",
 ]

@@ -15,6 +15,7 @@ from caseline.db.models import IngestRun, Person, PersonRecord, SourceRecord
 from caseline.errors import NotFoundError
 from caseline.oversight import Actor, PersonRead, permit
 from caseline.profiles.address_confidence import PersonAddresses, person_addresses
+from caseline.profiles.status_evidence import PersonStatus, load_status_records, person_status
 
 T = TypeVar("T")
 
@@ -59,6 +60,7 @@ class Profile:
     assurance: float | None = None
     assurance_evidence: dict[str, Any] | None = None
     addresses: PersonAddresses | None = None
+    status: PersonStatus | None = None  # status evidence and border crossings
 
     @property
     def conflicts(self) -> list[str]:
@@ -93,14 +95,32 @@ def read_profile(
     actor: Actor,
     purpose: str | None,
     as_of: dt.date | None = None,
+    case_id: str | None = None,
 ) -> Profile:
     """The profile of one person, its addresses scored at ``as_of`` (today by default);
-    refused without a role and purpose, and always audited."""
+    refused without a role and purpose, and always audited (with the case it was read for)."""
     allowed = permit(actor, PersonRead, purpose)
+    profile = build_profile(session, person_id, as_of or dt.date.today())
+    assert profile.addresses is not None
+    # The leads show another person's records: the read names them too.
+    allowed.record(
+        session,
+        PersonRead(
+            person_id=person_id,
+            as_of=(as_of or dt.date.today()).isoformat(),
+            lead_records=tuple(profile.addresses.lead_records),
+            case_id=case_id,
+        ),
+    )
+    return profile
+
+
+def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
+    """The profile, unaudited: for :func:`read_profile` and for layers that audit the read
+    themselves (a case step that keeps the profile in its dossier)."""
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError(f"no person {person_id!r}")
-    as_of = as_of or dt.date.today()
     rows = session.execute(
         select(SourceRecord, IngestRun.file_name, IngestRun.file_sha256)
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
@@ -110,16 +130,6 @@ def read_profile(
     ).all()
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
     stored = [r for r, _, _ in rows]
-    addresses = person_addresses(session, person_id, as_of)
-    # The leads show another person's records: the read names them too.
-    allowed.record(
-        session,
-        PersonRead(
-            person_id=person_id,
-            as_of=as_of.isoformat(),
-            lead_records=tuple(addresses.lead_records),
-        ),
-    )
     return Profile(
         person_id=person_id,
         names=_ranked((r.record_id, _given_family(r)) for r in stored),
@@ -135,7 +145,8 @@ def read_profile(
         countries_of_birth=_ranked((r.record_id, r.country_of_birth) for r in stored),
         assurance=person.assurance,
         assurance_evidence=person.assurance_evidence,
-        addresses=addresses,
+        addresses=person_addresses(session, person_id, as_of),
+        status=person_status(load_status_records(session, [person_id]), as_of),
     )
 
 

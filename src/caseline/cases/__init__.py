@@ -1,0 +1,48 @@
+"""Cases: the lifecycle from lead to outcome, above profiles.
+
+Public entry points: :func:`list_leads`; :func:`open_case`, :func:`list_cases`,
+:func:`read_case`, :func:`take_step` and :func:`read_person_on_case`. Each checks the actor's
+role through a permit and records its audit event in the caller's transaction; a step is
+taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
+"""
+
+from caseline.cases.guards import GuardResult, Thresholds
+from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
+from caseline.cases.service import (
+    CaseDetail,
+    CaseSummary,
+    NextStep,
+    Step,
+    facts_of,
+    list_cases,
+    open_case,
+    read_case,
+    read_person_on_case,
+    take_step,
+)
+from caseline.cases.workflow import OUTCOMES, TRANSITIONS, Guard, State, Transition
+
+__all__ = [
+    "OUTCOMES",
+    "RULE_LABELS",
+    "TRANSITIONS",
+    "CaseDetail",
+    "CaseSummary",
+    "Guard",
+    "GuardResult",
+    "Lead",
+    "LeadRule",
+    "NextStep",
+    "State",
+    "Step",
+    "Thresholds",
+    "Transition",
+    "facts_of",
+    "find_leads",
+    "list_cases",
+    "list_leads",
+    "open_case",
+    "read_case",
+    "read_person_on_case",
+    "take_step",
+]

@@ -1,0 +1,281 @@
+"""The guards a case's steps must pass, evaluated on the server from what the records say now.
+
+Each result names the guard, whether it passed, why, and what would clear it. The facts a
+guard looks at are gathered once per case (:func:`gather_facts`), so listing a case's next
+steps evaluates every guard of every step against one snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.orm import Session
+
+from caseline.cases.workflow import Field, Guard
+from caseline.db.models import (
+    AuditEvent,
+    Case,
+    CaseTransition,
+    LinkDecision,
+    Person,
+    PersonEvent,
+    PersonRecord,
+)
+from caseline.oversight import Actor
+from caseline.profiles import PersonAddresses, PersonStatus, person_addresses, person_status
+from caseline.profiles.status_evidence import load_status_records
+
+CONFIRMING = ("confirm_identity", "reconfirm_identity")
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    identity: float  # identity assurance at or above which a person may be acted on
+    address: float  # current-residence probability at or above which an address may be
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    guard: Guard
+    passed: bool
+    why: str
+    clears_by: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "guard": self.guard.value,
+            "passed": self.passed,
+            "why": self.why,
+            "clears_by": self.clears_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What the guards look at, read once: the person as resolution and the records see it."""
+
+    person_exists: bool
+    assurance: float | None
+    status: PersonStatus
+    cleared: frozenset[str]  # status evidence records a legal reviewer has cleared
+    addresses: PersonAddresses
+    confirmed_at: dt.datetime | None  # the latest identity confirmation
+    confirmed_by: str | None
+    changed_at: dt.datetime | None  # the latest merge, split or link decision on the person
+    changes: tuple[str, ...]  # those changes since the confirmation, described
+    seen: Mapping[str, dt.datetime]  # who read the person on this case, and when last
+    proposer: str | None  # who proposed the action now awaiting approval
+    thresholds: Thresholds
+    as_of: dt.date
+
+
+def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt.date) -> CaseFacts:
+    person = session.get(Person, case.person_id)
+    steps = session.scalars(
+        select(CaseTransition).where(CaseTransition.case_id == case.id).order_by(CaseTransition.id)
+    ).all()
+    confirmations = [s for s in steps if s.action in CONFIRMING]
+    confirmed_at = _utc(confirmations[-1].occurred_at) if confirmations else None
+    cleared = frozenset(
+        record
+        for s in steps
+        if s.action == "clear_status"
+        for record in s.fields.get("cleared", ())
+    )
+    proposals = [s for s in steps if s.action == "propose_action"]
+    change_times = _changes(session, case.person_id)
+    changed_at = max((at for at, _ in change_times), default=None)
+    since = [what for at, what in change_times if confirmed_at is None or at > confirmed_at]
+    reads = session.execute(
+        select(AuditEvent.actor, AuditEvent.occurred_at).where(
+            AuditEvent.case_id == str(case.id),
+            AuditEvent.action == "read_person",
+            AuditEvent.object_id == case.person_id,
+        )
+    ).all()
+    seen: dict[str, dt.datetime] = {}
+    for actor, at in reads:
+        seen[actor] = max(seen.get(actor, _utc(at)), _utc(at))
+    return CaseFacts(
+        person_exists=person is not None,
+        assurance=person.assurance if person is not None else None,
+        status=person_status(load_status_records(session, [case.person_id]), as_of),
+        cleared=cleared,
+        addresses=person_addresses(session, case.person_id, as_of),
+        confirmed_at=confirmed_at,
+        confirmed_by=confirmations[-1].actor if confirmations else None,
+        changed_at=changed_at,
+        changes=tuple(since) if confirmed_at is not None else (),
+        seen=seen,
+        proposer=proposals[-1].actor if proposals else None,
+        thresholds=thresholds,
+        as_of=as_of,
+    )
+
+
+def evaluate(
+    guard: Guard, facts: CaseFacts, actor: Actor, fields: Mapping[str, str], case: Case
+) -> GuardResult:
+    return _GUARDS[guard](facts, actor, fields, case)
+
+
+def _identity_assurance(
+    facts: CaseFacts, _actor: Actor, _fields: Mapping[str, str], case: Case
+) -> GuardResult:
+    guard = Guard.IDENTITY_ASSURANCE
+    if not facts.person_exists:
+        return GuardResult(
+            guard, False, f"person {case.person_id} no longer exists: a resolution run "
+            "merged or split its records", "close the case and open one on the person the "
+            "records now belong to",
+        )  # fmt: skip
+    needed = facts.thresholds.identity
+    if facts.assurance is None or facts.assurance < needed:
+        shown = "none" if facts.assurance is None else f"{facts.assurance:.3f}"
+        return GuardResult(
+            guard, False, f"identity assurance {shown} is below {needed}",
+            "a reviewer's link decisions and a new resolution run that raise the assurance",
+        )  # fmt: skip
+    return GuardResult(guard, True, f"identity assurance {facts.assurance:.3f} >= {needed}")
+
+
+def _identity_seen(
+    facts: CaseFacts, actor: Actor, _fields: Mapping[str, str], _case: Case
+) -> GuardResult:
+    guard = Guard.IDENTITY_SEEN
+    read_at = facts.seen.get(actor.username)
+    if read_at is None:
+        return GuardResult(
+            guard, False, f"{actor.username} has not read the person's records on this case",
+            "open the person's profile from the case, with its records and links",
+        )  # fmt: skip
+    if facts.changed_at is not None and read_at < facts.changed_at:
+        return GuardResult(
+            guard, False, "the person's records changed after they were last read on this case",
+            "read the profile again from the case",
+        )  # fmt: skip
+    return GuardResult(guard, True, f"{actor.username} read the records on this case")
+
+
+def _identity_confirmed(
+    facts: CaseFacts, _actor: Actor, _fields: Mapping[str, str], case: Case
+) -> GuardResult:
+    guard = Guard.IDENTITY_CONFIRMED
+    if not facts.person_exists:
+        return _identity_assurance(facts, _actor, _fields, case)
+    if facts.confirmed_at is None:
+        return GuardResult(guard, False, "no analyst has confirmed the identity",
+                           "confirm_identity")  # fmt: skip
+    if facts.changes:
+        return GuardResult(
+            guard, False, "resolution changed the person since the identity was confirmed: "
+            + "; ".join(facts.changes), "reconfirm_identity after reading the profile again",
+        )  # fmt: skip
+    if facts.assurance is None or facts.assurance < facts.thresholds.identity:
+        return _identity_assurance(facts, _actor, _fields, case)
+    return GuardResult(guard, True, f"confirmed by {facts.confirmed_by}, unchanged since")
+
+
+def _status_clear(
+    facts: CaseFacts, _actor: Actor, _fields: Mapping[str, str], _case: Case
+) -> GuardResult:
+    guard = Guard.STATUS_CLEAR
+    open_stops = [e for e in facts.status.stopping if e.record_id not in facts.cleared]
+    if open_stops:
+        shown = "; ".join(
+            f"{e.term.value} ({e.source} record {e.record_id}, {e.stated}, {e.on or 'undated'})"
+            for e in open_stops[:5]
+        )
+        more = f" and {len(open_stops) - 5} more" if len(open_stops) > 5 else ""
+        return GuardResult(
+            guard, False, f"status stop: {shown}{more}",
+            "a legal reviewer's clear_status with a reason, or terminate",
+        )  # fmt: skip
+    cleared = len(facts.cleared & {e.record_id for e in facts.status.stopping})
+    why = f"{cleared} status records cleared by legal review" if cleared else "no status stop"
+    return GuardResult(guard, True, why)
+
+
+def _address_confident(
+    facts: CaseFacts, _actor: Actor, fields: Mapping[str, str], case: Case
+) -> GuardResult:
+    guard = Guard.ADDRESS_CONFIDENT
+    wanted = fields.get(Field.ADDRESS) or case.address
+    needed = facts.thresholds.address
+    if not wanted:
+        best = facts.addresses.addresses[0] if facts.addresses.addresses else None
+        hint = f" (the likeliest is {best.address} at {best.probability:.2f})" if best else ""
+        return GuardResult(guard, False, f"no address chosen{hint}", "choose an address")
+    found = next((a for a in facts.addresses.addresses if a.address == wanted), None)
+    if found is None:
+        return GuardResult(guard, False, f"{wanted!r} is not one of the person's addresses",
+                           "choose one of the addresses the profile lists")  # fmt: skip
+    if found.lead:
+        return GuardResult(guard, False, f"{wanted} is known only from another person's records",
+                           "choose an address of the person's own records")  # fmt: skip
+    departed = facts.status.departed_on
+    if departed is not None and departed >= found.last_seen:
+        return GuardResult(
+            guard, False, f"an exit on {departed} is the latest record: the person left after "
+            f"last being seen at {wanted}", "a record of the person at an address since then",
+        )  # fmt: skip
+    if found.probability < needed:
+        return GuardResult(
+            guard, False, f"{wanted} is the current residence with probability "
+            f"{found.probability:.2f} on {facts.as_of}, below {needed}",
+            "newer records at the address, or another address",
+        )  # fmt: skip
+    return GuardResult(
+        guard, True, f"{wanted}: probability {found.probability:.2f} on {facts.as_of}"
+    )
+
+
+def _two_people(
+    facts: CaseFacts, actor: Actor, _fields: Mapping[str, str], _case: Case
+) -> GuardResult:
+    guard = Guard.TWO_PEOPLE
+    if facts.proposer is not None and facts.proposer == actor.username:
+        return GuardResult(guard, False, f"{actor.username} proposed this action",
+                           "approval by another supervisor")  # fmt: skip
+    return GuardResult(guard, True, f"proposed by {facts.proposer}, approved by another")
+
+
+_GUARDS: dict[Guard, Callable[[CaseFacts, Actor, Mapping[str, str], Case], GuardResult]] = {
+    Guard.IDENTITY_ASSURANCE: _identity_assurance,
+    Guard.IDENTITY_SEEN: _identity_seen,
+    Guard.IDENTITY_CONFIRMED: _identity_confirmed,
+    Guard.STATUS_CLEAR: _status_clear,
+    Guard.ADDRESS_CONFIDENT: _address_confident,
+    Guard.TWO_PEOPLE: _two_people,
+}
+
+
+def _changes(session: Session, person_id: str) -> list[tuple[dt.datetime, str]]:
+    """Merges, splits and link decisions that touched the person, with when they happened."""
+    mentioned = cast(PersonEvent.related_person_ids, String).contains(person_id, autoescape=True)
+    found = [
+        (_utc(e.occurred_at), f"{e.kind} in resolution run {e.resolution_run_id}")
+        for e in session.scalars(
+            select(PersonEvent).where(or_(PersonEvent.person_id == person_id, mentioned))
+        )
+        if person_id == e.person_id or person_id in e.related_person_ids.get("persons", ())
+    ]
+    records = select(PersonRecord.record_id).where(PersonRecord.person_id == person_id)
+    for decision in session.scalars(
+        select(LinkDecision).where(
+            or_(LinkDecision.left_record_id.in_(records), LinkDecision.right_record_id.in_(records))
+        )
+    ):
+        found.append(
+            (_utc(decision.decided_at),
+             f"{decision.decision} decided by {decision.decided_by} on records "
+             f"{decision.left_record_id} and {decision.right_record_id}")
+        )  # fmt: skip
+    return sorted(found)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
