@@ -6,6 +6,7 @@ role through a permit and records its audit event in the caller's transaction; a
 taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
 """
 
+from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
 from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
 from caseline.cases.service import (
@@ -28,6 +29,7 @@ __all__ = [
     "TRANSITIONS",
     "CaseDetail",
     "CaseSummary",
+    "DossierCheck",
     "Guard",
     "GuardResult",
     "Lead",
@@ -37,6 +39,7 @@ __all__ = [
     "Step",
     "Thresholds",
     "Transition",
+    "check_dossier",
     "facts_of",
     "find_leads",
     "list_cases",

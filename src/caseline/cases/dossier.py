@@ -14,11 +14,16 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from caseline.cases.guards import CaseFacts, GuardResult
-from caseline.db.models import Case
-from caseline.profiles import Profile
+from sqlalchemy.orm import Session
+
+from caseline.cases.guards import CaseFacts, GuardResult, Thresholds, gather_facts
+from caseline.db.models import Case, CaseTransition
+from caseline.errors import NotFoundError
+from caseline.oversight import Actor, DossierRead, permit
+from caseline.profiles import Profile, build_profile
 
 
 def assemble_dossier(
@@ -86,3 +91,45 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 6)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class DossierCheck:
+    case_id: int
+    step_id: int
+    dossier: dict[str, Any]
+    sha256: str
+    intact: bool  # the kept text still hashes to the hash kept with the step
+    person_changed: bool  # the records say something else of the person today
+    person_changes: list[str]  # which parts: profile, addresses, status, border
+
+
+def check_dossier(
+    session: Session, case_id: int, step_id: int, *, actor: Actor, thresholds: Thresholds
+) -> DossierCheck:
+    """The dossier kept with a step, checked against its hash and against the person as the
+    records show them now, on the same reference date (audited)."""
+    allowed = permit(actor, DossierRead)
+    step = session.get(CaseTransition, step_id)
+    case = session.get(Case, case_id)
+    if case is None or step is None or step.case_id != case_id or step.dossier is None:
+        raise NotFoundError(f"no dossier for step {step_id} of case {case_id}")
+    kept = json.loads(step.dossier)
+    as_of = dt.date.fromisoformat(kept["case"]["as_of"])
+    now = person_part(
+        build_profile(session, case.person_id, as_of),
+        gather_facts(session, case, thresholds, as_of),
+    )
+    changes = [part for part, value in now.items() if kept["person"].get(part) != value]
+    allowed.record(
+        session, DossierRead(case_id=str(case_id), person_id=case.person_id, transition_id=step_id)
+    )
+    return DossierCheck(
+        case_id=case_id,
+        step_id=step_id,
+        dossier=kept,
+        sha256=step.dossier_sha256 or "",
+        intact=sha256(step.dossier) == step.dossier_sha256,
+        person_changed=sha256(canonical(now)) != kept.get("person_sha256"),
+        person_changes=changes,
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.cases.workflow import Field, Guard
+from caseline.config import Settings
 from caseline.db.models import (
     AuditEvent,
     Case,
@@ -35,6 +36,10 @@ CONFIRMING = ("confirm_identity", "reconfirm_identity")
 class Thresholds:
     identity: float  # identity assurance at or above which a person may be acted on
     address: float  # current-residence probability at or above which an address may be
+
+    @classmethod
+    def of(cls, settings: Settings) -> Thresholds:
+        return cls(settings.identity_threshold, settings.address_threshold)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,18 @@ Commands parse arguments, call a package entry point as the user CASELINE_USER n
 print the result; they hold no queries and no domain logic.
 """
 
-from caseline.cli import audit, evaluate, export, ingest, resolve, serve, users, world
+from caseline.cli import audit, cases, evaluate, export, ingest, resolve, serve, users, world
 from caseline.cli.app import app
 
-__all__ = ["app", "audit", "evaluate", "export", "ingest", "resolve", "serve", "users", "world"]
+__all__ = [
+    "app",
+    "audit",
+    "cases",
+    "evaluate",
+    "export",
+    "ingest",
+    "resolve",
+    "serve",
+    "users",
+    "world",
+]

@@ -77,6 +77,24 @@ class RecordOut(BaseModel):
     ingest_run_id: int
 
 
+class StatusEvidenceOut(BaseModel):
+    record_id: str
+    source: str
+    term: str
+    on: dt.date | None
+    stated: str
+    deadline: dt.date | None
+    stops: bool  # stops a case until legal review clears it
+
+
+class BorderEventOut(BaseModel):
+    record_id: str
+    direction: str
+    on: dt.date | None
+    port: str | None
+    nationality: str | None
+
+
 class ProfileOut(BaseModel):
     person_id: str
     best_name: str
@@ -91,6 +109,9 @@ class ProfileOut(BaseModel):
     identity: AssuranceOut
     addresses: AddressesOut | None
     records_by_source: dict[str, list[RecordOut]]
+    status: list[StatusEvidenceOut]
+    border: list[BorderEventOut]
+    departed_on: dt.date | None  # the last exit on record, if no entry followed it
 
     @classmethod
     def of(cls, profile: Profile) -> ProfileOut:
@@ -115,6 +136,23 @@ class ProfileOut(BaseModel):
                 source: [RecordOut.model_validate(r, from_attributes=True) for r in records]
                 for source, records in profile.records_by_source.items()
             },
+            status=[
+                StatusEvidenceOut(
+                    record_id=e.record_id,
+                    source=e.source,
+                    term=e.term.value,
+                    on=e.on,
+                    stated=e.stated,
+                    deadline=e.deadline,
+                    stops=e.stops,
+                )
+                for e in (profile.status.evidence if profile.status else [])
+            ],
+            border=[
+                BorderEventOut.model_validate(b, from_attributes=True)
+                for b in (profile.status.border if profile.status else [])
+            ],
+            departed_on=profile.status.departed_on if profile.status else None,
         )
 
 

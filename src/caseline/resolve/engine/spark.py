@@ -19,6 +19,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jellyfish
@@ -173,21 +174,20 @@ def _start_spark() -> Any:
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    scratch = tempfile.mkdtemp(prefix="caseline-spark-")
-    log_config = os.path.join(scratch, "log4j2.properties")
-    with open(log_config, "w") as file:
-        file.write(_LOG4J2)
+    scratch = Path(tempfile.mkdtemp(prefix="caseline-spark-"))
+    log_config = scratch / "log4j2.properties"
+    log_config.write_text(_LOG4J2)
     builder = SparkSession.builder
     for key, value in {
         **SPARK_CONFIG,
         "spark.jars": similarity_jar_location(),  # Splink's UDFs (some replaced, see above)
-        "spark.sql.warehouse.dir": os.path.join(scratch, "warehouse"),
+        "spark.sql.warehouse.dir": str(scratch / "warehouse"),
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log_config}",
     }.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     # Splink writes intermediate tables as Parquet here to cut Spark's lineage.
-    spark.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
+    spark.sparkContext.setCheckpointDir(str(scratch / "checkpoints"))
     atexit.register(_stop_spark, spark, scratch)
     return spark
 
@@ -208,6 +208,6 @@ logger.org.level = error
 """
 
 
-def _stop_spark(spark: Any, scratch: str) -> None:
+def _stop_spark(spark: Any, scratch: Path) -> None:
     spark.stop()
     shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,267 @@
+"""Leads and cases: what the rules find, cases opened from them, and the steps of each case.
+
+A step is posted with the version of the case the client saw; 409 answers a step someone
+else took first (with the case's state now) and a step a guard stops (with every guard's
+result: which, why, and what would clear it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
+from caseline.api.routes.persons import ProfileOut
+from caseline.cases import (
+    CaseDetail,
+    CaseSummary,
+    LeadRule,
+    State,
+    Thresholds,
+    check_dossier,
+    list_cases,
+    list_leads,
+    open_case,
+    read_case,
+    read_person_on_case,
+    take_step,
+)
+from caseline.oversight import Actor, Permission
+
+router = APIRouter(tags=["cases"])
+AsOf = Annotated[dt.date | None, Query(description="The day the rules and guards look at (today)")]
+
+
+class LeadOut(BaseModel):
+    lead_id: str
+    rule: str
+    person_id: str
+    display_name: str
+    found: str
+    since: dt.date
+    records: list[str]
+    open_case: int | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    person_id: str
+    display_name: str
+    state: str
+    version: int
+    opened_by: str
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    origin: dict[str, Any]
+    address: str | None
+    deadline: dt.date | None
+
+
+class GuardOut(BaseModel):
+    guard: str
+    passed: bool
+    why: str
+    clears_by: str
+
+
+class NextStepOut(BaseModel):
+    action: str
+    label: str
+    target: str
+    roles: list[str]
+    fields: list[str]
+    yours: bool
+    blocked: bool
+    guards: list[GuardOut]
+
+
+class StepOut(BaseModel):
+    id: int
+    action: str
+    from_state: str
+    to_state: str
+    actor: str
+    role: str
+    occurred_at: dt.datetime
+    reason: str | None
+    fields: dict[str, Any]
+    guards: list[dict[str, Any]]
+    dossier_sha256: str | None
+
+
+class CaseDetailOut(BaseModel):
+    case: CaseOut
+    history: list[StepOut]
+    next_steps: list[NextStepOut]
+
+    @classmethod
+    def of(cls, detail: CaseDetail) -> CaseDetailOut:
+        return cls(
+            case=_case_out(detail.case),
+            history=[StepOut.model_validate(s, from_attributes=True) for s in detail.history],
+            next_steps=[
+                NextStepOut(
+                    action=n.action,
+                    label=n.label,
+                    target=n.target,
+                    roles=list(n.roles),
+                    fields=list(n.fields),
+                    yours=n.yours,
+                    blocked=n.blocked,
+                    guards=[GuardOut.model_validate(g.as_json()) for g in n.guards],
+                )
+                for n in detail.next_steps
+            ],
+        )
+
+
+class OpenCaseIn(BaseModel):
+    lead_id: str | None = Field(default=None, description="Open from this lead")
+    person_id: str | None = Field(default=None, description="Or on this person, with a reason")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class StepIn(BaseModel):
+    action: str = Field(max_length=64)
+    expected_version: int = Field(description="The case's version the client last saw")
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class DossierOut(BaseModel):
+    case_id: int
+    step_id: int
+    dossier: dict[str, Any]
+    sha256: str
+    intact: bool  # the kept dossier still hashes to the hash kept with the step
+    person_changed: bool  # what the records say of the person differs today
+    person_changes: list[str]
+
+
+def _case_out(case: CaseSummary) -> CaseOut:
+    return CaseOut.model_validate(case, from_attributes=True)
+
+
+@router.get("/leads", response_model=list[LeadOut])
+def leads(
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.LIST_LEADS)],
+    rule: Annotated[list[LeadRule] | None, Query(description="Only these rules")] = None,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[LeadOut]:
+    """What the lead rules find on the day, oldest first; audited with the persons listed."""
+    with database.transaction() as session:
+        found = list_leads(
+            session, actor=actor, as_of=as_of or dt.date.today(), rules=rule, limit=limit
+        )
+    return [LeadOut.model_validate(lead, from_attributes=True) for lead in found]
+
+
+@router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
+def open_one(
+    body: OpenCaseIn,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+    as_of: AsOf = None,
+) -> CaseOut:
+    """Open a case from a lead, or on a person with a reason. Audited."""
+    with database.transaction() as session:
+        case = open_case(
+            session,
+            actor=actor,
+            as_of=as_of or dt.date.today(),
+            lead_id=body.lead_id,
+            person_id=body.person_id,
+            reason=body.reason,
+        )
+    return _case_out(case)
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def cases(
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.READ_CASES)],
+    state: Annotated[State | None, Query(description="Only cases in this state")] = None,
+) -> list[CaseOut]:
+    """Cases, the most recently changed first. Audited."""
+    with database.transaction() as session:
+        found = list_cases(session, actor=actor, state=state)
+    return [_case_out(c) for c in found]
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetailOut)
+def case(
+    case_id: int,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Authorized(Permission.READ_CASES)],
+    as_of: AsOf = None,
+) -> CaseDetailOut:
+    """The case, its history, and its next steps with each guard's result. Audited."""
+    with database.transaction() as session:
+        detail = read_case(
+            session,
+            case_id,
+            actor=actor,
+            thresholds=Thresholds.of(settings),
+            as_of=as_of or dt.date.today(),
+        )
+    return CaseDetailOut.of(detail)
+
+
+@router.post("/cases/{case_id}/steps", response_model=CaseDetailOut)
+def step(
+    case_id: int,
+    body: StepIn,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Authorized(Permission.TAKE_CASE_STEPS)],
+    as_of: AsOf = None,
+) -> CaseDetailOut:
+    """Take a step: 200 with the case as it now is; 403 if the role may not take it; 409 if
+    the case moved on since ``expected_version`` or a guard stops the step. Audited."""
+    with database.transaction() as session:
+        detail = take_step(
+            session,
+            case_id,
+            body.action,
+            actor=actor,
+            expected_version=body.expected_version,
+            fields=body.fields,
+            thresholds=Thresholds.of(settings),
+            as_of=as_of or dt.date.today(),
+        )
+    return CaseDetailOut.of(detail)
+
+
+@router.get("/cases/{case_id}/person", response_model=ProfileOut)
+def person(
+    case_id: int,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
+    as_of: AsOf = None,
+) -> ProfileOut:
+    """The profile of the person the case names, read for the case (audited with it)."""
+    with database.transaction() as session:
+        profile = read_person_on_case(session, case_id, actor=actor, as_of=as_of or dt.date.today())
+    return ProfileOut.of(profile)
+
+
+@router.get("/cases/{case_id}/dossiers/{step_id}", response_model=DossierOut)
+def dossier(
+    case_id: int,
+    step_id: int,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Authorized(Permission.READ_CASES)],
+) -> DossierOut:
+    """The dossier kept with a step, checked: still as hashed, and whether the person's
+    records say something else today. Audited."""
+    with database.transaction() as session:
+        checked = check_dossier(
+            session, case_id, step_id, actor=actor, thresholds=Thresholds.of(settings)
+        )
+    return DossierOut.model_validate(checked, from_attributes=True)

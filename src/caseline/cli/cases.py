@@ -1,0 +1,147 @@
+"""`caseline leads` and `caseline cases`: what the lead rules find, and the cases opened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Column, Table
+
+from caseline.cases import (
+    LeadRule,
+    State,
+    Thresholds,
+    list_cases,
+    list_leads,
+    open_case,
+    read_case,
+)
+from caseline.cases.workflow import lifecycle_markdown
+from caseline.cli.app import app, console, date_option, workspace
+
+cases_app = typer.Typer(help="Cases: list, show, open, and the lifecycle.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+
+
+@app.command()
+def leads(
+    rule: Annotated[
+        list[LeadRule] | None, typer.Option(help="Only this rule (repeatable).")
+    ] = None,
+    as_of: Annotated[dt.date | None, date_option("The day the rules look at (today).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
+) -> None:
+    """What the lead rules find: removal orders with no departure, stays ended with no exit,
+    voluntary-departure deadlines passed; each with what it found (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        found = list_leads(
+            session,
+            actor=ws.actor(session),
+            as_of=as_of or dt.date.today(),
+            rules=rule,
+            limit=limit,
+        )
+    table = Table("person", "name", "since", "found", "case")
+    # Lead ids are what `caseline cases open --lead` takes: never cut.
+    width = max((len(lead.lead_id) for lead in found), default=4)
+    table.columns.insert(0, Column("lead", no_wrap=True, min_width=width))
+    for lead in found:
+        table.add_row(
+            lead.lead_id,
+            lead.person_id,
+            lead.display_name,
+            lead.since.isoformat(),
+            lead.found,
+            str(lead.open_case or ""),
+        )
+    console.print(table)
+    console.print(f"{len(found):,} leads")
+
+
+@cases_app.command("list")
+def cases_list(
+    state: Annotated[State | None, typer.Option(help="Only cases in this state.")] = None,
+) -> None:
+    """Cases, the most recently changed first (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        found = list_cases(session, actor=ws.actor(session), state=state)
+    table = Table("case", "state", "person", "name", "opened by", "from", "updated")
+    for case in found:
+        table.add_row(
+            str(case.id),
+            case.state,
+            case.person_id,
+            case.display_name,
+            case.opened_by,
+            case.rule,
+            f"{case.updated_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@cases_app.command("show")
+def cases_show(
+    case_id: Annotated[int, typer.Argument(help="The case's number.")],
+    as_of: Annotated[dt.date | None, date_option("The day the guards look at (today).")] = None,
+) -> None:
+    """One case: what opened it, its history, and each next step with its guards (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        detail = read_case(
+            session,
+            case_id,
+            actor=ws.actor(session),
+            thresholds=Thresholds.of(ws.settings),
+            as_of=as_of or dt.date.today(),
+        )
+    case = detail.case
+    console.print(
+        f"case {case.id}: {case.display_name} ({case.person_id}), {case.state}, "
+        f"version {case.version}; opened by {case.opened_by}: {case.origin.get('found', '')}",
+        soft_wrap=True,
+    )
+    history = Table("step", "from", "to", "by", "when", "reason", "dossier sha256")
+    for step in detail.history:
+        history.add_row(
+            step.action,
+            step.from_state,
+            step.to_state,
+            f"{step.actor} ({step.role})",
+            f"{step.occurred_at:%Y-%m-%d %H:%M}",
+            step.reason or "",
+            (step.dossier_sha256 or "")[:16],
+        )
+    console.print(history)
+    steps = Table("next step", "who", "guards")
+    for option in detail.next_steps:
+        guards = "; ".join(
+            f"{'ok' if g.passed else 'STOPPED'} {g.guard.value}: {g.why}" for g in option.guards
+        )
+        steps.add_row(option.action, ", ".join(option.roles), guards or "-")
+    console.print(steps)
+
+
+@cases_app.command("open")
+def cases_open(
+    lead: Annotated[str | None, typer.Option(help="Open from this lead (its id).")] = None,
+    person: Annotated[str | None, typer.Option(help="Or on this person...")] = None,
+    reason: Annotated[str | None, typer.Option(help="...with this reason.")] = None,
+    as_of: Annotated[dt.date | None, date_option("The day the lead is found on (today).")] = None,
+) -> None:
+    """Open a case from a lead, or on a person with a reason (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        case = open_case(
+            session,
+            actor=ws.actor(session),
+            as_of=as_of or dt.date.today(),
+            lead_id=lead,
+            person_id=person,
+            reason=reason,
+        )
+    console.print(f"opened case {case.id} on {case.display_name} ({case.person_id})")
+
+
+@cases_app.command("lifecycle")
+def cases_lifecycle() -> None:
+    """Print the lifecycle (diagram and table) as docs/cases.md shows it."""
+    typer.echo(lifecycle_markdown(), nl=False)
