@@ -4,13 +4,25 @@ Commands parse arguments, call a package entry point as the user CASELINE_USER n
 print the result; they hold no queries and no domain logic.
 """
 
-from caseline.cli import audit, cases, evaluate, export, ingest, resolve, serve, users, world
+from caseline.cli import (
+    audit,
+    cases,
+    demo,
+    evaluate,
+    export,
+    ingest,
+    resolve,
+    serve,
+    users,
+    world,
+)
 from caseline.cli.app import app
 
 __all__ = [
     "app",
     "audit",
     "cases",
+    "demo",
     "evaluate",
     "export",
     "ingest",
