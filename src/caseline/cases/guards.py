@@ -25,7 +25,7 @@ from caseline.db.models import (
     PersonEvent,
     PersonRecord,
 )
-from caseline.oversight import Actor
+from caseline.oversight import Actor, CaseThresholdsChanged, permit
 from caseline.profiles import PersonAddresses, PersonStatus, person_addresses, person_status
 from caseline.profiles.status_evidence import load_status_records
 
@@ -75,6 +75,28 @@ class CaseFacts:
     proposer: str | None  # who proposed the action now awaiting approval
     thresholds: Thresholds
     as_of: dt.date
+
+
+def note_thresholds(session: Session, actor: Actor, thresholds: Thresholds) -> None:
+    """Audit the thresholds the first time they take effect with values other than the last
+    ones noted, so that a change of settings is on the trail with who first acted under it."""
+    last = session.scalars(
+        select(AuditEvent.details)
+        .where(AuditEvent.action == CaseThresholdsChanged.action)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    before = (last or {}).get("identity"), (last or {}).get("address")
+    if before != (thresholds.identity, thresholds.address):
+        permit(actor, CaseThresholdsChanged).record(
+            session,
+            CaseThresholdsChanged(
+                identity=thresholds.identity,
+                address=thresholds.address,
+                previous_identity=before[0],
+                previous_address=before[1],
+            ),
+        )
 
 
 def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt.date) -> CaseFacts:

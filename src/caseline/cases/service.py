@@ -16,7 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caseline.cases.dossier import assemble_dossier, canonical, sha256
-from caseline.cases.guards import CaseFacts, GuardResult, Thresholds, evaluate, gather_facts
+from caseline.cases.guards import (
+    CaseFacts,
+    GuardResult,
+    Thresholds,
+    evaluate,
+    gather_facts,
+    note_thresholds,
+)
 from caseline.cases.leads import LeadRule, lead_by_id
 from caseline.cases.workflow import (
     BY_ACTION,
@@ -207,6 +214,7 @@ def take_step(
         roles = ", ".join(sorted(transition.roles))
         raise AccessDenied(f"{action} is taken by {roles}, not {actor.role}")
     given = _fields(transition, fields)
+    note_thresholds(session, actor, thresholds)
     facts = gather_facts(session, case, thresholds, as_of)
     results = [evaluate(g, facts, actor, given, case) for g in transition.guards]
     stopped = [r for r in results if not r.passed]
@@ -243,7 +251,10 @@ def take_step(
         role=actor.role.value,
         reason=given.get(Field.REASON),
         fields=step_fields,
-        guards={"results": [r.as_json() for r in results]},
+        guards={
+            "results": [r.as_json() for r in results],
+            "thresholds": {"identity": thresholds.identity, "address": thresholds.address},
+        },
         dossier=dossier_text,
         dossier_sha256=sha256(dossier_text) if dossier_text is not None else None,
     )

@@ -231,6 +231,21 @@ class AddressesEvaluated(Event):
     persons_judged: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class CasesSimulated(Event):
+    action = "simulate_cases"
+    object_type = "person"
+    permission = Permission.EVALUATE_ACCURACY
+    summary = "leads worked by a simulated analyst, guards on and off, counted against the truth"
+
+    truth_records: str
+    truth_persons: str
+    as_of: str
+    leads: int
+    guards_on: dict[str, int]
+    guards_off: dict[str, int]
+
+
 # Users and sessions
 
 
@@ -352,6 +367,19 @@ class DeparturesListed(Event):
     summary = "voluntary departures and whether each is verified, probable or overdue"
 
     persons: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseThresholdsChanged(Event):
+    action = "change_case_thresholds"
+    object_type = "setting"
+    permission = None  # noted for whoever first acts under the new settings
+    summary = "the guards' thresholds took effect with new values (and what they were)"
+
+    identity: float
+    address: float
+    previous_identity: float | None
+    previous_address: float | None
 
 
 E = TypeVar("E", bound=Event)
