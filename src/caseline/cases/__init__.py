@@ -1,11 +1,13 @@
 """Cases: the lifecycle from lead to outcome, above profiles.
 
-Public entry points: :func:`list_leads`; :func:`open_case`, :func:`list_cases`,
-:func:`read_case`, :func:`take_step` and :func:`read_person_on_case`. Each checks the actor's
-role through a permit and records its audit event in the caller's transaction; a step is
-taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
+Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
+:func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`.
+Each checks the actor's role through a permit and records its audit event in the caller's
+transaction; a step is taken only as the lifecycle table (:mod:`caseline.cases.workflow`)
+and its guards allow.
 """
 
+from caseline.cases.departures import Departure, DepartureState, list_departures
 from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
 from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
@@ -21,7 +23,14 @@ from caseline.cases.service import (
     read_person_on_case,
     take_step,
 )
-from caseline.cases.workflow import OUTCOMES, TRANSITIONS, Guard, State, Transition
+from caseline.cases.workflow import (
+    OUTCOMES,
+    TRANSITIONS,
+    Guard,
+    State,
+    Transition,
+    lifecycle_markdown,
+)
 
 __all__ = [
     "OUTCOMES",
@@ -29,6 +38,8 @@ __all__ = [
     "TRANSITIONS",
     "CaseDetail",
     "CaseSummary",
+    "Departure",
+    "DepartureState",
     "DossierCheck",
     "Guard",
     "GuardResult",
@@ -42,7 +53,9 @@ __all__ = [
     "check_dossier",
     "facts_of",
     "find_leads",
+    "lifecycle_markdown",
     "list_cases",
+    "list_departures",
     "list_leads",
     "open_case",
     "read_case",

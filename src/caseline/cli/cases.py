@@ -12,12 +12,12 @@ from caseline.cases import (
     LeadRule,
     State,
     Thresholds,
+    lifecycle_markdown,
     list_cases,
     list_leads,
     open_case,
     read_case,
 )
-from caseline.cases.workflow import lifecycle_markdown
 from caseline.cli.app import app, console, date_option, workspace
 
 cases_app = typer.Typer(help="Cases: list, show, open, and the lifecycle.", no_args_is_help=True)

@@ -12,13 +12,13 @@ import typer
 from rich.table import Table
 
 from caseline.cli.app import app, console, date_option, fail, progress, workspace
-from caseline.profiles.address_evaluation import (
+from caseline.profiles import (
     SMALL_GROUP_PERSONS,
     AddressEvaluation,
     evaluate_addresses,
+    load_address_model,
+    write_reliability_diagram,
 )
-from caseline.profiles.address_model import load_address_model
-from caseline.profiles.address_plot import write_reliability_diagram
 from caseline.resolve import PairwiseScores, evaluate_resolution
 
 evaluate_app = typer.Typer(

@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from caseline.cli.app import app, console, date_option, progress, workspace
-from caseline.profiles.address_model import load_address_model
-from caseline.profiles.export_ftm import export_ftm
+from caseline.profiles import export_ftm, load_address_model
 
 
 class ExportFormat(StrEnum):

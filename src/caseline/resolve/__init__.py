@@ -1,20 +1,38 @@
 """Resolution: records -> persons. Public entry points: resolve_persons (a full run),
 resolve_incrementally (new records only) and evaluate_resolution. The first two run the
-model on an `Engine` (DuckDB by default; `engine_named` turns a command line's name into one)."""
+model on an `Engine` (DuckDB by default; `engine_named` turns a command line's name into one).
+For reviewers: explain_pair (a pair's waterfall), decide_pair (must- and cannot-links) and
+list_person_events (merges and splits)."""
 
+from caseline.resolve.decisions import Decision, DecisionReceipt, decide_pair
 from caseline.resolve.engine import ENGINE_NAMES, Engine, engine_named
 from caseline.resolve.evaluation import PairwiseScores, evaluate_resolution
+from caseline.resolve.explain import (
+    ComparisonTerm,
+    PairExplanation,
+    PersonChangeEvent,
+    explain_pair,
+    list_person_events,
+)
 from caseline.resolve.incremental import IncrementalSummary, resolve_incrementally
 from caseline.resolve.pipeline import ResolutionSummary, resolve_persons
 
 __all__ = [
     "ENGINE_NAMES",
+    "ComparisonTerm",
+    "Decision",
+    "DecisionReceipt",
     "Engine",
     "IncrementalSummary",
+    "PairExplanation",
     "PairwiseScores",
+    "PersonChangeEvent",
     "ResolutionSummary",
+    "decide_pair",
     "engine_named",
     "evaluate_resolution",
+    "explain_pair",
+    "list_person_events",
     "resolve_incrementally",
     "resolve_persons",
 ]

@@ -23,18 +23,23 @@ from caseline.standardise.names import (
     given_name_equivalents,
     split_full_name,
 )
+from caseline.standardise.status import PROTECTIVE, STOPPING, StatusTerm, clean_status
 from caseline.standardise.values import InvalidValue
 
 __all__ = [
     "NO_ADDRESS",
     "NO_NAME",
+    "PROTECTIVE",
+    "STOPPING",
     "Address",
     "InvalidValue",
     "ParsedName",
+    "StatusTerm",
     "clean_a_number",
     "clean_name",
     "clean_passport",
     "clean_ssn",
+    "clean_status",
     "clean_tin",
     "family_name_key",
     "given_name_equivalents",

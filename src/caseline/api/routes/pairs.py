@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field, JsonValue
 
 from caseline.api.deps import Authorized, DatabaseDep
 from caseline.oversight import Actor, Permission
-from caseline.resolve.decisions import Decision, decide_pair
-from caseline.resolve.explain import ComparisonTerm, PairExplanation, explain_pair
+from caseline.resolve import ComparisonTerm, Decision, PairExplanation, decide_pair, explain_pair
 
 router = APIRouter(prefix="/pairs", tags=["pairs"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep
 from caseline.oversight import Actor, Permission
-from caseline.resolve.explain import list_person_events
+from caseline.resolve import list_person_events
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
