@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from caseline.api.routes import cases, pairs, person_events, persons, sessions
+from caseline.api.routes import cases, departures, pairs, person_events, persons, sessions
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(sessions.router)
@@ -10,3 +10,4 @@ api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
 api_router.include_router(pairs.router)
 api_router.include_router(cases.router)
+api_router.include_router(departures.router)
