@@ -1,10 +1,10 @@
 """Cases: the lifecycle from lead to outcome, above profiles.
 
 Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
-:func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`.
-Each checks the actor's role through a permit and records its audit event in the caller's
-transaction; a step is taken only as the lifecycle table (:mod:`caseline.cases.workflow`)
-and its guards allow.
+:func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
+:func:`simulate_cases`, the offline wrongful-action measurement. Each checks the actor's
+role through a permit and records its audit event in the caller's transaction; a step is
+taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
 """
 
 from caseline.cases.departures import Departure, DepartureState, list_departures
@@ -23,6 +23,7 @@ from caseline.cases.service import (
     read_person_on_case,
     take_step,
 )
+from caseline.cases.simulation import Simulation, SimulationFigures, simulate_cases
 from caseline.cases.workflow import (
     OUTCOMES,
     TRANSITIONS,
@@ -46,6 +47,8 @@ __all__ = [
     "Lead",
     "LeadRule",
     "NextStep",
+    "Simulation",
+    "SimulationFigures",
     "State",
     "Step",
     "Thresholds",
@@ -60,5 +63,6 @@ __all__ = [
     "open_case",
     "read_case",
     "read_person_on_case",
+    "simulate_cases",
     "take_step",
 ]

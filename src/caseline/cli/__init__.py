@@ -14,6 +14,7 @@ from caseline.cli import (
     ingest,
     resolve,
     serve,
+    simulate,
     users,
     world,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "ingest",
     "resolve",
     "serve",
+    "simulate",
     "users",
     "world",
 ]
