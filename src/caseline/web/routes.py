@@ -1,23 +1,28 @@
-"""Pages: sign in, search, results, profile. Thin: parse, call a package, render a template."""
+"""Pages: sign in, search, results, profile; the case pages join from their own modules.
+Thin: parse, call a package, render a template."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from caseline.api.deps import SESSION_COOKIE, Authorized, DatabaseDep, SettingsDep, session_token
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission, sign_in, sign_out
 from caseline.profiles import read_profile, search_persons
-from caseline.resolve.explain import list_person_events
+from caseline.resolve import list_person_events
+from caseline.web import cases, departures, dossiers
+from caseline.web.templating import templates
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+__all__ = ["templates", "web_router"]
+
 web_router = APIRouter(include_in_schema=False)
+web_router.include_router(cases.router)
+web_router.include_router(dossiers.router)
+web_router.include_router(departures.router)
 
 
 @web_router.get("/login", response_class=HTMLResponse)
@@ -81,7 +86,14 @@ def search_page(
     return templates.TemplateResponse(
         request,
         "search.html",
-        {"actor": actor, "q": q, "purpose": purpose, "results": results, "error": error},
+        {
+            "actor": actor,
+            "section": "search",
+            "q": q,
+            "purpose": purpose,
+            "results": results,
+            "error": error,
+        },
     )
 
 
@@ -100,5 +112,12 @@ def profile_page(
     return templates.TemplateResponse(
         request,
         "profile.html",
-        {"actor": actor, "profile": profile, "purpose": purpose, "history": history},
+        {
+            "actor": actor,
+            "section": "search",
+            "profile": profile,
+            "purpose": purpose,
+            "history": history,
+            "case_id": None,
+        },
     )

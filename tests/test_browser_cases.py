@@ -1,0 +1,257 @@
+"""Cases through the web UI, in a real headless Chromium: a case walked from its lead to an
+outcome by the people whose steps they are, a status stop cleared by legal, a stale form.
+
+Each test takes a copy of the resolved world and a server of its own. With
+CASELINE_SCREENSHOTS=DIR the walk also saves the leads, board, case and dossier pages there
+(scripts/case-screenshots makes the images in docs/images this way).
+"""
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect
+
+from caseline.cases import Thresholds, find_leads, open_case, take_step
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.server import create_app
+from tests.case_pages import ANN, AS_OF, lead_case, status_stopped_case, walkable_lead
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
+
+SHOTS = os.environ.get("CASELINE_SCREENSHOTS")
+
+
+@contextmanager
+def _serve(settings: Settings, database: Database) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def world(mutable_resolved: tuple[Settings, Database]) -> Iterator[tuple[Settings, Database, str]]:
+    settings, database = mutable_resolved
+    with _serve(settings, database) as base:
+        yield settings, database, base
+
+
+@pytest.fixture
+def browser(browser: Browser) -> Iterator[Browser]:
+    """The session's browser; the contexts a test opens (one per user) close after it."""
+    before = set(browser.contexts)
+    yield browser
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
+
+
+def _sign_in(browser: Browser, base: str, username: str) -> Page:
+    """A page in a browser context of its own (its own cookies), signed in as ``username``."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return page
+
+
+def _take(page: Page, action: str, target: str, **fields: str) -> None:
+    """Fill in the step's form on the case page, submit it, and see the case reach ``target``."""
+    form = page.locator(f"form.step-form[data-action='{action}']")
+    if "address" in fields:
+        form.get_by_label("Address").select_option(fields["address"])
+    if "hearing_on" in fields:
+        form.get_by_label("Hearing on").fill(fields["hearing_on"])
+    if "deadline" in fields:
+        form.get_by_label("Departure deadline").fill(fields["deadline"])
+    if "reason" in fields:
+        form.get_by_label("Reason").fill(fields["reason"])
+    form.get_by_role("button").click()
+    expect(page.locator("#refusal")).to_have_count(0)
+    expect(page.locator("#case-state")).to_have_attribute("data-state", target)
+
+
+def _shoot(page: Page, name: str, *, full_page: bool = True) -> None:
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / f"cases-{name}.png"), full_page=full_page)
+
+
+def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
+    browser: Browser, world: tuple[Settings, Database, str]
+) -> None:
+    settings, database, base = world
+    lead_id, address = walkable_lead(settings, database)
+    ann = _sign_in(browser, base, "ann")
+    expect(ann.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
+        ["Search", "Leads", "Cases", "Departures"]
+    )
+    ann.goto(f"{base}/leads?as_of={AS_OF}")
+    ann.get_by_label("Rule").select_option("removal_order_not_departed")
+    ann.get_by_role("button", name="Show leads").click()
+    rows = ann.locator("table.leads tbody tr")
+    expect(rows.first).to_have_attribute("data-rule", "removal_order_not_departed")
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.rule)")) == {
+        "removal_order_not_departed"
+    }
+    _shoot(ann, "leads")
+    ann.locator(f"tr[data-lead-id='{lead_id}']").get_by_role("button", name="Open case").click()
+    expect(ann.locator("#case-state")).to_have_attribute("data-state", "lead")
+    case_url = ann.url
+    assert f"as_of={AS_OF}" in case_url
+    expect(ann.locator("#case-origin")).to_contain_text("final removal order")
+
+    _take(ann, "begin_review", "identity_review")
+    confirm = ann.locator("#step-confirm_identity")
+    expect(confirm).to_have_attribute("data-blocked", "true")
+    expect(confirm.locator("li[data-guard='identity_seen']")).to_contain_text("Clears by")
+    ann.get_by_role("link", name="Read the person's records for this case").click()
+    expect(ann.locator("#case-context")).to_contain_text("Read for case")
+    expect(ann.locator("#status")).to_be_visible()
+    ann.get_by_role("link", name="back to case").click()
+    expect(confirm).to_have_attribute("data-blocked", "false")
+    _take(ann, "confirm_identity", "status_review", reason="records and links checked")
+    _shoot(ann, "case")
+    _take(ann, "propose_action", "supervisor_approval", address=address, reason="likeliest address")
+    expect(ann.locator("#case-address")).to_have_text(address)
+
+    sam = _sign_in(browser, base, "sam")
+    sam.goto(case_url)
+    _take(sam, "approve_action", "enforcement_action", reason="approved: guards pass")
+    ann.goto(case_url)
+    _take(ann, "serve_notice", "notice", reason="served at the address")
+    lee = _sign_in(browser, base, "lee")
+    expect(lee.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
+        ["Search", "Cases", "Departures"]
+    )
+    lee.goto(case_url)
+    _take(lee, "schedule_hearing", "hearing", hearing_on="2026-03-01", reason="on the calendar")
+    _take(lee, "record_removal_order", "order", reason="the judge ordered removal")
+    sam.goto(case_url)
+    _take(sam, "carry_out_removal", "removed", reason="removed as ordered")
+    expect(sam.locator("#next-steps")).to_contain_text("the case has reached an outcome")
+    steps = sam.locator("ol.history li.history-step")
+    expect(steps).to_have_count(8)
+
+    last = steps.last
+    kept = last.locator("code.hash").inner_text()
+    last.get_by_role("link", name="Dossier of carry out removal").click()
+    expect(sam.locator("#dossier-integrity")).to_contain_text("Intact")
+    expect(sam.locator("#dossier-person")).to_contain_text("Person unchanged")
+    expect(sam.locator("#dossier-sha256")).to_have_text(kept)
+    expect(sam.locator("#raw-json")).to_have_attribute("href", f"/api/{sam.url.split('/', 3)[3]}")
+    _shoot(sam, "dossier", full_page=False)
+
+    sam.get_by_role("link", name="Cases").click()
+    case_id = case_url.split("/cases/")[1].split("?")[0]
+    expect(sam.locator("#state-removed li.card")).to_have_attribute("data-case-id", case_id)
+    expect(sam.locator("#state-removed")).to_contain_text("Case " + case_id)
+    if SHOTS:
+        _more_cases(database)
+        sam.reload()
+        _shoot(sam, "board")
+
+
+def _more_cases(database: Database) -> None:
+    """A few more cases, in early states, so that the board's picture shows a board."""
+    thresholds = Thresholds(identity=0.95, address=0.5)
+    with database.transaction() as session:
+        leads = [lead for lead in find_leads(session, AS_OF) if lead.open_case is None][:4]
+        for n, lead in enumerate(leads):
+            case = open_case(session, actor=ANN, as_of=AS_OF, lead_id=lead.lead_id)
+            if n % 2:
+                take_step(
+                    session, case.id, "begin_review", actor=ANN, expected_version=case.version,
+                    fields={}, thresholds=thresholds, as_of=AS_OF,
+                )  # fmt: skip
+
+
+def test_a_status_stop_shows_on_the_case_until_legal_clears_it(
+    browser: Browser, world: tuple[Settings, Database, str]
+) -> None:
+    settings, database, base = world
+    case_id = status_stopped_case(settings, database)
+    case_url = f"{base}/cases/{case_id}?as_of={AS_OF}"
+    ann = _sign_in(browser, base, "ann")
+    ann.goto(case_url)
+    propose = ann.locator("#step-propose_action")
+    expect(propose).to_have_attribute("data-blocked", "true")
+    stop = propose.locator("li[data-guard='status_clear']")
+    expect(stop).to_have_attribute("data-passed", "false")
+    expect(stop).to_contain_text("Fails")
+    expect(stop).to_contain_text(re.compile(r"status stop: .*permanent_resident"))
+    expect(stop).to_contain_text("Clears by: a legal reviewer's clear_status")
+    # the analyst sees the legal step and who takes it, but no form for it
+    expect(ann.locator("#step-clear_status")).to_contain_text("taken by legal")
+    expect(ann.locator("form[data-action='clear_status']")).to_have_count(0)
+    # the person read for the case shows the record that stops it
+    ann.get_by_role("link", name="Read the person's records for this case").click()
+    stopping = ann.locator("#status tr[data-term='permanent_resident']")
+    expect(stopping.first).to_contain_text("Stops a case")
+
+    lee = _sign_in(browser, base, "lee")
+    lee.goto(case_url)
+    _take(lee, "clear_status", "status_review", reason="the residence card was revoked in 2020")
+    expect(lee.locator("li.history-step").last).to_contain_text("revoked in 2020")
+
+    ann.goto(case_url)
+    cleared = ann.locator("#step-propose_action li[data-guard='status_clear']")
+    expect(cleared).to_have_attribute("data-passed", "true")
+    expect(cleared).to_contain_text("cleared by legal review")
+    choice = ann.locator("form[data-action='propose_action'] select[name='address'] option")
+    address = choice.nth(1).get_attribute("value")
+    assert address
+    _take(ann, "propose_action", "supervisor_approval", address=address, reason="stop cleared")
+
+
+def test_a_stale_form_shows_the_conflict_and_the_case_as_it_is(
+    browser: Browser, world: tuple[Settings, Database, str]
+) -> None:
+    _, database, base = world
+    case_url = f"{base}/cases/{lead_case(database)}?as_of={AS_OF}"
+    first = _sign_in(browser, base, "ann")
+    second = first.context.new_page()
+    first.goto(case_url)
+    second.goto(case_url)
+    _take(first, "begin_review", "identity_review")
+
+    with second.expect_response(lambda r: r.request.method == "POST") as answer:
+        second.locator("form[data-action='begin_review']").get_by_role("button").click()
+    assert answer.value.status == 409
+    refusal = second.locator("#refusal")
+    expect(refusal).to_have_attribute("data-kind", "ConflictError")
+    expect(refusal).to_contain_text("Someone else moved this case first")
+    expect(refusal).to_contain_text("now identity_review at version 2")
+    expect(second.locator("#case-state")).to_have_attribute("data-state", "identity_review")
+    expect(second.locator("#case-version")).to_have_text("2")
+    expect(second.locator("li.history-step")).to_have_count(1)
+    # the page now offers the steps of the state the case is in, at its version
+    version = second.locator("form[data-action='confirm_identity'] [name='expected_version']")
+    expect(version).to_have_value("2")

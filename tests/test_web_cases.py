@@ -1,0 +1,155 @@
+"""The case pages check roles on the server and show what the lifecycle table gives each role;
+a refused step or lead comes back as the page, saying why."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.server import create_app
+from tests.case_pages import AS_OF, lead_case, status_stopped_case
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def app(mutable_resolved: tuple[Settings, Database]) -> FastAPI:
+    return create_app(*mutable_resolved)
+
+
+@pytest.fixture(scope="module")
+def shared_app(resolved: tuple[Settings, Database]) -> FastAPI:
+    """An app on the shared world, for what only reads it."""
+    return create_app(*resolved)
+
+
+@pytest.fixture
+def signed_in() -> Iterator[dict[str, TestClient]]:
+    """Clients signed in through the web form, one per user, closed after the test."""
+    clients: dict[str, TestClient] = {}
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+def _as(app: FastAPI, username: str) -> TestClient:
+    client = TestClient(app)
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def _nav(page: str) -> list[str]:
+    nav = re.search(r'<nav aria-label="Main">(.*?)</nav>', page, re.S)
+    assert nav is not None
+    return re.findall(r">([^<]+)</a>", nav.group(1))
+
+
+def _form_for(page: str, action: str) -> bool:
+    return re.search(rf'<form[^>]*class="step-form"[^>]*data-action="{action}"', page) is not None
+
+
+def test_an_auditor_is_refused_every_case_page(shared_app: FastAPI) -> None:
+    aud = _as(shared_app, "aud")
+    for path in ("/leads", "/cases", "/cases/1", "/cases/1/person", "/cases/1/dossiers/1"):
+        response = aud.get(path, params={"as_of": str(AS_OF)})
+        assert response.status_code == 403, path
+        assert "may not" in response.text
+    assert aud.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
+    step = {"action": "begin_review", "expected_version": "1"}
+    assert aud.post("/cases/1/steps", data=step).status_code == 403
+
+
+def test_legal_reads_cases_but_opens_none(shared_app: FastAPI) -> None:
+    lee = _as(shared_app, "lee")
+    board = lee.get("/cases")
+    assert board.status_code == 200
+    assert _nav(board.text) == ["Search", "Cases", "Departures"]
+    assert lee.get("/leads").status_code == 403
+    assert lee.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
+    ann = _as(shared_app, "ann")
+    assert _nav(ann.get("/cases").text) == ["Search", "Leads", "Cases", "Departures"]
+
+
+def test_the_leads_page_filters_by_rule_and_refuses_an_unknown_one(shared_app: FastAPI) -> None:
+    ann = _as(shared_app, "ann")
+    page = ann.get("/leads", params={"as_of": str(AS_OF), "rule": "stay_ended_no_exit"})
+    assert page.status_code == 200
+    rules = set(re.findall(r'data-rule="([^"]+)"', page.text))
+    assert rules == {"stay_ended_no_exit"}
+    assert ann.get("/leads", params={"rule": "hunch"}).status_code == 422
+    assert ann.get("/leads", params={"as_of": "01/01/2026"}).status_code == 422
+
+
+def test_an_analyst_sees_legal_steps_but_no_form_for_them(
+    app: FastAPI, mutable_resolved: tuple[Settings, Database]
+) -> None:
+    case_id = status_stopped_case(*mutable_resolved)
+    ann, lee = _as(app, "ann"), _as(app, "lee")
+    page = ann.get(f"/cases/{case_id}", params={"as_of": str(AS_OF)}).text
+    assert 'id="step-clear_status"' in page and "taken by legal, not analyst" in page
+    assert not _form_for(page, "clear_status") and _form_for(page, "propose_action")
+    assert _form_for(
+        lee.get(f"/cases/{case_id}", params={"as_of": str(AS_OF)}).text, "clear_status"
+    )
+
+    version = re.search(r'id="case-version">(\d+)<', page)
+    assert version is not None
+    step = {"action": "clear_status", "expected_version": version.group(1), "reason": "I may not"}
+    refused = ann.post(f"/cases/{case_id}/steps", data=step, follow_redirects=False)
+    assert refused.status_code == 403 and "clear_status is taken by legal" in refused.text
+    taken = lee.post(
+        f"/cases/{case_id}/steps",
+        data={**step, "reason": "the card was revoked", "as_of": str(AS_OF)},
+        follow_redirects=False,
+    )
+    assert taken.status_code == 303
+    assert taken.headers["location"] == f"/cases/{case_id}?as_of={AS_OF}"
+
+
+def test_a_refused_step_shows_why_and_keeps_what_was_typed(
+    app: FastAPI, mutable_resolved: tuple[Settings, Database]
+) -> None:
+    _, database = mutable_resolved
+    case_id = lead_case(database)
+    ann = _as(app, "ann")
+    url, day = f"/cases/{case_id}/steps", {"as_of": str(AS_OF)}
+    begun = ann.post(url, data={"action": "begin_review", "expected_version": "1", **day})
+    assert begun.status_code == 200 and 'data-state="identity_review"' in begun.text
+
+    typed = "the records agree on name and birth"
+    confirm = {"action": "confirm_identity", "expected_version": "2", "reason": typed, **day}
+    stopped = ann.post(url, data=confirm)
+    assert stopped.status_code == 409
+    assert 'data-kind="GuardStopped"' in stopped.text
+    assert 'data-guard="identity_seen"' in stopped.text and "Clears by: open the" in stopped.text
+    assert f">{typed}</textarea>" in stopped.text
+
+    short = ann.post(url, data={**confirm, "reason": "ok"})
+    assert short.status_code == 422 and "a reason of at least 5 characters" in short.text
+    stale = ann.post(url, data={"action": "begin_review", "expected_version": "1", **day})
+    assert stale.status_code == 409 and "now identity_review at version 2" in stale.text
+
+
+def test_opening_a_lead_twice_points_to_the_open_case(
+    app: FastAPI, mutable_resolved: tuple[Settings, Database]
+) -> None:
+    ann = _as(app, "ann")
+    leads = ann.get("/leads", params={"as_of": str(AS_OF), "rule": "stay_ended_no_exit"}).text
+    lead_id = re.findall(r'data-lead-id="([^"]+)"', leads)[0]
+    form = {"lead_id": lead_id, "as_of": str(AS_OF), "rule": "stay_ended_no_exit"}
+    opened = ann.post("/cases", data=form, follow_redirects=False)
+    assert opened.status_code == 303
+    case_url = opened.headers["location"]
+    assert re.fullmatch(rf"/cases/\d+\?as_of={AS_OF}", case_url)
+    again = ann.post("/cases", data=form, follow_redirects=False)
+    assert again.status_code == 409 and "is already open on person" in again.text
+    row = re.search(rf'data-lead-id="{re.escape(lead_id)}".*?</tr>', again.text, re.S)
+    assert row is not None and f'href="{case_url}"' in row.group(0)
+    board = ann.get("/cases").text
+    assert re.search(r'id="state-lead".*?data-case-id="\d+"', board, re.S)
