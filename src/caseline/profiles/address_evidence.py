@@ -36,7 +36,10 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
     Columns: person_id, address_key, address (as most records write it), variants (every key
     its records carry), sources, records, first_seen, last_seen, open_accounts,
-    closed_accounts, and the person-level newest evidence used by the model.
+    closed_accounts, and the person-level newest evidence used by the model; and, of the
+    person's own records (not leads), how many there are and when the first and the last
+    began (``person_own_records``, ``person_first_start``, ``person_last_start``), which the
+    departure rule reads.
     """
     dated = _dated(records, as_of)
     if dated.empty:
@@ -48,6 +51,9 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             dated["street_number"], dated["street"], dated["unit"], dated["postcode"], strict=True
         )
     ]
+    own = dated["lead"] == 0
+    dated["own_start"] = dated["start"].where(own)
+    dated["own"] = own.astype(int)
     grouped = dated.groupby(["person_id", "address_key"], sort=True)
     evidence = grouped.agg(
         first_seen=("start", "min"),
@@ -57,6 +63,9 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         closed_accounts=("closed", "sum"),
         lead=("lead", "min"),  # 1: known only from leads (records in another's name)
         claimants=("claimants", "max"),
+        own_records=("own", "sum"),
+        own_first_start=("own_start", "min"),
+        own_last_start=("own_start", "max"),
     ).reset_index()
     keys = ["person_id", "address_key"]
     evidence["sources"] = _collected(dated, keys, "source")
@@ -203,7 +212,10 @@ def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
     evidence["arrival_age_days"] = (day - evidence["first_seen"]).dt.days.clip(lower=0)
     evidence["person_age_days"] = (day - evidence["person_last_seen"]).dt.days.clip(lower=0)
     evidence["source_count"] = evidence["sources"].map(len)
-    return evidence
+    evidence["person_own_records"] = by_person["own_records"].transform("sum")
+    evidence["person_first_start"] = by_person["own_first_start"].transform("min")
+    evidence["person_last_start"] = by_person["own_last_start"].transform("max")
+    return evidence.drop(columns=["own_records", "own_first_start", "own_last_start"])
 
 
 def _empty_evidence() -> pd.DataFrame:
@@ -213,6 +225,6 @@ def _empty_evidence() -> pd.DataFrame:
             "closed_accounts", "sources", "variants", "address", "person_last_seen",
             "person_addresses", "person_open_accounts", "newer_elsewhere_days", "age_days",
             "person_age_days", "source_count", "lead", "claimants", "latest_arrival",
-            "arrival_age_days",
+            "arrival_age_days", "person_own_records", "person_first_start", "person_last_start",
         ]
     )  # fmt: skip

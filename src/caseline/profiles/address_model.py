@@ -8,6 +8,11 @@ ground truth; the likelihood rewards calibrated probabilities, not only the righ
 
 The inputs are evidence only: dates, sources, accounts, counts. Naming group, nationality,
 citizenship and sex are not inputs, and nothing here can see them.
+
+Beside the fitted model sits one rule that is not fitted: a recorded departure
+(:func:`returned_unseen`). A person whose last border crossing is an exit, with no record at
+an address since, is at any address only if they came back unseen; the address
+probabilities are scaled by that chance and the rest goes to "unknown".
 """
 
 from __future__ import annotations
@@ -48,6 +53,10 @@ UNKNOWN_FEATURES = (
     "addresses",  # log of the number of addresses known
 )
 PENALTY = 1e-3  # L2 on the weights, so a rare feature cannot run off to infinity
+# The departure rule's one assumption, not fitted: of the exits that no entry follows on the
+# person's records, the share that were trips whose return went unrecorded (a crossing the
+# border record missed, or one that resolution put in another person).
+MISSED_RETURN = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,23 @@ def current_probabilities(
     address_p, unknown_p = _softmax(utilities, unknown, groups, len(starts))
     people = evidence["person_id"].iloc[starts].to_numpy()
     return address_p, pd.Series(unknown_p, index=people)
+
+
+def returned_unseen(years_since_exit: np.ndarray, records_per_year: np.ndarray) -> np.ndarray:
+    """The probability that a person who left came back without a trace: a rule, not fitted.
+
+    Two hypotheses explain an exit with no entry and no record at an address since: the
+    person left (prior ``1 - MISSED_RETURN``), or came back unrecorded (``MISSED_RETURN``)
+    and has not been seen since. A person at home is recorded at the rate their own records
+    show before the exit, so going unseen for ``t`` years has probability
+    ``exp(-rate * t)`` (Poisson). Bayes' rule gives the chance they are back::
+
+        q * exp(-rate * t) / (q * exp(-rate * t) + 1 - q),   q = MISSED_RETURN
+    """
+    unseen = np.exp(-np.maximum(records_per_year, 0.0) * np.maximum(years_since_exit, 0.0))
+    back = MISSED_RETURN * unseen
+    result: np.ndarray = back / (back + 1.0 - MISSED_RETURN)
+    return result
 
 
 def fit_address_model(
