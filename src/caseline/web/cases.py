@@ -69,9 +69,8 @@ def open_from_lead(
         with database.transaction() as session:
             case = open_case(session, actor=actor, as_of=day(given), lead_id=lead_id)
     except (ConflictError, NotFoundError, InputError) as exc:
-        status = 404 if isinstance(exc, NotFoundError) else 409
-        if isinstance(exc, InputError):
-            status = 422
+        # already open, or the records no longer give the lead: the leads as they now are
+        status = {ConflictError: 409, NotFoundError: 404}.get(type(exc), 422)
         return _render_leads(request, database, actor, given, rule, error=str(exc), status=status)
     return RedirectResponse(href(f"/cases/{case.id}", as_of=given), status_code=303)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Query
 from fastapi.templating import Jinja2Templates
 
-from caseline.cases import OUTCOMES, RULE_LABELS, LeadRule, State
+from caseline.cases import OUTCOMES, RULE_LABELS, LeadRule
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission, authorize
 from caseline.standardise import STOPPING
@@ -88,7 +88,6 @@ templates.env.globals.update(
     href=href,
     rule_label=rule_label,
     state_label=state_label,
-    states=list(State),
     outcomes=OUTCOMES,
     stopping=frozenset(term.value for term in STOPPING),
 )
