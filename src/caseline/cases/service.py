@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from caseline.oversight import (
     PersonRead,
     permit,
 )
-from caseline.profiles import Profile, build_profile, read_profile
+from caseline.profiles import AddressConfidence, Profile, build_profile, read_profile
 
 MIN_REASON = 5
 
@@ -103,6 +103,9 @@ class CaseDetail:
     case: CaseSummary
     history: list[Step]
     next_steps: list[NextStep]
+    # The person's own addresses an action could be proposed at, most probable first, as the
+    # address guard judges them; a step needing an address is listed as judged at the first.
+    addresses: list[AddressConfidence] = field(default_factory=list)
 
 
 def open_case(
@@ -369,10 +372,12 @@ def _detail(
     state = State(case.state)
     steps = transitions_from(state)
     facts = gather_facts(session, case, thresholds, as_of) if steps else None
+    own = [a for a in facts.addresses.addresses if not a.lead] if facts else []
+    likeliest = {Field.ADDRESS.value: own[0].address} if own else {}
     next_steps = []
     for t in steps:
         assert facts is not None
-        guards = tuple(evaluate(g, facts, actor, {}, case) for g in t.guards)
+        guards = tuple(evaluate(g, facts, actor, likeliest, case) for g in t.guards)
         next_steps.append(
             NextStep(
                 action=t.action,
@@ -404,7 +409,7 @@ def _detail(
             .order_by(CaseTransition.id)
         )
     ]
-    return CaseDetail(_summary(session, case), history, next_steps)
+    return CaseDetail(_summary(session, case), history, next_steps, own)
 
 
 def _names(session: Session, person_ids: list[str]) -> dict[str, str]:

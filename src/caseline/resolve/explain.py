@@ -166,9 +166,15 @@ def explain_pair(
 
 
 def list_person_events(
-    session: Session, actor: Actor, person_id: str, purpose: str | None
+    session: Session,
+    actor: Actor,
+    person_id: str,
+    purpose: str | None,
+    *,
+    case_id: str | None = None,
 ) -> list[PersonChangeEvent]:
-    """The merges and splits that touched a person, oldest first (audited).
+    """The merges and splits that touched a person, oldest first (audited, with the case it
+    was read for).
 
     A person that a later run merged away or split keeps its events, so the id need not name
     a current person.
@@ -195,7 +201,8 @@ def list_person_events(
     ]
     events = [e for e in events if person_id in (e.person_id, *e.related_person_ids)]
     allowed.record(
-        session, PersonEventsRead(person_id=person_id, events=tuple(e.id for e in events))
+        session,
+        PersonEventsRead(person_id=person_id, events=tuple(e.id for e in events), case_id=case_id),
     )
     return events
 

@@ -22,7 +22,6 @@ from caseline.cases import (
     LeadRule,
     State,
     Thresholds,
-    facts_of,
     list_cases,
     list_leads,
     open_case,
@@ -178,7 +177,9 @@ def person_on_case_page(
     purpose = f"work on case {case_id}"
     with database.transaction() as session:
         profile = read_person_on_case(session, case_id, actor=actor, as_of=day(as_of))
-        history = list_person_events(session, actor, profile.person_id, purpose)
+        history = list_person_events(
+            session, actor, profile.person_id, purpose, case_id=str(case_id)
+        )
     return templates.TemplateResponse(
         request,
         "profile.html",
@@ -271,11 +272,7 @@ def _render_case(
     thresholds = Thresholds.of(settings)
     with database.transaction() as session:
         detail = read_case(session, case_id, actor=actor, thresholds=thresholds, as_of=day(as_of))
-        addresses = []
-        if any(step.yours and "address" in step.fields for step in detail.next_steps):
-            # the person's own addresses to choose from, as the address guard will judge them
-            facts = facts_of(session, case_id, thresholds, day(as_of))
-            addresses = [a for a in facts.addresses.addresses if not a.lead]
+        addresses = detail.addresses  # the person's own, as the address guard judges them
     return templates.TemplateResponse(
         request,
         "case.html",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
-from caseline.api.routes.persons import ProfileOut
+from caseline.api.routes.persons import AddressOut, ProfileOut
 from caseline.cases import (
     CaseDetail,
     CaseSummary,
@@ -96,6 +96,7 @@ class CaseDetailOut(BaseModel):
     case: CaseOut
     history: list[StepOut]
     next_steps: list[NextStepOut]
+    addresses: list[AddressOut]  # the person's own, where an action may be proposed
 
     @classmethod
     def of(cls, detail: CaseDetail) -> CaseDetailOut:
@@ -114,6 +115,9 @@ class CaseDetailOut(BaseModel):
                     guards=[GuardOut.model_validate(g.as_json()) for g in n.guards],
                 )
                 for n in detail.next_steps
+            ],
+            addresses=[
+                AddressOut.model_validate(a, from_attributes=True) for a in detail.addresses
             ],
         )
 
