@@ -8,19 +8,13 @@ from sqlalchemy import select
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
-from caseline.oversight import Role, create_user
 from caseline.server import create_app
-from tests.conftest import ADMIN
-
-PASSWORD = "correct horse battery"
+from tests.conftest import PASSWORD, last_audit_seq
 
 
 @pytest.fixture(scope="module")
 def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
     settings, database = resolved
-    with database.transaction() as session:
-        create_user(session, "ann", Role.ANALYST, PASSWORD, actor=ADMIN)
-        create_user(session, "aud", Role.AUDITOR, PASSWORD, actor=ADMIN)
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 
@@ -38,9 +32,14 @@ def _a_person(database: Database) -> Person:
     return person
 
 
-def _audit(database: Database, action: str) -> list[AuditEvent]:
+def _audit(database: Database, action: str, after: int) -> list[AuditEvent]:
+    """The events of ``action`` written after event ``after``: the test's own."""
     with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action, AuditEvent.seq > after)
+            )
+        )
 
 
 def test_search_finds_a_person_by_name_and_is_audited(
@@ -49,6 +48,7 @@ def test_search_finds_a_person_by_name_and_is_audited(
     _, database = resolved
     person = _a_person(database)
     given, family = person.display_name.split()[0], person.display_name.split()[-1]
+    since = last_audit_seq(database)
     response = client.get(
         "/api/persons",
         params={"name": f"{given.lower()} {family}", "purpose": "case 12 identity check"},
@@ -56,7 +56,8 @@ def test_search_finds_a_person_by_name_and_is_audited(
     )
     assert response.status_code == 200
     assert person.person_id in {p["person_id"] for p in response.json()}
-    assert any(person.person_id in e.details["results"] for e in _audit(database, "search_persons"))
+    searches = _audit(database, "search_persons", after=since)
+    assert any(person.person_id in e.details["results"] for e in searches)
 
 
 def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
@@ -64,6 +65,7 @@ def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
 ) -> None:
     _, database = resolved
     person = _a_person(database)
+    since = last_audit_seq(database)
     response = client.get(
         f"/api/persons/{person.person_id}",
         params={"purpose": "identity review for case 7"},
@@ -77,7 +79,7 @@ def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
         r["file_name"] and r["line_number"] >= 2 and len(r["file_sha256"]) == 64 for r in records
     )
     assert profile["best_name"] == person.display_name
-    reads = [e for e in _audit(database, "read_person") if e.object_id == person.person_id]
+    reads = [e for e in _audit(database, "read_person", since) if e.object_id == person.person_id]
     assert reads and reads[-1].actor == "ann" and reads[-1].purpose == "identity review for case 7"
 
 
@@ -86,6 +88,7 @@ def test_a_profile_gives_provenance_assurance_and_address_confidence(
 ) -> None:
     _, database = resolved
     person = _a_person(database)
+    since = last_audit_seq(database)
     response = client.get(
         f"/api/persons/{person.person_id}",
         params={"purpose": "address check for case 9", "as_of": "2026-01-01"},
@@ -110,7 +113,7 @@ def test_a_profile_gives_provenance_assurance_and_address_confidence(
     best = addresses["addresses"][0]
     assert best["probability"] == max(a["probability"] for a in addresses["addresses"])
     assert best["sources"] and best["first_seen"] <= best["last_seen"] <= "2026-01-01"
-    reads = [e for e in _audit(database, "read_person") if e.object_id == person.person_id]
+    reads = [e for e in _audit(database, "read_person", since) if e.object_id == person.person_id]
     assert reads[-1].details["as_of"] == "2026-01-01"
 
 

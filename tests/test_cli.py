@@ -36,7 +36,14 @@ def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> N
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert {"precision", "recall", "f1"} <= set(figures)
-    assert figures["f1"] >= 0.7
+    # Better than either trivial answer, each record alone or all of them one person (no
+    # floor fitted to a seed: tests/test_resolve.py compares resolution with baselines).
+    from caseline.resolve.evaluation import read_truth, score_assignments
+
+    truth = read_truth(world / "truth.csv")
+    alone = score_assignments(truth, {t.record_id: t.record_id for t in truth})
+    together = score_assignments(truth, {t.record_id: "one" for t in truth})
+    assert figures["bcubed_f1"] > max(alone.bcubed_f1, together.bcubed_f1)
     verify = runner.invoke(app, ["audit", "verify"], env={"CASELINE_USER": "auditor"})
     assert verify.exit_code == 0 and "intact" in verify.output
 

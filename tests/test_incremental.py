@@ -38,11 +38,21 @@ def _memberships(database: Database) -> dict[str, str]:
 
 
 def test_incremental_and_full_runs_agree(
-    database: Database, settings: Settings, small_world: WorldSummary, tmp_path: Path
+    database: Database,
+    settings: Settings,
+    small_world: WorldSummary,
+    small_world_model: Path,
+    tmp_path: Path,
 ) -> None:
     first = [s for s in small_world.source_files if s not in HELD_BACK]
     _ingest(database, settings, small_world, first)
-    full = resolve_persons(database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR)
+    full = resolve_persons(
+        database,
+        models_dir=settings.models_dir,
+        threshold=0.95,
+        model_path=small_world_model,  # trained once for the session, not again here
+        actor=OPERATOR,
+    )
     _ingest(database, settings, small_world, list(HELD_BACK))
     summary = resolve_incrementally(
         database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR
@@ -86,11 +96,8 @@ def test_incremental_needs_a_full_run_first(database: Database, settings: Settin
         )
 
 
-def test_nothing_new_changes_nothing(
-    database: Database, settings: Settings, small_world: WorldSummary
-) -> None:
-    _ingest(database, settings, small_world, ["tax"])
-    resolve_persons(database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR)
+def test_nothing_new_changes_nothing(mutable_resolved: tuple[Settings, Database]) -> None:
+    settings, database = mutable_resolved
     before = _memberships(database)
     summary = resolve_incrementally(
         database, models_dir=settings.models_dir, threshold=0.95, actor=OPERATOR

@@ -1,6 +1,7 @@
 """Pairs through the HTTP API: explanations that add up, and reviewers' decisions that hold.
 
-The decision test re-resolves the module's workspace, so it runs last.
+Tests that ingest, decide or resolve again do it on a copy of the resolved world of their own
+(`mutable_resolved`, served by `own_client`).
 """
 
 from collections.abc import Iterator
@@ -15,16 +16,14 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, LinkDecision, PersonRecord, ResolutionRun
 from caseline.ingest import ingest_file
-from caseline.oversight import Role, create_user
 from caseline.resolve import resolve_persons
 from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.resolve.features import add_features
 from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
 from caseline.sources import record_id_for
-from tests.conftest import ADMIN, OPERATOR
+from tests.conftest import OPERATOR, PASSWORD, last_audit_seq
 
-PASSWORD = "correct horse battery"
 PURPOSE = {"purpose": "link review for case 31"}
 # Columns that, shared by two persons' records, could put a pair of them in one block (and
 # so give them a score strong enough to veto a must-link).
@@ -37,21 +36,35 @@ BLOCKING_COLUMNS = (
 @pytest.fixture(scope="module")
 def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
     settings, database = resolved
-    with database.transaction() as session:
-        for username, role in (("ann", Role.ANALYST), ("aud", Role.AUDITOR), ("lee", Role.LEGAL)):
-            create_user(session, username, role, PASSWORD, actor=ADMIN)
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 
 
-@pytest.fixture(scope="module")
-def tokens(client: TestClient) -> dict[str, dict[str, str]]:
+def _signed_in(client: TestClient) -> dict[str, dict[str, str]]:
     out = {}
     for username in ("ann", "aud", "lee"):
         response = client.post("/api/sessions", json={"username": username, "password": PASSWORD})
         assert response.status_code == 200, response.text
         out[username] = {"Authorization": f"Bearer {response.json()['token']}"}
     return out
+
+
+@pytest.fixture(scope="module")
+def tokens(client: TestClient) -> dict[str, dict[str, str]]:
+    return _signed_in(client)
+
+
+@pytest.fixture
+def own_client(mutable_resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
+    """A client on the test's own copy of the resolved world."""
+    settings, database = mutable_resolved
+    with TestClient(create_app(settings, database)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def own_tokens(own_client: TestClient) -> dict[str, dict[str, str]]:
+    return _signed_in(own_client)
 
 
 def _records(database: Database) -> pd.DataFrame:
@@ -97,15 +110,21 @@ def _explain(client: TestClient, headers: dict[str, str], left: str, right: str)
     return response.json()
 
 
-def _audit(database: Database, action: str) -> list[AuditEvent]:
+def _audit(database: Database, action: str, after: int) -> list[AuditEvent]:
+    """The events of ``action`` written after event ``after``: the test's own."""
     with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action, AuditEvent.seq > after)
+            )
+        )
 
 
 def test_an_explanation_adds_up_to_its_match_weight_and_probability(
     client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
 ) -> None:
     left, right = _same_person_pair(_records(resolved[1]))
+    since = last_audit_seq(resolved[1])
     explanation = _explain(client, tokens["ann"], left, right)
     terms = explanation["terms"]
     weights = [t["weight"] + (t["term_frequency_weight"] or 0) for t in terms]
@@ -119,7 +138,7 @@ def test_an_explanation_adds_up_to_its_match_weight_and_probability(
     assert name["term_frequency_weight"] != 0 and name["term_frequencies"]["left"] > 0
     full_name = next(v for v in name["values"] if v["column"] == "full_name")
     assert full_name["left"] == full_name["right"]
-    reads = [e for e in _audit(resolved[1], "explain_pair") if e.details["left"] == left]
+    reads = [e for e in _audit(resolved[1], "explain_pair", since) if e.details["left"] == left]
     assert reads and reads[-1].actor == "ann" and reads[-1].purpose == PURPOSE["purpose"]
 
 
@@ -162,16 +181,16 @@ def test_a_mistyped_identifier_counts_for_a_match(
 
 
 def test_records_with_nothing_to_block_on_are_explained_too(
-    client: TestClient,
-    tokens: dict[str, dict[str, str]],
-    resolved: tuple[Settings, Database],
+    own_client: TestClient,
+    own_tokens: dict[str, dict[str, str]],
+    mutable_resolved: tuple[Settings, Database],
     tmp_path: Path,
 ) -> None:
     """Two hearings that name a person and nothing else (no date of birth, no address)
     hold no blocking key: an explanation scores the pair it is given rather than blocking
     the two records, which failed on a list column neither holds (the endpoint answered
     500). The two records are ingested, not resolved: an explanation needs no person."""
-    settings, database = resolved
+    settings, database = mutable_resolved
     hearings = tmp_path / "court.csv"
     hearings.write_text(
         "hearing_id,case_number,a_number,respondent_name,date_of_birth,hearing_date,"
@@ -186,7 +205,7 @@ def test_records_with_nothing_to_block_on_are_explained_too(
     left, right = (record_id_for("court", key) for key in ("H900000000001", "H900000000002"))
     frame = _records(database)
     assert frame.set_index("unique_id").loc[[left, right], "context_keys"].isna().all()
-    explanation = _explain(client, tokens["ann"], left, right)
+    explanation = _explain(own_client, own_tokens["ann"], left, right)
     terms = {t["comparison"]: t for t in explanation["terms"]}
     assert terms["name"]["level"] == "same name"
     assert terms["date_of_birth"]["weight"] == 0  # no dates to compare: the null level
@@ -291,10 +310,13 @@ def _unrelated_persons(frame: pd.DataFrame) -> tuple[str, str]:
 
 
 def test_decisions_are_stored_audited_and_kept_by_the_next_run(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    own_client: TestClient,
+    own_tokens: dict[str, dict[str, str]],
+    mutable_resolved: tuple[Settings, Database],
 ) -> None:
-    settings, database = resolved
+    settings, database = mutable_resolved
     frame = _records(database)
+    since = last_audit_seq(database)
     split_left, split_right = _same_person_pair(frame)
     join_left, join_right = _unrelated_persons(frame)
     person_of = dict(zip(frame["unique_id"], frame["person"], strict=True))
@@ -305,11 +327,11 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
         (split_left, split_right, "different_persons"),
         (join_left, join_right, "same_person"),
     ):
-        response = client.post(
+        response = own_client.post(
             "/api/pairs/decisions",
             json={"left_record_id": left, "right_record_id": right, "decision": decision,
                   "reason": "checked the originals"},
-            headers=tokens["ann"],
+            headers=own_tokens["ann"],
         )  # fmt: skip
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
@@ -320,7 +342,7 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
         ).first()
     assert sorted(d.decision for d in stored) == ["different_persons", "same_person"]
     assert all(d.decided_by == "ann" for d in stored)
-    audited = {e.object_id for e in _audit(database, "decide_link") if e.actor == "ann"}
+    audited = {e.object_id for e in _audit(database, "decide_link", since) if e.actor == "ann"}
     assert {str(i) for i in ids} <= audited
     assert model_path is not None
 
@@ -336,8 +358,8 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
     assert person_after[split_left] != person_after[split_right]
     assert person_after[join_left] == person_after[join_right]
 
-    response = client.get(
-        f"/api/persons/{person_of[split_left]}/events", params=PURPOSE, headers=tokens["ann"]
+    response = own_client.get(
+        f"/api/persons/{person_of[split_left]}/events", params=PURPOSE, headers=own_tokens["ann"]
     )
     assert response.status_code == 200, response.text
     splits = [e for e in response.json() if e["kind"] == "split"]
@@ -345,15 +367,15 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
     assert {person_after[split_left], person_after[split_right]} <= set(
         splits[-1]["related_person_ids"]
     )
-    merges = client.get(
-        f"/api/persons/{person_of[join_right]}/events", params=PURPOSE, headers=tokens["lee"]
+    merges = own_client.get(
+        f"/api/persons/{person_of[join_right]}/events", params=PURPOSE, headers=own_tokens["lee"]
     ).json()
     assert any(
         e["kind"] == "merge" and person_of[join_right] in e["related_person_ids"] for e in merges
     )
-    reads = [e for e in _audit(database, "read_person_events") if e.actor == "ann"]
+    reads = [e for e in _audit(database, "read_person_events", since) if e.actor == "ann"]
     assert reads and reads[-1].object_id == person_of[split_left]
-    refused = client.get(
-        f"/api/persons/{person_of[split_left]}/events", params=PURPOSE, headers=tokens["aud"]
+    refused = own_client.get(
+        f"/api/persons/{person_of[split_left]}/events", params=PURPOSE, headers=own_tokens["aud"]
     )
     assert refused.status_code == 403
