@@ -116,7 +116,13 @@ def load_status_records(
             SourceRecord.extra,
         )
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
-        .where(or_(SourceRecord.source.in_(STATUS_SOURCES), SourceRecord.citizenship.is_not(None)))
+        .where(
+            or_(
+                SourceRecord.source.in_(STATUS_SOURCES),
+                SourceRecord.citizenship.is_not(None),
+                SourceRecord.extra["status"].as_string().is_not(None),  # a mapped file's
+            )
+        )
     )
     if person_ids is not None:
         statement = statement.where(PersonRecord.person_id.in_(list(person_ids)))
@@ -165,7 +171,8 @@ def _evidence(record: StatusRecord, as_of: dt.date) -> list[StatusEvidence]:
     if stated_term:
         term = StatusTerm(stated_term) if stated_term in _TERMS else StatusTerm.UNCLEAR
         words = str(record.extra.get("status_stated") or stated_term)
-        found.append(StatusEvidence(record.record_id, record.source, term, on, words))
+        stated_on = _iso_date(record.extra.get("status_on")) or on
+        found.append(StatusEvidence(record.record_id, record.source, term, stated_on, words))
     if record.source == "immigration_status":
         found.append(_benefit(record, as_of))
     elif record.source == "court":
@@ -182,6 +189,16 @@ def _evidence(record: StatusRecord, as_of: dt.date) -> list[StatusEvidence]:
             )
         )
     return found
+
+
+def _iso_date(value: object) -> dt.date | None:
+    """The date a record states (kept as ISO text), or None when it states none."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _benefit(record: StatusRecord, as_of: dt.date) -> StatusEvidence:

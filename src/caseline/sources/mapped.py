@@ -27,6 +27,7 @@ from caseline.errors import MappingError
 from caseline.sources.base import CanonicalRecord, Row, SourceAdapter
 from caseline.standardise import NO_ADDRESS, NO_NAME, Address, ParsedName, normalise_street
 from caseline.standardise.registry import VALUE_TYPES, normaliser
+from caseline.standardise.status import StatusTerm
 from caseline.standardise.values import blank_to_none
 
 # Canonical field -> its value type in the registry (which decides how it is standardised).
@@ -37,6 +38,7 @@ FIELD_TYPES = {
     "address": "address", "street_number": "text", "street": "street", "unit": "text",
     "city": "name", "state": "text", "postcode": "text", "observed_on": "date",
     "valid_from": "date", "valid_to": "date", "citizenship": "text", "employer": "text",
+    "status": "status", "status_on": "date",
 }  # fmt: skip
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -156,7 +158,8 @@ class MappedSource(SourceAdapter):
         name: ParsedName = parsed.pop("full_name", NO_NAME)
         address: Address = parsed.pop("address", NO_ADDRESS)
         tin: tuple[str, str] | None = parsed.pop("ssn", None)
-        employer = parsed.pop("employer", None)
+        extra: dict[str, Any] = {"employer": parsed.pop("employer")} if "employer" in parsed else {}
+        extra |= self._status(row, parsed.pop("status", None), parsed.pop("status_on", None))
         number, street, unit = address.street_number, address.street, address.unit
         if "street" in parsed:
             line = " ".join(filter(None, (parsed.get("street_number"), parsed["street"])))
@@ -188,8 +191,26 @@ class MappedSource(SourceAdapter):
             city=parsed.get("city", address.city),
             state=parsed.get("state", address.state),
             postcode=parsed.get("postcode", address.postcode),
-            extra={"employer": employer} if employer else {},
+            extra=extra,
         )
+
+    def _status(
+        self, row: Row, term: StatusTerm | None, stated_on: dt.date | None
+    ) -> dict[str, Any]:
+        """What the file says of the person's status: the term, the file's own words and the
+        date it states. Words outside the vocabulary are a value issue (``Row.value`` kept
+        it) and a status of unclear meaning, which stops a case as any status record may."""
+        spec = self.mapping.fields.get("status")
+        words = blank_to_none(row.get(spec.column)) if spec else None
+        if words is None:
+            return {}
+        status = {
+            "status": (term or StatusTerm.UNCLEAR).value,
+            "status_stated": words,
+        }
+        if stated_on is not None:
+            status["status_on"] = stated_on.isoformat()
+        return status
 
     def _raw(self, row: Row, field_name: str) -> str | None:
         spec = self.mapping.fields.get(field_name)

@@ -16,6 +16,7 @@ from caseline.standardise.codes import clean_identifier, clean_sex, upper_text
 from caseline.standardise.dates import ISO, parse_date, parse_date_of_birth
 from caseline.standardise.identifiers import clean_a_number, clean_passport, clean_tin
 from caseline.standardise.names import NAME_ORDERS, clean_name, split_full_name
+from caseline.standardise.status import StatusTerm, clean_status
 from caseline.standardise.values import InvalidValue, blank_to_none
 
 Normaliser = Callable[[str | None], Any]
@@ -42,6 +43,12 @@ def _any_address(value: str | None) -> Address | None:
         return Address(number, street, unit, None, None, None) if street else None
 
 
+def _any_status(value: str | None) -> StatusTerm | None:
+    """A status term from a file's words; blank is no status, unknown words are an issue."""
+    words = blank_to_none(value)
+    return clean_status(words) if words is not None else None
+
+
 VALUE_TYPES: dict[str, ValueType] = {
     t.name: t
     for t in (
@@ -59,6 +66,8 @@ VALUE_TYPES: dict[str, ValueType] = {
         ValueType("address", "a one-line address, split into parts", _any_address),
         ValueType("street", "a street line, abbreviations standardised", blank_to_none),
         ValueType("text", "free text, upper case", upper_text),
+        ValueType("status", "an immigration status in Caseline's vocabulary (or its synonyms)",
+                  _any_status),
     )
 }  # fmt: skip
 
