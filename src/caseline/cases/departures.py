@@ -339,9 +339,7 @@ def _exits_by_name(
 ) -> dict[tuple[str, str], list[_ExitRecord]]:
     """Exit records dated by ``as_of`` that bear one of the names, under (given, family); a
     record written family name first is filed under the name in the usual order too."""
-    wanted = {
-        (i.given_name, i.family_name) for i in identities if i.given_name and i.family_name
-    }
+    wanted = {(i.given_name, i.family_name) for i in identities if i.given_name and i.family_name}
     if not wanted:
         return {}
     parts = sorted({part for name in wanted for part in name})
