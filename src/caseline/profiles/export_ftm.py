@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord, SourceRecord
 from caseline.oversight import Actor, PersonsExported, permit
-from caseline.profiles.address_confidence import score_evidence
+from caseline.profiles.address_confidence import load_departures, score_evidence
 from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
 
@@ -57,7 +57,9 @@ def export_ftm(
     allowed = permit(actor, PersonsExported, purpose)
     persons = {p.person_id: p for p in session.scalars(select(Person).order_by(Person.person_id))}
     attributes = _attributes(session)
-    evidence = score_evidence(load_address_records(session), as_of, model)
+    evidence = score_evidence(
+        load_address_records(session), as_of, model, load_departures(session, as_of)
+    )
     own = evidence[evidence["lead"] == 0]
     addresses_of = {pid: group for pid, group in own.groupby("person_id", sort=False)}
     written_persons = written_addresses = 0

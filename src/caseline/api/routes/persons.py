@@ -56,6 +56,8 @@ class AddressesOut(BaseModel):
     as_of: dt.date
     unknown: float
     addresses: list[AddressOut]
+    departed_on: dt.date | None  # a recorded exit with no entry since: addresses scaled down
+    returned_unseen: float | None  # the chance the person came back unseen, which scales them
 
 
 class AssuranceOut(BaseModel):
