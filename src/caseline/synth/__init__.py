@@ -5,6 +5,7 @@ Public entry point: :func:`generate_world`. Deterministic for a given seed.
 
 from caseline.synth.calendar import DEFAULT_REFERENCE_DATE
 from caseline.synth.errors import ErrorLog, ErrorRates
+from caseline.synth.hard_cases import HardCases
 from caseline.synth.world import FORMATS, WorldSummary, generate_world
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "FORMATS",
     "ErrorLog",
     "ErrorRates",
+    "HardCases",
     "WorldSummary",
     "generate_world",
 ]

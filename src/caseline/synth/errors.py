@@ -77,7 +77,9 @@ class ErrorRates:
 
 @dataclass(slots=True)
 class ErrorLog:
-    """Per error kind: values eligible, values garbled, and the expected number garbled."""
+    """Per error kind: values eligible, values garbled, and the expected number garbled.
+
+    Planted hard cases are counted the same way: persons eligible, planted, and expected."""
 
     eligible: dict[str, int] = field(default_factory=dict)
     applied: dict[str, int] = field(default_factory=dict)
@@ -137,10 +139,13 @@ class Knobs:
 class Garbler:
     """Draws errors for one chunk; ``applied`` holds the kinds garbled in the current record."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, misdated: dict[str, dt.date] | None = None) -> None:
         self.rng = rng
         self.applied: list[str] = []
         self._random = rng.random
+        # Entity id -> the date of birth that person's next record writes instead of their own
+        # (a planted hard case, see ``hard_cases``); used once.
+        self.misdated = misdated if misdated is not None else {}
 
     def hit(self, knob: Knob) -> bool:
         """Decide one eligible value; count it whatever the outcome."""

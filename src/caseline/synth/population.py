@@ -34,6 +34,7 @@ TAKES_SPOUSE_NAME = {
     "south_asian": 0.6, "slavic": 0.9, "haitian_french": 0.6,
 }  # fmt: skip
 JUNIOR_RATE = {"anglo": 0.2, "hispanic": 0.08}  # sons named after their fathers
+JUNIOR_RATE_OTHERS = 0.02  # in the other naming groups
 TWIN_RATE = 0.04
 HEAD_AGE_BANDS = ((22, 34), (35, 49), (50, 64), (65, 79), (80, 90))
 HEAD_AGE_WEIGHTS = (0.25, 0.30, 0.26, 0.15, 0.04)
@@ -94,6 +95,23 @@ class HouseholdBuilder:
             self._marriage(person)
             self._jobs(person)
         return members
+
+    def namesake(
+        self, household_id: str, index: int, of: Person, date_of_birth: dt.date
+    ) -> list[Person]:
+        """A household of one: a US-born citizen with ``of``'s given and family name and sex,
+        born on ``date_of_birth``, with a middle name, second surname and home of their own."""
+        rng = self.rng
+        legal = of.name_on(self.reference_date)
+        second = pools(of.group).family.draw(rng) if of.group == "hispanic" else None
+        name = LegalName(legal.given, self._middle(of.group, of.sex), legal.family, second, None)
+        person = self._new_person(
+            of.group, household_id, index, "single", of.sex, date_of_birth, name, False
+        )
+        person.renter = rng.random() < 0.42
+        self._homes([person], None)
+        self._jobs(person)
+        return [person]
 
     def _head_age(self) -> int:
         """Householders' ages, roughly as in the US: most between 25 and 64."""
@@ -263,7 +281,7 @@ class HouseholdBuilder:
             father
             and sex == "M"
             and not any(m.names[0].suffix == "JR" for m in members)
-            and rng.random() < JUNIOR_RATE.get(group, 0.02)
+            and rng.random() < JUNIOR_RATE.get(group, JUNIOR_RATE_OTHERS)
         ):
             given, suffix = father.names[0].given, "JR"
             father.names[0] = LegalName(

@@ -27,6 +27,7 @@ from caseline.synth.model import LegalName, Person, Residence
 from caseline.synth.names import TRANSLITERATION_RULES, masculine_surname, transliteration_variant
 from caseline.synth.places import Address
 
+NAMESAKE_DATE_OF_BIRTH = "namesake_date_of_birth"  # the error kind of a misdated record
 FAMILY_FIRST_GROUPS = frozenset({"east_asian", "vietnamese"})
 # Groups whose names are romanised from another script, so sources spell them differently.
 _TRANSLITERATED_GROUPS = frozenset(TRANSLITERATION_RULES) - {"anglo", "hispanic"}
@@ -120,7 +121,11 @@ def _style(value: str, profile: SourceProfile) -> str:
 
 
 def write_date_of_birth(g: Garbler, person: Person, profile: SourceProfile) -> dt.date | None:
-    """The date of birth as written: sometimes blank, swapped or mistyped."""
+    """The date of birth as written: sometimes blank, swapped or mistyped, or (planted) a
+    namesake's."""
+    if g.misdated and person.entity_id in g.misdated:
+        g.applied.append(NAMESAKE_DATE_OF_BIRTH)
+        return g.misdated.pop(person.entity_id)
     knobs = profile.knobs
     if g.hit(knobs.missing_date_of_birth):
         return None

@@ -300,6 +300,15 @@ class StatusHistorian:
         person.residences = kept
 
 
+def file_asylum_after_order(person: Person, filed: dt.date) -> None:
+    """An asylum application filed after the person's removal order, pending from ``filed``
+    (a new claim that stays the order): its event, and the status history that follows."""
+    event = Event("status", filed, {"event_type": "APPLICATION_FILED", "benefit": "ASYLUM"})
+    person.events = sorted([*person.events, event], key=lambda e: e.on)
+    periods = [p for p in person.statuses if p.since <= filed]
+    person.statuses = _closed([*periods, StatusPeriod("pending_asylum", filed, None)])
+
+
 def _closed(periods: list[StatusPeriod]) -> list[StatusPeriod]:
     """Each period ends where the next begins."""
     return [

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from caseline.synth.calendar import DEFAULT_REFERENCE_DATE
 from caseline.synth.errors import ErrorLog, ErrorRates, Garbler, log_of
+from caseline.synth.hard_cases import HardCasePlanter, HardCases
 from caseline.synth.model import Person
 from caseline.synth.names import GROUPS, pools
 from caseline.synth.places import gazetteer
@@ -40,6 +41,7 @@ class WorldSummary:
     file_format: str = "csv"
     reference_date: dt.date = DEFAULT_REFERENCE_DATE
     errors: ErrorLog = field(default_factory=ErrorLog)
+    hard_cases: ErrorLog = field(default_factory=ErrorLog)  # planted: per case, as errors are
 
     def file(self, name: str) -> Path:
         return self.out_dir / f"{name}.{self.file_format}"
@@ -62,6 +64,7 @@ class _ChunkJob:
     reference_date: dt.date
     rates: ErrorRates
     file_format: str
+    hard_cases: HardCases
 
 
 @dataclass(slots=True)
@@ -69,6 +72,7 @@ class _ChunkResult:
     tables: dict[str, pa.Table] | dict[str, str]  # Arrow for Parquet, CSV text for CSV
     rows: dict[str, int]
     log: ErrorLog
+    planted: ErrorLog
     persons: int
 
 
@@ -78,6 +82,7 @@ def generate_world(
     out_dir: Path,
     *,
     rates: ErrorRates | None = None,
+    hard_cases: HardCases | None = None,
     reference_date: dt.date = DEFAULT_REFERENCE_DATE,
     file_format: str = "csv",
     workers: int | None = None,
@@ -86,9 +91,9 @@ def generate_world(
 ) -> WorldSummary:
     """Draw ``persons`` people and write six source files plus the ground truth.
 
-    The output depends only on ``persons``, ``seed``, ``rates``, ``reference_date`` and
-    ``chunk_persons``: not on the number of workers, which only decides how many chunks are
-    drawn at once.
+    The output depends only on ``persons``, ``seed``, ``rates``, ``hard_cases``,
+    ``reference_date`` and ``chunk_persons``: not on the number of workers, which only decides
+    how many chunks are drawn at once.
     """
     if persons < 1:
         raise ValueError("a world needs at least one person")
@@ -96,6 +101,7 @@ def generate_world(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     rates = rates or ErrorRates()
+    hard_cases = hard_cases or HardCases()
     jobs = [
         _ChunkJob(
             seed,
@@ -105,10 +111,11 @@ def generate_world(
             reference_date,
             rates,
             file_format,
+            hard_cases,
         )
         for chunk, first in enumerate(range(0, persons, chunk_persons))
     ]
-    log = ErrorLog()
+    log, planted = ErrorLog(), ErrorLog()
     counts = dict.fromkeys(SOURCE_COLUMNS, 0)
     done = 0
     with _Writers(out_dir, file_format) as writers:
@@ -119,10 +126,11 @@ def generate_world(
                 if name in counts:
                     counts[name] += rows
             log.merge(result.log)
+            planted.merge(result.planted)
             done += result.persons
             if progress is not None:
                 progress(done)
-    return WorldSummary(persons, counts, out_dir, file_format, reference_date, log)
+    return WorldSummary(persons, counts, out_dir, file_format, reference_date, log, planted)
 
 
 def _run(jobs: list[_ChunkJob], workers: int | None) -> Iterator[_ChunkResult]:
@@ -157,12 +165,21 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
     rng = random.Random(f"caseline-world:{job.seed}:{job.chunk}")
     builder = HouseholdBuilder(rng, job.reference_date, salt=job.seed)
     historian = StatusHistorian(rng, job.reference_date, salt=job.seed)
+    planter = HardCasePlanter(rng, job.reference_date, job.hard_cases)
     households: list[list[Person]] = []
     index, end = job.first_index, job.first_index + job.persons
     while index < end:
-        members = builder.household(f"H{job.chunk:05d}{len(households):06d}", index, end - index)
+        household_id = f"H{job.chunk:05d}{len(households):06d}"
+        namesake = planter.next_namesake()
+        if namesake is None:
+            members = builder.household(household_id, index, end - index)
+        else:
+            members = builder.namesake(household_id, index, *namesake)
         for person in members:
             historian.history(person, members[0])
+        if namesake is not None:
+            planter.placed(members[0])
+        planter.consider(members)
         households.append(members)
         index += len(members)
 
@@ -170,7 +187,7 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
     profiles = source_profiles(job.rates)
     writer = RecordWriter(
         rng=rng,
-        garbler=Garbler(rng),
+        garbler=Garbler(rng, planter.misdated),
         tables=tables,
         profiles=profiles,
         reference_date=job.reference_date,
@@ -185,7 +202,7 @@ def _draw_chunk_unguarded(job: _ChunkJob) -> _ChunkResult:
     log = log_of([knob for profile in profiles.values() for knob in profile.knobs.all()])
     rows = tables.row_counts()
     output = tables.to_csv() if job.file_format == "csv" else tables.to_arrow()
-    return _ChunkResult(output, rows, log, job.persons)
+    return _ChunkResult(output, rows, log, planter.log(), job.persons)
 
 
 def _records_of_household(writer: RecordWriter, members: list[Person], rng: random.Random) -> None:
