@@ -56,6 +56,12 @@ def run_set(out: Path, name: str, sources: list[str]) -> dict[str, object]:
     env = {**os.environ, "CASELINE_HOME": str(out / f"{name}-workspace")}
     env.pop("DATABASE_URL", None)
     caseline = [sys.executable, "-m", "caseline.cli"]
+    # The command line acts as a Caseline user: the workspace's first admin adds an engineer.
+    password = "febrl benchmark"  # noqa: S105 - a throwaway workspace's local user
+    for user, role, acting in (("admin", "admin", None), ("engineer", "data_engineer", "admin")):
+        subprocess.run([*caseline, "users", "add", user, "--role", role, "--password", password],
+                       env={**env, "CASELINE_USER": acting or ""}, check=False)  # fmt: skip
+    env["CASELINE_USER"] = "engineer"
     for source in sources:
         subprocess.run([*caseline, "ingest", str(out / f"{source}.csv"), "--mapping",
                         str(out / f"{source}.yaml")], env=env, check=False)  # fmt: skip
