@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import os
 import resource
 import sys
@@ -35,20 +34,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import splink.comparison_library as cl
 from rich.console import Console
 from rich.table import Table
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+from blocking_recall import blocking_recall, truth_table
 from caseline.config import load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
-from caseline.resolve.comparisons import IDENTIFIERS
 from caseline.resolve.engine import DEFAULT_ENGINE
 from caseline.resolve.evaluation import PairwiseScores, read_truth, score_assignments
 from caseline.resolve.features import add_features
@@ -57,17 +53,13 @@ from caseline.resolve.model import model_settings
 from caseline.resolve.records import load_model_frame, present_columns
 from caseline.sources import SOURCES
 from caseline.synth import generate_world
+from vanilla_splink import run_vanilla, vanilla_linker, write_assignments
 
 OPERATOR = Actor("benchmark", Role.DATA_ENGINEER)
 CONTESTANTS = ("vanilla", "caseline")
 TITLES = {"vanilla": "vanilla Splink", "caseline": "Caseline"}
 console = Console(highlight=False, soft_wrap=True)
 
-# Splink's documented training recipe: "For large datasets, we recommend using at least
-# 10 million" random pairs for u (tutorial 4; the 50k example uses 1e7), and tutorial 5
-# predicts with threshold_match_probability=0.1 before clustering.
-SPLINK_U_PAIRS = 1e7
-SPLINK_PREDICT_FLOOR = 0.1
 
 # The issue's targets (for Caseline).
 F1_TARGET, GROUP_F1_TARGET, PRECISION_TARGET = 0.95, 0.90, 0.97
@@ -195,101 +187,6 @@ def run_in_child(task: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], fl
     return result, usage.ru_maxrss / 1024  # KiB on Linux
 
 
-def write_assignments(path: Path, record_ids: Any, persons: Any) -> None:
-    pq.write_table(pa.table({"unique_id": record_ids, "person": persons}), path)
-
-
-# --- contestant (a): vanilla Splink ---------------------------------------------------------
-
-
-def filled_identifiers(frame: pd.DataFrame) -> list[str]:
-    return [column for column in IDENTIFIERS if frame[column].notna().any()]
-
-
-def vanilla_settings(identifiers: list[str]) -> SettingsCreator:
-    """Splink's dedupe as its tutorial configures one, on Caseline's input columns.
-
-    Follows Splink 5's tutorial (docs/demos/tutorials/04_Estimating_model_parameters.ipynb
-    and 05_Predicting_results.ipynb) and its dedupe example deduplicate_50k_synthetic.ipynb:
-    NameComparison on the given and the family name (it sets term frequency adjustments on
-    its exact level itself), DateOfBirthComparison on the ISO date string, ExactMatch on each
-    identifier the records fill, ExactMatch on postcode (PostcodeComparison's levels parse
-    UK postcodes; these are ZIP codes) and on city with term frequency adjustments. Blocking
-    on exact keys as the tutorial does, identifiers among them as the tutorial's email.
-    Intermediate columns are not retained (Splink's default; the tutorial keeps them only
-    for its charts, which this benchmark does not draw).
-    """
-    return SettingsCreator(
-        link_type="dedupe_only",
-        unique_id_column_name="unique_id",
-        comparisons=[
-            cl.NameComparison("given_name"),
-            cl.NameComparison("family_name"),
-            cl.DateOfBirthComparison("date_of_birth", input_is_string=True),
-            *(cl.ExactMatch(column) for column in identifiers),
-            cl.ExactMatch("postcode"),
-            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("given_name", "family_name"),
-            block_on("date_of_birth"),
-            block_on("postcode", "family_name"),
-            block_on("postcode", "given_name"),
-            *(block_on(column) for column in identifiers),
-        ],
-    )
-
-
-def vanilla_linker(frame: pd.DataFrame) -> Any:
-    db_api = DuckDBAPI()
-    return Linker(
-        db_api.register(frame), vanilla_settings(filled_identifiers(frame)), log_level=logging.ERROR
-    )
-
-
-def train_vanilla(linker: Any, dated: bool = True) -> None:
-    """Training as Splink documents it: the prior from deterministic rules (the 50k example's,
-    with its recall of 0.6), u by random sampling, then m by EM on first name and surname
-    and on date of birth (tutorial 4, without term frequencies as the 50k example). Records
-    with no date of birth (``dated`` false, see --blank) train on postcode instead, as a
-    user would: EM on an empty column stops with no pairs."""
-    linker.training.estimate_probability_two_random_records_match(
-        [
-            block_on("given_name", "family_name", "date_of_birth"),
-            block_on("substr(given_name,1,2)", "family_name", "substr(postcode,1,2)"),
-            block_on("date_of_birth", "postcode"),
-        ],
-        recall=0.6,
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=SPLINK_U_PAIRS)
-    second = block_on("date_of_birth") if dated else block_on("postcode")
-    for rule in (block_on("given_name", "family_name"), second):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
-        )
-
-
-def run_vanilla(frame_path: Path, threshold: float, out: Path) -> dict[str, Any]:
-    start = time.perf_counter()
-    frame = pd.read_parquet(frame_path)
-    linker = vanilla_linker(frame)
-    console.print("  training the model")
-    train_vanilla(linker, dated=bool(frame["date_of_birth"].notna().any()))
-    console.print("  scoring candidate pairs")
-    predictions = linker.inference.predict(threshold_match_probability=SPLINK_PREDICT_FLOOR)
-    console.print("  clustering")
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=threshold
-    )
-    seconds = time.perf_counter() - start
-    assigned = clusters.as_duckdbpyrelation().select("unique_id", "cluster_id").to_arrow_table()
-    write_assignments(out, assigned["unique_id"], assigned["cluster_id"].cast(pa.string()))
-    return {"seconds": seconds}
-
-
-# --- contestant (b): Caseline ---------------------------------------------------------------
-
-
 def caseline_linker(frame: pd.DataFrame) -> Any:
     """A linker with Caseline's blocking rules (and untrained comparisons) over ``frame``."""
     features = add_features(frame)
@@ -313,80 +210,6 @@ def run_caseline(frame_path: Path, threshold: float, out: Path) -> dict[str, Any
 
 
 # --- blocking: which true pairs the rules generate ------------------------------------------
-
-
-def truth_table(truth_path: Path, record_ids: pd.Series) -> pd.DataFrame:
-    """record_id, entity_id and a dense integer index, for the truth records in the frame."""
-    truth = read_truth(truth_path)
-    table = pd.DataFrame(
-        {"record_id": [t.record_id for t in truth], "entity_id": [t.entity_id for t in truth]}
-    )
-    table = table[table["record_id"].isin(set(record_ids))].reset_index(drop=True)
-    table["node"] = np.arange(len(table), dtype=np.int64)
-    return table
-
-
-def blocking_recall(linker: Any, truth: pd.DataFrame) -> dict[str, Any]:
-    """Share of true pairs that the linker's prediction rules generate, and the share whose
-    two records are connected through generated true pairs (the ceiling for any clustering).
-
-    Counted in the linker's DuckDB: the blocked pairs are joined to the truth on both sides,
-    and only the true candidate pairs leave it, as two integer arrays.
-    """
-    blocked = linker.inference.compute_blocked_pairs_for_predict().physical_name
-    linker.table_management.register_table(
-        pa.Table.from_pandas(truth, preserve_index=False), "__benchmark_truth", overwrite=True
-    )
-    candidates = int(
-        linker.misc.query_sql(
-            f"SELECT count(*) AS n FROM {blocked}",  # noqa: S608
-            output_type="pandas",
-        )["n"].iloc[0]
-    )
-    edges = linker.misc.query_sql(
-        "SELECT tl.node AS l, tr.node AS r "  # noqa: S608 (Splink's table name)
-        f"FROM {blocked} AS p "
-        "JOIN __benchmark_truth AS tl ON p.join_key_l = tl.record_id "
-        "JOIN __benchmark_truth AS tr ON p.join_key_r = tr.record_id "
-        "WHERE tl.entity_id = tr.entity_id",
-        output_type="pandas",
-    )
-    left, right = edges["l"].to_numpy(np.int64), edges["r"].to_numpy(np.int64)
-    true_pairs = _pairs(truth.groupby("entity_id").size().to_numpy())
-    return {"candidate_pairs": candidates, **recall_figures(true_pairs, len(truth), left, right)}
-
-
-def recall_figures(
-    true_pairs: int, records: int, left: np.ndarray, right: np.ndarray
-) -> dict[str, Any]:
-    """Pair and reachable recall, given the true pairs (``left``, ``right``: record numbers
-    below ``records``) that the rules generate out of ``true_pairs``."""
-    reachable = _pairs(np.bincount(_components(records, left, right)))
-    return {
-        "true_pairs": true_pairs,
-        "true_candidate_pairs": len(left),
-        "pair_recall": len(left) / true_pairs if true_pairs else 1.0,
-        "reachable_pairs": reachable,
-        "reachable_recall": reachable / true_pairs if true_pairs else 1.0,
-    }
-
-
-def _pairs(sizes: np.ndarray) -> int:
-    return int((sizes * (sizes - 1) // 2).sum())
-
-
-def _components(nodes: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected components by minimum-label propagation with pointer jumping."""
-    label = np.arange(nodes, dtype=np.int64)
-    while True:
-        low = np.minimum(label[left], label[right])
-        new = label.copy()
-        np.minimum.at(new, left, low)
-        np.minimum.at(new, right, low)
-        new = new[new]
-        if np.array_equal(new, label):
-            return label
-        label = new
 
 
 def measure_blocking(frame_path: Path, truth_path: Path, name: str) -> dict[str, Any]:
