@@ -179,6 +179,10 @@ def main() -> None:
         + " (a stage missing was reused from --work)"
     )  # fmt: skip
     console.print(
+        f"actionable leads reaching their action with the guards, of those without: "
+        f"{result.reach_kept:.1%}"
+    )
+    console.print(
         "targets (guards on): "
         + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in result.targets.items())
     )

@@ -91,6 +91,8 @@ def test_per_guard_stops_sum_to_the_stopped_leads(simulated: Simulation) -> None
         outcomes = ("actions", "stopped", "no_profile", "no_address")
         assert sum(counts[name] for name in outcomes) == counts["leads"]
         assert counts["rightly_stopped"] <= counts["stopped"]
+        reached = counts["actionable_reached"]
+        assert reached <= min(counts["actionable"], counts["actions"] - counts["wrong_person"])
     assert simulated.on.counts["stopped"] > 0
 
 

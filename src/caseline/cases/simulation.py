@@ -7,8 +7,8 @@ as soon as it is allowed, acting at the profile's top address. With the guards o
 is checked by the server's own guards (:func:`caseline.cases.guards.evaluate`) against the
 facts of an in-memory case: the analyst read the records and confirmed the identity just
 now, no legal reviewer cleared anything, and a second person approves. With the guards off
-only what a step needs (an address to act at) is checked. A lead reaches an action when
-``approve_action`` would be taken.
+only what a step needs (an address to act at) is checked. A lead acts when ``approve_action``
+would be taken; it reaches its action when that is against the person the lead is about.
 
 Nothing is written but one audit event for the run: no case is opened and no read of a
 person is audited, since no one reads a person; it is an offline measurement, as
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from caseline.cases.ground_truth import GroundTruth, TruePerson, read_ground_truth
 from caseline.cases.guards import CaseFacts, Thresholds, evaluate
-from caseline.cases.leads import Lead, find_leads
+from caseline.cases.leads import Lead, LeadRule, find_leads
 from caseline.cases.simulated_facts import PersonFacts, person_facts
 from caseline.cases.workflow import BY_ACTION, Field, State
 from caseline.db.models import Case
@@ -91,7 +91,7 @@ class WorkedLead:
 COUNTS = (
     "leads", "actions", "right_person_right_address", "wrong_person", "protected",
     "wrong_address", "wrongful", "stopped", "rightly_stopped", "no_profile", "no_address",
-    "actionable", "actionable_acted",
+    "actionable", "actionable_reached",
 )  # fmt: skip
 
 
@@ -109,9 +109,9 @@ class SimulationFigures:
 
     @property
     def actionable_reach(self) -> float:
-        """The share of truly actionable leads that still reach an action."""
+        """The share of truly actionable leads that reach an action against their person."""
         actionable = self.counts["actionable"]
-        return self.counts["actionable_acted"] / actionable if actionable else 1.0
+        return self.counts["actionable_reached"] / actionable if actionable else 1.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -144,6 +144,14 @@ class Simulation:
             "actionable_reach_80": self.on.actionable_reach >= 0.8,
         }
 
+    @property
+    def reach_kept(self) -> float:
+        """Of the truly actionable leads that reach their action without the guards, the share
+        that still do with them: the guards' own cost, apart from the leads the analyst could
+        not act on rightly anyway (a namesake's profile taken, no address on record)."""
+        reached = self.off.counts["actionable_reached"]
+        return self.on.counts["actionable_reached"] / reached if reached else 1.0
+
     def as_dict(self) -> dict[str, object]:
         return {
             "as_of": self.as_of.isoformat(),
@@ -153,6 +161,7 @@ class Simulation:
             "without_status": self.without_status,
             "guards_on": self.on.as_dict(),
             "guards_off": self.off.as_dict(),
+            "reach_kept": round(self.reach_kept, 6),
             "targets": self.targets,
         }
 
@@ -247,8 +256,8 @@ def _work(
         right_person=entity == intended,
         protected=acted_on.protected,
         wrong_address=acted_on.address_key is None or acted_on.address_key not in variants,
-        on=_walk(person, facts, top, thresholds, now, guards_on=True),
-        off=_walk(person, facts, top, thresholds, now, guards_on=False),
+        on=_walk(lead, person, facts, top, thresholds, now, guards_on=True),
+        off=_walk(lead, person, facts, top, thresholds, now, guards_on=False),
     )
 
 
@@ -261,6 +270,7 @@ def _true(truth: GroundTruth, entity: str, without_status: set[str]) -> TruePers
 
 
 def _walk(
+    lead: Lead,
     person: str,
     facts: PersonFacts,
     address: str | None,
@@ -270,7 +280,10 @@ def _walk(
     guards_on: bool,
 ) -> Walk:
     """Propose each step of PATH as soon as it is allowed, as the server would judge it."""
-    case = Case(person_id=person, state=State.LEAD.value, address=None)  # never added
+    # Opened on the profile the analyst took, with the lead's finding as the reason, as
+    # open_case records a case opened on a person; never added to the session.
+    origin = {"rule": LeadRule.ANALYST.value, "found": lead.found, "by": ANALYST.username}
+    case = Case(person_id=person, state=State.LEAD.value, address=None, origin=origin)
     stand_in = CaseFacts(
         person_exists=True,
         assurance=facts.assurance,
@@ -326,7 +339,7 @@ def _figures(worked: list[WorkedLead], *, guards_on: bool) -> SimulationFigures:
             counts["protected"] += w.protected
             counts["wrong_address"] += w.wrong_address
             counts["wrongful"] += w.wrongful
-            counts["actionable_acted"] += w.actionable
+            counts["actionable_reached"] += w.actionable and w.right_person
         elif walk.outcome is Outcome.STOPPED:
             counts["stopped"] += 1
             stopped_by[walk.guards[0]] += 1

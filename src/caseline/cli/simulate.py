@@ -34,7 +34,7 @@ LABELS = {
     "no_profile": "leads whose name search found no one",
     "no_address": "leads with no address to act at",
     "actionable": "truly actionable leads",
-    "actionable_acted": "  of them reaching an action",
+    "actionable_reached": "  of them reaching an action against their person",
 }
 
 
@@ -103,7 +103,7 @@ def _print_figures(
             *(f"{f.counts[name]:,}" for f in shown.values()),
         )
     table.add_row(
-        "share of actionable leads reaching an action",
+        "share of actionable leads reaching their action",
         *(f"{f.actionable_reach:.1%}" for f in shown.values()),
         *("" for _ in shown),
     )
@@ -120,6 +120,10 @@ def _print_figures(
             "from the persons file (counted as neither protected nor actionable)"
         )
     if len(shown) == 2:
+        console.print(
+            f"of the truly actionable leads reaching their action without the guards, "
+            f"{result.reach_kept:.1%} still do with them"
+        )
         console.print(
             "targets (guards on): "
             + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in result.targets.items())
