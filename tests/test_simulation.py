@@ -21,6 +21,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Base, Case, Person
 from caseline.errors import InputError
 from caseline.oversight import Actor, Role, create_user
+from caseline.profiles import load_status_records, status_by_person
 from caseline.profiles.search import find_persons, find_top_persons
 from caseline.synth import WorldSummary
 from tests.conftest import ADMIN, PASSWORD
@@ -165,11 +166,16 @@ def test_facts_gathered_in_bulk_are_what_the_server_gathers_for_a_case(
     resolved: tuple[Settings, Database], simulated: Simulation
 ) -> None:
     _, database = resolved
-    chosen = sorted({w.chosen for w in simulated.worked if w.chosen})
+    chosen = {w.chosen for w in simulated.worked if w.chosen}
     with database.transaction() as session:
-        bulk = person_facts(session, chosen, AS_OF)
-        assert sorted(bulk) == chosen
-        for person_id in chosen:
+        statuses = status_by_person(load_status_records(session), AS_OF)
+        departed = {p for p, status in statuses.items() if status.departed_on is not None}
+        assert departed  # persons whose addresses a recorded exit scales toward unknown
+        persons = sorted(chosen | departed)
+        bulk = person_facts(session, persons, AS_OF)
+        assert sorted(bulk) == persons
+        assert any(bulk[p].addresses.departed_on for p in departed)
+        for person_id in persons:
             # A case that was never added to the session: gather_facts only reads.
             served = gather_facts(session, Case(person_id=person_id), THRESHOLDS, AS_OF)
             mine = bulk[person_id]

@@ -69,7 +69,10 @@ def person_facts(
             records.setdefault(person_id, []).append(record_id)
         status_records += load_status_records(session, chunk)
     statuses = status_by_person(status_records, as_of)
-    addresses = _addresses(session, set(assurance), as_of, model or load_address_model())
+    departures = {p: s.departed_on for p, s in statuses.items() if s.departed_on is not None}
+    addresses = _addresses(
+        session, set(assurance), as_of, model or load_address_model(), departures
+    )
     no_status = PersonStatus(as_of, [], [])
     nowhere: tuple[PersonAddresses, dict[str, frozenset[str]]] = (
         PersonAddresses(as_of, [], 1.0),
@@ -89,16 +92,21 @@ def person_facts(
 
 
 def _addresses(
-    session: Session, person_ids: set[str], as_of: dt.date, model: AddressModel
+    session: Session,
+    person_ids: set[str],
+    as_of: dt.date,
+    model: AddressModel,
+    departures: dict[str, dt.date],
 ) -> dict[str, tuple[PersonAddresses, dict[str, frozenset[str]]]]:
     """Each person's addresses as :func:`caseline.profiles.person_addresses` scores them, all
     in one pass: name leads are found among every person's records, then only these persons'
-    evidence is scored (a person's evidence and probabilities depend on its own rows alone)."""
+    evidence is scored (a person's evidence and probabilities depend on its own rows and its
+    own recorded departure alone)."""
     records = load_address_records(session)
     own = records[records["person_id"].isin(person_ids)]
     leads = own.loc[own["lead"] == 1, ["person_id", "record_id"]].sort_values("record_id")
     lead_records = leads.groupby("person_id")["record_id"].agg(tuple).to_dict()
-    evidence = score_evidence(own, as_of, model)
+    evidence = score_evidence(own, as_of, model, departures)
     evidence = evidence.sort_values(
         ["person_id", "probability", "address"], ascending=[True, False, True]
     )
@@ -109,8 +117,17 @@ def _addresses(
     for person_id, listed in rows.items():
         shown = [_confidence(row) for row in listed]
         unknown = max(0.0, round(1.0 - sum(a.probability for a in shown), 4))
+        first = listed[0]
+        scaled = pd.notna(first["departed_on"])
         found[person_id] = (
-            PersonAddresses(as_of, shown, unknown, lead_records.get(person_id, ())),
+            PersonAddresses(
+                as_of,
+                shown,
+                unknown,
+                lead_records.get(person_id, ()),
+                departed_on=pd.Timestamp(first["departed_on"]).date() if scaled else None,
+                returned_unseen=round(float(first["returned_unseen"]), 4) if scaled else None,
+            ),
             {str(row["address"]): frozenset(row["variants"]) for row in listed},
         )
     return found
