@@ -2,8 +2,9 @@
 
 - Connected components of the links Caseline's clustering is given (the same scored pairs):
   what the clustering would be without its vetoes and its cross-check.
-- Vanilla Splink, trained and clustered as `benchmarks/resolution.py` runs it (Splink's
-  tutorial recipe for a dedupe, on Caseline's input columns).
+- Vanilla Splink, trained and clustered as the benchmark runs it
+  (`benchmarks/vanilla_splink.py`: Splink's tutorial recipe for a dedupe, on Caseline's
+  input columns).
 
 A test compares Caseline with these rather than with a fixed figure: a floor fitted to one
 generated world passes a resolver that got worse and fails one that is fine on another seed.
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from benchmarks.resolution import SPLINK_PREDICT_FLOOR, train_vanilla, vanilla_linker
+from benchmarks.vanilla_splink import SPLINK_PREDICT_FLOOR, train_vanilla, vanilla_linker
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
