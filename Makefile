@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
-# What `make test` leaves to `make test-all`: Spark, and the runs of minutes (end to end,
-# the killed ingest). Browser tests and, when DATABASE_URL is set, PostgreSQL stay in.
+# What `make test` leaves to `make test-all`: Spark, and the tests marked slow (end to end,
+# the killed ingest, worlds of their own). Browser tests and, when DATABASE_URL is set,
+# PostgreSQL stay in.
 QUICK := not slow and not spark
 # Each file runs on one worker, so a module-scoped fixture (a trained model) is built once.
 PYTEST := $(BIN)/pytest -n 2 --dist loadfile --durations=10

@@ -245,7 +245,7 @@ def copy_workspace(
 ) -> Iterator[tuple[Settings, Database]]:
     """A copy of a workspace in ``home``: its folder (models, identifier key) and its database.
     SQLite is copied by SQLite's backup; PostgreSQL into a new schema, migrated, by copying
-    each table's rows (a few seconds less than building the world again)."""
+    each table's rows. Either takes seconds; building the world again trains a model."""
     ignored = shutil.ignore_patterns("caseline.db*")
     shutil.copytree(settings.home, home, ignore=ignored, dirs_exist_ok=True)
     backend = "sqlite" if database.dialect == "sqlite" else "postgresql"

@@ -18,6 +18,9 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from tests.cli_support import add_cli_users
 
+# Its own 600-person world through the command line (a model trained for it): left to
+# `make test-all`; tests/test_address_confidence.py covers the model in `make test`.
+pytestmark = pytest.mark.slow
 runner = CliRunner()
 AS_OF = "2026-01-01"  # the generated world's reference date
 
