@@ -109,12 +109,6 @@ def test_with_guards_on_no_action_touches_a_person_whose_records_show_protection
     assert [p for p, f in facts.items() if f.status.stopping] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead rule stay_ended_no_exit takes a permanent resident home from a trip, whose "
-    "grant predates the records, for an overstayer, and no record stops the case "
-    "(docs/benchmarks.md, Wrongful actions); remove this mark once leads or guards stop it",
-)
 def test_with_guards_on_no_action_is_taken_against_a_protected_person(
     simulated: Simulation, small_world: WorldSummary
 ) -> None:

@@ -175,6 +175,8 @@ def _stay_ended(
     dated = [b for b in status.border if b.on is not None]
     if not dated or dated[-1].direction != "ENTRY":
         return None
+    if any(b.direction == "EXIT" for b in dated[:-1]):
+        return None  # home from a trip: the stay began before the records, not at this entry
     entry = dated[-1]
     assert entry.on is not None
     if (entry.nationality or "").upper() in ("UNITED STATES", "USA", "US"):
