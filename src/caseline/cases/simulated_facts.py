@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord
 from caseline.profiles import (
-    AddressConfidence,
     PersonAddresses,
     PersonStatus,
+    address_confidence,
     load_address_model,
     load_status_records,
     status_by_person,
@@ -115,7 +115,7 @@ def _addresses(
         rows.setdefault(str(row["person_id"]), []).append(row)
     found: dict[str, tuple[PersonAddresses, dict[str, frozenset[str]]]] = {}
     for person_id, listed in rows.items():
-        shown = [_confidence(row) for row in listed]
+        shown = [address_confidence(row) for row in listed]
         unknown = max(0.0, round(1.0 - sum(a.probability for a in shown), 4))
         first = listed[0]
         scaled = pd.notna(first["departed_on"])
@@ -131,23 +131,6 @@ def _addresses(
             {str(row["address"]): frozenset(row["variants"]) for row in listed},
         )
     return found
-
-
-def _confidence(row: dict[str, Any]) -> AddressConfidence:
-    """One scored evidence row as the profile shows it (as person_addresses makes it)."""
-    return AddressConfidence(
-        address=str(row["address"]),
-        probability=round(float(row["probability"]), 4),
-        sources=tuple(row["sources"]),
-        records=int(row["records"]),
-        first_seen=pd.Timestamp(row["first_seen"]).date(),
-        last_seen=pd.Timestamp(row["last_seen"]).date(),
-        open_accounts=int(row["open_accounts"]),
-        closed_accounts=int(row["closed_accounts"]),
-        newer_elsewhere_days=int(row["newer_elsewhere_days"]),
-        lead=bool(row["lead"]),
-        namesakes=int(row["claimants"]) if row["lead"] else 0,
-    )
 
 
 def _chunks(ids: list[str]) -> Iterator[list[str]]:

@@ -10,6 +10,7 @@ line.
 from caseline.profiles.address_confidence import (
     AddressConfidence,
     PersonAddresses,
+    address_confidence,
     person_addresses,
 )
 from caseline.profiles.address_evaluation import (
@@ -50,6 +51,7 @@ __all__ = [
     "Profile",
     "ProfileRecord",
     "StatusEvidence",
+    "address_confidence",
     "build_profile",
     "evaluate_addresses",
     "export_ftm",

@@ -100,7 +100,7 @@ def person_addresses(
     if evidence.empty:
         return PersonAddresses(as_of, [], 1.0)
     evidence = evidence.sort_values(["probability", "address"], ascending=[False, True])
-    addresses = [_confidence(row) for row in evidence.to_dict("records")]
+    addresses = [address_confidence(row) for row in evidence.to_dict("records")]
     # Rounded so that what is shown sums to one exactly.
     unknown = max(0.0, round(1.0 - sum(a.probability for a in addresses), 4))
     first = evidence.iloc[0]
@@ -139,7 +139,8 @@ def _scaled_for_departures(
     return evidence
 
 
-def _confidence(row: dict[str, Any]) -> AddressConfidence:
+def address_confidence(row: dict[str, Any]) -> AddressConfidence:
+    """One scored evidence row as the profile shows it."""
     return AddressConfidence(
         address=str(row["address"]),
         probability=round(float(row["probability"]), 4),
