@@ -360,6 +360,10 @@ def test_an_asylum_claim_after_the_order_is_pending_in_every_truth_file(
         assert order["until"] == claim["since"] > order["since"] and claim["until"] == ""
         assert (entity, order["since"], "HEARING", "REMOVAL_ORDERED") in events
         assert (entity, claim["since"], "APPLICATION_FILED", "ASYLUM") in events
+        # No decision on an earlier claim is dated after the new one: the records show it
+        # pending, as the truth does.
+        decided = [e for e in events if e[0] == entity and e[2:] == ("DENIED", "ASYLUM")]
+        assert all(day < order["since"] for _, day, _, _ in decided)
     assert reopened == hard_world.hard_cases.applied["asylum_after_order"]
 
 

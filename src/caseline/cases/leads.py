@@ -20,12 +20,17 @@ from caseline.cases.workflow import OUTCOMES
 from caseline.db.models import Case, Person
 from caseline.errors import InputError, NotFoundError
 from caseline.oversight import Actor, LeadsListed, permit
-from caseline.profiles import PersonStatus, load_status_records, status_by_person
+from caseline.profiles import (
+    PersonStatus,
+    load_status_records,
+    status_by_person,
+    visa_admitted_on,
+    visa_ends,
+)
 from caseline.standardise.status import StatusTerm
 
 # Without a visa on record, an entry authorises a stay of this long (a visitor's six months).
 DEFAULT_STAY_DAYS = 182
-VISA_STAY_YEARS = 6  # as the status guard counts a visa valid
 
 
 class LeadRule(StrEnum):
@@ -191,7 +196,7 @@ def _stay_ended(
     if visas:
         issued = visas[-1].on
         assert issued is not None
-        ends = max(ends, issued + dt.timedelta(days=round(365.25 * VISA_STAY_YEARS)))
+        ends = max(ends, visa_ends(visa_admitted_on(issued, status.border)))
     if ends >= as_of:
         return None
     records = (entry.record_id, *(v.record_id for v in visas[-1:]))

@@ -36,6 +36,8 @@ from caseline.profiles.status_evidence import (
     load_status_records,
     person_status,
     status_by_person,
+    visa_admitted_on,
+    visa_ends,
 )
 
 __all__ = [
@@ -62,5 +64,7 @@ __all__ = [
     "read_profile",
     "search_persons",
     "status_by_person",
+    "visa_admitted_on",
+    "visa_ends",
     "write_reliability_diagram",
 ]

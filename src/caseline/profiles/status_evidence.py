@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.standardise.status import PROTECTIVE, STOPPING, StatusTerm
 
-# Without a stated expiry a visa counts as valid for six years from issue: longer than most
-# student and work visas run, so that doubt stops a case rather than lets it through.
+# Without a stated expiry a visa admits its holder for six years from the first entry on it
+# (from issue if no entry is on record): longer than most student and work visas run, so
+# that doubt stops a case rather than lets it through.
 VISA_YEARS = 6
 US_NATIONALITY = frozenset({"UNITED STATES", "USA", "US", "U.S.", "UNITED STATES OF AMERICA"})
 STATUS_SOURCES = ("immigration_status", "court", "entry_exit")
@@ -149,7 +150,29 @@ def person_status(records: Iterable[StatusRecord], as_of: dt.date) -> PersonStat
                     record.citizenship,
                 )
             )
+    evidence = [_visa_on_admission(e, border, as_of) for e in evidence]
     return PersonStatus(as_of, _settle_applications(evidence), border)
+
+
+def visa_admitted_on(issued: dt.date, border: Sequence[BorderEvent]) -> dt.date:
+    """When a visa issued on ``issued`` admitted its holder: the first entry on or after the
+    issue, or the issue itself when no entry is on record."""
+    entries = [b.on for b in border if b.direction == "ENTRY" and b.on is not None]
+    return min((on for on in entries if on >= issued), default=issued)
+
+
+def visa_ends(admitted: dt.date) -> dt.date:
+    return dt.date(admitted.year + VISA_YEARS, admitted.month, min(admitted.day, 28))
+
+
+def _visa_on_admission(
+    item: StatusEvidence, border: Sequence[BorderEvent], as_of: dt.date
+) -> StatusEvidence:
+    if not item.stated.startswith("VISA_ISSUED") or item.on is None:
+        return item
+    valid = visa_ends(visa_admitted_on(item.on, border)) > as_of
+    term = StatusTerm.VALID_VISA if valid else StatusTerm.EXPIRED_VISA
+    return StatusEvidence(item.record_id, item.source, term, item.on, item.stated, item.deadline)
 
 
 def status_by_person(records: Iterable[StatusRecord], as_of: dt.date) -> dict[str, PersonStatus]:
@@ -215,8 +238,8 @@ def _benefit(record: StatusRecord, as_of: dt.date) -> StatusEvidence:
     elif event == "DENIED":
         term = StatusTerm.DENIED_APPLICATION
     elif event == "VISA_ISSUED":
-        valid = on is None or dt.date(on.year + VISA_YEARS, on.month, min(on.day, 28)) > as_of
-        term = StatusTerm.VALID_VISA if valid else StatusTerm.EXPIRED_VISA
+        # Undated, it may be valid; dated, person_status judges it from the admission.
+        term = StatusTerm.VALID_VISA
     return StatusEvidence(record.record_id, record.source, term, on, f"{event} {benefit}".strip())
 
 

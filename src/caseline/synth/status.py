@@ -168,13 +168,16 @@ class StatusHistorian:
                 status_event("REGISTERED", "TPS", day)
             periods.append(StatusPeriod("temporary_protected", registered, None))
         elif category == "final_removal_order":
+            earliest_order = max(plus_days(entered, 120), HISTORY_START)
             if rng.random() < 0.5:
                 denied = day_between(rng, plus_days(entered, 30), plus_days(last, -200))
                 status_event(
                     "APPLICATION_FILED", "ASYLUM", plus_days(denied, -randint(rng, 100, 500))
                 )
                 status_event("DENIED", "ASYLUM", denied)
-            ordered = day_between(rng, max(plus_days(entered, 120), HISTORY_START), last)
+                # The claim is decided before the order that follows its denial.
+                earliest_order = max(earliest_order, plus_days(denied, 30))
+            ordered = day_between(rng, earliest_order, last)
             hearings = self._hearings(ordered, "REMOVAL_ORDERED")
             events += hearings
             periods.append(StatusPeriod("in_proceedings", hearings[0].on, None))
