@@ -14,16 +14,6 @@ thresholds can be changed to see what they do (--identity-threshold, --address-t
 Prints the time of each stage, both settings side by side per 1,000 leads with the counts,
 the leads stopped by each guard, what the guards let through (by lead rule and true status),
 and the issue's targets; the last line is one JSON object.
-
-``--what-if`` measures a change proposed to the lead rules or guards before anyone makes it,
-by patching this process only (the product is untouched):
-
-- ``round-trips``: the rule stay_ended_no_exit finds no lead when the last entry follows an
-  exit on record (a person home from a trip was admitted at the border under whatever
-  status they hold; a permanent resident whose grant predates the records looks like this);
-- ``grounds``: an enforcement action needs a lead rule to find grounds on the acted-on
-  person's own records that day (counted as a status_clear stop), so a namesake's profile
-  taken from the search cannot be acted on without grounds of its own.
 """
 
 from __future__ import annotations
@@ -39,11 +29,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from caseline.cases import Guard, GuardResult, Simulation, Thresholds, simulate_cases
-from caseline.cases import leads as lead_rules
-from caseline.cases import simulation as simulation_module
+from caseline.cases import Simulation, Thresholds, simulate_cases
 from caseline.cases.ground_truth import read_true_persons
-from caseline.cases.leads import find_leads
 from caseline.cases.simulation import Outcome
 from caseline.config import load_settings
 from caseline.db import Database, upgrade_to_head
@@ -89,40 +76,14 @@ def prepare(work: Path, persons: int, seed: int) -> tuple[Database, dict[str, fl
         done.write_text(json.dumps(made))
     if "resolved" not in made:
         start = time.perf_counter()
-        summary = resolve_persons(
+        resolved = resolve_persons(
             database, models_dir=settings.models_dir, threshold=settings.match_threshold,
             actor=OPERATOR, on_step=lambda step: console.print(f"  resolve: {step}"),
         )  # fmt: skip
-        console.print(f"  {summary.records:,} records into {summary.persons:,} persons")
+        console.print(f"  {resolved.records:,} records into {resolved.persons:,} persons")
         made["resolved"], seconds["resolve"] = True, time.perf_counter() - start
         done.write_text(json.dumps(made))
     return database, seconds
-
-
-def what_if(changes: list[str], database: Database) -> None:
-    """Patch this process's lead rules and guards as ``changes`` say (see the docstring)."""
-    if "round-trips" in changes:
-        stay_ended = lead_rules._stay_ended
-
-        def no_round_trips(status: Any, as_of: dt.date) -> Any:
-            dated = [b for b in status.border if b.on is not None]
-            if any(b.direction == "EXIT" for b in dated[:-1]):
-                return None
-            return stay_ended(status, as_of)
-
-        lead_rules._stay_ended = no_round_trips
-    if "grounds" in changes:
-        with database.transaction() as session:
-            grounded = {lead.person_id for lead in find_leads(session, DEFAULT_REFERENCE_DATE)}
-        evaluate = simulation_module.evaluate
-
-        def with_grounds(guard: Guard, facts: Any, actor: Any, fields: Any, case: Any) -> Any:
-            result = evaluate(guard, facts, actor, fields, case)
-            if guard is Guard.STATUS_CLEAR and result.passed and case.person_id not in grounded:
-                return GuardResult(guard, False, "no lead rule finds grounds on the person")
-            return result
-
-        simulation_module.evaluate = with_grounds
 
 
 def print_figures(result: Simulation) -> None:
@@ -190,13 +151,8 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=None, help="a deterministic sample")
     parser.add_argument("--identity-threshold", type=float, default=None)
     parser.add_argument("--address-threshold", type=float, default=None)
-    parser.add_argument(
-        "--what-if", action="append", default=[], choices=("round-trips", "grounds"),
-        help="a proposed change to the lead rules or guards, measured (repeatable)",
-    )  # fmt: skip
     args = parser.parse_args()
     database, seconds = prepare(args.work, args.persons, args.seed)
-    what_if(args.what_if, database)
     defaults = Thresholds.of(load_settings(home=args.work / "workspace"))
     thresholds = Thresholds(
         args.identity_threshold if args.identity_threshold is not None else defaults.identity,
@@ -215,7 +171,6 @@ def main() -> None:
     console.print(
         f"{len(result.worked):,} leads worked of {result.leads_found:,} on {result.as_of}; "
         f"identity threshold {thresholds.identity}, address threshold {thresholds.address}"
-        + (f"; what if: {', '.join(args.what_if)}" if args.what_if else "")
     )
     print_figures(result)
     analysis = analyse(result, world / "persons.csv")
@@ -237,7 +192,6 @@ def main() -> None:
                 "persons": args.persons,
                 "seed": args.seed,
                 "thresholds": {"identity": thresholds.identity, "address": thresholds.address},
-                "what_if": args.what_if,
                 "seconds": {k: round(v, 1) for k, v in seconds.items()},
                 **result.as_dict(),
                 "analysis": analysis,

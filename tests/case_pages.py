@@ -3,6 +3,7 @@
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from caseline.cases import (
     LeadRule,
@@ -12,11 +13,18 @@ from caseline.cases import (
     read_person_on_case,
     take_step,
 )
+from caseline.cases.grounds import assess_grounds, dates_of_birth
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import Person
+from caseline.db.models import Person, PersonRecord
 from caseline.oversight import Actor, Role
-from caseline.profiles import load_status_records, person_addresses, status_by_person
+from caseline.profiles import (
+    load_status_records,
+    person_addresses,
+    person_status,
+    status_by_person,
+)
+from caseline.profiles.status_nearby import possible_status_matches
 from caseline.standardise import StatusTerm
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
@@ -34,6 +42,7 @@ def walkable_lead(settings: Settings, database: Database) -> tuple[str, str]:
                 a for a in person_addresses(session, lead.person_id, AS_OF).addresses if not a.lead
             ]
             stops = any(s.stopping or s.departed_on for s in status.values())
+            stops = stops or in_doubt(session, lead.person_id, lead.records)
             if (
                 person is not None
                 and (person.assurance or 0) >= settings.identity_threshold
@@ -43,6 +52,18 @@ def walkable_lead(settings: Settings, database: Database) -> tuple[str, str]:
             ):
                 return lead.lead_id, addresses[0].address
     raise AssertionError("the small world has no walkable removal-order lead")
+
+
+def in_doubt(session: Session, person_id: str, cited: tuple[str, ...] = ()) -> bool:
+    """Whether a possible match's status record or grounds in doubt would stop a case."""
+    status = person_status(load_status_records(session, [person_id]), AS_OF)
+    own = frozenset(
+        session.scalars(select(PersonRecord.record_id).where(PersonRecord.person_id == person_id))
+    )
+    births = dates_of_birth(session, [person_id]).get(person_id, {})
+    grounds = assess_grounds(status, cited, own, births)
+    nearby = possible_status_matches(session, [person_id], AS_OF)
+    return bool(grounds.doubted or grounds.cited_elsewhere or nearby)
 
 
 def status_stopped_case(settings: Settings, database: Database) -> int:

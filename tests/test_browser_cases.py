@@ -225,10 +225,11 @@ def test_a_status_stop_shows_on_the_case_until_legal_clears_it(
     cleared = ann.locator("#step-propose_action li[data-guard='status_clear']")
     expect(cleared).to_have_attribute("data-passed", "true")
     expect(cleared).to_contain_text("cleared by legal review")
-    choice = ann.locator("form[data-action='propose_action'] select[name='address'] option")
-    address = choice.nth(1).get_attribute("value")
-    assert address
-    _take(ann, "propose_action", "supervisor_approval", address=address, reason="stop cleared")
+    # Cleared of the stop, a case opened on a tip still needs grounds on the person's records.
+    grounds = ann.locator("#step-propose_action li[data-guard='grounds']")
+    expect(grounds).to_have_attribute("data-passed", "false")
+    expect(grounds).to_contain_text("no lead rule finds grounds on the person's own records")
+    expect(ann.locator("#step-propose_action")).to_have_attribute("data-blocked", "true")
 
 
 def test_a_stale_form_shows_the_conflict_and_the_case_as_it_is(

@@ -36,6 +36,7 @@ from caseline.profiles import (
 )
 from caseline.resolve.decisions import Decision, decide_pair
 from caseline.standardise.status import StatusTerm
+from tests.case_pages import in_doubt
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
 THRESHOLDS = Thresholds(identity=0.95, address=0.5)
@@ -90,6 +91,7 @@ def _open_removal_case(database: Database) -> tuple[int, int]:
             lead
             for lead in find_leads(session, AS_OF, rules=[LeadRule.REMOVAL_ORDER_NOT_DEPARTED])
             if _walkable(session, lead.person_id)
+            and not in_doubt(session, lead.person_id, lead.records)
         )
         case = open_case(session, actor=ANN, as_of=AS_OF, lead_id=lead.lead_id)
     return case.id, case.version

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from caseline.cases import Simulation, Thresholds, simulate_cases
 from caseline.cases.ground_truth import PROTECTED_STATUSES, read_true_persons
+from caseline.cases.grounds import assess_grounds
 from caseline.cases.guards import gather_facts
 from caseline.cases.simulated_facts import person_facts
 from caseline.cases.simulation import Outcome
@@ -177,6 +178,10 @@ def test_facts_gathered_in_bulk_are_what_the_server_gathers_for_a_case(
             assert mine.status == served.status, person_id
             assert mine.addresses == served.addresses, person_id
             assert set(mine.variants) == {a.address for a in served.addresses.addresses}
+            assert sorted(mine.nearby, key=str) == sorted(served.nearby, key=str), person_id
+            own = frozenset(mine.records)
+            grounds = assess_grounds(mine.status, (), own, mine.births)
+            assert grounds == served.grounds, person_id
 
 
 def test_the_top_profile_is_what_the_search_lists_first(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from caseline.cases.grounds import Grounds, assess_grounds, cited_records, dates_of_birth
 from caseline.cases.workflow import Field, Guard
 from caseline.config import Settings
 from caseline.db.models import (
@@ -28,6 +29,7 @@ from caseline.db.models import (
 from caseline.oversight import Actor, CaseThresholdsChanged, permit
 from caseline.profiles import PersonAddresses, PersonStatus, person_addresses, person_status
 from caseline.profiles.status_evidence import load_status_records
+from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
 CONFIRMING = ("confirm_identity", "reconfirm_identity")
 
@@ -65,7 +67,9 @@ class CaseFacts:
     person_exists: bool
     assurance: float | None
     status: PersonStatus
-    cleared: frozenset[str]  # status evidence records a legal reviewer has cleared
+    nearby: tuple[NearbyStatus, ...]  # stopping status records of possible matches
+    grounds: Grounds
+    cleared: frozenset[str]  # records a legal reviewer has cleared (status, doubted grounds)
     addresses: PersonAddresses
     confirmed_at: dt.datetime | None  # the latest identity confirmation
     confirmed_by: str | None
@@ -126,10 +130,21 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
     seen: dict[str, dt.datetime] = {}
     for actor, at in reads:
         seen[actor] = max(seen.get(actor, _utc(at)), _utc(at))
+    status = person_status(load_status_records(session, [case.person_id]), as_of)
+    own = frozenset(
+        session.scalars(
+            select(PersonRecord.record_id).where(PersonRecord.person_id == case.person_id)
+        )
+    )
+    births = dates_of_birth(session, [case.person_id]).get(case.person_id, {})
     return CaseFacts(
         person_exists=person is not None,
         assurance=person.assurance if person is not None else None,
-        status=person_status(load_status_records(session, [case.person_id]), as_of),
+        status=status,
+        nearby=tuple(
+            possible_status_matches(session, [case.person_id], as_of).get(case.person_id, ())
+        ),
+        grounds=assess_grounds(status, cited_records(case.origin or {}), own, births),
         cleared=cleared,
         addresses=person_addresses(session, case.person_id, as_of),
         confirmed_at=confirmed_at,
@@ -210,20 +225,57 @@ def _status_clear(
     facts: CaseFacts, _actor: Actor, _fields: Mapping[str, str], _case: Case
 ) -> GuardResult:
     guard = Guard.STATUS_CLEAR
-    open_stops = [e for e in facts.status.stopping if e.record_id not in facts.cleared]
+    open_stops = [
+        f"{e.term.value} ({e.source} record {e.record_id}, {e.stated}, {e.on or 'undated'})"
+        for e in facts.status.stopping
+        if e.record_id not in facts.cleared
+    ] + [n.describe() for n in facts.nearby if n.evidence.record_id not in facts.cleared]
     if open_stops:
-        shown = "; ".join(
-            f"{e.term.value} ({e.source} record {e.record_id}, {e.stated}, {e.on or 'undated'})"
-            for e in open_stops[:5]
-        )
         more = f" and {len(open_stops) - 5} more" if len(open_stops) > 5 else ""
         return GuardResult(
-            guard, False, f"status stop: {shown}{more}",
+            guard, False, f"status stop: {'; '.join(open_stops[:5])}{more}",
             "a legal reviewer's clear_status with a reason, or terminate",
         )  # fmt: skip
-    cleared = len(facts.cleared & {e.record_id for e in facts.status.stopping})
+    cleared = len(facts.cleared & stopping_records(facts))
     why = f"{cleared} status records cleared by legal review" if cleared else "no status stop"
     return GuardResult(guard, True, why)
+
+
+def stopping_records(facts: CaseFacts) -> set[str]:
+    """The records a legal reviewer's clear_status clears: the person's stopping status
+    evidence, that of possible matches, and the grounds whose date of birth is in doubt."""
+    return (
+        {e.record_id for e in facts.status.stopping}
+        | {n.evidence.record_id for n in facts.nearby}
+        | {d.record_id for d in facts.grounds.doubted}
+    )
+
+
+def _grounds(
+    facts: CaseFacts, _actor: Actor, _fields: Mapping[str, str], _case: Case
+) -> GuardResult:
+    guard = Guard.GROUNDS
+    grounds = facts.grounds
+    if grounds.cited_elsewhere:
+        return GuardResult(
+            guard, False, "the records this case was opened on are not the person's: "
+            f"{', '.join(grounds.cited_elsewhere)} belong to another person",
+            "close this case and work the lead on the person whose records they are",
+        )  # fmt: skip
+    if not grounds.found:
+        return GuardResult(
+            guard, False, f"no lead rule finds grounds on the person's own records on "
+            f"{facts.as_of}", "records of the person that show a final order, an ended stay "
+            "or a passed departure deadline",
+        )  # fmt: skip
+    doubted = [d for d in grounds.doubted if d.record_id not in facts.cleared]
+    if doubted:
+        return GuardResult(
+            guard, False, "the grounds may be a namesake's: "
+            + "; ".join(d.describe() for d in doubted),
+            "a legal reviewer's clear_status after checking the record is the person's",
+        )  # fmt: skip
+    return GuardResult(guard, True, "; ".join(grounds.found))
 
 
 def _address_confident(
@@ -274,6 +326,7 @@ _GUARDS: dict[Guard, Callable[[CaseFacts, Actor, Mapping[str, str], Case], Guard
     Guard.IDENTITY_ASSURANCE: _identity_assurance,
     Guard.IDENTITY_SEEN: _identity_seen,
     Guard.IDENTITY_CONFIRMED: _identity_confirmed,
+    Guard.GROUNDS: _grounds,
     Guard.STATUS_CLEAR: _status_clear,
     Guard.ADDRESS_CONFIDENT: _address_confident,
     Guard.TWO_PEOPLE: _two_people,

@@ -107,7 +107,7 @@ def find_leads(
     open_cases = _open_cases(session)
     leads: list[Lead] = []
     for person_id, status in statuses.items():
-        for rule, found, since, records in _findings(status, as_of):
+        for rule, found, since, records in findings(status, as_of):
             if rule in wanted:
                 leads.append(
                     Lead(
@@ -137,9 +137,11 @@ def lead_by_id(session: Session, lead_id: str, as_of: dt.date) -> Lead:
     raise NotFoundError(f"no lead {lead_id!r} on {as_of}: the records no longer give it")
 
 
-def _findings(
+def findings(
     status: PersonStatus, as_of: dt.date
 ) -> Iterable[tuple[LeadRule, str, dt.date, tuple[str, ...]]]:
+    """What each rule finds in one person's status evidence on ``as_of``: the rule, what it
+    found in a sentence, since when, and the records it rests on."""
     exits = [b for b in status.border if b.direction == "EXIT" and b.on is not None]
     orders = [e for e in status.evidence if e.term is StatusTerm.REMOVAL_ORDER and e.on]
     if orders:

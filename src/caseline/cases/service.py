@@ -23,8 +23,9 @@ from caseline.cases.guards import (
     evaluate,
     gather_facts,
     note_thresholds,
+    stopping_records,
 )
-from caseline.cases.leads import LeadRule, lead_by_id
+from caseline.cases.leads import Lead, LeadRule, lead_by_id
 from caseline.cases.workflow import (
     BY_ACTION,
     OUTCOMES,
@@ -117,15 +118,17 @@ def open_case(
     person_id: str | None = None,
     reason: str | None = None,
 ) -> CaseSummary:
-    """A case from a lead (found again on ``as_of``) or on a person, with a reason."""
+    """A case from a lead (found again on ``as_of``) on its person, or on a person with a
+    reason, citing a lead or not. A case on another person than the lead's keeps the lead's
+    records, which the grounds guard checks are the person's before any action."""
     allowed = permit(actor, CaseOpened)
-    if lead_id is not None:
-        lead = lead_by_id(session, lead_id, as_of)
+    lead = lead_by_id(session, lead_id, as_of) if lead_id is not None else None
+    if lead is not None and person_id in (None, lead.person_id):
         person_id, origin = lead.person_id, lead.as_origin()
     elif person_id is not None:
         if session.get(Person, person_id) is None:
             raise NotFoundError(f"no person {person_id!r}")
-        origin = {"rule": LeadRule.ANALYST.value, "found": _reason(reason), "by": actor.username}
+        origin = analyst_origin(actor, _reason(reason), lead)
     else:
         raise InputError("a case needs a lead or a person", where="lead_id")
     existing = session.scalar(
@@ -152,6 +155,15 @@ def open_case(
         CaseOpened(case_id=str(case.id), person_id=person_id, origin=str(origin["rule"])),
     )
     return _summary(session, case)
+
+
+def analyst_origin(actor: Actor, reason: str, lead: Lead | None = None) -> dict[str, object]:
+    """What a case an analyst opens on a person keeps of why (and of the lead it cites)."""
+    origin: dict[str, object] = {"rule": LeadRule.ANALYST.value, "found": reason,
+                                 "by": actor.username}  # fmt: skip
+    if lead is not None:
+        origin |= {"lead_id": lead.lead_id, "records": list(lead.records)}
+    return origin
 
 
 def list_cases(
@@ -229,7 +241,7 @@ def take_step(
     target = transition.target_from(state)
     step_fields: dict[str, object] = dict(given)
     if transition.action == "clear_status":
-        step_fields["cleared"] = sorted(e.record_id for e in facts.status.stopping)
+        step_fields["cleared"] = sorted(stopping_records(facts))
     dossier_text = None
     if transition.dossier:
         dossier = assemble_dossier(

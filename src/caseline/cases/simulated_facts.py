@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseline.cases.grounds import dates_of_birth
 from caseline.db.models import Person, PersonRecord
 from caseline.profiles import (
     PersonAddresses,
@@ -30,6 +31,7 @@ from caseline.profiles import (
 from caseline.profiles.address_confidence import score_evidence
 from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
+from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
 CHUNK = 5000  # ids per IN (...) list: well under SQLite's bound on parameters
 
@@ -43,6 +45,8 @@ class PersonFacts:
     addresses: PersonAddresses
     variants: dict[str, frozenset[str]]  # each address as shown -> every key its records carry
     records: tuple[str, ...]  # the person's records, for judging who they truly are
+    births: dict[str, dt.date]  # record -> the date of birth it gives, where it gives one
+    nearby: tuple[NearbyStatus, ...]  # stopping status records of possible matches
 
 
 def person_facts(
@@ -69,6 +73,8 @@ def person_facts(
             records.setdefault(person_id, []).append(record_id)
         status_records += load_status_records(session, chunk)
     statuses = status_by_person(status_records, as_of)
+    births = dates_of_birth(session, wanted)
+    nearby = possible_status_matches(session, wanted, as_of)
     departures = {p: s.departed_on for p, s in statuses.items() if s.departed_on is not None}
     addresses = _addresses(
         session, set(assurance), as_of, model or load_address_model(), departures
@@ -87,6 +93,8 @@ def person_facts(
             addresses=scored,
             variants=variants,
             records=tuple(records.get(person_id, ())),
+            births=births.get(person_id, {}),
+            nearby=tuple(nearby.get(person_id, ())),
         )
     return facts
 

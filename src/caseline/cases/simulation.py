@@ -5,7 +5,8 @@ For each lead the simulated analyst searches the lead's name as the search page 
 the top profile (which may be a namesake), and proposes each next step of the lifecycle table
 as soon as it is allowed, acting at the profile's top address. With the guards on, each step
 is checked by the server's own guards (:func:`caseline.cases.guards.evaluate`) against the
-facts of an in-memory case: the analyst read the records and confirmed the identity just
+facts of an in-memory case opened on that profile for the lead (its records cited, as
+``open_case`` keeps them): the analyst read the records and confirmed the identity just
 now, no legal reviewer cleared anything, and a second person approves. With the guards off
 only what a step needs (an address to act at) is checked. A lead acts when ``approve_action``
 would be taken; it reaches its action when that is against the person the lead is about.
@@ -28,8 +29,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from caseline.cases.ground_truth import GroundTruth, TruePerson, read_ground_truth
+from caseline.cases.grounds import assess_grounds
 from caseline.cases.guards import CaseFacts, Thresholds, evaluate
-from caseline.cases.leads import Lead, LeadRule, find_leads
+from caseline.cases.leads import Lead, find_leads
+from caseline.cases.service import analyst_origin
 from caseline.cases.simulated_facts import PersonFacts, person_facts
 from caseline.cases.workflow import BY_ACTION, Field, State
 from caseline.db.models import Case
@@ -280,14 +283,16 @@ def _walk(
     guards_on: bool,
 ) -> Walk:
     """Propose each step of PATH as soon as it is allowed, as the server would judge it."""
-    # Opened on the profile the analyst took, with the lead's finding as the reason, as
-    # open_case records a case opened on a person; never added to the session.
-    origin = {"rule": LeadRule.ANALYST.value, "found": lead.found, "by": ANALYST.username}
+    # Opened on the profile the analyst took, citing the lead with its finding as the reason,
+    # as open_case records a case opened on a person for a lead; never added to the session.
+    origin = analyst_origin(ANALYST, lead.found, lead)
     case = Case(person_id=person, state=State.LEAD.value, address=None, origin=origin)
     stand_in = CaseFacts(
         person_exists=True,
         assurance=facts.assurance,
         status=facts.status,
+        nearby=facts.nearby,
+        grounds=assess_grounds(facts.status, lead.records, frozenset(facts.records), facts.births),
         cleared=frozenset(),  # a hurried analyst asks no legal reviewer
         addresses=facts.addresses,
         confirmed_at=now,

@@ -44,6 +44,7 @@ class Guard(StrEnum):
     IDENTITY_ASSURANCE = "identity_assurance"  # resolution is sure enough of the person
     IDENTITY_SEEN = "identity_seen"  # the analyst read the person's records on this case
     IDENTITY_CONFIRMED = "identity_confirmed"  # confirmed, and unchanged by resolution since
+    GROUNDS = "grounds"  # the person's own records give grounds for the action
     STATUS_CLEAR = "status_clear"  # no record shows a right to stay, or legal cleared it
     ADDRESS_CONFIDENT = "address_confident"  # the address is likely the current residence
     TWO_PEOPLE = "two_people"  # the approver is not who proposed
@@ -76,7 +77,9 @@ _SUPERVISOR = frozenset({Role.SUPERVISOR})
 _LEGAL = frozenset({Role.LEGAL})
 _CASEWORKER = frozenset({Role.ANALYST, Role.SUPERVISOR})  # a supervisor who proposes cannot approve
 _IDENTITY = (Guard.IDENTITY_ASSURANCE, Guard.IDENTITY_SEEN)
-_BEFORE_ACTION = (Guard.IDENTITY_CONFIRMED, Guard.STATUS_CLEAR, Guard.ADDRESS_CONFIDENT)
+_BEFORE_ACTION = (
+    Guard.IDENTITY_CONFIRMED, Guard.GROUNDS, Guard.STATUS_CLEAR, Guard.ADDRESS_CONFIDENT
+)  # fmt: skip
 _CONFIRMED = tuple(s for s in ACTIVE if s not in (State.LEAD, State.IDENTITY_REVIEW))
 
 TRANSITIONS: tuple[Transition, ...] = (

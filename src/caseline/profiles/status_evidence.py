@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import PersonRecord, SourceRecord
@@ -117,17 +117,20 @@ def load_status_records(
             SourceRecord.extra,
         )
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
-        .where(
-            or_(
-                SourceRecord.source.in_(STATUS_SOURCES),
-                SourceRecord.citizenship.is_not(None),
-                SourceRecord.extra["status"].as_string().is_not(None),  # a mapped file's
-            )
-        )
+        .where(status_record_filter())
     )
     if person_ids is not None:
         statement = statement.where(PersonRecord.person_id.in_(list(person_ids)))
     return [StatusRecord(*row) for row in session.execute(statement)]
+
+
+def status_record_filter() -> ColumnElement[bool]:
+    """The condition on source records that can speak to status or the border."""
+    return or_(
+        SourceRecord.source.in_(STATUS_SOURCES),
+        SourceRecord.citizenship.is_not(None),
+        SourceRecord.extra["status"].as_string().is_not(None),  # a mapped file's
+    )
 
 
 def person_status(records: Iterable[StatusRecord], as_of: dt.date) -> PersonStatus:

@@ -1,0 +1,103 @@
+"""The grounds of an enforcement action: what on the person's own records justifies it.
+
+A case may be opened from a lead (on the person whose records the lead rests on) or by an
+analyst on a person found by search, citing a lead or a reason. Either way, before anyone
+acts, the server asks of the person the case names, as the records stand that day:
+
+- the records the case was opened on (a lead's) are still this person's: a namesake's
+  profile taken from a search does not carry another person's removal order;
+- a lead rule finds grounds on the person's own records today (an order not carried out,
+  a stay ended, a departure deadline passed);
+- each record those grounds rest on gives the date of birth most of the person's records
+  give: an order whose date of birth is another (a day and month exchanged, say) may be a
+  namesake's that resolution joined to this person, until a legal reviewer has checked it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseline.cases.leads import findings
+from caseline.db.models import PersonRecord, SourceRecord
+from caseline.profiles import PersonStatus
+
+CHUNK = 5000  # ids per IN (...) list
+
+
+@dataclass(frozen=True, slots=True)
+class DoubtedRecord:
+    """A record the grounds rest on whose date of birth is not the person's usual one."""
+
+    record_id: str
+    born: dt.date
+    usual: dt.date  # the date of birth most of the person's records give
+
+    def describe(self) -> str:
+        return f"record {self.record_id} gives date of birth {self.born}, the person's " \
+            f"other records {self.usual}"  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Grounds:
+    """What the server found of the grounds on the day."""
+
+    found: tuple[str, ...]  # what the lead rules find on the person's own records
+    records: tuple[str, ...]  # the records those findings rest on
+    cited_elsewhere: tuple[str, ...]  # records the case was opened on, no longer the person's
+    doubted: tuple[DoubtedRecord, ...]
+
+
+def assess_grounds(
+    status: PersonStatus,
+    cited: Sequence[str],
+    own_records: frozenset[str],
+    births: Mapping[str, dt.date],
+) -> Grounds:
+    """The grounds from a person's status evidence, the records the case cites, the person's
+    records and the date of birth each of them gives (records that give none left out)."""
+    found = list(findings(status, status.as_of))
+    records = tuple(dict.fromkeys(r for *_, rest_on in found for r in rest_on))
+    usual = Counter(births.values()).most_common()
+    doubted: list[DoubtedRecord] = []
+    for record_id in dict.fromkeys((*cited, *records)):
+        born = births.get(record_id)
+        if born is None or not usual:
+            continue
+        held = sum(1 for b in births.values() if b == born)
+        if held < usual[0][1]:  # a tie for the most common is no doubt
+            doubted.append(DoubtedRecord(record_id, born, usual[0][0]))
+    return Grounds(
+        found=tuple(sentence for _, sentence, _, _ in found),
+        records=records,
+        cited_elsewhere=tuple(r for r in cited if r not in own_records),
+        doubted=tuple(doubted),
+    )
+
+
+def dates_of_birth(session: Session, person_ids: Sequence[str]) -> dict[str, dict[str, dt.date]]:
+    """person -> record -> the date of birth the record gives, for records that give one."""
+    found: dict[str, dict[str, dt.date]] = {}
+    wanted = sorted(set(person_ids))
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(PersonRecord.person_id, SourceRecord.record_id, SourceRecord.date_of_birth)
+            .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
+            .where(PersonRecord.person_id.in_(wanted[start : start + CHUNK]))
+            .where(SourceRecord.date_of_birth.is_not(None))
+        )
+        for person_id, record_id, born in rows:
+            if born is not None:
+                found.setdefault(person_id, {})[record_id] = born
+    return found
+
+
+def cited_records(origin: Mapping[str, object]) -> tuple[str, ...]:
+    """The records a case was opened on, as its origin keeps them."""
+    records = origin.get("records") or ()
+    return tuple(str(r) for r in records) if isinstance(records, list | tuple) else ()
