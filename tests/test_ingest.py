@@ -102,8 +102,8 @@ def test_a_file_without_the_source_columns_is_refused_saying_where(
 def test_a_failure_part_way_leaves_no_partial_run(
     database: Database, settings: Settings, small_world: WorldSummary
 ) -> None:
-    def fail_at_line_50(line: int) -> None:
-        if line == 50:
+    def fail_after_50_rows(rows: int) -> None:  # progress counts data rows, a block at a time
+        if rows >= 50:
             raise RuntimeError("killed part-way")
 
     with pytest.raises(RuntimeError), database.transaction() as session:
@@ -113,7 +113,7 @@ def test_a_failure_part_way_leaves_no_partial_run(
             "tax",
             identifier_key=settings.identifier_key,
             actor=OPERATOR,
-            progress=fail_at_line_50,
+            progress=fail_after_50_rows,
         )
     assert _count(database, IngestRun) == 0
     assert _count(database, SourceRecord) == 0

@@ -2,13 +2,19 @@
 
 SQLAlchemy's executemany spends more time preparing parameters than SQLite spends storing
 them; PostgreSQL's COPY is several times faster than any INSERT. Both write exactly the
-values an ORM insert would (dates, JSON), in the caller's transaction.
+values an ORM insert would (ISO dates, JSON documents), in the caller's transaction.
+
+Records arrive as columns: dates as ISO text and ``extra`` as JSON text already. SQLite is
+given only the columns a batch fills, and a NULL as the integer 0 under ``NULLIF(?, 0)``
+(no text value is an integer): the sqlite3 module binds None several times slower than
+text or a number.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Date, Table, insert
@@ -17,55 +23,91 @@ from sqlalchemy.orm import Session
 from caseline.db.models import SourceRecord
 
 COLUMNS: tuple[str, ...] = tuple(column.name for column in SourceRecord.__table__.columns)
+DATE_COLUMNS = frozenset(c.name for c in SourceRecord.__table__.columns if isinstance(c.type, Date))
 _JSON_COLUMNS = frozenset({"extra"})
-# Built from the model's own column names, never from input.
-_SQLITE_INSERT = (
-    f"INSERT INTO source_records ({', '.join(COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
-)
+_INTEGER_COLUMNS = frozenset({"ingest_run_id", "line_number"})
+_COPY_SPECIALS = ("\\", "\t", "\n", "\r")
 
 
 def write_source_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts keyed by column) into source_records, in the session's transaction."""
+    """Insert ``rows`` (dicts keyed by column, dates and ``extra`` as Python values)."""
     if not rows:
         return
+    columns: dict[str, list[Any]] = {c: [row.get(c) for row in rows] for c in COLUMNS}
+    for name in DATE_COLUMNS:
+        columns[name] = [d.isoformat() if d is not None else None for d in columns[name]]
+    columns["extra"] = [json.dumps(e or {}) for e in columns["extra"]]
+    write_source_columns(session, columns, len(rows))
+
+
+def write_source_columns(session: Session, columns: Mapping[str, Sequence[Any]], size: int) -> None:
+    """Insert ``size`` records given as columns (a column left out is NULL throughout), in
+    the session's transaction."""
+    if not size:
+        return
+    filled = {
+        name: values
+        for name in COLUMNS
+        if (values := columns.get(name)) is not None and any(v is not None for v in values)
+    }
     connection = session.connection()
     dialect = connection.dialect.name
     driver: Any = connection.connection.driver_connection
     if dialect == "postgresql":
-        _copy(driver, rows)
+        _copy(driver, filled)
     elif dialect == "sqlite":
-        driver.executemany(_SQLITE_INSERT, [_sqlite_row(row) for row in rows])
-    else:  # any other database: the portable path
-        connection.execute(insert(cast(Table, SourceRecord.__table__)), list(rows))
+        _sqlite_insert(driver, filled)
+    else:  # any other database: the portable path, with Python values
+        rows = [
+            dict(zip(filled, values, strict=True)) for values in zip(*filled.values(), strict=True)
+        ]
+        for row in rows:
+            for name in DATE_COLUMNS & row.keys():
+                row[name] = dt.date.fromisoformat(row[name]) if row[name] else None
+            row["extra"] = json.loads(row.get("extra") or "{}")
+        connection.execute(insert(cast(Table, SourceRecord.__table__)), rows)
 
 
-_DATE_POSITIONS = [
-    i for i, column in enumerate(SourceRecord.__table__.columns) if isinstance(column.type, Date)
-]
-_JSON_POSITIONS = [i for i, name in enumerate(COLUMNS) if name in _JSON_COLUMNS]
+def _sqlite_insert(driver: Any, filled: dict[str, Sequence[Any]]) -> None:
+    placeholders = []
+    values: list[Sequence[Any]] = []
+    for name, column in filled.items():
+        if name in _INTEGER_COLUMNS or None not in column:
+            placeholders.append("?")
+            values.append(column)
+        else:
+            placeholders.append("NULLIF(?, 0)")
+            values.append([0 if v is None else v for v in column])
+    # Built from the model's own column names, never from input.
+    sql = (
+        f"INSERT INTO source_records ({', '.join(filled)}) "  # noqa: S608
+        f"VALUES ({', '.join(placeholders)})"
+    )
+    driver.executemany(sql, zip(*values, strict=True))
 
 
-def _sqlite_row(row: dict[str, Any]) -> list[Any]:
-    # The same text SQLAlchemy's SQLite types store: ISO dates, JSON documents.
-    values: list[Any] = [row.get(column) for column in COLUMNS]
-    for i in _DATE_POSITIONS:
-        if values[i] is not None:
-            values[i] = values[i].isoformat()
-    for i in _JSON_POSITIONS:
-        values[i] = json.dumps(values[i] or {})
-    return values
-
-
-def _copy(driver: Any, rows: Sequence[dict[str, Any]]) -> None:
+def _copy(driver: Any, filled: dict[str, Sequence[Any]]) -> None:
+    """COPY in PostgreSQL's text format: tab-separated, NULL as \\N, specials escaped."""
+    texts = [_copy_text(name, column) for name, column in filled.items()]
+    data = "".join(["\t".join(row) + "\n" for row in zip(*texts, strict=True)])
     with (
         driver.cursor() as cursor,
-        cursor.copy(f"COPY source_records ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        cursor.copy(f"COPY source_records ({', '.join(filled)}) FROM STDIN") as copy,
     ):
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row.get(c) or {}) if c in _JSON_COLUMNS else row.get(c)
-                    for c in COLUMNS
-                ]
-            )
+        copy.write(data.encode())
+
+
+def _copy_text(name: str, column: Sequence[Any]) -> list[str]:
+    if name in _INTEGER_COLUMNS:
+        return [str(v) for v in column]
+    present = [v for v in column if v is not None]
+    joined = "".join(present)
+    if any(special in joined for special in _COPY_SPECIALS):
+        present = [
+            v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+            for v in present
+        ]
+    if len(present) == len(column):
+        return present
+    escaped = iter(present)
+    return ["\\N" if v is None else next(escaped) for v in column]
