@@ -81,6 +81,23 @@ def test_a_lead_becomes_a_case_whose_steps_say_what_stops_them(client: TestClien
     assert {s["action"] for s in shown["next_steps"]} >= {"propose_action", "close"}
 
 
+def test_a_case_on_another_person_for_a_lead_keeps_the_leads_records(
+    client: TestClient,
+) -> None:
+    ann = _as(client, "ann")
+    leads = client.get("/api/leads", params={"as_of": AS_OF}, headers=ann).json()
+    lead, other = leads[0], next(x for x in leads[1:] if x["person_id"] != leads[0]["person_id"])
+    body = {"lead_id": lead["lead_id"], "person_id": other["person_id"], "reason": "namesake"}
+    opened = client.post("/api/cases", params={"as_of": AS_OF}, json=body, headers=ann)
+    assert opened.status_code == 201, opened.text
+    case = opened.json()
+    assert case["person_id"] == other["person_id"]
+    assert case["origin"]["rule"] == "analyst" and case["origin"]["lead_id"] == lead["lead_id"]
+    assert case["origin"]["records"] == lead["records"]
+    shown = client.get(f"/api/cases/{case['id']}", params={"as_of": AS_OF}, headers=ann).json()
+    assert shown["case"]["origin"]["records"] == lead["records"]
+
+
 def test_a_kept_dossier_checks_out_and_a_missing_one_is_404(
     client: TestClient, mutable_resolved: tuple[Settings, Database]
 ) -> None:

@@ -124,11 +124,13 @@ def cases_show(
 @cases_app.command("open")
 def cases_open(
     lead: Annotated[str | None, typer.Option(help="Open from this lead (its id).")] = None,
-    person: Annotated[str | None, typer.Option(help="Or on this person...")] = None,
+    person: Annotated[
+        str | None, typer.Option(help="Or on this person (for the --lead given, if any)...")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="...with this reason.")] = None,
     as_of: Annotated[dt.date | None, date_option("The day the lead is found on (today).")] = None,
 ) -> None:
-    """Open a case from a lead, or on a person with a reason (audited)."""
+    """Open a case from a lead, or on a person with a reason, citing a lead or not (audited)."""
     with workspace() as ws, ws.database.transaction() as session:
         case = open_case(
             session,

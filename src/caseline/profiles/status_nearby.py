@@ -7,7 +7,7 @@ right to stay should stop the case until someone has looked, even on weak eviden
 status record that stops a case (see :mod:`caseline.profiles.status_evidence`) on another
 person is a *possible match* when it gives one of the person's dates of birth (or its day
 and month exchanged) and a given and a family name each close to one the person's records
-give (Jaro-Winkler at least ``NAME_SIMILARITY``).
+give (Jaro-Winkler at least ``NAME_SIMILARITY``, or one slip apart).
 """
 
 from __future__ import annotations
@@ -97,9 +97,15 @@ def possible_status_matches(
 
 
 def _close(mine: _Identity, theirs: _Identity) -> bool:
+    return _names_close(mine.given, theirs.given) and _names_close(mine.family, theirs.family)
+
+
+def _names_close(mine: str, theirs: str) -> bool:
+    """Close enough to be one name written twice: similar, or one slip apart (KIM and GIM,
+    whose similarity a short name keeps low)."""
     return (
-        jellyfish.jaro_winkler_similarity(mine.given, theirs.given) >= NAME_SIMILARITY
-        and jellyfish.jaro_winkler_similarity(mine.family, theirs.family) >= NAME_SIMILARITY
+        jellyfish.jaro_winkler_similarity(mine, theirs) >= NAME_SIMILARITY
+        or jellyfish.damerau_levenshtein_distance(mine, theirs) <= 1
     )
 
 

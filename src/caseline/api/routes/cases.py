@@ -124,7 +124,11 @@ class CaseDetailOut(BaseModel):
 
 class OpenCaseIn(BaseModel):
     lead_id: str | None = Field(default=None, description="Open from this lead")
-    person_id: str | None = Field(default=None, description="Or on this person, with a reason")
+    person_id: str | None = Field(
+        default=None,
+        description="Or on this person, with a reason; with lead_id, a case on this person "
+        "for that lead, whose records the grounds guard checks are the person's",
+    )
     reason: str | None = Field(default=None, max_length=1000)
 
 
