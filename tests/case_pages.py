@@ -19,6 +19,7 @@ from caseline.db import Database
 from caseline.db.models import Person, PersonRecord
 from caseline.oversight import Actor, Role
 from caseline.profiles import (
+    in_country_since,
     load_status_records,
     person_addresses,
     person_status,
@@ -61,7 +62,8 @@ def in_doubt(session: Session, person_id: str, cited: tuple[str, ...] = ()) -> b
         session.scalars(select(PersonRecord.record_id).where(PersonRecord.person_id == person_id))
     )
     births = dates_of_birth(session, [person_id]).get(person_id, {})
-    grounds = assess_grounds(status, cited, own, births)
+    present = in_country_since(session, [person_id]).get(person_id)
+    grounds = assess_grounds(status, cited, own, births, present)
     nearby = possible_status_matches(session, [person_id], AS_OF)
     return bool(grounds.doubted or grounds.cited_elsewhere or nearby)
 

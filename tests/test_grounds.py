@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 
 from caseline.cases import LeadRule, Thresholds, find_leads, open_case, read_case, take_step
 from caseline.cases.grounds import assess_grounds
+from caseline.cases.leads import findings
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import Person, PersonRecord, SourceRecord
 from caseline.errors import GuardStopped
 from caseline.oversight import Actor, Role
 from caseline.profiles import (
+    BorderEvent,
     PersonStatus,
     StatusEvidence,
     load_status_records,
@@ -55,6 +57,17 @@ def test_a_case_cites_records_that_are_no_longer_the_persons() -> None:
     assert grounds.cited_elsewhere == ("court-9",)
     nothing = assess_grounds(PersonStatus(AS_OF, [], []), (), frozenset(), {})
     assert nothing.found == () and nothing.records == ()
+
+
+def test_an_entry_after_living_here_is_a_return_not_an_arrival() -> None:
+    entry = BorderEvent("entry-1", "ENTRY", dt.date(2022, 3, 1), "JFK", "CHINA")
+    status = PersonStatus(AS_OF, [], [entry])
+    arrived = [rule for rule, *_ in findings(status, AS_OF)]
+    assert arrived == [LeadRule.STAY_ENDED_NO_EXIT]
+    # A tax return filed at an address here two years before: the entry was a return.
+    assert list(findings(status, AS_OF, dt.date(2020, 4, 15))) == []
+    # Records from the weeks around the entry are the arrival's own.
+    assert [r for r, *_ in findings(status, AS_OF, dt.date(2022, 2, 1))] == arrived
 
 
 def _step(database: Database, case_id: int, action: str, actor: Actor, **fields: str) -> None:

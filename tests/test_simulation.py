@@ -180,7 +180,7 @@ def test_facts_gathered_in_bulk_are_what_the_server_gathers_for_a_case(
             assert set(mine.variants) == {a.address for a in served.addresses.addresses}
             assert sorted(mine.nearby, key=str) == sorted(served.nearby, key=str), person_id
             own = frozenset(mine.records)
-            grounds = assess_grounds(mine.status, (), own, mine.births)
+            grounds = assess_grounds(mine.status, (), own, mine.births, mine.in_country_since)
             assert grounds == served.grounds, person_id
 
 

@@ -58,10 +58,12 @@ def assess_grounds(
     cited: Sequence[str],
     own_records: frozenset[str],
     births: Mapping[str, dt.date],
+    in_country_since: dt.date | None = None,
 ) -> Grounds:
     """The grounds from a person's status evidence, the records the case cites, the person's
-    records and the date of birth each of them gives (records that give none left out)."""
-    found = list(findings(status, status.as_of))
+    records, the date of birth each of them gives (records that give none left out) and the
+    date of their first record at an address here."""
+    found = list(findings(status, status.as_of, in_country_since))
     records = tuple(dict.fromkeys(r for *_, rest_on in found for r in rest_on))
     usual = Counter(births.values()).most_common()
     doubted: list[DoubtedRecord] = []

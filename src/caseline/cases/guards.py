@@ -27,7 +27,13 @@ from caseline.db.models import (
     PersonRecord,
 )
 from caseline.oversight import Actor, CaseThresholdsChanged, permit
-from caseline.profiles import PersonAddresses, PersonStatus, person_addresses, person_status
+from caseline.profiles import (
+    PersonAddresses,
+    PersonStatus,
+    in_country_since,
+    person_addresses,
+    person_status,
+)
 from caseline.profiles.status_evidence import load_status_records
 from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
@@ -144,7 +150,13 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
         nearby=tuple(
             possible_status_matches(session, [case.person_id], as_of).get(case.person_id, ())
         ),
-        grounds=assess_grounds(status, cited_records(case.origin or {}), own, births),
+        grounds=assess_grounds(
+            status,
+            cited_records(case.origin or {}),
+            own,
+            births,
+            in_country_since(session, [case.person_id]).get(case.person_id),
+        ),
         cleared=cleared,
         addresses=person_addresses(session, case.person_id, as_of),
         confirmed_at=confirmed_at,

@@ -22,6 +22,7 @@ from caseline.errors import InputError, NotFoundError
 from caseline.oversight import Actor, LeadsListed, permit
 from caseline.profiles import (
     PersonStatus,
+    in_country_since,
     load_status_records,
     status_by_person,
     visa_admitted_on,
@@ -31,6 +32,9 @@ from caseline.standardise.status import StatusTerm
 
 # Without a visa on record, an entry authorises a stay of this long (a visitor's six months).
 DEFAULT_STAY_DAYS = 182
+# A record at an address this long before the last entry shows the person lived here before
+# it: the entry was a return, from a trip whose exit went unrecorded, not an arrival.
+RETURN_MARGIN_DAYS = 90
 
 
 class LeadRule(StrEnum):
@@ -103,11 +107,12 @@ def find_leads(
     """The leads on ``as_of`` (unaudited: for the entry points that audit)."""
     wanted = set(rules or [r for r in LeadRule if r is not LeadRule.ANALYST])
     statuses = status_by_person(load_status_records(session, person_ids), as_of)
+    present = in_country_since(session, person_ids)
     names = _names(session, list(statuses))
     open_cases = _open_cases(session)
     leads: list[Lead] = []
     for person_id, status in statuses.items():
-        for rule, found, since, records in findings(status, as_of):
+        for rule, found, since, records in findings(status, as_of, present.get(person_id)):
             if rule in wanted:
                 leads.append(
                     Lead(
@@ -138,10 +143,11 @@ def lead_by_id(session: Session, lead_id: str, as_of: dt.date) -> Lead:
 
 
 def findings(
-    status: PersonStatus, as_of: dt.date
+    status: PersonStatus, as_of: dt.date, in_country_since: dt.date | None = None
 ) -> Iterable[tuple[LeadRule, str, dt.date, tuple[str, ...]]]:
-    """What each rule finds in one person's status evidence on ``as_of``: the rule, what it
-    found in a sentence, since when, and the records it rests on."""
+    """What each rule finds in one person's status evidence on ``as_of`` (and the date of
+    their first record at an address here): the rule, what it found in a sentence, since
+    when, and the records it rests on."""
     exits = [b for b in status.border if b.direction == "EXIT" and b.on is not None]
     orders = [e for e in status.evidence if e.term is StatusTerm.REMOVAL_ORDER and e.on]
     if orders:
@@ -171,13 +177,13 @@ def findings(
                 granted.deadline,
                 (granted.record_id,),
             )
-    overstay = _stay_ended(status, as_of)
+    overstay = _stay_ended(status, as_of, in_country_since)
     if overstay is not None:
         yield overstay
 
 
 def _stay_ended(
-    status: PersonStatus, as_of: dt.date
+    status: PersonStatus, as_of: dt.date, in_country_since: dt.date | None
 ) -> tuple[LeadRule, str, dt.date, tuple[str, ...]] | None:
     dated = [b for b in status.border if b.on is not None]
     if not dated or dated[-1].direction != "ENTRY":
@@ -188,6 +194,10 @@ def _stay_ended(
     assert entry.on is not None
     if (entry.nationality or "").upper() in ("UNITED STATES", "USA", "US"):
         return None  # a citizen coming home
+    if in_country_since is not None and in_country_since < entry.on - dt.timedelta(
+        days=RETURN_MARGIN_DAYS
+    ):
+        return None  # lived here before it: a return from a trip whose exit is not on record
     if any(e.on is not None and e.on > entry.on for e in status.evidence):
         return None  # a later status record: the person is known to the system since
     visas = [

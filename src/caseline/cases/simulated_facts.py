@@ -24,6 +24,7 @@ from caseline.profiles import (
     PersonAddresses,
     PersonStatus,
     address_confidence,
+    in_country_since,
     load_address_model,
     load_status_records,
     status_by_person,
@@ -47,6 +48,7 @@ class PersonFacts:
     records: tuple[str, ...]  # the person's records, for judging who they truly are
     births: dict[str, dt.date]  # record -> the date of birth it gives, where it gives one
     nearby: tuple[NearbyStatus, ...]  # stopping status records of possible matches
+    in_country_since: dt.date | None  # the first record at an address here
 
 
 def person_facts(
@@ -75,6 +77,7 @@ def person_facts(
     statuses = status_by_person(status_records, as_of)
     births = dates_of_birth(session, wanted)
     nearby = possible_status_matches(session, wanted, as_of)
+    present = in_country_since(session, wanted)
     departures = {p: s.departed_on for p, s in statuses.items() if s.departed_on is not None}
     addresses = _addresses(
         session, set(assurance), as_of, model or load_address_model(), departures
@@ -95,6 +98,7 @@ def person_facts(
             records=tuple(records.get(person_id, ())),
             births=births.get(person_id, {}),
             nearby=tuple(nearby.get(person_id, ())),
+            in_country_since=present.get(person_id),
         )
     return facts
 

@@ -292,7 +292,13 @@ def _walk(
         assurance=facts.assurance,
         status=facts.status,
         nearby=facts.nearby,
-        grounds=assess_grounds(facts.status, lead.records, frozenset(facts.records), facts.births),
+        grounds=assess_grounds(
+            facts.status,
+            lead.records,
+            frozenset(facts.records),
+            facts.births,
+            facts.in_country_since,
+        ),
         cleared=frozenset(),  # a hurried analyst asks no legal reviewer
         addresses=facts.addresses,
         confirmed_at=now,

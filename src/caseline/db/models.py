@@ -67,7 +67,7 @@ class SourceRecord(Base):
     given_name: Mapped[str | None] = mapped_column(String(128), index=True)
     middle_name: Mapped[str | None] = mapped_column(String(128))
     family_name: Mapped[str | None] = mapped_column(String(128), index=True)
-    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date, index=True)
     sex: Mapped[str | None] = mapped_column(String(1))
     suffix: Mapped[str | None] = mapped_column(String(8))
     ssn_hash: Mapped[str | None] = mapped_column(String(64), index=True)

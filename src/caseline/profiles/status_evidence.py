@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import PersonRecord, SourceRecord
@@ -122,6 +122,33 @@ def load_status_records(
     if person_ids is not None:
         statement = statement.where(PersonRecord.person_id.in_(list(person_ids)))
     return [StatusRecord(*row) for row in session.execute(statement)]
+
+
+def in_country_since(
+    session: Session, person_ids: Sequence[str] | None = None
+) -> dict[str, dt.date]:
+    """Per person, the earliest dated record that places them at an address in the country:
+    any record with a street, other than a border crossing or an immigration filing (a visa
+    is issued abroad, to a mailing address)."""
+    statement = (
+        select(PersonRecord.person_id, func.min(SourceRecord.observed_on))
+        .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
+        .where(
+            SourceRecord.street.is_not(None),
+            SourceRecord.observed_on.is_not(None),
+            SourceRecord.source.not_in(("entry_exit", "immigration_status")),
+        )
+        .group_by(PersonRecord.person_id)
+    )
+    found: dict[str, dt.date] = {}
+    wanted = None if person_ids is None else sorted(set(person_ids))
+    chunks = (
+        [None] if wanted is None else [wanted[i : i + 5000] for i in range(0, len(wanted), 5000)]
+    )
+    for chunk in chunks:
+        chosen = statement if chunk is None else statement.where(PersonRecord.person_id.in_(chunk))
+        found.update((person, first) for person, first in session.execute(chosen) if first)
+    return found
 
 
 def status_record_filter() -> ColumnElement[bool]:
