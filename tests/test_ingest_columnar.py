@@ -19,12 +19,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import QuarantinedRow, RecordValueIssue, SourceRecord
-from caseline.ingest import ingest_file
+from caseline.ingest import bulk, column_path, ingest_file
 from caseline.ingest.readers import MAX_RECORD_LINES
 from caseline.sources import SOURCES, SourceAdapter
 from caseline.sources.mapped import MappedSource, parse_mapping
@@ -116,6 +116,28 @@ def test_the_world_stores_the_same_through_columns_as_row_by_row(
     assert len(stored["records"]) == small_world.records_by_source[source]
     _assert_same(database, settings, _as_jsonl(path, tmp_path / f"{source}.jsonl"), source)
     _assert_same(database, settings, _as_parquet(path, tmp_path / f"{source}.parquet"), source)
+
+
+def test_a_large_file_prepared_in_a_worker_without_indexes_stores_the_same(
+    database: Database, settings: Settings, small_world: WorldSummary,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Large files are prepared in a forked worker and, on SQLite, loaded without the
+    secondary indexes, built again at the end: the same records, and the same indexes."""
+    monkeypatch.setattr(column_path, "WORKER_BYTES", 0)
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 0)
+    indexes_before = _index_names(database)
+    for source, path in small_world.source_files.items():
+        _assert_same(database, settings, path, source)
+    with database.transaction() as session:
+        summary = ingest_file(session, small_world.source_files["tax"], "tax",
+                              identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
+    assert summary.loaded == small_world.records_by_source["tax"]
+    assert _index_names(database) == indexes_before
+
+
+def _index_names(database: Database) -> set[str]:
+    return {str(index["name"]) for index in inspect(database.engine).get_indexes("source_records")}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

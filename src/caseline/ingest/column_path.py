@@ -9,7 +9,8 @@ hashed and written with the driver's bulk path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,16 +19,19 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import QuarantinedRow, RecordValueIssue
 from caseline.ingest.blocks import RowBlock
-from caseline.ingest.bulk import DATE_COLUMNS, write_source_columns
+from caseline.ingest.bulk import DATE_COLUMNS, indexes_built_after, write_source_columns
 from caseline.ingest.column_readers import read_blocks
 from caseline.ingest.identifiers import HASHED, stored_identifier, typo_key_text
 from caseline.ingest.outcome import EXAMPLES, LoadCounts
 from caseline.ingest.programs import ColumnProgram, ColumnRecords
 from caseline.ingest.row_path import KEY_LENGTH, RECORD_TEXT_LIMITS
+from caseline.ingest.worker import in_worker_process
 from caseline.sources import CanonicalRecord, SourceAdapter, record_id_for
 from caseline.sources.mapped import MappedSource
 from caseline.standardise.columns import DistinctValues, spread
 
+WORKER_BYTES = 8 << 20  # a file larger than this is prepared in a worker process
+BYTES_PER_ROW = 100  # a guess at the rows a file holds, for choosing how to write them
 _RECORD_FIELDS = [
     name
     for name in CanonicalRecord.__dataclass_fields__
@@ -47,49 +51,85 @@ def load_columns(
     known_keys: set[str],
     progress: Callable[[int], None] | None,
 ) -> LoadCounts:
-    """Load ``path`` with ``program``; progress counts data rows, after each block."""
+    """Load ``path`` with ``program``; progress counts data rows, after each block.
+
+    A file of more than WORKER_BYTES is read and standardised in a forked worker process
+    while this one writes the blocks it has prepared.
+    """
+    preparer = _BlockPreparer(run_id, adapter, program, identifier_key, known_keys)
     counts = LoadCounts()
-    loader = _BlockLoader(session, run_id, adapter, program, identifier_key, known_keys)
+
+    def prepared() -> Iterator[PreparedBlock | LoadCounts]:
+        for block in read_blocks(path, adapter.columns, encoding):
+            yield preparer.prepare(block)
+        yield preparer.counts
+
+    size = path.stat().st_size
     rows = 0
-    for block in read_blocks(path, adapter.columns, encoding):
-        loader.load(block, counts)
-        rows += block.rows_read
-        if progress is not None:
-            progress(rows)
+    with indexes_built_after(session, incoming_rows=size // BYTES_PER_ROW):
+        for item in in_worker_process(prepared) if size > WORKER_BYTES else prepared():
+            if isinstance(item, LoadCounts):
+                counts = item
+                break
+            item.write(session)
+            rows += item.rows_read
+            if progress is not None:
+                progress(rows)
     return counts
 
 
-class _BlockLoader:
+@dataclass(slots=True)
+class PreparedBlock:
+    """A block ready to write: its records as columns, its value issues and quarantine."""
+
+    size: int
+    records: dict[str, list[Any]]
+    issues: list[dict[str, Any]]
+    quarantined: list[dict[str, Any]]
+    rows_read: int
+
+    def write(self, session: Session) -> None:
+        write_source_columns(session, self.records, self.size)
+        for model, rows in ((RecordValueIssue, self.issues), (QuarantinedRow, self.quarantined)):
+            if rows:
+                # A Core insert of the table: the ORM's bulk path costs more than the database.
+                session.execute(insert(cast(Table, model.__table__)), rows)
+
+
+class _BlockPreparer:
+    """Blocks of rows into blocks of records; keeps what spans blocks (keys seen, distinct
+    values standardised, identifiers hashed, counts)."""
+
     def __init__(
         self,
-        session: Session,
         run_id: int,
         adapter: SourceAdapter,
         program: ColumnProgram,
         identifier_key: bytes,
         known_keys: set[str],
     ) -> None:
-        self.session = session
         self.run_id = run_id
         self.adapter = adapter
         self.program = program
         self.identifier_key = identifier_key
         self.known_keys = known_keys
+        self.counts = LoadCounts()
         self.distinct: dict[Any, DistinctValues[Any]] = {}
         self.identifiers: dict[str, dict[str, tuple[str | None, str | None]]] = {
             kind: {} for kind in HASHED
         }
 
-    def load(self, block: RowBlock, counts: LoadCounts) -> None:
+    def prepare(self, block: RowBlock) -> PreparedBlock:
         records = ColumnRecords(block, self.distinct)
         keys = self._keys(records)
         self.program(records)
         self._leave_out_oversized(records)
         self._refuse_seen_keys(records, keys)
         kept = [i for i in range(records.size) if i not in records.refused]
-        record_ids = _record_ids(self.adapter.name, [keys[i] for i in kept])
-        self._write_records(records, kept, keys, record_ids)
-        self._write_problems(records, kept, record_ids, counts)
+        record_ids = [record_id_for(self.adapter.name, keys[i]) for i in kept]
+        stored = self._stored_records(records, kept, keys, record_ids)
+        issues, quarantined = self._problems(records, kept, record_ids)
+        return PreparedBlock(len(kept), stored, issues, quarantined, block.rows_read)
 
     def _keys(self, records: ColumnRecords) -> list[str]:
         """Each row's source key, as ``adapter.source_key`` makes it; refuses empty and
@@ -141,11 +181,11 @@ class _BlockLoader:
             duplicates, self.adapter.key_column, lambda i: f"duplicate source key {keys[i]!r}"
         )
 
-    def _write_records(
+    def _stored_records(
         self, records: ColumnRecords, kept: list[int], keys: list[str], record_ids: list[str]
-    ) -> None:
+    ) -> dict[str, list[Any]]:
         if not kept:
-            return
+            return {}
         every = len(kept) == records.size
         pick: Callable[[list[Any]], list[Any]] = (
             (lambda values: values) if every else (lambda values: [values[i] for i in kept])
@@ -160,7 +200,7 @@ class _BlockLoader:
         parts = []
         for kind, column in HASHED.items():
             values = records.fields.get(kind)
-            if values is None:
+            if values is None or values.count(None) == len(values):
                 continue
             known = self.identifiers[kind]
             raw = pick(values)
@@ -180,11 +220,11 @@ class _BlockLoader:
             line_number=pick(block.lines),
             extra=pick(records.extra),
         )
-        write_source_columns(self.session, columns, len(kept))
+        return columns
 
-    def _write_problems(
-        self, records: ColumnRecords, kept: list[int], record_ids: list[str], counts: LoadCounts
-    ) -> None:
+    def _problems(
+        self, records: ColumnRecords, kept: list[int], record_ids: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         block = records.block
         id_of = dict(zip(kept, record_ids, strict=True))
         issues = sorted(
@@ -212,10 +252,8 @@ class _BlockLoader:
              "reason": reason, "raw": raw}
             for line, field, reason, raw in quarantined
         ]  # fmt: skip
-        for model, rows in ((RecordValueIssue, issue_rows), (QuarantinedRow, quarantine_rows)):
-            if rows:
-                self.session.execute(insert(cast(Table, model.__table__)), rows)
-        _count(counts, block, kept, issues, quarantined)
+        _count(self.counts, block, kept, issues, quarantined)
+        return issue_rows, quarantine_rows
 
 
 def _count(
@@ -226,23 +264,20 @@ def _count(
     quarantined: list[tuple[int, str, str, str]],
 ) -> None:
     """Counts and examples as the row path keeps them, problem by problem in line order."""
-    by_row: dict[int, list[tuple[str, str]]] = {}
-    for row, _, field, reason, _value in issues:
-        by_row.setdefault(row, []).append((field, reason))
-    if len(counts.examples) >= EXAMPLES:
+    if len(counts.examples) >= EXAMPLES or not (issues or quarantined):
         counts.loaded += len(kept)
         counts.issues += len(issues)
         counts.quarantined += len(quarantined)
         return
-    events: list[tuple[int, Any]] = [(block.lines[row], by_row.get(row, [])) for row in kept]
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for row, _, field, reason, _value in issues:
+        by_row.setdefault(row, []).append((field, reason))
+    events: list[tuple[int, Any]] = [(block.lines[row], found) for row, found in by_row.items()]
     events += [(q[0], q) for q in quarantined]
     events.sort(key=lambda e: e[0])
+    counts.loaded += len(kept) - len(by_row)
     for line, event in events:
         if isinstance(event, tuple):
             counts.quarantine(line, event[1], event[2])
         else:
             counts.load(line, event)
-
-
-def _record_ids(source: str, keys: list[str]) -> list[str]:
-    return [record_id_for(source, key) for key in keys]

@@ -175,16 +175,25 @@ class _CsvBlocks:
             reader = csv.reader(itertools.islice(lines, start, None), strict=True,
                                 delimiter=self.delimiter)  # fmt: skip
             used = 0  # lines of this reader's records so far
+            width = self.width if self.header is not None else -1
+            numbers, rows, raws = self.lines, self.rows, self.raws
             try:
                 for fields in reader:
-                    span = reader.line_num - used
                     at = start + used
+                    used = reader.line_num
+                    if used == at - start + 1 and len(fields) == width and fields[0].strip():
+                        # The common record: one line, every field, not blank.
+                        numbers.append(at + first_number)
+                        rows.append(fields)
+                        raws.append(lines[at])
+                        continue
+                    span = used - (at - start)
                     if span > MAX_RECORD_LINES:
                         self._unparsable(at + first_number, _UNBALANCED, lines[at])
                         start = at + 1
                         break
                     self._record(at + first_number, fields, lines, at, span)
-                    used = reader.line_num
+                    width = self.width
                 else:
                     return len(lines)
             except csv.Error as error:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 from functools import lru_cache
+from typing import Any
 
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
@@ -79,7 +80,14 @@ HALF_KEY_BYTES = 3  # 24 bits: only a quick test that spares most pairs the sets
 
 
 def _short_hash(text: str, key: bytes, size: int) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), key=key[:64], digest_size=size).digest())
+    hasher = _keyed_blake2b(key, size).copy()  # the key's block is hashed once, not per call
+    hasher.update(text.encode())
+    return int.from_bytes(hasher.digest())
+
+
+@lru_cache(maxsize=16)
+def _keyed_blake2b(key: bytes, size: int) -> Any:
+    return hashlib.blake2b(key=key[:64], digest_size=size)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

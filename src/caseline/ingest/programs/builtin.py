@@ -19,7 +19,6 @@ from caseline.standardise import (
     clean_passport,
     clean_tin,
     normalise_street,
-    parse_address_line,
     parse_date,
     parse_date_of_birth,
     split_full_name,
@@ -95,7 +94,7 @@ def motor_vehicle(records: ColumnRecords) -> None:
 
 def tax(records: ColumnRecords) -> None:
     names = records.value("taxpayer_name", split_full_name)
-    addresses = records.value("address", parse_address_line)
+    address = records.address("address")
     tins = records.value("tin", clean_tin)
     years = records.blank("tax_year")
     bad_years = [i for i, year in enumerate(years) if year is not None and not _YEAR.match(year)]
@@ -112,7 +111,7 @@ def tax(records: ColumnRecords) -> None:
         itin=[t[1] if t and t[0] == "itin" else None for t in tins],
         address_raw=records.blank("address"),
     )
-    records.set_address(addresses)
+    records.set(**address)
     records.extra = json_objects([("employer", records.blank("employer")), ("tax_year", years)])
 
 
@@ -170,7 +169,7 @@ def immigration_status(records: ColumnRecords) -> None:
     empty = [i for i, pair in enumerate(zip(types, benefits, strict=True)) if None in pair]
     records.refuse([i for i in empty if types[i] is None], "event_type", lambda _: "is empty")
     records.refuse(empty, "benefit", lambda _: "is empty")
-    addresses = records.value("mailing_address", parse_address_line)
+    address = records.address("mailing_address")
     records.set(
         observed_on=records.value("event_date", parse_date),
         full_name_raw=joined_present(records.text("given_name"), records.text("family_name")),
@@ -182,14 +181,14 @@ def immigration_status(records: ColumnRecords) -> None:
         country_of_birth=records.blank("country_of_birth"),
         address_raw=records.blank("mailing_address"),
     )
-    records.set_address(addresses)
+    records.set(**address)
     upper = partial(spread, normalise=lambda v: v.upper() if v else v)
     records.extra = json_objects([("event_type", upper(types)), ("benefit", upper(benefits))])
 
 
 def court(records: ColumnRecords) -> None:
     names = records.value("respondent_name", split_full_name)
-    addresses = records.value("address", parse_address_line)
+    address = records.address("address")
     outcomes = records.blank("outcome")
     records.refuse(
         [i for i, o in enumerate(outcomes) if o is None], "outcome", lambda _: "is empty"
@@ -205,7 +204,7 @@ def court(records: ColumnRecords) -> None:
         a_number=records.value("a_number", clean_a_number),
         address_raw=records.blank("address"),
     )
-    records.set_address(addresses)
+    records.set(**address)
     records.extra = json_objects([
         ("case_number", records.blank("case_number")),
         ("hearing_type", records.blank("hearing_type")),

@@ -9,6 +9,7 @@ from caseline.ingest.programs.builtin import ABSENT, json_objects
 from caseline.ingest.programs.records import Column, ColumnRecords, joined_present
 from caseline.sources.mapped import FIELD_TYPES, MappedSource
 from caseline.standardise import normalise_street
+from caseline.standardise.address_columns import PARTS
 from caseline.standardise.columns import spread
 from caseline.standardise.registry import normaliser
 from caseline.standardise.status import StatusTerm
@@ -26,16 +27,17 @@ def mapped_program(adapter: MappedSource) -> Any:
     def program(records: ColumnRecords) -> None:
         none = [None] * records.size
         parsed: dict[str, Column] = {}
+        address: dict[str, Column] = dict.fromkeys(PARTS, none)
         for field_name, spec in mapping.fields.items():
+            if field_name == "address":
+                address = records.address(spec.column, whole_line_fallback=True)
+                continue
             kind = (FIELD_TYPES[field_name], spec.format)
             parse = normaliser(*kind)
             parsed[field_name] = records.value(spec.column, parse, kind)
         names = parsed.pop("full_name", none)
-        addresses = parsed.pop("address", none)
         tins = parsed.pop("ssn", none)
-        number = [a.street_number if a else None for a in addresses]
-        street = [a.street if a else None for a in addresses]
-        unit = [a.unit if a else None for a in addresses]
+        number, street, unit = address["street_number"], address["street"], address["unit"]
         if "street" in parsed:  # a row with a street: its parts from street_number + street
             streets = parsed["street"]
             lines = joined_present(parsed.get("street_number", none), streets)
@@ -73,9 +75,9 @@ def mapped_program(adapter: MappedSource) -> Any:
             street_number=_or(number, field("street_number", none)),
             street=street,
             unit=_or(field("unit", none), unit),
-            city=_or(field("city", none), [a.city if a else None for a in addresses]),
-            state=_or(field("state", none), [a.state if a else None for a in addresses]),
-            postcode=_or(field("postcode", none), [a.postcode if a else None for a in addresses]),
+            city=_or(field("city", none), address["city"]),
+            state=_or(field("state", none), address["state"]),
+            postcode=_or(field("postcode", none), address["postcode"]),
         )
         records.extra = _extra(records, parsed, none)
 

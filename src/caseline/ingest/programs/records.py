@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from caseline.ingest.blocks import RowBlock
-from caseline.standardise.columns import DistinctValues, Refused, spread
-from caseline.standardise.values import blank_to_none
+from caseline.standardise.address_columns import split_address_column
+from caseline.standardise.columns import DistinctValues, Refused
 
 Column = list[Any]
 
@@ -37,8 +37,8 @@ class ColumnRecords:
         return self.block.column(column)
 
     def blank(self, column: str) -> list[str | None]:
-        """The column stripped, blank as ``None``."""
-        return spread(self.block.column(column), blank_to_none)
+        """The column stripped, blank as ``None`` (``blank_to_none`` of each value)."""
+        return [(v.strip() or None) if v is not None else None for v in self.block.column(column)]
 
     def value(
         self, column: str, normalise: Callable[[str | None], Any], kind: Any = None
@@ -83,10 +83,15 @@ class ColumnRecords:
             suffix=[n.suffix if n is not None else None for n in names],
         )
 
-    def set_address(self, addresses: Sequence[Any]) -> None:
-        """The six address parts from a column of ``Address``es (None: none)."""
-        for part in ("street_number", "street", "unit", "city", "state", "postcode"):
-            self.fields[part] = [getattr(a, part) if a is not None else None for a in addresses]
+    def address(self, column: str, *, whole_line_fallback: bool = False) -> dict[str, Column]:
+        """The column's one-line addresses as their six parts (``Row.value`` with
+        ``parse_address_line``, or the registry's ``address`` with ``whole_line_fallback``):
+        a value that is no address is left out with an issue."""
+        cells = self.block.column(column)
+        split = split_address_column(cells, whole_line_fallback=whole_line_fallback)
+        for row, reason in split.refused:
+            self.issue(row, column, reason, cells[row] or "")
+        return split.parts
 
 
 def joined_present(*columns: Sequence[str | None]) -> list[str]:
