@@ -94,7 +94,9 @@ def _one_line(home: dict[str, str], rng: random.Random) -> str:
     return line.upper() if rng.random() < 0.5 else line
 
 
-def one_run(files: list[tuple[Path, str | SourceAdapter]], server_url: str | None) -> tuple[int, float]:
+def one_run(
+    files: list[tuple[Path, str | SourceAdapter]], server_url: str | None
+) -> tuple[int, float]:
     home = Path(tempfile.mkdtemp(prefix="caseline-ingest-"))
     url = f"sqlite:///{home / 'caseline.db'}"
     schema = None
