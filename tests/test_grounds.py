@@ -181,3 +181,48 @@ def test_a_possible_matchs_protective_record_stops_the_case_until_legal_clears_i
     propose = next(s for s in detail.next_steps if s.action == "propose_action")
     assert next(g for g in propose.guards if g.guard == "status_clear").passed
     assert settings.identity_threshold == THRESHOLDS.identity
+
+
+def test_an_undated_protective_record_is_a_possible_match_unless_its_person_is_born_otherwise(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    _, database = mutable_resolved
+    with database.transaction() as session:
+        lead = find_leads(session, AS_OF, rules=[LeadRule.REMOVAL_ORDER_NOT_DEPARTED])[0]
+        given, family, born = session.execute(
+            select(
+                SourceRecord.given_name, SourceRecord.family_name, SourceRecord.date_of_birth
+            ).where(SourceRecord.record_id == lead.records[0])
+        ).one()
+        statuses = status_by_person(load_status_records(session), AS_OF)
+        holder, grant = next(
+            (person_id, e.record_id) for person_id, s in sorted(statuses.items())
+            if person_id != lead.person_id
+            for e in s.stopping if e.term is StatusTerm.PERMANENT_RESIDENT
+        )  # fmt: skip
+        theirs = select(PersonRecord.record_id).where(PersonRecord.person_id == holder)
+        # The grant names the lead's person and gives no date of birth ...
+        session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.record_id == grant)
+            .values(given_name=given, family_name=family, date_of_birth=None)
+        )
+        # ... on a person whose other records give another day: someone else.
+        elsewhere = dt.date(born.year - 30, 1, 1)
+        session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.record_id.in_(theirs), SourceRecord.record_id != grant)
+            .values(date_of_birth=elsewhere)
+        )
+        assert lead.person_id not in possible_status_matches(session, [lead.person_id], AS_OF)
+        # On a person whose records give the lead's person's day, it may be theirs.
+        session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.record_id.in_(theirs), SourceRecord.record_id != grant)
+            .values(date_of_birth=born)
+        )
+        nearby = possible_status_matches(session, [lead.person_id], AS_OF)[lead.person_id]
+        assert [(n.person_id, n.evidence.record_id, n.date_of_birth) for n in nearby] == [
+            (holder, grant, None)
+        ]
+        assert "no date of birth given" in nearby[0].describe()

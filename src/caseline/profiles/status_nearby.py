@@ -6,14 +6,15 @@ purposes that is right. For a case it is not enough: a record that may show this
 right to stay should stop the case until someone has looked, even on weak evidence. So a
 status record that stops a case (see :mod:`caseline.profiles.status_evidence`) on another
 person is a *possible match* when it gives one of the person's dates of birth (or its day
-and month exchanged) and a given and a family name each close to one the person's records
-give (Jaro-Winkler at least ``NAME_SIMILARITY``, or one slip apart).
+and month exchanged) and a family name close to one the person's records give (Jaro-Winkler
+at least ``NAME_SIMILARITY``, or one slip apart); or no date of birth, a given and a family
+name each close to the person's, on a person whose records give no date or one of theirs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jellyfish
@@ -39,13 +40,14 @@ class NearbyStatus:
     person_id: str  # the person resolution placed it on
     evidence: StatusEvidence
     name: str  # as the record gives it
-    date_of_birth: dt.date
+    date_of_birth: dt.date | None  # as the record gives it
 
     def describe(self) -> str:
         e = self.evidence
+        born = f"born {self.date_of_birth}" if self.date_of_birth else "no date of birth given"
         return (
             f"{e.term.value} ({e.source} record {e.record_id}, {e.stated}, {e.on or 'undated'}) "
-            f"of possible match {self.person_id}: {self.name}, born {self.date_of_birth}"
+            f"of possible match {self.person_id}: {self.name}, {born}"
         )
 
 
@@ -53,7 +55,7 @@ class NearbyStatus:
 class _Identity:
     given: str
     family: str
-    born: dt.date
+    born: dt.date | None
 
 
 def possible_status_matches(
@@ -63,41 +65,60 @@ def possible_status_matches(
     (unaudited: the caller audits). Persons with none are left out."""
     identities = _identities(session, person_ids)
     births = {born for found in identities.values() for i in found for born in _births(i)}
-    candidates = _status_records_born(session, sorted(births))  # record -> (person, identity)
-    if not candidates:
-        return {}
-    others = sorted({person for person, _ in candidates.values()})
-    statuses = status_by_person(load_status_records(session, others), as_of)
-    stopping = [
-        (person, evidence)
-        for person, status in statuses.items()
-        for evidence in status.stopping
-        if evidence.record_id in candidates
-    ]
-    by_birth: dict[dt.date, list[tuple[str, StatusEvidence, _Identity]]] = {}
-    for person, evidence in stopping:
-        identity = candidates[evidence.record_id][1]
-        by_birth.setdefault(identity.born, []).append((person, evidence, identity))
-    found: dict[str, list[NearbyStatus]] = {}
+    candidates = _status_records(session, sorted(births))  # record -> (person, identity)
+    by_key: dict[dt.date | str, list[str]] = {}
+    for record_id, (_, identity) in candidates.items():
+        key: dt.date | str = identity.family[:1] if identity.born is None else identity.born
+        by_key.setdefault(key, []).append(record_id)
+    # Pairs by name and date first: the status of only the persons they name is read.
+    pairs: list[tuple[str, str]] = []  # (person, record)
     for person_id, own in identities.items():
         seen: set[str] = set()
-        for mine in own:
-            for born in _births(mine):
-                for other, evidence, theirs in by_birth.get(born, ()):
-                    if other == person_id or evidence.record_id in seen:
-                        continue
-                    if _close(mine, theirs):
-                        seen.add(evidence.record_id)
-                        found.setdefault(person_id, []).append(
-                            NearbyStatus(
-                                other, evidence, f"{theirs.given} {theirs.family}", theirs.born
-                            )
-                        )
+        for identity in own:
+            keys: list[dt.date | str] = [*_births(identity), identity.family[:1]]
+            for key in keys:
+                for record_id in by_key.get(key, ()):
+                    other, theirs = candidates[record_id]
+                    if other != person_id and record_id not in seen and _close(identity, theirs):
+                        seen.add(record_id)
+                        pairs.append((person_id, record_id))
+    holders = sorted({candidates[record_id][0] for _, record_id in pairs})
+    statuses = status_by_person(load_status_records(session, holders), as_of)
+    stopping = {
+        e.record_id: e for status in statuses.values() for e in status.stopping
+    }  # fmt: skip
+    their_births = {
+        p: {i.born for i in found} for p, found in _identities(session, holders).items()
+    }
+    found: dict[str, list[NearbyStatus]] = {}
+    for person_id, record_id in pairs:
+        evidence = stopping.get(record_id)
+        other, theirs = candidates[record_id]
+        if evidence is None:
+            continue
+        mine = {b for i in identities[person_id] for b in _births(i)}
+        if theirs.born is None and not _may_be_born(their_births.get(other), mine):
+            continue  # the record's person is born on another day: someone else
+        found.setdefault(person_id, []).append(
+            NearbyStatus(other, evidence, f"{theirs.given} {theirs.family}", theirs.born)
+        )
     return found
 
 
+def _may_be_born(theirs: set[dt.date | None] | None, mine: set[dt.date]) -> bool:
+    """Whether a person whose records give these dates of birth may be born on one of mine:
+    when they give none, or one of mine."""
+    given = {b for b in theirs or () if b is not None}
+    return not given or bool(given & mine)
+
+
 def _close(mine: _Identity, theirs: _Identity) -> bool:
-    return _names_close(mine.given, theirs.given) and _names_close(mine.family, theirs.family)
+    """A record giving the person's date of birth needs only a close family name (a passport
+    may give the middle name as the given one; a twin is stopped too, for a reviewer to
+    tell apart); one that gives none needs both names close."""
+    if not _names_close(mine.family, theirs.family):
+        return False
+    return theirs.born is not None or _names_close(mine.given, theirs.given)
 
 
 def _names_close(mine: str, theirs: str) -> bool:
@@ -112,13 +133,16 @@ def _names_close(mine: str, theirs: str) -> bool:
 def _births(identity: _Identity) -> tuple[dt.date, ...]:
     """The date of birth, and its day and month exchanged where that is another date."""
     born = identity.born
+    if born is None:
+        return ()
     if born.day > 12 or born.day == born.month:
         return (born,)
     return born, dt.date(born.year, born.day, born.month)
 
 
 def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_Identity]]:
-    """Each person's distinct (given name, family name, date of birth) over their records."""
+    """Each person's distinct (given name, family name, date of birth or None) over their
+    records that give both names."""
     found: dict[str, set[_Identity]] = {}
     wanted = sorted(set(person_ids))
     for start in range(0, len(wanted), CHUNK):
@@ -131,35 +155,36 @@ def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_I
             )
             .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
             .where(PersonRecord.person_id.in_(wanted[start : start + CHUNK]))
-            .where(SourceRecord.date_of_birth.is_not(None))
         )
         for person_id, given, family, born in rows:
-            if given and family and born is not None:
+            if given and family:
                 found.setdefault(person_id, set()).add(_Identity(given, family, born))
     return found
 
 
-def _status_records_born(
-    session: Session, births: Iterable[dt.date]
+def _status_records(
+    session: Session, births: Sequence[dt.date]
 ) -> dict[str, tuple[str, _Identity]]:
-    """Status-bearing records that give one of these dates of birth: record -> (person,
-    the identity the record gives)."""
-    wanted = list(births)
-    found: dict[str, tuple[str, _Identity]] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = session.execute(
-            select(
-                SourceRecord.record_id,
-                PersonRecord.person_id,
-                SourceRecord.given_name,
-                SourceRecord.family_name,
-                SourceRecord.date_of_birth,
-            )
-            .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
-            .where(status_record_filter())
-            .where(SourceRecord.date_of_birth.in_(wanted[start : start + CHUNK]))
+    """Status-bearing records that give one of these dates of birth, or none: record ->
+    (person, the identity the record gives)."""
+    statement = (
+        select(
+            SourceRecord.record_id,
+            PersonRecord.person_id,
+            SourceRecord.given_name,
+            SourceRecord.family_name,
+            SourceRecord.date_of_birth,
         )
-        for record_id, person_id, given, family, born in rows:
-            if given and family and born is not None:
+        .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
+        .where(status_record_filter())
+    )
+    chosen = [statement.where(SourceRecord.date_of_birth.is_(None))] + [
+        statement.where(SourceRecord.date_of_birth.in_(births[start : start + CHUNK]))
+        for start in range(0, len(births), CHUNK)
+    ]
+    found: dict[str, tuple[str, _Identity]] = {}
+    for query in chosen:
+        for record_id, person_id, given, family, born in session.execute(query):
+            if given and family:
                 found[record_id] = (person_id, _Identity(given, family, born))
     return found
