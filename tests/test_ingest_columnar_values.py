@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from caseline.standardise import NO_ADDRESS, InvalidValue, parse_address_line
-from caseline.standardise.address_columns import split_address_column
+from caseline.standardise import NO_ADDRESS, InvalidValue, normalise_street, parse_address_line
+from caseline.standardise.address_columns import normalise_streets, split_address_column
 from caseline.standardise.columns import DistinctValues, Refused, parse_address_lines
 from caseline.standardise.registry import normaliser
 
@@ -74,3 +74,15 @@ def test_an_address_column_splits_into_the_parts_of_each_address_alone() -> None
             parts = (expected or NO_ADDRESS).parts()
             assert {name: split.parts[name][i] for name in parts} == parts, value
         assert bool(refused) is not fallback
+
+
+def test_street_lines_normalise_at_once_as_each_alone() -> None:
+    rng = random.Random(3)
+    words = [
+        "12", "3321", "1A", " ", "  ", ",", ".", "#", "-", "Main", "main", "N.", "North",
+        "Street", "St", "Ave", "Apt", "apt.", "Unit", "APT5", "B-APT", "Suite", "STE", "5",
+        "#4", "x#y", "O'Neil", "UNIT 7", "Apt 12B", "12A", "WEST",
+    ]  # fmt: skip
+    lines = [" ".join(rng.choices(words, k=rng.randint(1, 7))) for _ in range(5_000)]
+    lines += ["APT", "12", "12 APT", "APT 5", "# 5", "12A B", "12 A", " , . "]
+    assert normalise_streets(lines) == [normalise_street(line) for line in lines]

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from caseline.standardise.addresses import (
     _ONE_LINE,
+    _STREET_WORDS,
     NO_ADDRESS,
     Address,
     normalise_street,
@@ -49,7 +50,10 @@ def split_address_column(
     # flatten() carries the struct's nulls (no match) into each part.
     line, city, state, postcode = matched.flatten()
     lines = line.to_pylist()
-    streets = {text: normalise_street(text) for text in set(lines)}
+    distinct = list(set(lines).difference([None]))
+    streets: dict[str | None, tuple[str | None, str | None, str | None]] = dict(
+        zip(distinct, normalise_streets(distinct), strict=True)
+    )
     streets[None] = (None, None, None)
     others: dict[str | None, Address | str] = {}
     refused: list[tuple[int, str]] = []
@@ -74,6 +78,34 @@ def split_address_column(
         for name in PARTS:
             parts[name][i] = getattr(address, name)
     return AddressColumns(parts, refused)
+
+
+_WORDS = pa.array(list(_STREET_WORDS), pa.string())
+_ABBREVIATIONS = pa.array(list(_STREET_WORDS.values()), pa.string())
+_UNIT_AT_END = r"^(?P<head>.*?)\b(?:APT|STE|UNIT)\b\s*(?P<unit>\S+)$"  # as _UNIT.search
+_NUMBER_FIRST = r"^(?P<number>\d+[A-Z]?)\s+(?P<rest>.+)$"  # as _NUMBER.match
+_NONE = pa.scalar(None, pa.string())
+
+
+def normalise_streets(lines: list[str]) -> list[tuple[str | None, str | None, str | None]]:
+    """``normalise_street`` of each line, for lines of printable ASCII only, a whole column
+    at once: the same steps (punctuation to spaces, words abbreviated, a trailing unit and
+    a leading number taken off) as Arrow kernels."""
+    text = pc.replace_substring_regex(pc.ascii_upper(pa.array(lines, pa.string())), "[.,]", " ")
+    text = pc.replace_substring(text, "#", " # ")
+    words = pc.split_pattern(pc.utf8_trim(pc.replace_substring_regex(text, " +", " "), " "), " ")
+    flat = pc.list_flatten(words)
+    found = pc.index_in(flat, value_set=_WORDS)
+    flat = pc.if_else(pc.is_null(found), flat, pc.take(_ABBREVIATIONS, pc.fill_null(found, 0)))
+    text = pc.binary_join(pa.ListArray.from_arrays(words.offsets, flat), " ")
+    with_unit = pc.extract_regex(text, _UNIT_AT_END)
+    head, unit = with_unit.flatten()
+    text = pc.if_else(pc.is_valid(with_unit), pc.utf8_trim(head, " "), text)
+    with_number = pc.extract_regex(text, _NUMBER_FIRST)
+    number, rest = with_number.flatten()
+    street = pc.if_else(pc.is_valid(with_number), rest, text)
+    street = pc.if_else(pc.equal(street, ""), _NONE, street)
+    return list(zip(number.to_pylist(), street.to_pylist(), unit.to_pylist(), strict=True))
 
 
 def _one_address(value: str | None, whole_line_fallback: bool) -> Address | str:
