@@ -254,6 +254,7 @@ def test_the_command_prints_both_settings_and_json_last(
     assert figures["guards_on"]["leads"] == figures["guards_off"]["leads"] == figures["leads"]
     assert set(figures["targets"]) == {
         "no_wrong_person", "no_protected", "wrong_address_at_most_half", "actionable_reach_80",
+        "reach_kept_80",
     }  # fmt: skip
     assert "guards on" in result.output and "guards off" in result.output
     only_on = runner.invoke(app, [*arguments, "--as-of", AS_OF.isoformat(), "--guards", "on"],

@@ -32,6 +32,7 @@ from caseline.db.models import Case, CaseTransition, Person, PersonRecord, Sourc
 from caseline.errors import InputError
 from caseline.oversight import Actor, DeparturesListed, permit
 from caseline.profiles import PersonStatus, load_status_records, status_by_person
+from caseline.profiles.record_identities import record_identities
 from caseline.standardise.status import StatusTerm
 
 GRANTED_IN_COURT = "VOLUNTARY_DEPARTURE_GRANTED"  # a court record's outcome
@@ -307,21 +308,11 @@ def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, _Ident
     to the first in order, as the profile ranks it) and every date of birth on its records."""
     names: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     births: dict[str, set[dt.date]] = defaultdict(set)
-    for chunk in _chunks(person_ids):
-        for person_id, given, family, born in session.execute(
-            select(
-                PersonRecord.person_id,
-                SourceRecord.given_name,
-                SourceRecord.family_name,
-                SourceRecord.date_of_birth,
-            )
-            .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
-            .where(PersonRecord.person_id.in_(chunk))
-        ):
-            if given and family:
-                names[person_id][(given, family)] += 1
-            if born is not None:
-                births[person_id].add(born)
+    for r in record_identities(session, person_ids):
+        if r.given and r.family:
+            names[r.person_id][(r.given, r.family)] += 1
+        if r.born is not None:
+            births[r.person_id].add(r.born)
     identities: dict[str, _Identity] = {}
     for person_id in person_ids:
         counted = names.get(person_id)

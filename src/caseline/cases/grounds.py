@@ -20,12 +20,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.cases.leads import findings
-from caseline.db.models import PersonRecord, SourceRecord
 from caseline.profiles import PersonStatus
+from caseline.profiles.record_identities import record_identities
 
 CHUNK = 5000  # ids per IN (...) list
 
@@ -85,17 +84,9 @@ def assess_grounds(
 def dates_of_birth(session: Session, person_ids: Sequence[str]) -> dict[str, dict[str, dt.date]]:
     """person -> record -> the date of birth the record gives, for records that give one."""
     found: dict[str, dict[str, dt.date]] = {}
-    wanted = sorted(set(person_ids))
-    for start in range(0, len(wanted), CHUNK):
-        rows = session.execute(
-            select(PersonRecord.person_id, SourceRecord.record_id, SourceRecord.date_of_birth)
-            .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
-            .where(PersonRecord.person_id.in_(wanted[start : start + CHUNK]))
-            .where(SourceRecord.date_of_birth.is_not(None))
-        )
-        for person_id, record_id, born in rows:
-            if born is not None:
-                found.setdefault(person_id, {})[record_id] = born
+    for r in record_identities(session, person_ids):
+        if r.born is not None:
+            found.setdefault(r.person_id, {})[r.record_id] = r.born
     return found
 
 

@@ -145,6 +145,9 @@ class Simulation:
             "no_protected": on["protected"] == 0,
             "wrong_address_at_most_half": on["wrong_address"] <= off["wrong_address"] / 2,
             "actionable_reach_80": self.on.actionable_reach >= 0.8,
+            # The same read as "still": of the leads that reach their action without the
+            # guards, the share that still does with them.
+            "reach_kept_80": self.reach_kept >= 0.8,
         }
 
     @property

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import PersonRecord, SourceRecord
+from caseline.profiles.record_identities import record_identities
 from caseline.profiles.status_evidence import (
     StatusEvidence,
     load_status_records,
@@ -144,21 +145,9 @@ def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_I
     """Each person's distinct (given name, family name, date of birth or None) over their
     records that give both names."""
     found: dict[str, set[_Identity]] = {}
-    wanted = sorted(set(person_ids))
-    for start in range(0, len(wanted), CHUNK):
-        rows = session.execute(
-            select(
-                PersonRecord.person_id,
-                SourceRecord.given_name,
-                SourceRecord.family_name,
-                SourceRecord.date_of_birth,
-            )
-            .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
-            .where(PersonRecord.person_id.in_(wanted[start : start + CHUNK]))
-        )
-        for person_id, given, family, born in rows:
-            if given and family:
-                found.setdefault(person_id, set()).add(_Identity(given, family, born))
+    for r in record_identities(session, person_ids):
+        if r.given and r.family:
+            found.setdefault(r.person_id, set()).add(_Identity(r.given, r.family, r.born))
     return found
 
 
