@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from caseline.ingest.packed_columns import pack_columns, unpack_columns
 from caseline.standardise import NO_ADDRESS, InvalidValue, normalise_street, parse_address_line
 from caseline.standardise.address_columns import normalise_streets, split_address_column
 from caseline.standardise.columns import DistinctValues, Refused, parse_address_lines
@@ -86,3 +87,16 @@ def test_street_lines_normalise_at_once_as_each_alone() -> None:
     lines = [" ".join(rng.choices(words, k=rng.randint(1, 7))) for _ in range(5_000)]
     lines += ["APT", "12", "12 APT", "APT 5", "# 5", "12A B", "12 A", " , . "]
     assert normalise_streets(lines) == [normalise_street(line) for line in lines]
+
+
+def test_columns_cross_the_pipe_from_the_worker_unchanged() -> None:
+    columns: dict[str, list[object]] = {
+        "text": ["a", "", "é", "two words"],
+        "some_missing": [None, "x", None, ""],
+        "all_missing": [None] * 4,
+        "numbers": [1, 2, 3, 2**40],
+        "mixed": [1, "a", None, 2.5],
+        "holds_the_separator": ["a\x00b", "c", None, "d"],
+    }
+    assert unpack_columns(pack_columns(columns, 4), 4) == columns
+    assert unpack_columns(pack_columns({"empty": []}, 0), 0) == {"empty": []}

@@ -150,10 +150,15 @@ def block_of_columns(
     rows: Sequence[Sequence[str]],
     raws: list[str] | None,
     unusable: list[UnusableRow],
+    *,
+    may_hold_unusable: bool = True,
 ) -> RowBlock:
-    """A block from rows of fields under ``header`` (a name given twice keeps its last)."""
+    """A block from rows of fields under ``header`` (a name given twice keeps its last).
+    ``may_hold_unusable`` False: the reader knows no value holds a NUL or passes the limit
+    (its text holds no NUL, and no record is longer than the limit)."""
     transposed = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     columns: dict[str, list[str | None]] = {}
     for name, values in zip(header, transposed, strict=True):
         columns[name] = list(values)
-    return set_apart_unusable(RowBlock(lines, columns, raws, unusable))
+    block = RowBlock(lines, columns, raws, unusable)
+    return set_apart_unusable(block) if may_hold_unusable else block

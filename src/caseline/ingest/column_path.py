@@ -23,6 +23,7 @@ from caseline.ingest.bulk import DATE_COLUMNS, indexes_built_after, write_source
 from caseline.ingest.column_readers import read_blocks
 from caseline.ingest.identifiers import HASHED, stored_identifier, typo_key_text
 from caseline.ingest.outcome import EXAMPLES, LoadCounts
+from caseline.ingest.packed_columns import pack_columns, unpack_columns
 from caseline.ingest.programs import ColumnProgram, ColumnRecords
 from caseline.ingest.row_path import KEY_LENGTH, RECORD_TEXT_LIMITS
 from caseline.ingest.worker import in_worker_process
@@ -87,6 +88,15 @@ class PreparedBlock:
     issues: list[dict[str, Any]]
     quarantined: list[dict[str, Any]]
     rows_read: int
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        """Pickled (for the pipe from the worker) with its columns packed."""
+        packed = pack_columns(self.records, self.size)
+        return self.size, packed, self.issues, self.quarantined, self.rows_read
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.size, packed, self.issues, self.quarantined, self.rows_read = state
+        self.records = unpack_columns(packed, self.size)
 
     def write(self, session: Session) -> None:
         write_source_columns(session, self.records, self.size)

@@ -34,6 +34,7 @@ from caseline.ingest.blocks import (
 )
 from caseline.ingest.readers import (
     _DELIMITERS,
+    FIELD_LIMIT,
     MAX_RECORD_LINES,
     _numbered_lines,
     _refuse_missing,
@@ -102,6 +103,7 @@ class _CsvBlocks:
         self._reset()
 
     def _reset(self) -> None:
+        self.may_hold_unusable = False  # True once a NUL, a long line or a multi-line record
         self.lines: list[int] = []
         self.rows: list[list[str]] = []
         self.raws: list[str] = []
@@ -112,6 +114,8 @@ class _CsvBlocks:
         number = 1  # the line number of carried[0], or of the next line
         for text, final in self._texts():
             lines = carried + _split_lines(text)
+            if "\x00" in text or (lines and max(map(len, lines)) > FIELD_LIMIT):
+                self.may_hold_unusable = True
             first_number = number
             consumed = self._parse(lines, first_number, final)
             carried = lines[consumed:]
@@ -123,7 +127,8 @@ class _CsvBlocks:
 
     def _block(self) -> RowBlock:
         header = self.header or []
-        block = block_of_columns(self.lines, header, self.rows, self.raws, self.unusable)
+        block = block_of_columns(self.lines, header, self.rows, self.raws, self.unusable,
+                                 may_hold_unusable=self.may_hold_unusable)  # fmt: skip
         self._reset()
         return block
 
@@ -217,6 +222,7 @@ class _CsvBlocks:
         if not any(fields) or "".join(fields).isspace():
             return  # a blank line is not a record
         raw = lines[at] if span == 1 else "".join(lines[at : at + span])
+        self.may_hold_unusable = self.may_hold_unusable or span > 1
         if len(fields) != self.width:
             problem = f"row has {len(fields)} fields, the header {self.width}"
             self.unusable.append(UnusableRow(line, "*", problem, raw_text_of(raw)))
