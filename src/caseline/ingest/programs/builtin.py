@@ -42,11 +42,17 @@ def json_objects(
     """Each row's ``json.dumps({key: value, ...})``, every distinct value encoded once. A
     key whose value is ``ABSENT`` is left out, and with ``only_present`` so is a key whose
     value is empty (as ``if value`` does)."""
-    encoded = [
-        (json.dumps(key) + ": ", {v: json.dumps(v) for v in set(values) if v is not ABSENT}, values)
-        for key, values in entries
-    ]
+    encoded = []
+    every_key_everywhere = not only_present
+    for key, values in entries:
+        distinct = set(values)
+        every_key_everywhere = every_key_everywhere and ABSENT not in distinct
+        texts = {v: json.dumps(v) for v in distinct if v is not ABSENT}
+        encoded.append((json.dumps(key) + ": ", texts, values))
     size = len(entries[0][1]) if entries else 0
+    if every_key_everywhere:  # a column per key, then each row's object from them
+        parts = [[prefix + texts[value] for value in values] for prefix, texts, values in encoded]
+        return ["{" + ", ".join(row) + "}" for row in zip(*parts, strict=True)]
     return [
         "{"
         + ", ".join(
