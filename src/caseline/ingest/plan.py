@@ -40,8 +40,9 @@ def plan_ingest(
 
 
 def estimate_rows(path: Path) -> int:
-    """Rows in a file, for a progress bar: lines of a text file, the metadata of Parquet; 0
-    for a file that cannot be read (ingest itself says why)."""
+    """Data rows in a file, for a progress bar (ingest's progress counts data rows): lines
+    of JSON Lines, lines less the header of CSV and TSV (a record spanning lines counts as
+    more), the metadata of Parquet; 0 for a file that cannot be read (ingest says why)."""
     if not path.is_file():
         return 0
     if path.suffix.lower() == ".parquet":
@@ -49,4 +50,6 @@ def estimate_rows(path: Path) -> int:
             return int(pq.ParquetFile(path).metadata.num_rows)
         return 0
     with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+        lines = sum(1 for _ in handle)
+    header = 0 if path.suffix.lower() in (".jsonl", ".ndjson") else 1
+    return max(0, lines - header)
