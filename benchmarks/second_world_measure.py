@@ -28,18 +28,26 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from sqlalchemy import select
 
+import caseline.profiles.address_evaluation as address_evaluation
+from caseline.cases import find_leads
 from caseline.db import Database
 from caseline.db.models import PersonRecord, SourceRecord
+from caseline.oversight import Actor, Role
 from caseline.profiles.address_evidence import address_key
+from caseline.profiles.address_leads import with_name_leads
+from caseline.profiles.address_model import load_address_model
+from caseline.profiles.address_records import load_address_records
 from caseline.sources import record_id_for
 from caseline.standardise import InvalidValue
 from caseline.standardise.addresses import parse_address_line
 from second_world import write_second_world
 
 CASELINE = [sys.executable, "-m", "caseline.cli"]
+OPERATOR = Actor("benchmark", Role.DATA_ENGINEER)
 PASSWORD = "second world benchmark"  # noqa: S105 - a throwaway workspace's local user
 AS_OF = "2026-01-01"
 
@@ -95,6 +103,11 @@ def measure(
     database = Database(f"sqlite:///{home / 'caseline.db'}")
     try:
         stages["thin"] = thin_records(database, truth, thin)
+        with database.transaction() as session:
+            rules = Counter(
+                lead.rule.value for lead in find_leads(session, dt.date.fromisoformat(AS_OF))
+            )
+        stages["leads_by_rule"] = dict(sorted(rules.items()))
     finally:
         database.dispose()
     return stages
@@ -196,6 +209,61 @@ ADDRESS_SLIPS = (
 )  # fmt: skip
 
 
+def perfect_addresses(home: Path, truth: Path, persons: Path, *, true_keys: bool) -> dict[str, Any]:
+    """`caseline evaluate addresses` as if resolution were perfect (each record in its true
+    entity) and, with ``true_keys``, each record's address parts those of its true address
+    (the second world's truth names it). Patches this process's record loader only."""
+    rows = truth_rows(truth)
+    entity_of = {record_id_for(r["source"], r["source_key"]): r["entity_id"] for r in rows}
+    parts: dict[str, tuple[str | None, ...]] = {}
+    if true_keys:
+        for r in rows:
+            if r["true_address"]:
+                a = parse_address_line(r["true_address"])
+                parts[record_id_for(r["source"], r["source_key"])] = (
+                    a.street_number,
+                    a.street,
+                    a.unit,
+                    a.city,
+                    a.state,
+                    a.postcode,
+                )
+
+    def perfect(session: Any, person_id: str | None = None) -> Any:
+        frame = load_address_records(session, person_id)
+        frame = frame[(frame["lead"] == 0) & frame["record_id"].isin(entity_of)]
+        frame = frame.drop(columns=["lead", "claimants"]).copy()
+        frame["person_id"] = frame["record_id"].map(entity_of)
+        if true_keys:
+            columns = ["street_number", "street", "unit", "city", "state", "postcode"]
+            known = frame["record_id"].isin(parts)
+            if known.any():
+                frame.loc[known, columns] = [parts[r] for r in frame.loc[known, "record_id"]]
+        return with_name_leads(frame.sort_values(["person_id", "record_id"]).reset_index(drop=True))
+
+    database = Database(f"sqlite:///{home / 'caseline.db'}")
+    patched = mock.patch.object(address_evaluation, "load_address_records", perfect)
+    try:
+        with patched, database.transaction() as session:
+            result = address_evaluation.evaluate_addresses(
+                session, truth_path=truth, current_path=persons,
+                as_of=dt.date.fromisoformat(AS_OF), model=load_address_model(), actor=OPERATOR,
+            )  # fmt: skip
+    finally:
+        database.dispose()
+    methods = result.overall.methods
+    return {
+        "top1": round(methods["caseline"].top1_accuracy, 6),
+        "ece": round(methods["caseline"].ece, 6),
+        "most_recent_top1": round(methods["most_recent"].top1_accuracy, 6),
+        "groups_below_most_recent": sorted(
+            name
+            for name, g in result.by_group.items()
+            if g.methods["caseline"].top1_accuracy < g.methods["most_recent"].top1_accuracy
+        ),
+    }
+
+
 def side_by_side(world: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     """The figures of the two worlds, one pair per line."""
     figures: dict[str, Any] = {}
@@ -212,6 +280,8 @@ def side_by_side(world: dict[str, Any], second: dict[str, Any]) -> dict[str, Any
             "group_f1": {g: s["f1"] for g, s in evaluate.get("by_group", {}).items()},
             "thin_placed": stages["thin"]["placed"],
             "thin_precision": stages["thin"]["precision"],
+            "thin_judged": stages["thin"]["judged"],
+            "ingest_rows_per_s": round(evaluate["records"] / stages["ingest 0"]["seconds"]),
             "address_top1": addresses["caseline"]["top1_accuracy"],
             "address_ece": addresses["caseline"]["ece"],
             "most_recent_top1": addresses["most_recent"]["top1_accuracy"],
@@ -222,6 +292,7 @@ def side_by_side(world: dict[str, Any], second: dict[str, Any]) -> dict[str, Any
                 if s["caseline"]["top1_accuracy"] < s["most_recent"]["top1_accuracy"]
             ),
             "leads": simulate["leads"],
+            "leads_by_rule": stages["leads_by_rule"],
             "per_1000_guards_on": {
                 k: on["per_1000_leads"][k] for k in ("wrong_person", "protected", "wrong_address")
             },
@@ -263,6 +334,14 @@ def main() -> None:
     }  # fmt: skip
     keys = address_keys(work / "ws-second", second / "truth.csv")
     figures = side_by_side(results["world"], results["second"])
+    perfect = {
+        "world": perfect_addresses(work / "ws-world", world / "truth.csv", world / "persons.csv",
+                                   true_keys=False),
+        "second": perfect_addresses(work / "ws-second", second / "truth.csv",
+                                    second / "persons.csv", true_keys=False),
+        "second_true_keys": perfect_addresses(work / "ws-second", second / "truth.csv",
+                                              second / "persons.csv", true_keys=True),
+    }  # fmt: skip
     print(f"{'figure':<36}{'world':>14}{'second world':>16}")
     for figure, value in figures["world"].items():
         other = figures["second"][figure]
@@ -272,10 +351,16 @@ def main() -> None:
                     f"  F1 {group:<31}{value[group]:>14.4f}{other.get(group, float('nan')):>16.4f}"
                 )
         elif isinstance(value, dict):
-            for k in value:
-                print(f"  {figure} {k:<20}{value[k]:>14}{other[k]:>16}")
+            for k in sorted({*value, *other}):
+                print(f"  {figure} {k:<20}{value.get(k, 0)!s:>14}{other.get(k, 0)!s:>16}")
         else:
             print(f"{figure:<36}{value!s:>14}{other!s:>16}")
+    print("address confidence given perfect resolution (and, on the second world, true keys):")
+    for name, found in perfect.items():
+        print(
+            f"  {name:<18} top-1 {found['top1']:.4f} ECE {found['ece']:.4f} most recent "
+            f"{found['most_recent_top1']:.4f} groups below it {found['groups_below_most_recent']}"
+        )
     print("stored address key differs from the true address's, by slip (second world):")
     for slip, found in keys.items():
         if slip != "clean_examples":
@@ -283,6 +368,7 @@ def main() -> None:
     for example in keys["clean_examples"]:
         print(f"  no slip, yet: {example}")
     print(json.dumps({"persons": args.persons, "seed": args.seed, **figures, "address_keys": keys,
+                      "perfect_resolution": perfect,
                       "seconds": {n: {s: v["seconds"] for s, v in r.items() if "seconds" in v}
                                   for n, r in results.items()}}))  # fmt: skip
 
