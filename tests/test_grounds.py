@@ -42,12 +42,19 @@ def test_an_order_giving_another_date_of_birth_than_the_persons_is_in_doubt() ->
     own = frozenset(births)
     grounds = assess_grounds(ORDERED, ("court-1",), own, births)
     assert grounds.found and grounds.records == ("court-1",) and not grounds.cited_elsewhere
-    assert [(d.record_id, d.born, d.usual) for d in grounds.doubted] == [
-        ("court-1", swapped, usual)
+    doubted = [(d.record_id, d.born, d.other, d.giving_other) for d in grounds.doubted]
+    assert doubted == [("court-1", swapped, usual, 3)]
+    assert "3 of the person's records give 1974-08-09" in grounds.doubted[0].describe()
+    # The order's date on most records, another on two: two persons in one, maybe.
+    merged = {**births, "court-1": swapped, "tax-3": swapped, "tax-4": swapped}
+    assert [d.other for d in assess_grounds(ORDERED, (), frozenset(merged), merged).doubted] == [
+        usual
     ]
-    # As many records give the order's date as any other: no doubt.
+    # One record each, or another date on a single record beside the order's: no doubt.
     even = {"court-1": swapped, "tax-1": usual}
     assert assess_grounds(ORDERED, (), frozenset(even), even).doubted == ()
+    typo = {"court-1": swapped, "dmv-1": swapped, "tax-1": usual}
+    assert assess_grounds(ORDERED, (), frozenset(typo), typo).doubted == ()
     # A record that gives no date of birth raises none.
     assert assess_grounds(ORDERED, (), own, {"tax-1": usual}).doubted == ()
 

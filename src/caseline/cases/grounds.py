@@ -9,8 +9,10 @@ acts, the server asks of the person the case names, as the records stand that da
 - a lead rule finds grounds on the person's own records today (an order not carried out,
   a stay ended, a departure deadline passed);
 - each record those grounds rest on gives the date of birth most of the person's records
-  give: an order whose date of birth is another (a day and month exchanged, say) may be a
-  namesake's that resolution joined to this person, until a legal reviewer has checked it.
+  give, and no other date is given by two or more of them: an order whose date of birth is
+  another (a day and month exchanged, say), or a person whose records keep giving two dates,
+  may be a namesake's order joined to this person by resolution, or two persons in one,
+  until a legal reviewer has checked it.
 """
 
 from __future__ import annotations
@@ -26,20 +28,22 @@ from caseline.cases.leads import findings
 from caseline.profiles import PersonStatus
 from caseline.profiles.record_identities import record_identities
 
-CHUNK = 5000  # ids per IN (...) list
+# Another date of birth on this many of the person's records is another person's, maybe.
+REPEATED_OTHER_BIRTH = 2
 
 
 @dataclass(frozen=True, slots=True)
 class DoubtedRecord:
-    """A record the grounds rest on whose date of birth is not the person's usual one."""
+    """A record the grounds rest on whose date of birth other records of the person dispute."""
 
     record_id: str
     born: dt.date
-    usual: dt.date  # the date of birth most of the person's records give
+    other: dt.date  # the date of birth the most of the person's other records give
+    giving_other: int  # how many records give it
 
     def describe(self) -> str:
-        return f"record {self.record_id} gives date of birth {self.born}, the person's " \
-            f"other records {self.usual}"  # fmt: skip
+        return f"record {self.record_id} gives date of birth {self.born}; " \
+            f"{self.giving_other} of the person's records give {self.other}"  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +68,17 @@ def assess_grounds(
     date of their first record at an address here."""
     found = list(findings(status, status.as_of, in_country_since))
     records = tuple(dict.fromkeys(r for *_, rest_on in found for r in rest_on))
-    usual = Counter(births.values()).most_common()
+    held = Counter(births.values())
     doubted: list[DoubtedRecord] = []
     for record_id in dict.fromkeys((*cited, *records)):
         born = births.get(record_id)
-        if born is None or not usual:
+        others = [(n, day) for day, n in held.most_common() if day != born]
+        if born is None or not others:
             continue
-        held = sum(1 for b in births.values() if b == born)
-        if held < usual[0][1]:  # a tie for the most common is no doubt
-            doubted.append(DoubtedRecord(record_id, born, usual[0][0]))
+        giving, other = others[0]
+        # More records give another date, or two or more do: a tie of one each is no doubt.
+        if giving > held[born] or giving >= REPEATED_OTHER_BIRTH:
+            doubted.append(DoubtedRecord(record_id, born, other, giving))
     return Grounds(
         found=tuple(sentence for _, sentence, _, _ in found),
         records=records,
