@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from caseline.cases import find_leads
 from caseline.config import Settings
 from caseline.db import Database
+from caseline.db.models import Case, Person
 from caseline.server import create_app
 from tests.case_pages import AS_OF, lead_case, status_stopped_case
 from tests.conftest import PASSWORD
@@ -153,3 +156,31 @@ def test_opening_a_lead_twice_points_to_the_open_case(
     assert row is not None and f'href="{case_url}"' in row.group(0)
     board = ann.get("/cases").text
     assert re.search(r'id="state-lead".*?data-case-id="\d+"', board, re.S)
+
+
+def test_an_analyst_opens_a_case_from_a_profile_for_a_lead_and_legal_cannot(
+    app: FastAPI, mutable_resolved: tuple[Settings, Database]
+) -> None:
+    _, database = mutable_resolved
+    with database.transaction() as session:
+        lead = find_leads(session, AS_OF)[0]
+        person = session.scalars(
+            select(Person.person_id).where(Person.person_id != lead.person_id).limit(1)
+        ).one()
+    ann, lee = _as(app, "ann"), _as(app, "lee")
+    profile = ann.get(f"/persons/{person}", params={"purpose": "a tip about this person"})
+    assert 'id="open-case"' in profile.text and f'action="/persons/{person}/cases"' in profile.text
+    lee_profile = lee.get(f"/persons/{person}", params={"purpose": "legal review of a file"})
+    assert lee_profile.status_code == 200 and 'id="open-case"' not in lee_profile.text
+    form = {"reason": "the name on the lead", "lead_id": lead.lead_id, "as_of": str(AS_OF)}
+    assert lee.post(f"/persons/{person}/cases", data=form).status_code == 403
+    assert ann.post(f"/persons/{person}/cases", data={**form, "reason": "no"}).status_code == 422
+    opened = ann.post(f"/persons/{person}/cases", data=form, follow_redirects=False)
+    assert opened.status_code == 303
+    case_page = ann.get(opened.headers["location"])
+    assert case_page.status_code == 200 and person in case_page.text
+    with database.transaction() as session:
+        case = session.scalars(select(Case).where(Case.person_id == person)).one()
+    assert case.origin["lead_id"] == lead.lead_id and case.origin["records"] == list(lead.records)
+    again = ann.post(f"/persons/{person}/cases", data=form)
+    assert again.status_code == 409 and "already open" in again.text

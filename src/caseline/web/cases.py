@@ -74,6 +74,26 @@ def open_from_lead(
     return RedirectResponse(href(f"/cases/{case.id}", as_of=given), status_code=303)
 
 
+@router.post("/persons/{person_id}/cases")
+def open_on_person(
+    person_id: str,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+    reason: Reason,
+    lead_id: Annotated[str, Form(max_length=200)] = "",
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Open a case on the person of a profile with a reason, citing a lead or not; a refusal
+    (a case already open, no such lead, a reason too short) shows the error page saying why."""
+    given = parse_day(as_of)
+    with database.transaction() as session:
+        case = open_case(
+            session, actor=actor, as_of=day(given), person_id=person_id,
+            lead_id=lead_id.strip() or None, reason=reason,
+        )  # fmt: skip
+    return RedirectResponse(href(f"/cases/{case.id}", as_of=given), status_code=303)
+
+
 @router.get("/cases", response_class=HTMLResponse)
 def board_page(
     request: Request,
