@@ -163,7 +163,8 @@ def thin_records(database: Database, truth: Path, thin: set[str]) -> dict[str, A
 
 def address_keys(home: Path, truth: Path) -> dict[str, Any]:
     """Second world: per slip planted, the share of records with an address whose stored key
-    differs from the key of the true address (parsed as `evaluate addresses` parses it)."""
+    differs from the key of the true address (parsed as `evaluate addresses` parses it); and
+    the share of a person's residences of two or more records stored under two or more keys."""
     rows = {
         record_id_for(r["source"], r["source_key"]): r
         for r in truth_rows(truth)
@@ -181,6 +182,7 @@ def address_keys(home: Path, truth: Path) -> dict[str, Any]:
     seen: Counter[str] = Counter()
     differ: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
+    keys_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for record_id, number, street, unit, postcode in stored:
         row = rows.get(record_id)
         if row is None:
@@ -191,16 +193,25 @@ def address_keys(home: Path, truth: Path) -> dict[str, Any]:
             continue
         want = address_key(true.street_number, true.street, true.unit, true.postcode)
         got = address_key(number, street, unit, postcode)
+        keys_of[(row["entity_id"], row["true_address"])].append(got)
         slips = [s for s in row["slips"].split(";") if s in ADDRESS_SLIPS] or ["none"]
         for slip in {"all", *slips}:
             seen[slip] += 1
             differ[slip] += got != want
             if got != want and slip == "none" and len(examples[slip]) < 5:
                 examples[slip].append(f"{want!r} -> {got!r}")
+    residences = [set(keys) for keys in keys_of.values() if len(keys) >= 2]
+    split = sum(len(keys) >= 2 for keys in residences)
     return {
         slip: {"records": seen[slip], "key_differs": round(differ[slip] / seen[slip], 4)}
         for slip in sorted(seen)
-    } | {"clean_examples": examples.get("none", [])}
+    } | {
+        "residences": {
+            "records_2_or_more": len(residences),
+            "split": round(split / len(residences), 4),
+        },
+        "clean_examples": examples.get("none", []),
+    }
 
 
 ADDRESS_SLIPS = (
@@ -363,8 +374,13 @@ def main() -> None:
         )
     print("stored address key differs from the true address's, by slip (second world):")
     for slip, found in keys.items():
-        if slip != "clean_examples":
+        if slip not in ("clean_examples", "residences"):
             print(f"  {slip:<20}{found['records']:>8} records {found['key_differs']:>8.1%}")
+    residences = keys["residences"]
+    print(
+        f"  residences of 2+ records stored under 2+ keys: {residences['split']:.1%} of "
+        f"{residences['records_2_or_more']:,}"
+    )
     for example in keys["clean_examples"]:
         print(f"  no slip, yet: {example}")
     print(json.dumps({"persons": args.persons, "seed": args.seed, **figures, "address_keys": keys,
