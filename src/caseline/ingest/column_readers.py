@@ -33,14 +33,15 @@ from caseline.ingest.blocks import (
     set_apart_unusable,
 )
 from caseline.ingest.readers import (
-    _DELIMITERS,
+    DELIMITERS,
     FIELD_LIMIT,
     MAX_RECORD_LINES,
-    _numbered_lines,
-    _refuse_missing,
-    _text,
     file_format,
+    numbered_lines,
     read_rows,
+    refuse_missing,
+    value_text,
+    without_bom,
 )
 
 CHUNK_BYTES = 4 << 20
@@ -52,10 +53,10 @@ def read_blocks(
 ) -> Iterator[RowBlock]:
     """The rows of ``path`` in blocks; refuses a file that lacks a ``required`` column."""
     kind = file_format(path)
-    if kind in _DELIMITERS:
+    if kind in DELIMITERS:
         if _csv_needs_row_reader(path, encoding):
             return _blocks_of_rows(path, required, encoding)
-        return _CsvBlocks(path, required, encoding, _DELIMITERS[kind]).blocks()
+        return _CsvBlocks(path, required, encoding, DELIMITERS[kind]).blocks()
     if kind == "jsonl":
         return _jsonl_blocks(path, required, encoding)
     return _parquet_blocks(path, required)
@@ -148,7 +149,7 @@ class _CsvBlocks:
                         continue
                     data, rest = data[:cut], data[cut:]
                 try:
-                    text = data.decode(self.encoding if first else _without_bom(self.encoding))
+                    text = data.decode(self.encoding if first else without_bom(self.encoding))
                 except UnicodeDecodeError:
                     self._refuse_undecodable(handle)
                 first = False
@@ -159,13 +160,13 @@ class _CsvBlocks:
     def _refuse_undecodable(self, handle: BinaryIO) -> None:
         """Raise the row reader's error, naming the first line that does not decode."""
         handle.seek(0)
-        for _ in _numbered_lines(handle, self.path, self.encoding):
+        for _ in numbered_lines(handle, self.path, self.encoding):
             pass
         raise AssertionError("undecodable text decoded line by line")  # pragma: no cover
 
     def _take_header(self, fields: list[str], line: int) -> None:
         header = [h.strip().lstrip("\ufeff") for h in fields]
-        _refuse_missing(self.path, header, self.required)
+        refuse_missing(self.path, header, self.required)
         twice = sorted({c for c in self.required if header.count(c) > 1})
         if twice:
             message = f"columns named twice, so which one is meant is unclear: {', '.join(twice)}"
@@ -242,10 +243,6 @@ def _split_lines(text: str) -> list[str]:
     return lines
 
 
-def _without_bom(encoding: str) -> str:
-    return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
-
-
 def _jsonl_blocks(path: Path, required: Sequence[str], encoding: str) -> Iterator[RowBlock]:
     """As the row reader: a key an object leaves out is empty; a required column that no
     object has refuses the file."""
@@ -253,7 +250,7 @@ def _jsonl_blocks(path: Path, required: Sequence[str], encoding: str) -> Iterato
     builder = BlockBuilder(keep_raw=True)
     defaults = dict.fromkeys(required, "")
     with path.open("rb") as handle:
-        for line, text in _numbered_lines(handle, path, encoding):
+        for line, text in numbered_lines(handle, path, encoding):
             if not text.strip():
                 continue
             try:
@@ -266,11 +263,11 @@ def _jsonl_blocks(path: Path, required: Sequence[str], encoding: str) -> Iterato
                 continue
             seen.update(obj)
             values = dict(defaults)
-            values.update((str(k), v if type(v) is str else _text(v)) for k, v in obj.items())
+            values.update((str(k), v if type(v) is str else value_text(v)) for k, v in obj.items())
             builder.add(line, values, text)
             if len(builder) >= BLOCK_ROWS:
                 yield builder.take()
-    _refuse_missing(path, sorted(seen), required)
+    refuse_missing(path, sorted(seen), required)
     yield builder.take()
 
 
@@ -280,7 +277,7 @@ def _parquet_blocks(path: Path, required: Sequence[str]) -> Iterator[RowBlock]:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"not a readable Parquet file ({exc})", where=str(path)) from None
-    _refuse_missing(path, parquet.schema_arrow.names, required)
+    refuse_missing(path, parquet.schema_arrow.names, required)
     number = 0
     batches = parquet.iter_batches(batch_size=BLOCK_ROWS)
     while True:
@@ -303,4 +300,4 @@ def _parquet_text(array: pa.Array) -> list[str | None]:
     """A column as the text the row reader gives each value (null as empty)."""
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return ["" if value is None else value for value in array.to_pylist()]
-    return [_text(value) for value in array.to_pylist()]
+    return [value_text(value) for value in array.to_pylist()]

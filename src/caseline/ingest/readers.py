@@ -31,7 +31,7 @@ FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".parquet": "parquet",
 }  # fmt: skip
-_DELIMITERS = {"csv": ",", "tsv": "\t"}
+DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 class SourceRow(NamedTuple):
@@ -62,14 +62,14 @@ def read_rows(
 ) -> Iterator[SourceRow]:
     """The rows of ``path``; refuses a file that lacks any of the ``required`` columns."""
     kind = file_format(path)
-    if kind in _DELIMITERS:
-        return _csv_rows(path, required, encoding, _DELIMITERS[kind])
+    if kind in DELIMITERS:
+        return _csv_rows(path, required, encoding, DELIMITERS[kind])
     if kind == "jsonl":
         return _jsonl_rows(path, required, encoding)
     return _parquet_rows(path, required)
 
 
-def _refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
+def refuse_missing(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
     missing = [c for c in required if c not in columns]
     if missing:
         found = ", ".join(columns[:30]) if columns else "none"
@@ -81,12 +81,12 @@ def _csv_rows(
     path: Path, required: Sequence[str], encoding: str, delimiter: str
 ) -> Iterator[SourceRow]:
     with path.open("rb") as handle:
-        records = _csv_records(_LineFeed(_numbered_lines(handle, path, encoding)), delimiter)
+        records = _csv_records(_LineFeed(numbered_lines(handle, path, encoding)), delimiter)
         first = next(records, None)
         if first is not None and first.problem is not None:
             raise InputError(f"unreadable CSV header ({first.problem})", where=f"{path}:1")
         header = [h.strip().lstrip("\ufeff") for h in (first.fields if first else [])]
-        _refuse_missing(path, header, required)
+        refuse_missing(path, header, required)
         twice = sorted({c for c in required if header.count(c) > 1})
         if twice:
             message = f"columns named twice, so which one is meant is unclear: {', '.join(twice)}"
@@ -168,7 +168,7 @@ def _csv_records(feed: _LineFeed, delimiter: str) -> Iterator[_Record]:
             yield _Record(taken[0][0], taken[0][1], [], problem)
 
 
-def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
+def numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """Lines decoded one at a time, so an undecodable byte is reported on its own line.
 
     Lines end in LF or CRLF; a file whose lines end in CR alone (old Mac exports) is split on
@@ -187,7 +187,7 @@ def _numbered_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tup
         if number == 1 and b"\x00" in data:
             raise InputError("a binary file, not text (NUL bytes)", where=f"{path}:1")
         try:
-            text = data.decode(encoding if number == 1 else _without_bom(encoding))
+            text = data.decode(encoding if number == 1 else without_bom(encoding))
         except UnicodeDecodeError as exc:
             message = f"not {name} text ({exc.reason}); say its encoding with --encoding"
             raise InputError(message, where=f"{path}:{number}") from None
@@ -204,7 +204,7 @@ def _wide_lines(handle: BinaryIO, path: Path, encoding: str) -> Iterator[tuple[i
         text.detach()
 
 
-def _without_bom(encoding: str) -> str:
+def without_bom(encoding: str) -> str:
     return "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
 
 
@@ -213,7 +213,7 @@ def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[
     (exporters drop null fields). A required column no object has refuses the file."""
     seen: set[str] = set()
     with path.open("rb") as handle:
-        for line, text in _numbered_lines(handle, path, encoding):
+        for line, text in numbered_lines(handle, path, encoding):
             if not text.strip():
                 continue
             raw = text.rstrip("\r\n")
@@ -227,9 +227,9 @@ def _jsonl_rows(path: Path, required: Sequence[str], encoding: str) -> Iterator[
                 continue
             seen.update(obj)
             values = {column: "" for column in required}
-            values.update((str(k), _text(v)) for k, v in obj.items())
+            values.update((str(k), value_text(v)) for k, v in obj.items())
             yield SourceRow(line, values, raw)
-    _refuse_missing(path, sorted(seen), required)
+    refuse_missing(path, sorted(seen), required)
 
 
 def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
@@ -238,7 +238,7 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
         parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:  # not Parquet, or not readable
         raise InputError(f"not a readable Parquet file ({exc})", where=str(path)) from None
-    _refuse_missing(path, parquet.schema_arrow.names, required)
+    refuse_missing(path, parquet.schema_arrow.names, required)
     number = 0
     batches = parquet.iter_batches(batch_size=10_000)
     while True:
@@ -251,10 +251,10 @@ def _parquet_rows(path: Path, required: Sequence[str]) -> Iterator[SourceRow]:
             raise InputError(f"damaged Parquet data ({exc})", where=where) from None
         for row in batch.to_pylist():
             number += 1
-            yield SourceRow(number, {k: _text(v) for k, v in row.items()}, None)
+            yield SourceRow(number, {k: value_text(v) for k, v in row.items()}, None)
 
 
-def _text(value: object) -> str:
+def value_text(value: object) -> str:
     """A typed value (Parquet, JSON) as the text a CSV would hold: a whole float without its
     '.0' (a key or id written by pandas as 1804974.0 is 1804974), NaN and null as empty."""
     if value is None:
