@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import caseline.profiles.address_evaluation as address_evaluation
 from caseline.cases import find_leads
+from caseline.cases.ground_truth import read_ground_truth
 from caseline.db import Database
-from caseline.db.models import PersonRecord, SourceRecord
+from caseline.db.models import PersonRecord, QuarantinedRow, RecordValueIssue, SourceRecord
 from caseline.oversight import Actor, Role
 from caseline.profiles.address_evidence import address_key
 from caseline.profiles.address_leads import with_name_leads
@@ -103,14 +104,40 @@ def measure(
     database = Database(f"sqlite:///{home / 'caseline.db'}")
     try:
         stages["thin"] = thin_records(database, truth, thin)
+        stages["leads_by_rule"], stages["leads_by_rule_and_status"] = leads(
+            database, truth, persons
+        )
         with database.transaction() as session:
-            rules = Counter(
-                lead.rule.value for lead in find_leads(session, dt.date.fromisoformat(AS_OF))
-            )
-        stages["leads_by_rule"] = dict(sorted(rules.items()))
+            issues = session.execute(
+                select(RecordValueIssue.field, RecordValueIssue.reason, func.count())
+                .group_by(RecordValueIssue.field, RecordValueIssue.reason)
+            ).all()  # fmt: skip
+            quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow))
+        stages["value_issues"] = {f"{field}: {reason}": n for field, reason, n in issues}
+        stages["quarantined"] = quarantined
     finally:
         database.dispose()
     return stages
+
+
+def leads(database: Database, truth: Path, persons: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """The leads the rules find on the day, by rule, and by rule and the true status of the
+    entity holding most of the lead's person's records."""
+    ground = read_ground_truth(truth, persons)
+    with database.transaction() as session:
+        found = find_leads(session, dt.date.fromisoformat(AS_OF))
+        records: dict[str, list[str]] = defaultdict(list)
+        for record, person in session.execute(
+            select(PersonRecord.record_id, PersonRecord.person_id)
+        ):
+            records[person].append(record)
+    by_rule = Counter(lead.rule.value for lead in found)
+    by_status: Counter[str] = Counter()
+    for lead in found:
+        entity = ground.majority(records[lead.person_id])
+        true = ground.persons.get(entity or "")
+        by_status[f"{lead.rule.value} | {true.status if true else 'unknown'}"] += 1
+    return dict(sorted(by_rule.items())), dict(by_status.most_common())
 
 
 def truth_rows(truth: Path) -> list[dict[str, str]]:
@@ -124,24 +151,29 @@ def thin_records(database: Database, truth: Path, thin: set[str]) -> dict[str, A
     Each true entity's person is the Caseline person holding most of its records (as
     `caseline evaluate addresses` judges). A thin record of an entity with two or more
     records is *placed* when it is in that person; a thin record in a person of two or more
-    records is *precise* when that person's records are mostly its own entity's."""
-    entity_of = {
-        record_id_for(r["source"], r["source_key"]): r["entity_id"] for r in truth_rows(truth)
-    }
+    records is *precise* when that person's records are mostly its own entity's. Of the thin
+    records not placed: how many belong to entities with other records, and (where the truth
+    names each record's true address) how many of those are at an address that none of the
+    entity's other records shows."""
+    rows = {record_id_for(r["source"], r["source_key"]): r for r in truth_rows(truth)}
+    entity_of = {record: r["entity_id"] for record, r in rows.items()}
     with database.transaction() as session:
         person_of = dict(
             session.execute(select(PersonRecord.record_id, PersonRecord.person_id)).all()
         )
     members: dict[str, list[str]] = defaultdict(list)
     by_entity: dict[str, Counter[str]] = defaultdict(Counter)
+    seen_at: dict[str, set[str]] = defaultdict(set)  # entity -> addresses of its other records
     for record, entity in entity_of.items():
         person = person_of.get(record)
+        if record not in thin:
+            seen_at[entity].add(rows[record].get("true_address") or "")
         if person is not None:
             members[person].append(entity)
             by_entity[entity][person] += 1
     home = {entity: persons.most_common(1)[0][0] for entity, persons in by_entity.items()}
     sizes = Counter(entity_of.values())
-    judged = placed = linked = precise = 0
+    judged = placed = linked = precise = with_others = unseen = 0
     for record in thin:
         entity, person = entity_of[record], person_of.get(record)
         if person is None:
@@ -149,15 +181,22 @@ def thin_records(database: Database, truth: Path, thin: set[str]) -> dict[str, A
         if sizes[entity] >= 2:
             judged += 1
             placed += person == home[entity]
+            if person != home[entity] and entity in seen_at:
+                with_others += 1
+                unseen += rows[record].get("true_address") not in seen_at[entity]
         if len(members[person]) >= 2:
             linked += 1
             precise += Counter(members[person]).most_common(1)[0][0] == entity
+    named = any("true_address" in r for r in rows.values())
     return {
         "thin_records": len(thin),
         "judged": judged,
         "placed": round(placed / judged, 6) if judged else None,
         "linked": linked,
         "precision": round(precise / linked, 6) if linked else None,
+        "missed": judged - placed,
+        "missed_with_other_records": with_others,
+        "missed_at_an_address_no_other_record_shows": unseen if named else None,
     }
 
 
@@ -366,6 +405,18 @@ def main() -> None:
                 print(f"  {figure} {k:<20}{value.get(k, 0)!s:>14}{other.get(k, 0)!s:>16}")
         else:
             print(f"{figure:<36}{value!s:>14}{other!s:>16}")
+    for name, stages in results.items():
+        thin = stages["thin"]
+        print(
+            f"{name}: thin records not placed {thin['missed']:,}, of persons with other records "
+            f"{thin['missed_with_other_records']:,}, at an address no other record shows "
+            f"{thin['missed_at_an_address_no_other_record_shows']}"
+        )
+        print(f"{name}: leads by rule and true status {stages['leads_by_rule_and_status']}")
+        print(
+            f"{name}: quarantined {stages['quarantined']:,}, "
+            f"values left out {stages['value_issues']}"
+        )
     print("address confidence given perfect resolution (and, on the second world, true keys):")
     for name, found in perfect.items():
         print(
@@ -383,10 +434,20 @@ def main() -> None:
     )
     for example in keys["clean_examples"]:
         print(f"  no slip, yet: {example}")
-    print(json.dumps({"persons": args.persons, "seed": args.seed, **figures, "address_keys": keys,
-                      "perfect_resolution": perfect,
-                      "seconds": {n: {s: v["seconds"] for s, v in r.items() if "seconds" in v}
-                                  for n, r in results.items()}}))  # fmt: skip
+    details = ("thin", "leads_by_rule_and_status", "value_issues", "quarantined")
+    summary = {
+        "persons": args.persons,
+        "seed": args.seed,
+        **figures,
+        "address_keys": keys,
+        "perfect_resolution": perfect,
+        "details": {n: {k: r[k] for k in details} for n, r in results.items()},
+        "seconds": {
+            n: {s: v["seconds"] for s, v in r.items() if isinstance(v, dict) and "seconds" in v}
+            for n, r in results.items()
+        },
+    }
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
