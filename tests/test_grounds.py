@@ -55,8 +55,13 @@ def test_an_order_giving_another_date_of_birth_than_the_persons_is_in_doubt() ->
     assert assess_grounds(ORDERED, (), frozenset(even), even).doubted == ()
     typo = {"court-1": swapped, "dmv-1": swapped, "tax-1": usual}
     assert assess_grounds(ORDERED, (), frozenset(typo), typo).doubted == ()
-    # A record that gives no date of birth raises none.
+    # A record that gives no date of birth raises none, unless the person's records keep
+    # giving two dates (a father and son of one name in one profile): whose order is it?
     assert assess_grounds(ORDERED, (), own, {"tax-1": usual}).doubted == ()
+    father = {"tax-1": usual, "tax-2": usual, "dmv-1": swapped, "court-0": swapped}
+    silent = assess_grounds(ORDERED, (), frozenset(father), father).doubted
+    assert [(d.record_id, d.born) for d in silent] == [("court-1", None)]
+    assert "gives no date of birth" in silent[0].describe()
 
 
 def test_a_case_cites_records_that_are_no_longer_the_persons() -> None:
@@ -208,11 +213,11 @@ def test_an_undated_protective_record_is_a_possible_match_unless_its_person_is_b
             for e in s.stopping if e.term is StatusTerm.PERMANENT_RESIDENT
         )  # fmt: skip
         theirs = select(PersonRecord.record_id).where(PersonRecord.person_id == holder)
-        # The grant names the lead's person and gives no date of birth ...
+        # The grant names the lead's person, family name first, and gives no date of birth ...
         session.execute(
             update(SourceRecord)
             .where(SourceRecord.record_id == grant)
-            .values(given_name=given, family_name=family, date_of_birth=None)
+            .values(given_name=family, family_name=given, date_of_birth=None)
         )
         # ... on a person whose other records give another day: someone else.
         elsewhere = dt.date(born.year - 30, 1, 1)

@@ -11,8 +11,9 @@ acts, the server asks of the person the case names, as the records stand that da
 - each record those grounds rest on gives the date of birth most of the person's records
   give, and no other date is given by two or more of them: an order whose date of birth is
   another (a day and month exchanged, say), or a person whose records keep giving two dates,
-  may be a namesake's order joined to this person by resolution, or two persons in one,
-  until a legal reviewer has checked it.
+  may be a namesake's order joined to this person by resolution, or two persons in one (a
+  father and son of one name); a record that gives no date then cannot say whose it is.
+  Each stands until a legal reviewer has checked it.
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ class DoubtedRecord:
     """A record the grounds rest on whose date of birth other records of the person dispute."""
 
     record_id: str
-    born: dt.date
+    born: dt.date | None  # None: the record gives none
     other: dt.date  # the date of birth the most of the person's other records give
     giving_other: int  # how many records give it
 
     def describe(self) -> str:
-        return f"record {self.record_id} gives date of birth {self.born}; " \
+        gives = f"gives date of birth {self.born}" if self.born else "gives no date of birth"
+        return f"record {self.record_id} {gives}; " \
             f"{self.giving_other} of the person's records give {self.other}"  # fmt: skip
 
 
@@ -70,10 +72,16 @@ def assess_grounds(
     records = tuple(dict.fromkeys(r for *_, rest_on in found for r in rest_on))
     held = Counter(births.values())
     doubted: list[DoubtedRecord] = []
+    repeated = [(n, day) for day, n in held.most_common() if n >= REPEATED_OTHER_BIRTH]
     for record_id in dict.fromkeys((*cited, *records)):
         born = births.get(record_id)
+        if born is None:
+            # Silent on the date while the person's records keep giving two: whose is it?
+            if len(repeated) >= 2:
+                doubted.append(DoubtedRecord(record_id, None, repeated[1][1], repeated[1][0]))
+            continue
         others = [(n, day) for day, n in held.most_common() if day != born]
-        if born is None or not others:
+        if not others:
             continue
         giving, other = others[0]
         # More records give another date, or two or more do: a tie of one each is no doubt.

@@ -5,10 +5,11 @@ status record whose name came through garbled, say, with no identifier shared. F
 purposes that is right. For a case it is not enough: a record that may show this person's
 right to stay should stop the case until someone has looked, even on weak evidence. So a
 status record that stops a case (see :mod:`caseline.profiles.status_evidence`) on another
-person is a *possible match* when it gives one of the person's dates of birth (or its day
-and month exchanged) and a family name close to one the person's records give (Jaro-Winkler
-at least ``NAME_SIMILARITY``, or one slip apart); or no date of birth, a given and a family
-name each close to the person's, on a person whose records give no date or one of theirs.
+person is a *possible match* when it gives one of the person's dates of birth and a family
+name close to one the person's records give (Jaro-Winkler at least ``NAME_SIMILARITY``, or
+one slip apart); or a slip of the date (a day either side, day and month exchanged), or no
+date on a person whose records give no date or one of theirs, with a given and a family name
+each close to the person's, in either order.
 """
 
 from __future__ import annotations
@@ -116,10 +117,12 @@ def _may_be_born(theirs: set[dt.date | None] | None, mine: set[dt.date]) -> bool
 def _close(mine: _Identity, theirs: _Identity) -> bool:
     """A record giving the person's date of birth needs only a close family name (a passport
     may give the middle name as the given one; a twin is stopped too, for a reviewer to
-    tell apart); one that gives none needs both names close."""
-    if not _names_close(mine.family, theirs.family):
-        return False
-    return theirs.born is not None or _names_close(mine.given, theirs.given)
+    tell apart); one giving a slip of it, or none, needs both names close, in either order."""
+    if theirs.born is not None and theirs.born == mine.born:
+        return _names_close(mine.family, theirs.family)
+    return (
+        _names_close(mine.given, theirs.given) and _names_close(mine.family, theirs.family)
+    ) or (_names_close(mine.given, theirs.family) and _names_close(mine.family, theirs.given))
 
 
 def _names_close(mine: str, theirs: str) -> bool:
@@ -132,13 +135,14 @@ def _names_close(mine: str, theirs: str) -> bool:
 
 
 def _births(identity: _Identity) -> tuple[dt.date, ...]:
-    """The date of birth, and its day and month exchanged where that is another date."""
+    """The date of birth and its slips: a day either side, the day and month exchanged."""
     born = identity.born
     if born is None:
         return ()
-    if born.day > 12 or born.day == born.month:
-        return (born,)
-    return born, dt.date(born.year, born.day, born.month)
+    slips = [born, born - dt.timedelta(days=1), born + dt.timedelta(days=1)]
+    if born.day <= 12 and born.day != born.month:
+        slips.append(dt.date(born.year, born.day, born.month))
+    return tuple(slips)
 
 
 def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_Identity]]:
