@@ -70,8 +70,12 @@ def possible_status_matches(
     candidates = _status_records(session, sorted(births))  # record -> (person, identity)
     by_key: dict[dt.date | str, list[str]] = {}
     for record_id, (_, identity) in candidates.items():
-        key: dt.date | str = identity.family[:1] if identity.born is None else identity.born
-        by_key.setdefault(key, []).append(record_id)
+        # Undated: found by the initial of either name, since the names may come in either order.
+        filed_under: set[dt.date | str] = (
+            {identity.family[:1], identity.given[:1]} if identity.born is None else {identity.born}
+        )
+        for key in filed_under:
+            by_key.setdefault(key, []).append(record_id)
     # Pairs by name and date first: the status of only the persons they name is read.
     pairs: list[tuple[str, str]] = []  # (person, record)
     for person_id, own in identities.items():
