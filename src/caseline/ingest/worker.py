@@ -4,7 +4,8 @@ Ingest prepares blocks (reading, standardising, hashing: pure work) in the worke
 process writes them to the database, so the two overlap on two cores. The worker is forked,
 so it starts with everything this process has (the adapter, the keys already stored); it
 touches no database. A failure in the worker is raised here; if this process stops reading
-(a failure, or it is killed), the worker is ended, or ends when its pipe breaks.
+(a failure), the worker is ended; if this process is killed, the worker ends when its pipe
+breaks, at its next block.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def in_worker_process(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
     """The items ``produce()`` yields, made in a forked process (at most a few ahead)."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_produce_into, args=(produce, sender), daemon=True)
+    process = context.Process(target=_produce_into, args=(produce, sender, receiver), daemon=True)
     process.start()
     sender.close()
     try:
@@ -50,7 +51,14 @@ def in_worker_process(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
         process.join()
 
 
-def _produce_into(produce: Callable[[], Iterator[Any]], sender: Connection) -> None:
+def _produce_into(
+    produce: Callable[[], Iterator[Any]], sender: Connection, receiver: Connection
+) -> None:
+    # The worker's copy of the reading end is closed at once: were it kept, a send after
+    # this process's reader had died would wait forever for itself, and the worker would
+    # live on holding copies of the reader's database connections (on PostgreSQL, keeping
+    # a killed load's transaction and its locks open).
+    receiver.close()
     try:
         for item in produce():
             sender.send((_ITEM, item, None))
