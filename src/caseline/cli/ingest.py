@@ -68,9 +68,9 @@ def ingest(
 def _ingest_one(
     ws: Workspace, actor: Actor, path: Path, source: str | SourceAdapter, encoding: str
 ) -> IngestSummary:
-    lines = estimate_rows(path)
+    rows = estimate_rows(path)
     with progress() as bar:
-        task = bar.add_task(f"ingesting {path.name}", total=lines)
+        task = bar.add_task(f"ingesting {path.name}", total=rows)
         with ws.database.transaction() as session:
             summary = ingest_file(
                 session,
@@ -79,9 +79,9 @@ def _ingest_one(
                 identifier_key=ws.settings.identifier_key,
                 actor=actor,
                 encoding=encoding,
-                progress=lambda line: bar.update(task, completed=line - 1),
+                progress=lambda read: bar.update(task, completed=read),
             )
-        bar.update(task, completed=lines)
+        bar.update(task, completed=rows)
     return summary
 
 
