@@ -6,6 +6,7 @@ from caseline.standardise import (
     InvalidValue,
     clean_name,
     clean_ssn,
+    clean_tin,
     half_keys,
     keyed_hash,
     normalise_street,
@@ -89,11 +90,18 @@ def test_parse_address_line_refuses_what_has_no_street() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["666-12-3456", "000-12-3456", "912-12-3456", "123-00-4567", "12-345-678"]
+    "bad", ["666-12-3456", "000-12-3456", "912-12-3456", "123-00-4567", "12-345-678", "123 456 789"]
 )
 def test_clean_ssn_refuses_numbers_never_issued(bad: str) -> None:
     with pytest.raises(InvalidValue):
         clean_ssn(bad)
+
+
+@pytest.mark.parametrize("separator", ["-", " ", ".", ""])
+def test_taxpayer_numbers_are_read_with_any_usual_separator(separator: str) -> None:
+    assert clean_ssn(separator.join(["123", "45", "6789"])) == "123456789"
+    assert clean_tin(separator.join(["123", "45", "6789"])) == ("ssn", "123456789")
+    assert clean_tin(separator.join(["912", "70", "1234"])) == ("itin", "912701234")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
-_SSN = re.compile(r"^(\d{3})-?(\d{2})-?(\d{4})$")
+_SSN = re.compile(r"^(\d{3})[-. ]?(\d{2})[-. ]?(\d{4})$")  # 123-45-6789, 123 45 6789
 
 
 def clean_ssn(value: str | None) -> str | None:
@@ -27,7 +27,7 @@ def clean_ssn(value: str | None) -> str | None:
     return area + group + serial
 
 
-_ITIN = re.compile(r"^9(\d{2})-?(\d{2})-?(\d{4})$")
+_ITIN = re.compile(r"^9(\d{2})[-. ]?(\d{2})[-. ]?(\d{4})$")
 _ITIN_GROUPS = frozenset([*range(50, 66), *range(70, 89), *range(90, 93), *range(94, 100)])
 _A_NUMBER = re.compile(r"^A?-?(\d{7,9})$")
 _PASSPORT = re.compile(r"^[A-Z0-9]{6,12}$")
