@@ -199,7 +199,7 @@ class PersonRecords:
             self._home(record, home, "unit_apart")
             tax = self.ids.tax
             if rng.random() < 0.01:
-                tax = f"{tax[:3]} {tax[3:5]} {tax[5:]}"  # a form Caseline refuses (see report)
+                tax = f"{tax[:3]} {tax[3:5]} {tax[5:]}"  # spaces, as a form filled by hand has them
                 record.slips.append("tax_no_spaced")
             self._identifier(record, "tax_no", tax)
             out.append(record)
