@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from caseline.cases.grounds import Grounds, assess_grounds, cited_records, dates_of_birth
+from caseline.cases.grounds import Grounds, assess_grounds, cited_records
 from caseline.cases.workflow import Field, Guard
 from caseline.config import Settings
 from caseline.db.models import (
@@ -34,6 +34,7 @@ from caseline.profiles import (
     person_addresses,
     person_status,
 )
+from caseline.profiles.record_identities import record_identities
 from caseline.profiles.status_evidence import load_status_records
 from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
@@ -137,12 +138,9 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
     for actor, at in reads:
         seen[actor] = max(seen.get(actor, _utc(at)), _utc(at))
     status = person_status(load_status_records(session, [case.person_id]), as_of)
-    own = frozenset(
-        session.scalars(
-            select(PersonRecord.record_id).where(PersonRecord.person_id == case.person_id)
-        )
-    )
-    births = dates_of_birth(session, [case.person_id]).get(case.person_id, {})
+    records = list(record_identities(session, [case.person_id]))  # one read for both
+    own = frozenset(r.record_id for r in records)
+    births = {r.record_id: r.born for r in records if r.born is not None}
     return CaseFacts(
         person_exists=person is not None,
         assurance=person.assurance if person is not None else None,
