@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from functools import lru_cache
 from typing import Any
@@ -72,7 +71,26 @@ def clean_passport(value: str | None) -> str | None:
 @lru_cache(maxsize=CACHE_SIZE)
 def keyed_hash(kind: str, value: str, key: bytes) -> str:
     """HMAC-SHA256 of a cleaned identifier: equal values match, the raw value stays unknown."""
-    return hmac.digest(key, f"{kind}:{value}".encode(), hashlib.sha256).hex()
+    inner, outer = _hmac_states(key)
+    digest = inner.copy()
+    digest.update(f"{kind}:{value}".encode())
+    result = outer.copy()
+    result.update(digest.digest())
+    hex_digest: str = result.hexdigest()
+    return hex_digest
+
+
+@lru_cache(maxsize=16)
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """HMAC's inner and outer SHA-256 states after the padded key (RFC 2104), so each value
+    costs two copies and no key schedule: the same digest as ``hmac.digest``, in a third of
+    the time."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    return (
+        hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
+        hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
+    )
 
 
 TYPO_KEY_BYTES = 5  # 40 bits: two different numbers share a key by chance once in ~1e12
@@ -96,8 +114,22 @@ def typo_keys(kind: str, value: str, key: bytes) -> tuple[int, ...]:
     out. Two numbers one slip apart (a digit mistyped, two neighbours exchanged, one dropped
     or doubled) share one of them, so a clerk's typo can be told from another person's
     number while the numbers themselves stay unknown, as with `keyed_hash`."""
-    forms = {value} | {value[:i] + value[i + 1 :] for i in range(len(value))}
-    return tuple(sorted(_short_hash(f"{kind}:{form}", key, TYPO_KEY_BYTES) for form in forms))
+    base = _keyed_blake2b(key, TYPO_KEY_BYTES)
+    from_bytes = int.from_bytes
+    prefix = f"{kind}:".encode()
+    encoded = value.encode()
+    if len(encoded) == len(value):  # ASCII: a character is a byte, so cut the bytes
+        forms = {encoded} | {encoded[:i] + encoded[i + 1 :] for i in range(len(encoded))}
+    else:
+        texts = {value} | {value[:i] + value[i + 1 :] for i in range(len(value))}
+        forms = {text.encode() for text in texts}
+    hashes = []
+    for form in forms:
+        hasher = base.copy()
+        hasher.update(prefix + form)
+        hashes.append(from_bytes(hasher.digest()))
+    hashes.sort()
+    return tuple(hashes)
 
 
 def stored_match_keys(kind: str, value: str, key: bytes) -> str:
