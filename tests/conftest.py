@@ -70,6 +70,18 @@ def _settings(home: Path, url: str) -> Settings:
     return load_settings(home=home, database_url=url)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One audit key for every workspace of the run (CASELINE_AUDIT_KEY_FILE): a PostgreSQL
+    schema has no folder to keep one in, and the commands a test runs on a workspace, with a
+    CASELINE_HOME of their own, must find the key its events were hashed with."""
+    run = tmp_path_factory.getbasetemp()
+    path = (run.parent if os.environ.get("PYTEST_XDIST_WORKER") else run) / "audit.key"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CASELINE_AUDIT_KEY_FILE", str(path))
+        yield path
+
+
 @pytest.fixture(params=BACKENDS)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings of a fresh, migrated workspace, once per database backend."""

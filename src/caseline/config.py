@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         le=1.0,
         description="Current-residence probability at or above which a case may act at an address.",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="File holding the audit trail's HMAC key; `audit.key` beside the database.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="File `caseline audit checkpoint` appends to and `verify` checks against.",
+    )
     user: str | None = Field(
         default=None,
         description="The Caseline user the command line acts as; its role decides what it may do.",
@@ -72,6 +80,22 @@ class Settings(BaseSettings):
             key_file.write_bytes(secrets.token_bytes(32))
             key_file.chmod(0o600)
         return key_file.read_bytes()
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The audit key's file: never in the database; beside a SQLite database file (the
+        workspace that holds it), else in the workspace folder. Made on first use."""
+        if self.audit_key_file is not None:
+            return self.audit_key_file
+        url = self.resolved_database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            return Path(url.removeprefix("sqlite:///").split("?")[0]).parent / "audit.key"
+        return self.home / "audit.key"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        """Where checkpoints of the audit chain's head are appended, unless told otherwise."""
+        return self.audit_checkpoint_file or self.home / "audit-checkpoints.txt"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -5,7 +5,13 @@ changes anything, and records the event through it in the same transaction.
 """
 
 from caseline.oversight.access import Actor, Permission, Role, authorize, require_purpose
-from caseline.oversight.audit import ChainReport, verify_audit_trail, verify_chain
+from caseline.oversight.audit import (
+    ChainReport,
+    checkpoint_audit_trail,
+    verify_audit_trail,
+    verify_chain,
+)
+from caseline.oversight.audit_checkpoint import Checkpoint, append_checkpoint, read_checkpoints
 from caseline.oversight.events import (
     AddressesEvaluated,
     CaseOpened,
@@ -55,6 +61,7 @@ __all__ = [
     "CaseThresholdsChanged",
     "CasesListed",
     "ChainReport",
+    "Checkpoint",
     "DeparturesListed",
     "DossierRead",
     "Event",
@@ -79,11 +86,14 @@ __all__ = [
     "actor_for_token",
     "actor_named",
     "add_first_admin",
+    "append_checkpoint",
     "authorize",
+    "checkpoint_audit_trail",
     "create_user",
     "event_types",
     "has_users",
     "permit",
+    "read_checkpoints",
     "require_purpose",
     "sign_in",
     "sign_out",
