@@ -66,7 +66,8 @@ def audit_verify(
             report = verify_audit_trail(session, actor=ws.actor(session), checkpoints=checkpoints)
     if not report.intact:
         console.print(
-            f"[red]audit chain broken[/red] at event {report.first_broken_seq}: {report.reason}"
+            f"[red]audit chain broken[/red] at event {report.first_broken_seq}: {report.reason}",
+            soft_wrap=True,
         )
         raise typer.Exit(1)
     console.print(
