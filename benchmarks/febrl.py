@@ -58,10 +58,18 @@ def run_set(out: Path, name: str, sources: list[str]) -> dict[str, object]:
     caseline = [sys.executable, "-m", "caseline.cli"]
     # The command line acts as a Caseline user: the workspace's first admin adds an engineer.
     password = "febrl benchmark"  # noqa: S105 - a throwaway workspace's local user
-    for user, role, acting in (("admin", "admin", None), ("engineer", "data_engineer", "admin")):
-        subprocess.run([*caseline, "users", "add", user, "--role", role, "--password", password],
-                       env={**env, "CASELINE_USER": acting or ""}, check=False)  # fmt: skip
-    env["CASELINE_USER"] = "engineer"
+
+    def token(user: str) -> str:
+        return subprocess.run([*caseline, "login", user, "--password-stdin", "--print-token"],
+                              env=env, input=password, capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+
+    acting: dict[str, str] = {}
+    for user, role in (("admin", "admin"), ("engineer", "data_engineer")):
+        subprocess.run([*caseline, "users", "add", user, "--role", role, "--password-stdin"],
+                       env={**env, **acting}, input=password, text=True, check=False)  # fmt: skip
+        acting = {"CASELINE_TOKEN": token("admin")}
+    env["CASELINE_TOKEN"] = token("engineer")
     for source in sources:
         subprocess.run([*caseline, "ingest", str(out / f"{source}.csv"), "--mapping",
                         str(out / f"{source}.yaml")], env=env, check=False)  # fmt: skip

@@ -53,8 +53,10 @@ PASSWORD = "second world benchmark"  # noqa: S105 - a throwaway workspace's loca
 AS_OF = "2026-01-01"
 
 
-def run(env: dict[str, str], *args: str, check: bool = True) -> str:
-    done = subprocess.run([*CASELINE, *args], env=env, check=False, capture_output=True, text=True)
+def run(env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [*CASELINE, *args], env=env, check=False, capture_output=True, text=True, input=stdin
+    )
     if check and done.returncode not in (0, 1):
         raise SystemExit(f"caseline {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -70,10 +72,16 @@ def workspace(home: Path) -> dict[str, str]:
     env = {**os.environ, "CASELINE_HOME": str(home)}
     env.pop("DATABASE_URL", None)
     if not (home / "caseline.db").is_file():
-        for user, role, acting in (("admin", "admin", ""), ("engineer", "data_engineer", "admin")):
-            run({**env, "CASELINE_USER": acting}, "users", "add", user, "--role", role,
-                "--password", PASSWORD)  # fmt: skip
-    return {**env, "CASELINE_USER": "engineer"}
+        run(env, "users", "add", "admin", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+        admin = {**env, "CASELINE_TOKEN": _token(env, "admin")}
+        run(admin, "users", "add", "engineer", "--role", "data_engineer", "--password-stdin",
+            stdin=PASSWORD)  # fmt: skip
+    return {**env, "CASELINE_TOKEN": _token(env, "engineer")}
+
+
+def _token(env: dict[str, str], user: str) -> str:
+    """A session token for ``user`` (the command line acts as whoever signed in)."""
+    return run(env, "login", user, "--password-stdin", "--print-token", stdin=PASSWORD).strip()
 
 
 def measure(

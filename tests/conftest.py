@@ -8,8 +8,8 @@ backend in a session (each pytest-xdist worker is a session of its own; the SQLi
 built once for all of them and copied) and shared: a test reads it and never changes it. A
 test that changes it (ingests, resolves again, records a decision) takes `mutable_resolved`,
 a copy of its own. After each module the shared world is checked to be as built, but for
-what reading writes: audit events and sign-in sessions. So a test that looks for its audit
-events looks only past `last_audit_seq`, taken before it acts.
+what reading writes: audit events, sign-in sessions and counted sign-in failures. So a test
+that looks for its audit events looks only past `last_audit_seq`, taken before it acts.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def load_world(database: Database, settings: Settings, world: WorldSummary) -> N
 
 
 # What reading a workspace writes: the shared world may differ from its build only here.
-WRITTEN_BY_READS = {"audit_events", "user_sessions"}
+WRITTEN_BY_READS = {"audit_events", "user_sessions", "sign_in_throttles"}
 
 
 def _row_counts(database: Database) -> dict[str, int]:

@@ -16,7 +16,7 @@ from caseline.cli import app
 from caseline.config import load_settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
-from tests.cli_support import add_cli_users
+from tests.cli_support import add_cli_users, cli_login
 
 # Its own 600-person world through the command line (a model trained for it): left to
 # `make test-all`; tests/test_address_confidence.py covers the model in `make test`.
@@ -28,12 +28,12 @@ AS_OF = "2026-01-01"  # the generated world's reference date
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("addresses")
-    saved = {k: os.environ.get(k) for k in ("CASELINE_HOME", "DATABASE_URL", "CASELINE_USER")}
+    saved = {k: os.environ.get(k) for k in ("CASELINE_HOME", "DATABASE_URL", "CASELINE_TOKEN")}
     os.environ["CASELINE_HOME"] = str(home)
     os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("CASELINE_USER", None)
+    os.environ.pop("CASELINE_TOKEN", None)
     add_cli_users(runner)
-    os.environ["CASELINE_USER"] = "engineer"
+    os.environ["CASELINE_TOKEN"] = cli_login(runner, "engineer")["CASELINE_TOKEN"]
     world = home / "world"
     generated = runner.invoke(
         app, ["generate", "--persons", "600", "--seed", "4", "--out", str(world)]

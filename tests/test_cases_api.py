@@ -13,6 +13,7 @@ from caseline.cli import app as cli
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.server import create_app
+from tests.cli_support import cli_login
 from tests.conftest import PASSWORD
 
 AS_OF = "2026-01-01"
@@ -131,8 +132,8 @@ def test_the_command_line_lists_leads_opens_and_shows_a_case(
     settings, _ = mutable_resolved
     monkeypatch.setenv("CASELINE_HOME", str(settings.home))
     monkeypatch.setenv("DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CASELINE_USER", "ann")
     runner = CliRunner()
+    monkeypatch.setenv("CASELINE_TOKEN", cli_login(runner, "ann", PASSWORD)["CASELINE_TOKEN"])
     listed = runner.invoke(cli, ["leads", "--as-of", AS_OF, "--rule", "stay_ended_no_exit"])
     assert listed.exit_code == 0, listed.output
     lead_id = next(w for w in listed.output.split() if w.startswith("stay_ended_no_exit:"))
@@ -143,7 +144,7 @@ def test_the_command_line_lists_leads_opens_and_shows_a_case(
     assert shown.exit_code == 0 and "begin_review" in shown.output
     listed = runner.invoke(cli, ["cases", "list", "--state", "lead"])
     assert listed.exit_code == 0 and case_id in listed.output
-    refused = runner.invoke(cli, ["leads"], env={"CASELINE_USER": "aud"})
+    refused = runner.invoke(cli, ["leads"], env=cli_login(runner, "aud", PASSWORD))
     assert refused.exit_code == 2 and "may not list leads" in refused.output
 
 

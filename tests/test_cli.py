@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caseline.cli import app
-from tests.cli_support import add_cli_users
+from tests.cli_support import add_cli_users, cli_login
 
 runner = CliRunner()
 
@@ -15,9 +15,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh workspace whose commands act as its data engineer."""
     monkeypatch.setenv("CASELINE_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CASELINE_USER", raising=False)
+    monkeypatch.delenv("CASELINE_TOKEN", raising=False)
     add_cli_users(runner)
-    monkeypatch.setenv("CASELINE_USER", "engineer")
+    monkeypatch.setenv("CASELINE_TOKEN", cli_login(runner, "engineer")["CASELINE_TOKEN"])
     return tmp_path
 
 
@@ -44,7 +44,7 @@ def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> N
     alone = score_assignments(truth, {t.record_id: t.record_id for t in truth})
     together = score_assignments(truth, {t.record_id: "one" for t in truth})
     assert figures["bcubed_f1"] > max(alone.bcubed_f1, together.bcubed_f1)
-    verify = runner.invoke(app, ["audit", "verify"], env={"CASELINE_USER": "auditor"})
+    verify = runner.invoke(app, ["audit", "verify"], env=cli_login(runner, "auditor"))
     assert verify.exit_code == 0 and "intact" in verify.output
 
 

@@ -22,6 +22,7 @@ from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
 from caseline.server import create_app
 from caseline.synth import WorldSummary
+from tests.cli_support import cli_login
 from tests.conftest import OPERATOR, PASSWORD, last_audit_seq
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
@@ -310,8 +311,8 @@ def test_the_command_line_prints_departures(
     settings, database = resolved
     monkeypatch.setenv("CASELINE_HOME", str(settings.home))
     monkeypatch.setenv("DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CASELINE_USER", "sam")
     runner = CliRunner()
+    monkeypatch.setenv("CASELINE_TOKEN", cli_login(runner, "sam", PASSWORD)["CASELINE_TOKEN"])
     overdue = [d for d in _departures(database, Thresholds.of(settings)) if d.state == "overdue"]
     printed = runner.invoke(cli, ["departures", "--as-of", "2026-01-01", "--state", "overdue"])
     assert printed.exit_code == 0, printed.output
@@ -320,5 +321,5 @@ def test_the_command_line_prints_departures(
     assert "verified" not in printed.output
     wrong = runner.invoke(cli, ["departures", "--state", "gone"])
     assert wrong.exit_code == 2
-    refused = runner.invoke(cli, ["departures"], env={"CASELINE_USER": "aud"})
+    refused = runner.invoke(cli, ["departures"], env=cli_login(runner, "aud", PASSWORD))
     assert refused.exit_code == 2 and "may not list departures" in refused.output

@@ -27,7 +27,7 @@ from caseline.oversight import (
     permit,
 )
 from caseline.resolve import resolve_persons
-from tests.cli_support import CLI_PASSWORD, add_cli_users
+from tests.cli_support import CLI_PASSWORD, add_cli_users, cli_login
 
 ANALYST = Actor("ann", Role.ANALYST)
 ENGINEER = Actor("eng", Role.DATA_ENGINEER)
@@ -132,41 +132,41 @@ def test_the_first_user_is_an_admin_who_adds_the_rest(database: Database) -> Non
 def cli_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CASELINE_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CASELINE_USER", raising=False)
+    monkeypatch.delenv("CASELINE_TOKEN", raising=False)
     (tmp_path / "utility.csv").write_text(UTILITY_CSV)
     return CliRunner()
 
 
-def test_the_command_line_needs_a_named_user(cli_workspace: CliRunner, tmp_path: Path) -> None:
+def test_the_command_line_needs_a_signed_in_user(cli_workspace: CliRunner, tmp_path: Path) -> None:
     result = cli_workspace.invoke(app, ["ingest", str(tmp_path / "utility.csv")])
-    assert result.exit_code == 2 and "CASELINE_USER" in result.output
+    assert result.exit_code == 2 and "caseline login" in result.output
     result = cli_workspace.invoke(
-        app, ["ingest", str(tmp_path / "utility.csv")], env={"CASELINE_USER": "nobody"}
+        app, ["ingest", str(tmp_path / "utility.csv")], env={"CASELINE_TOKEN": "forged"}
     )
-    assert result.exit_code == 2 and "no user 'nobody'" in result.output
+    assert result.exit_code == 2 and "no valid session" in result.output
 
 
 def test_role_rules_hold_on_the_command_line(cli_workspace: CliRunner, tmp_path: Path) -> None:
     refused = cli_workspace.invoke(
-        app, ["users", "add", "ann", "--role", "analyst", "--password", CLI_PASSWORD]
+        app, ["users", "add", "ann", "--role", "analyst", "--password-stdin"], input=CLI_PASSWORD
     )
     assert refused.exit_code == 2 and "first user must be an admin" in refused.output
     add_cli_users(cli_workspace)
     as_analyst = cli_workspace.invoke(
-        app, ["ingest", str(tmp_path / "utility.csv")], env={"CASELINE_USER": "analyst"}
+        app, ["ingest", str(tmp_path / "utility.csv")], env=cli_login(cli_workspace, "analyst")
     )
     assert as_analyst.exit_code == 2 and "may not ingest files" in as_analyst.output
-    as_engineer = cli_workspace.invoke(
-        app, ["ingest", str(tmp_path / "utility.csv")], env={"CASELINE_USER": "engineer"}
-    )
+    engineer = cli_login(cli_workspace, "engineer")
+    as_engineer = cli_workspace.invoke(app, ["ingest", str(tmp_path / "utility.csv")], env=engineer)
     assert as_engineer.exit_code == 0, as_engineer.output
-    verify = cli_workspace.invoke(app, ["audit", "verify"], env={"CASELINE_USER": "engineer"})
+    verify = cli_workspace.invoke(app, ["audit", "verify"], env=engineer)
     assert verify.exit_code == 2 and "may not verify audit" in verify.output
-    verify = cli_workspace.invoke(app, ["audit", "verify"], env={"CASELINE_USER": "auditor"})
+    verify = cli_workspace.invoke(app, ["audit", "verify"], env=cli_login(cli_workspace, "auditor"))
     assert verify.exit_code == 0 and "intact" in verify.output
     second_admin = cli_workspace.invoke(
         app,
-        ["users", "add", "boss", "--role", "admin", "--password", CLI_PASSWORD],
-        env={"CASELINE_USER": "engineer"},
+        ["users", "add", "boss", "--role", "admin", "--password-stdin"],
+        input=CLI_PASSWORD,
+        env=engineer,
     )
     assert second_admin.exit_code == 2 and "may not manage users" in second_admin.output

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, IngestRun, SourceRecord
-from caseline.oversight import Role, create_user
+from caseline.oversight import Role, SessionPolicy, create_user, sign_in
 from caseline.synth import generate_world
 from tests.conftest import ADMIN
 
@@ -56,7 +56,8 @@ def test_a_killed_ingest_leaves_no_partial_run(
     with database.transaction() as session:
         create_user(session, "loader", Role.DATA_ENGINEER, "a long password", actor=ADMIN)
     events = _count(database, AuditEvent)  # adding the user is audited; the ingest writes none
-    env = {**os.environ, "CASELINE_HOME": str(settings.home), "CASELINE_USER": "loader",
+    token = sign_in(database, "loader", "a long password", policy=SessionPolicy())
+    env = {**os.environ, "CASELINE_HOME": str(settings.home), "CASELINE_TOKEN": token,
            "DATABASE_URL": settings.resolved_database_url}  # fmt: skip
     command = [sys.executable, "-m", "caseline.cli", "ingest", str(tax)]
     process = subprocess.Popen(

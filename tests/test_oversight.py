@@ -18,7 +18,7 @@ from caseline.oversight import (
     verify_chain,
 )
 from caseline.oversight.audit import AuditEntry, record_event
-from caseline.oversight.identity import _token_hash
+from caseline.oversight.identity import SessionPolicy, token_hash
 from tests.conftest import ADMIN
 
 
@@ -54,18 +54,17 @@ def test_an_event_rolls_back_with_the_change_it_records(database: Database) -> N
 def test_sign_in_gives_a_token_that_names_the_actor(database: Database) -> None:
     with database.transaction() as session:
         create_user(session, "ann", Role.ANALYST, "a long password", actor=ADMIN)
-    with database.transaction() as session:
-        token = sign_in(session, "ann", "a long password", hours=1)
+    token = sign_in(database, "ann", "a long password", policy=SessionPolicy(hours=1))
     with database.transaction() as session:
         assert actor_for_token(session, token) == Actor("ann", Role.ANALYST)
-    with database.transaction() as session, pytest.raises(AccessDenied):
-        sign_in(session, "ann", "wrong password", hours=1)
+    with pytest.raises(AccessDenied):
+        sign_in(database, "ann", "wrong password", policy=SessionPolicy(hours=1))
     with database.transaction() as session, pytest.raises(AccessDenied):
         actor_for_token(session, "forged")
 
 
 def test_a_short_password_is_refused(database: Database) -> None:
-    with database.transaction() as session, pytest.raises(InputError, match="at least 8"):
+    with database.transaction() as session, pytest.raises(InputError, match="at least 12"):
         create_user(session, "bob", Role.ANALYST, "short", actor=ADMIN)
 
 
@@ -113,9 +112,9 @@ def test_concurrent_writers_extend_one_unbroken_chain(database: Database) -> Non
 def test_an_expired_session_is_refused(database: Database) -> None:
     with database.transaction() as session:
         create_user(session, "cy", Role.ANALYST, "a long password", actor=ADMIN)
-        token = sign_in(session, "cy", "a long password", hours=1)
+    token = sign_in(database, "cy", "a long password", policy=SessionPolicy(hours=1))
     with database.transaction() as session:
-        stored = session.get(UserSession, _token_hash(token))
+        stored = session.get(UserSession, token_hash(token))
         assert stored is not None
         stored.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     with database.transaction() as session, pytest.raises(AccessDenied, match="expired"):
@@ -125,7 +124,7 @@ def test_an_expired_session_is_refused(database: Database) -> None:
 def test_signing_in_and_adding_users_are_audited(database: Database) -> None:
     with database.transaction() as session:
         create_user(session, "dee", Role.LEGAL, "a long password", actor=ADMIN)
-        sign_in(session, "dee", "a long password", hours=1)
+    sign_in(database, "dee", "a long password", policy=SessionPolicy(hours=1))
     with database.transaction() as session:
         events = [(e.actor, e.action, e.object_id) for e in session.scalars(select(AuditEvent))]
     assert (ADMIN.username, "add_user", "dee") in events

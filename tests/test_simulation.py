@@ -25,6 +25,7 @@ from caseline.oversight import Actor, Role, create_user
 from caseline.profiles import load_status_records, status_by_person
 from caseline.profiles.search import find_persons, find_top_persons
 from caseline.synth import WorldSummary
+from tests.cli_support import cli_login
 from tests.conftest import ADMIN, PASSWORD
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
@@ -234,11 +235,11 @@ def engineer_workspace(
     settings, database = mutable_resolved
     with database.transaction() as session:
         create_user(session, "eng", Role.DATA_ENGINEER, PASSWORD, actor=ADMIN)
-    return {
+    workspace = {
         "CASELINE_HOME": str(settings.home),
         "DATABASE_URL": settings.resolved_database_url,
-        "CASELINE_USER": "eng",
     }
+    return cli_login(runner, "eng", PASSWORD, env=workspace)
 
 
 def test_the_command_prints_both_settings_and_json_last(

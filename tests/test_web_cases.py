@@ -16,6 +16,7 @@ from caseline.db.models import Case, Person
 from caseline.server import create_app
 from tests.case_pages import AS_OF, lead_case, status_stopped_case
 from tests.conftest import PASSWORD
+from tests.web_support import web_sign_in
 
 
 @pytest.fixture
@@ -39,12 +40,7 @@ def signed_in() -> Iterator[dict[str, TestClient]]:
 
 
 def _as(app: FastAPI, username: str) -> TestClient:
-    client = TestClient(app)
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return client
+    return web_sign_in(TestClient(app), username, PASSWORD)
 
 
 def _nav(page: str) -> list[str]:

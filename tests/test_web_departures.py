@@ -12,6 +12,7 @@ from caseline.db import Database
 from caseline.server import create_app
 from tests.case_pages import AS_OF
 from tests.conftest import PASSWORD
+from tests.web_support import web_sign_in
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +21,7 @@ def app(resolved: tuple[Settings, Database]) -> FastAPI:
 
 
 def _as(app: FastAPI, username: str) -> TestClient:
-    client = TestClient(app)
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return client
+    return web_sign_in(TestClient(app), username, PASSWORD)
 
 
 def test_departures_list_each_state_and_filter_by_one(app: FastAPI) -> None:

@@ -32,7 +32,29 @@ class Settings(BaseSettings):
         lt=1.0,
         description="Match probability at or above which two records are the same person.",
     )
-    session_hours: int = Field(default=8, gt=0, description="Lifetime of a login session.")
+    session_hours: int = Field(
+        default=8, gt=0, description="Hours after sign-in when a session ends, however busy."
+    )
+    session_idle_minutes: int = Field(
+        default=30, gt=0, description="Minutes without a request after which a session ends."
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only (set it when served behind HTTPS).",
+    )
+    sign_in_max_failures: int = Field(
+        default=5,
+        gt=1,
+        description="Failed sign-ins to one account name after which it is locked for a while.",
+    )
+    sign_in_client_max_failures: int = Field(
+        default=20,
+        gt=1,
+        description="Failed sign-ins from one client address after which it is locked a while.",
+    )
+    sign_in_lockout_minutes: int = Field(
+        default=15, gt=0, description="How long a locked account name or client stays locked."
+    )
     identity_threshold: float = Field(
         # Measured (docs/benchmarks.md, "Wrongful actions"): with the grounds and
         # possible-match guards, 0.9 lets no more wrong-person or protected actions through
@@ -56,9 +78,11 @@ class Settings(BaseSettings):
         default=None,
         description="File `caseline audit checkpoint` appends to and `verify` checks against.",
     )
-    user: str | None = Field(
+
+    token: str | None = Field(
         default=None,
-        description="The Caseline user the command line acts as; its role decides what it may do.",
+        description="A session token the command line acts with (for scripts); unset, it "
+        "uses the one `caseline login` saved in the workspace.",
     )
 
     @property

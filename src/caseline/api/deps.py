@@ -1,22 +1,32 @@
 """Dependencies every route goes through: the database and the access policy.
 
 No route reaches a person without ``Authorized(...)``: it establishes the actor from the
-session token (bearer header or the web's cookie) and checks the role on the server.
+session token (bearer header or the web's cookie), refuses a cookie-carrying request that
+may be forged (``csrf.py``), and checks the role on the server.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from caseline.api.csrf import check_cookie_request
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import AccessDenied
-from caseline.oversight import Actor, Permission, actor_for_token, authorize
+from caseline.oversight import (
+    Actor,
+    Permission,
+    SessionPolicy,
+    actor_for_token,
+    authorize,
+)
 
 SESSION_COOKIE = "caseline_session"
+LOGIN_COOKIE = "caseline_login"
 
 
 class NotSignedIn(AccessDenied):
@@ -37,23 +47,42 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def session_token(request: Request) -> str | None:
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy.of(settings)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def presented_token(request: Request) -> tuple[str | None, bool]:
+    """The session token and whether it came in the cookie (a bearer header wins)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
-        return token.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return cookie, cookie is not None
 
 
-def current_actor(request: Request, database: DatabaseDep) -> Actor:
-    token = session_token(request)
+def session_token(request: Request) -> str | None:
+    return presented_token(request)[0]
+
+
+def current_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
+    token, from_cookie = presented_token(request)
     if not token:
         raise NotSignedIn("sign in first: no session token")
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
     with database.transaction() as session:
         try:
-            return actor_for_token(session, token)
+            actor = actor_for_token(session, token, idle=idle)
         except AccessDenied as exc:
             raise NotSignedIn(str(exc)) from None
+    request.state.actor = actor  # for the refusal's audit event and the error page's header
+    if from_cookie:
+        check_cookie_request(request, token, secure=settings.cookie_secure)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -4,6 +4,7 @@ user the command line acts as, progress bars, and how a date is given."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,22 +28,25 @@ from sqlalchemy.orm import Session
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.errors import AccessDenied, CaselineError
-from caseline.oversight import Actor, actor_named
+from caseline.oversight import Actor, actor_for_token, actor_with_password
 
-HELP = """The command line: generate, ingest, resolve, evaluate, export, serve, demo, users, audit.
+HELP = """The command line: generate, ingest, resolve, evaluate, export, serve, demo, login, users,
+audit.
 
-Commands act as the Caseline user CASELINE_USER names, and that user's role decides what they
-may do. Exit codes: 0 success; 1 finished but something needs attention (rows quarantined,
-audit chain broken); 2 the input, the workspace or the user's role did not allow the command
-(the message says where and why).
+Commands act as the Caseline user who signed in with `caseline login` (or whose session token
+CASELINE_TOKEN holds), and that user's role decides what they may do. Exit codes: 0 success;
+1 finished but something needs attention (rows quarantined, audit chain broken); 2 the input,
+the workspace or the user's role did not allow the command (the message says where and why).
 """
 
 app = typer.Typer(help=HELP, no_args_is_help=True, pretty_exceptions_enable=False)
 # Tables stay readable when stderr is a file or a pipe (Rich would wrap at 80 columns).
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
-# The user a command acts as when not the one settings name (the demo acts as its engineer).
-_acting_user: ContextVar[str | None] = ContextVar("acting_user", default=None)
+# The user a command acts as when a program holds their name and password (the demo acts as
+# the engineer it made), instead of the session `caseline login` opened.
+_acting_user: ContextVar[tuple[str, str] | None] = ContextVar("acting_user", default=None)
+SESSION_FILE = "cli-session"  # in the workspace, readable by its owner only
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +55,22 @@ class Workspace:
     database: Database
 
     def actor(self, session: Session) -> Actor:
-        """The user the command line acts as, with the role the workspace gives them."""
-        username = _acting_user.get() or self.settings.user
-        if not username:
+        """The user the command line acts as: proved by a session token (``caseline login``
+        or CASELINE_TOKEN), never by a name alone; their role decides what they may do."""
+        acting = _acting_user.get()
+        if acting is not None:
+            return actor_with_password(session, *acting)
+        token = self.settings.token or saved_token(self.settings)
+        if not token:
             raise AccessDenied(
-                "the command line acts as a Caseline user: set CASELINE_USER to the name of "
-                "one (an admin adds users with `caseline users add`)"
+                "sign in first: `caseline login NAME` (scripts may set CASELINE_TOKEN); "
+                "the workspace's first admin is added with `caseline users add NAME --role admin`"
             )
-        return actor_named(session, username)
+        idle = dt.timedelta(minutes=self.settings.session_idle_minutes)
+        try:
+            return actor_for_token(session, token, idle=idle)
+        except AccessDenied as exc:
+            raise AccessDenied(f"{exc} (`caseline login NAME`)") from None
 
     def acting(self) -> Actor:
         """The actor, read in a transaction of its own (for commands that open several)."""
@@ -82,13 +94,41 @@ def workspace() -> Iterator[Workspace]:
 
 
 @contextmanager
-def acting_as(username: str) -> Iterator[None]:
-    """Commands called inside act as ``username`` whatever CASELINE_USER says."""
-    token = _acting_user.set(username)
+def acting_as(username: str, password: str) -> Iterator[None]:
+    """Commands called inside act as ``username``, proved by their password."""
+    token = _acting_user.set((username, password))
     try:
         yield
     finally:
         _acting_user.reset(token)
+
+
+def saved_token(settings: Settings) -> str | None:
+    path = settings.home / SESSION_FILE
+    return path.read_text(encoding="utf-8").strip() or None if path.exists() else None
+
+
+def save_token(settings: Settings, token: str | None) -> None:
+    """Keep the session token for the next commands (owner-only), or forget it."""
+    path = settings.home / SESSION_FILE
+    if token is None:
+        path.unlink(missing_ok=True)
+        return
+    settings.home.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token)
+    path.chmod(0o600)
+
+
+def read_password(from_stdin: bool, *, confirm: bool) -> str:
+    """A password from the terminal (hidden, typed twice when ``confirm``) or, with
+    ``--password-stdin``, the first line of standard input; never from an argument."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+    return password
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -23,7 +23,13 @@ from caseline.cli.serve import serve
 from caseline.cli.world import generate
 from caseline.config import load_settings
 from caseline.errors import CaselineError
-from caseline.oversight import Role, actor_named, add_first_admin, create_user, user_exists
+from caseline.oversight import (
+    Role,
+    actor_with_password,
+    add_first_admin,
+    create_user,
+    user_exists,
+)
 from caseline.synth import DEFAULT_REFERENCE_DATE
 
 DEMO_PASSWORD = "caseline-demo"  # noqa: S105 - printed to the person running the local demo
@@ -62,7 +68,7 @@ def demo(
     generate(persons=persons, seed=seed, out=world)
     with workspace() as ws:
         _add_demo_users(ws)
-    with acting_as(DEMO_ENGINEER):
+    with acting_as(DEMO_ENGINEER, DEMO_PASSWORD):
         try:
             ingest([world], source=None)
         except typer.Exit as exit_:
@@ -91,7 +97,7 @@ def _add_demo_users(ws: Workspace) -> None:
     with ws.database.transaction() as session:
         if not user_exists(session, DEMO_ADMIN):
             add_first_admin(session, DEMO_ADMIN, DEMO_PASSWORD)
-        admin = actor_named(session, DEMO_ADMIN)
+        admin = actor_with_password(session, DEMO_ADMIN, DEMO_PASSWORD)
         for name, role in DEMO_USERS.items():
             if not user_exists(session, name):
                 create_user(session, name, role, DEMO_PASSWORD, actor=admin)
@@ -102,7 +108,7 @@ def _open_demo_cases(ws: Workspace) -> int:
     the analyst reads the person for the case before confirming, as the guards require."""
     as_of, thresholds = DEFAULT_REFERENCE_DATE, Thresholds.of(ws.settings)
     with ws.database.transaction() as session:
-        analyst = actor_named(session, "analyst")
+        analyst = actor_with_password(session, "analyst", DEMO_PASSWORD)
         leads = [
             lead
             for rule in (LeadRule.REMOVAL_ORDER_NOT_DEPARTED, LeadRule.STAY_ENDED_NO_EXIT)

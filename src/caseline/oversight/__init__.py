@@ -1,10 +1,22 @@
-"""Oversight: the access policy, typed audit events and their one writer, users and sessions.
+"""Oversight: the access policy, typed audit events and their one writer, users, sessions
+and the throttle on guessing passwords.
 
 Imports no domain code. Domain code asks for a :func:`permit` before it reads a person or
 changes anything, and records the event through it in the same transaction.
 """
 
 from caseline.oversight.access import Actor, Permission, Role, authorize, require_purpose
+from caseline.oversight.account_events import (
+    PasswordReset,
+    RequestRefused,
+    RoleChanged,
+    SignInFailed,
+    SignInLocked,
+    UserDisabled,
+    UserEnabled,
+    UsersListed,
+    record_unproven,
+)
 from caseline.oversight.audit import (
     ChainReport,
     checkpoint_audit_trail,
@@ -42,17 +54,31 @@ from caseline.oversight.events import (
     permit,
 )
 from caseline.oversight.identity import (
+    SessionPolicy,
     actor_for_token,
-    actor_named,
-    add_first_admin,
-    create_user,
-    has_users,
+    csrf_token,
+    remove_expired_sessions,
     sign_in,
     sign_out,
+)
+from caseline.oversight.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from caseline.oversight.throttle import SignInThrottled, ThrottlePolicy
+from caseline.oversight.users import (
+    UserSummary,
+    actor_with_password,
+    add_first_admin,
+    create_user,
+    disable_user,
+    enable_user,
+    has_users,
+    list_users,
+    reset_password,
+    set_role,
     user_exists,
 )
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
     "Actor",
     "AddressesEvaluated",
     "CaseOpened",
@@ -70,6 +96,7 @@ __all__ = [
     "LeadsListed",
     "LinkDecided",
     "PairExplained",
+    "PasswordReset",
     "Permission",
     "Permit",
     "PersonEventsRead",
@@ -78,23 +105,43 @@ __all__ = [
     "PersonsResolved",
     "PersonsSearched",
     "RecordsPlaced",
+    "RequestRefused",
     "ResolutionEvaluated",
     "Role",
+    "RoleChanged",
+    "SessionPolicy",
+    "SignInFailed",
+    "SignInLocked",
+    "SignInThrottled",
     "SignedIn",
     "SignedOut",
+    "ThrottlePolicy",
     "UserAdded",
+    "UserDisabled",
+    "UserEnabled",
+    "UserSummary",
+    "UsersListed",
     "actor_for_token",
-    "actor_named",
+    "actor_with_password",
     "add_first_admin",
     "append_checkpoint",
     "authorize",
+    "check_new_password",
     "checkpoint_audit_trail",
     "create_user",
+    "csrf_token",
+    "disable_user",
+    "enable_user",
     "event_types",
     "has_users",
+    "list_users",
     "permit",
     "read_checkpoints",
+    "record_unproven",
+    "remove_expired_sessions",
     "require_purpose",
+    "reset_password",
+    "set_role",
     "sign_in",
     "sign_out",
     "user_exists",

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from fastapi.templating import Jinja2Templates
 
 from caseline.cases import OUTCOMES, RULE_LABELS, LeadRule
 from caseline.errors import AccessDenied, InputError
-from caseline.oversight import Actor, Permission, authorize
+from caseline.oversight import Actor, Permission, authorize, csrf_token
 from caseline.standardise import STOPPING
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -57,6 +57,13 @@ def may(actor: Actor | None, permission: str) -> bool:
     return True
 
 
+def csrf_for(request: Request) -> str:
+    """The anti-forgery token of the session the request's cookie holds ("" if none): the
+    sign-out form sends it back, and pages publish it for scripts that call the API."""
+    token = request.cookies.get("caseline_session")
+    return csrf_token(token) if token else ""
+
+
 def href(path: str, **params: object) -> str:
     """``path`` with the given query parameters, leaving out the empty ones."""
     given = {k: str(v) for k, v in params.items() if v is not None and v != ""}
@@ -85,6 +92,7 @@ def moment(value: dt.datetime | None) -> str:
 
 templates.env.globals.update(
     may=may,
+    csrf_for=csrf_for,
     href=href,
     rule_label=rule_label,
     state_label=state_label,
