@@ -1,12 +1,12 @@
 """Read source files in blocks of columns, with exactly the rows, lines and problems that the
 row-by-row readers (``readers.py``) give.
 
-CSV and TSV are decoded a few megabytes at a time and parsed by the csv module over whole
-lists of lines; a record that cannot be parsed is handled as the row reader handles it (its
-first line is quarantined and the lines after it are read again), so the two agree on every
-file. Files the fast path does not read (UTF-16 and UTF-32, lines ending in CR alone, a
-binary first line) are read by the row reader and gathered into blocks. JSON Lines and
-Parquet are read a block at a time.
+CSV and TSV are decoded a few megabytes at a time; a piece of plain text (``arrow_csv``) is
+parsed by Arrow, any other by the csv module over whole lists of lines; a record that cannot
+be parsed is handled as the row reader handles it (its first line is quarantined and the
+lines after it are read again), so the two agree on every file. Files the fast path does
+not read (UTF-16 and UTF-32, lines ending in CR alone, a binary first line) are read by the
+row reader and gathered into blocks. JSON Lines and Parquet are read a block at a time.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from caseline.errors import InputError
+from caseline.ingest.arrow_csv import plain_columns
 from caseline.ingest.blocks import (
     BLOCK_ROWS,
     BlockBuilder,
@@ -45,6 +46,7 @@ from caseline.ingest.readers import (
 )
 
 CHUNK_BYTES = 4 << 20
+FIRST_CHUNK_BYTES = 64 << 10
 _UNBALANCED = "unbalanced quote: the field never closes"
 
 
@@ -117,6 +119,14 @@ class _CsvBlocks:
             lines = carried + _split_lines(text)
             if "\x00" in text or (lines and max(map(len, lines)) > FIELD_LIMIT):
                 self.may_hold_unusable = True
+            elif self.header is not None and not carried:
+                columns = plain_columns(text, lines, self.width, self.delimiter)
+                if columns is not None:
+                    if self.lines or self.unusable:
+                        yield self._block()
+                    yield self._plain_block(columns, lines, number)
+                    number += len(lines)
+                    continue
             first_number = number
             consumed = self._parse(lines, first_number, final)
             carried = lines[consumed:]
@@ -133,13 +143,21 @@ class _CsvBlocks:
         self._reset()
         return block
 
+    def _plain_block(self, columns: list[list[str]], lines: list[str], number: int) -> RowBlock:
+        """A block of plain text's records: one a line, none blank, none unusable."""
+        by_name: dict[str, list[str | None]] = {}
+        for name, values in zip(self.header or [], columns, strict=True):
+            by_name[name] = values  # type: ignore[assignment]
+        return RowBlock(list(range(number, number + len(lines))), by_name, lines, [])
+
     def _texts(self) -> Iterator[tuple[str, bool]]:
         """The file's text a few megabytes at a time, each piece ending at a line's end."""
         with self.path.open("rb") as handle:
             rest = b""
             first = True
             while True:
-                data = handle.read(CHUNK_BYTES)
+                # The first piece is small: it holds the header, which the csv module reads.
+                data = handle.read(CHUNK_BYTES if not first else FIRST_CHUNK_BYTES)
                 final = not data
                 data, rest = rest + data, b""
                 if not final:
