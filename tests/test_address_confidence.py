@@ -135,11 +135,19 @@ def test_probabilities_ignore_group_sex_and_citizenship(moved: pd.DataFrame) -> 
     assert np.array_equal(plain, again)
 
 
-def test_a_thin_namesake_is_a_lead_weighed_by_how_many_share_the_name() -> None:
+def test_a_thin_namesake_is_a_lead_of_the_one_identified_person_of_that_name() -> None:
     d = dt.date
     records = _frame(
         _record("P1", "a", "tax", "1 MAIN ST", observed_on=d(2024, 12, 31)),
-        _record("P2", "b", "tax", "4 PINE CT", observed_on=d(2024, 12, 31), ssn_hash="x"),
+        _record(
+            "P2",
+            "b",
+            "tax",
+            "4 PINE CT",
+            observed_on=d(2024, 12, 31),
+            ssn_hash="x",
+            given_name="EVA",
+        ),  # fmt: skip
         # a thin person: a utility account with the name only, at a new address
         _record(
             "T1",
@@ -164,8 +172,8 @@ def test_a_thin_namesake_is_a_lead_weighed_by_how_many_share_the_name() -> None:
     )
     leads = with_name_leads(records)
     lead_rows = leads[leads["lead"] == 1]
-    assert set(lead_rows["person_id"]) == {"P1", "P2"}
-    assert set(lead_rows["record_id"]) == {"c"} and set(lead_rows["claimants"]) == {2}
+    assert set(lead_rows["person_id"]) == {"P1"}
+    assert set(lead_rows["record_id"]) == {"c"} and set(lead_rows["claimants"]) == {1}
     evidence = gather_evidence(leads, AS_OF)
     lead = evidence[(evidence["person_id"] == "P1") & (evidence["lead"] == 1)]
     assert list(lead["address_key"]) == ["7 NEW RD 62704"]

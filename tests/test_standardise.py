@@ -16,6 +16,7 @@ from caseline.standardise import (
     split_full_name,
     typo_keys,
 )
+from caseline.standardise.address_columns import split_address_column
 
 
 @pytest.mark.parametrize(
@@ -180,6 +181,27 @@ def test_one_line_addresses_with_or_without_commas_parse_alike(line: str) -> Non
     address = parse_address_line(line)
     assert (address.street_number, address.street, address.unit) == ("12", "N MAIN ST", "3")
     assert (address.city, address.state, address.postcode) == ("SPRINGFIELD", "IL", "62704")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("1 Day Neck APT14, Newport RI 02882", ("1", "DAY NECK", "14", "NEWPORT", "02882")),
+     ("231 Megan Run AP T18, Newport RI 02882", ("231", "MEGAN RUN", "18", "NEWPORT", "02882")),
+     ("1790 Rowe Forge, Port Aaron RI 02882", ("1790", "ROWE FORGE", None, "PORT AARON", "02882")),
+     ("18 Short Forks #25, Emily RI 02882", ("18", "SHORT FORKS", "25", "EMILY", "02882")),
+     ("1707 Ian Springs, Newport RI", ("1707", "IAN SPRINGS", None, "NEWPORT", None)),
+     ("12 Stevens, Newport RI 02882", ("12", "STEVENS", None, "NEWPORT", "02882"))],
+)  # fmt: skip
+def test_units_typed_glued_or_broken_and_lines_short_of_a_comma_or_zip_parse(
+    line: str, expected: tuple[str | None, ...]
+) -> None:
+    """As clerks type them; the column path (ingest) reads each as the row path does."""
+    address = parse_address_line(line)
+    parts = (address.street_number, address.street, address.unit, address.city, address.postcode)
+    assert parts == expected
+    columns = split_address_column([line]).parts
+    assert tuple(columns[name][0] for name in ("street_number", "street", "unit", "city",
+                                              "postcode")) == expected  # fmt: skip
 
 
 def test_a_po_box_is_an_address() -> None:

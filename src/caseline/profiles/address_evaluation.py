@@ -208,8 +208,9 @@ def _options(evidence: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     method's probability and whether the address is the true current one."""
     evidence = evidence.assign(
         caseline=evidence["probability"],
-        most_recent=_one_hot(evidence, ["last_seen", "records"]),
-        most_records=_one_hot(evidence, ["records", "last_seen"]),
+        # The record that began last wins: an account's closing date says the person left.
+        most_recent=_one_hot(evidence, ["latest_start", "records"]),
+        most_records=_one_hot(evidence, ["records", "latest_start"]),
     )
     options = judged[["entity_id", "person_id", "group", "true_key"]].merge(
         evidence[["person_id", "variants", "unknown", *METHODS]], on="person_id"

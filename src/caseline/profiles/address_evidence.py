@@ -14,6 +14,8 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from caseline.standardise.addresses import STREET_WORDS
+
 RECORD_COLUMNS = (
     "person_id", "record_id", "source", "observed_on", "valid_from", "valid_to",
     "street_number", "street", "unit", "city", "state", "postcode",
@@ -35,7 +37,8 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """One row per (person, address) with the evidence for it at ``as_of``.
 
     Columns: person_id, address_key, address (as most records write it), variants (every key
-    its records carry), sources, records, first_seen, last_seen, open_accounts,
+    its records carry), sources, records, first_seen, last_seen, latest_start (when the
+    newest of its records began: what "the most recent record wins" reads), open_accounts,
     closed_accounts, and the person-level newest evidence used by the model; and, of the
     person's own records (not leads), how many there are and when the first and the last
     began (``person_own_records``, ``person_first_start``, ``person_last_start``), which the
@@ -58,6 +61,7 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     evidence = grouped.agg(
         first_seen=("start", "min"),
         last_seen=("last", "max"),
+        latest_start=("start", "max"),
         records=("record_id", "size"),
         open_accounts=("open", "sum"),
         closed_accounts=("closed", "sum"),
@@ -134,54 +138,90 @@ def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def _merged_keys(dated: pd.DataFrame) -> list[str]:
-    """Each record's address key, with spellings of one street at one number, unit and ZIP
-    code (within a person) merged onto the most written one."""
-    keys = [
-        address_key(n, s, u, p)
-        for n, s, u, p in zip(
-            dated["street_number"], dated["street"], dated["unit"], dated["postcode"], strict=True
+    """Each record's address key, with a person's variants of one address merged onto the
+    one most of their records write.
+
+    Two of a person's keys are one address when they differ in one part, by a slip a clerk
+    makes: the street spelt otherwise (:func:`_same_street`), the unit or the ZIP code left
+    out, one ZIP digit off, two neighbouring digits of the house number exchanged. A
+    variant joins the most written key it is one slip from; two units, or two house
+    numbers, that are both written and differ otherwise stay two addresses.
+    """
+    parts = list(
+        zip(
+            dated["street_number"].fillna("").astype(str),
+            dated["street"].astype(str),
+            dated["unit"].fillna("").astype(str),
+            dated["postcode"].fillna("").astype(str),
+            strict=True,
         )
-    ]
-    place = (
-        dated["person_id"].astype(str)
-        + "|" + dated["street_number"].fillna("")
-        + "|" + dated["unit"].fillna("")
-        + "|" + dated["postcode"].fillna("")
-    )  # fmt: skip
-    streets = dated["street"].astype(str)
-    spellings = pd.DataFrame({"place": place.to_numpy(), "street": streets.to_numpy()})
-    varied = spellings.groupby("place")["street"].nunique()
-    varied = set(varied[varied > 1].index)
-    if not varied:
-        return keys
-    canonical: dict[tuple[str, str], str] = {}
-    for place_key, group in spellings[spellings["place"].isin(varied)].groupby("place"):
-        counts = group["street"].value_counts()
-        chosen: list[str] = []
-        for street in sorted(counts.index, key=lambda s: (-counts[s], s)):
-            match = next(
-                (c for c in chosen if _same_street(c, street)),
-                None,
-            )
-            canonical[(str(place_key), street)] = match or street
+    )
+    keys = [address_key(*part) for part in parts]
+    persons = dated["person_id"].astype(str).to_numpy()
+    counts: dict[str, dict[tuple[str, str, str, str], int]] = {}
+    for person, part in zip(persons, parts, strict=True):
+        of_person = counts.setdefault(person, {})
+        of_person[part] = of_person.get(part, 0) + 1
+    canonical: dict[tuple[str, tuple[str, str, str, str]], tuple[str, str, str, str]] = {}
+    for person, variants in counts.items():
+        if len(variants) < 2:
+            continue
+        chosen: list[tuple[str, str, str, str]] = []
+        for variant in sorted(variants, key=lambda v: (-variants[v], v)):
+            match = next((c for c in chosen if _one_slip_apart(variant, c)), None)
             if match is None:
-                chosen.append(street)
-    for i, (place_key, street) in enumerate(zip(place, streets, strict=True)):
-        chosen_street = canonical.get((place_key, street))
-        if chosen_street is not None and chosen_street != street:
-            row = dated.iloc[i]
-            keys[i] = address_key(row["street_number"], chosen_street, row["unit"], row["postcode"])
+                chosen.append(variant)
+            else:
+                canonical[(person, variant)] = match
+    if canonical:
+        for i, (person, part) in enumerate(zip(persons, parts, strict=True)):
+            merged = canonical.get((person, part))
+            if merged is not None:
+                keys[i] = address_key(*merged)
     return keys
 
 
+def _one_slip_apart(a: tuple[str, str, str, str], b: tuple[str, str, str, str]) -> bool:
+    """(number, street, unit, ZIP) ``a`` and ``b`` differ in one part, by a slip."""
+    differing = [i for i in range(4) if a[i] != b[i]]
+    if len(differing) != 1:
+        return False
+    part = differing[0]
+    x, y = a[part], b[part]
+    if part == 0:
+        return _digits_exchanged(x, y)
+    if part == 1:
+        return _same_street(x, y)
+    if part == 2:
+        return not x or not y  # a unit left out; two written units are two flats
+    if not x or not y:
+        return True  # the ZIP code left out
+    return len(x) == len(y) and sum(p != q for p, q in zip(x, y, strict=True)) == 1
+
+
+def _digits_exchanged(x: str, y: str) -> bool:
+    """'4373' and '4337': the same digits with two neighbours exchanged."""
+    if len(x) != len(y) or len(x) < 2:
+        return False
+    at = [i for i in range(len(x)) if x[i] != y[i]]
+    return len(at) == 2 and at[1] == at[0] + 1 and x[at[0]] == y[at[1]] and x[at[1]] == y[at[0]]
+
+
 _DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW"})
+_STREET_TYPES = frozenset(STREET_WORDS.values()) - _DIRECTIONS
 
 
 def _same_street(a: str, b: str) -> bool:
     """Two spellings of one street: alike, with the same street type and direction (OAK ST
-    and OAK CT, or W MAIN ST and E MAIN ST, are alike but two streets)."""
+    and OAK CT, or W MAIN ST and E MAIN ST, are alike but two streets; LANDING and LANDNG,
+    a letter apart and not two types, are one)."""
     first, second = a.split(), b.split()
-    if not first or not second or first[-1] != second[-1]:
+    if not first or not second:
+        return False
+    if first[-1] != second[-1] and (
+        {first[-1], second[-1]} <= _STREET_TYPES
+        or jellyfish.damerau_levenshtein_distance(first[-1], second[-1]) > 1
+    ):
         return False
     if (first[0] in _DIRECTIONS or second[0] in _DIRECTIONS) and first[0] != second[0]:
         return False
@@ -221,7 +261,8 @@ def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
 def _empty_evidence() -> pd.DataFrame:
     return pd.DataFrame(
         columns=[
-            "person_id", "address_key", "first_seen", "last_seen", "records", "open_accounts",
+            "person_id", "address_key", "first_seen", "last_seen", "latest_start", "records",
+            "open_accounts",
             "closed_accounts", "sources", "variants", "address", "person_last_seen",
             "person_addresses", "person_open_accounts", "newer_elsewhere_days", "age_days",
             "person_age_days", "source_count", "lead", "claimants", "latest_arrival",

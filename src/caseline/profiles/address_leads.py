@@ -16,7 +16,8 @@ import pandas as pd
 IDENTIFIER_COLUMNS = (
     "ssn_hash", "itin_hash", "a_number_hash", "passport_hash", "licence_hash", "other_id_hash",
 )  # fmt: skip
-MAX_CLAIMANTS = 10  # a name shared by more identified persons than this says nothing
+MAX_CLAIMANTS = 1  # a lead only where one identified person bears the name: shared by
+# two or more, a thin record goes to the wrong one of them too often to be evidence
 
 
 def with_name_leads(records: pd.DataFrame) -> pd.DataFrame:

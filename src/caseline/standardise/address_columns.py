@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 
 from caseline.standardise.addresses import (
     _ONE_LINE,
-    _STREET_WORDS,
     NO_ADDRESS,
+    STREET_WORDS,
     Address,
     normalise_street,
     parse_address_line,
@@ -80,9 +80,12 @@ def split_address_column(
     return AddressColumns(parts, refused)
 
 
-_WORDS = pa.array(list(_STREET_WORDS), pa.string())
-_ABBREVIATIONS = pa.array(list(_STREET_WORDS.values()), pa.string())
-_UNIT_AT_END = r"^(?P<head>.*?)\b(?:APT|STE|UNIT)\b\s*(?P<unit>\S+)$"  # as _UNIT.search
+_WORDS = pa.array(list(STREET_WORDS), pa.string())
+_ABBREVIATIONS = pa.array(list(STREET_WORDS.values()), pa.string())
+_UNIT_AT_END = (  # as _UNIT.search
+    r"^(?P<head>.*?)\b"
+    r"(?:(?:APT|STE|UNIT)\b\s*(?P<unit>\S+)|(?:APT|UNIT|AP T|UN IT)(?P<glued>\d\S*))$"
+)
 _NUMBER_FIRST = r"^(?P<number>\d+[A-Z]?)\s+(?P<rest>.+)$"  # as _NUMBER.match
 _NONE = pa.scalar(None, pa.string())
 
@@ -99,7 +102,8 @@ def normalise_streets(lines: list[str]) -> list[tuple[str | None, str | None, st
     flat = pc.if_else(pc.is_null(found), flat, pc.take(_ABBREVIATIONS, pc.fill_null(found, 0)))
     text = pc.binary_join(pa.ListArray.from_arrays(words.offsets, flat), " ")
     with_unit = pc.extract_regex(text, _UNIT_AT_END)
-    head, unit = with_unit.flatten()
+    head, spaced, glued = with_unit.flatten()
+    unit = pc.if_else(pc.equal(spaced, ""), glued, spaced)  # the group that took part
     text = pc.if_else(pc.is_valid(with_unit), pc.utf8_trim(head, " "), text)
     with_number = pc.extract_regex(text, _NUMBER_FIRST)
     number, rest = with_number.flatten()

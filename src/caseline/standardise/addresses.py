@@ -12,16 +12,20 @@ import usaddress
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 # USPS Publication 28 abbreviations for the words that vary most between sources.
-_STREET_WORDS = {
+STREET_WORDS = {
     "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "LANE": "LN",
     "BOULEVARD": "BLVD", "COURT": "CT", "PLACE": "PL", "TERRACE": "TER", "CIRCLE": "CIR",
     "HIGHWAY": "HWY", "PARKWAY": "PKWY", "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
     "APARTMENT": "APT", "SUITE": "STE", "#": "APT",
 }  # fmt: skip
-_UNIT = re.compile(r"\b(APT|STE|UNIT)\b\s*(\S+)$")
-_ONE_LINE = re.compile(
-    r"^(?P<line>.+?),\s*(?P<city>[^,]+?),\s*(?P<state>[A-Z]{2})\s+(?P<zip>\d{5})(?:-\d{4})?$"
-)
+# A trailing unit: its word then the unit ("APT 3"), or the word glued to a number or broken
+# by a stray space as typed ("APT14", "AP T14").
+_UNIT = re.compile(r"\b(?:(?:APT|STE|UNIT)\b\s*(\S+)|(?:APT|UNIT|AP T|UN IT)(\d\S*))$")
+# 'street, city, ST 12345', with or without a comma between city and state; and the same
+# with no ZIP code.
+_LINE_CITY_STATE = r"^(?P<line>.+?),\s*(?P<city>[^,\s][^,]*?)(?:,\s*|\s+)(?P<state>[A-Z]{2})"
+_ONE_LINE = re.compile(_LINE_CITY_STATE + r"\s+(?P<zip>\d{5})(?:-\d{4})?$")
+_ONE_LINE_NO_ZIP = re.compile(_LINE_CITY_STATE + "$")
 _NUMBER = re.compile(r"^(\d+[A-Z]?)\s+(.+)$")
 
 
@@ -61,11 +65,11 @@ def normalise_street(line: str | None) -> tuple[str | None, str | None, str | No
     if line is None:
         return None, None, None
     text = re.sub(r"[.,]", " ", line.upper()).replace("#", " # ")
-    words = [_STREET_WORDS.get(word, word) for word in text.split()]
+    words = [STREET_WORDS.get(word, word) for word in text.split()]
     text = " ".join(words)
     unit = None
     if match := _UNIT.search(text):
-        unit = match.group(2)
+        unit = match.group(1) or match.group(2)
         text = text[: match.start()].strip()
     number = None
     if match := _NUMBER.match(text):
@@ -77,17 +81,20 @@ def normalise_street(line: str | None) -> tuple[str | None, str | None, str | No
 def parse_address_line(value: str | None) -> Address:
     """'12 Main St, Springfield, IL 62704' -> parts; refuses a line it cannot split.
 
-    The common 'street, city, ST 12345' form is read directly; anything else goes to
+    The common 'street, city, ST 12345' form (the comma before the state, or the ZIP code,
+    may be missing) is read directly; anything else goes to
     usaddress's trained parser (slower, so second), which copes with missing commas,
     directions, units and PO boxes.
     """
     value = blank_to_none(value)
     if value is None:
         return NO_ADDRESS
-    match = _ONE_LINE.match(value.upper())
+    upper = value.upper()
+    match = _ONE_LINE.match(upper) or _ONE_LINE_NO_ZIP.match(upper)
     if match is not None:
         number, street, unit = normalise_street(match["line"])
-        return Address(number, street, unit, match["city"].strip(), match["state"], match["zip"])
+        postcode = match.groupdict().get("zip")
+        return Address(number, street, unit, match["city"].strip(), match["state"], postcode)
     return _parsed_by_usaddress(value)
 
 
@@ -108,8 +115,9 @@ def _parsed_by_usaddress(value: str) -> Address:
         number, unit = None, None
     else:
         line = " ".join(filter(None, (parts.get("AddressNumber"), *map(parts.get, _STREET_PARTS))))
-        number, street, _ = normalise_street(line)
-        unit = (parts.get("OccupancyIdentifier") or "").replace("#", "").strip() or None
+        number, street, street_unit = normalise_street(line)
+        # A unit the tagger left in the street ('Short Forks # 25') is the street's.
+        unit = (parts.get("OccupancyIdentifier") or "").replace("#", "").strip() or street_unit
     if not street:
         raise InvalidValue(f"address {value!r} has no street")
     city = (parts.get("PlaceName") or "").strip(" ,").upper() or None
