@@ -77,6 +77,16 @@ def test_address_confidence_beats_both_rules_and_prints_json_last(workspace: Pat
     assert figures["persons"] > 300 and set(figures["by_group"]) >= {"anglo", "hispanic"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ceiling" in output and "most_recent" in output
+    # which model scored, and the groups the most-recent rule beats, are said
+    assert figures["model"]["version"].startswith("caseline-address")
+    assert "persons" in figures["model"]["trained_on"] and "address model" in output
+    below = [
+        name
+        for name, group in figures["by_group"].items()
+        if group["caseline"]["top1_accuracy"] < group["most_recent"]["top1_accuracy"]
+    ]
+    assert figures["groups_below_most_recent"] == sorted(below)
+    assert figures["targets"]["no_group_below_most_recent"] == (not below)
 
 
 def test_an_unreadable_current_address_is_left_out_and_the_rest_scored(workspace: Path) -> None:

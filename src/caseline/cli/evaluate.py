@@ -123,7 +123,12 @@ def evaluate_addresses_command(
             f"[yellow]note:[/yellow] {', '.join(small)} ha{'s' if len(small) == 1 else 've'} "
             f"fewer than {SMALL_GROUP_PERSONS:,} persons; their ECE is mostly sampling noise"
         )
-    typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+    trained = ", ".join(f"{k} {v}" for k, v in sorted(model.trained_on.items()) if k != "log_loss")
+    console.print(f"address model {model.version}, fitted on {trained or 'unrecorded data'}")
+    figures = result.as_dict() | {
+        "model": {"version": model.version, "trained_on": model.trained_on}
+    }
+    typer.echo(json.dumps(figures, sort_keys=True))
 
 
 def _print_address_table(result: AddressEvaluation) -> None:

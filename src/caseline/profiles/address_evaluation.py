@@ -78,16 +78,27 @@ class AddressEvaluation:
 
     @property
     def targets(self) -> dict[str, bool]:
-        """The issue's targets: half the gap to the ceiling closed, a Brier score below the
-        most-recent rule's, and ECE at most 0.03 overall and in every group."""
+        """The targets: half the gap to the ceiling closed, a Brier score below the
+        most-recent rule's, ECE at most 0.03 overall and in every group, and no group's
+        top-1 below the most-recent rule's."""
         methods = self.overall.methods
         return {
+            "no_group_below_most_recent": not self.groups_below_most_recent,
             "closes_half_the_gap": self.gap_closed >= 0.5,
             "brier_below_most_recent": methods["caseline"].brier < methods["most_recent"].brier,
             "ece_at_most_0.03": all(
                 g.methods["caseline"].ece <= 0.03 for g in (self.overall, *self.by_group.values())
             ),
         }
+
+    @property
+    def groups_below_most_recent(self) -> list[str]:
+        """Groups whose top-1 is below the most-recent rule's on the same persons."""
+        return sorted(
+            name
+            for name, g in self.by_group.items()
+            if g.methods["caseline"].top1_accuracy < g.methods["most_recent"].top1_accuracy
+        )
 
     @property
     def small_groups(self) -> list[str]:
@@ -107,6 +118,7 @@ class AddressEvaluation:
             "as_of": self.as_of.isoformat(),
             **self.overall.as_dict(),
             "gap_closed": round(self.gap_closed, 6),
+            "groups_below_most_recent": self.groups_below_most_recent,
             "targets": self.targets,
             "by_group": {name: g.as_dict() for name, g in sorted(self.by_group.items())},
             "without_current_address": self.without_current_address,

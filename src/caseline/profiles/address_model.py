@@ -65,6 +65,10 @@ class AddressModel:
     unknown_weights: np.ndarray
     trained_on: dict[str, Any]
 
+    @property
+    def version(self) -> str:
+        return MODEL_VERSION
+
     def as_json(self) -> dict[str, Any]:
         return {
             "version": MODEL_VERSION,
