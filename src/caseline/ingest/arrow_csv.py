@@ -29,11 +29,11 @@ def _plain_text(delimiter: str) -> str:
     return rf"^(?:{line}\r?\n)*(?:{line})?$"
 
 
-@cache
-def _blank_line(delimiter: str) -> re.Pattern[str]:
-    """A line of nothing but white space, quotes and delimiters: perhaps a blank record,
-    which the csv module's reader skips."""
-    return re.compile(rf'^(?:[^\S\n]|["{re.escape(delimiter)}])*$', re.MULTILINE)
+# A value of white space alone (every character ``str.isspace`` takes for one), as RE2.
+_BLANK = (
+    r"^[\t-\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+    r"\x{205f}\x{3000}]*$"
+)
 
 
 def plain_columns(
@@ -43,8 +43,6 @@ def plain_columns(
     or ``None`` when the text is not plain (see the module's docstring) or Arrow finds a
     line with another number of fields."""
     if not lines or "\x00" in text or text.count("\r") != text.count("\r\n"):
-        return None
-    if _blank_line(delimiter).search(text, 0, len(text) - text.endswith("\n")):
         return None
     if '"' in text:
         whole = pa.array([text], pa.string())
@@ -64,4 +62,6 @@ def plain_columns(
         return None
     if table.num_rows != len(lines):
         return None
+    if width and pc.any(pc.match_substring_regex(table.column(0), _BLANK)).as_py():
+        return None  # perhaps a blank line, which the csv module's reader skips
     return [column.to_pylist() for column in table.columns]
