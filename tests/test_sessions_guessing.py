@@ -91,7 +91,11 @@ def test_an_unknown_name_is_answered_and_locked_like_a_known_one(ann: Database) 
         known.append(_try(ann, "ann", f"guess number {n}", client="10.0.0.1"))
         unknown.append(_try(ann, "nobody", f"guess number {n}", client="10.0.0.2"))
         _unthrottle(ann)
-    assert known == unknown
+
+    def kind(answer: str) -> str:  # the wait left differs by the time the test took
+        return answer.split(" try again")[0]
+
+    assert [kind(a) for a in known] == [kind(a) for a in unknown]
     assert known[-1].startswith("throttled")
 
 
