@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from caseline.cli import app
-from tests.cli_support import add_cli_users
+from tests.cli_support import add_cli_users, cli_login
 
 runner = CliRunner()
 
@@ -22,14 +22,14 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CASELINE_HOME", str(tmp_path))
     monkeypatch.setenv("CASELINE_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CASELINE_USER", raising=False)
+    monkeypatch.delenv("CASELINE_TOKEN", raising=False)
     monkeypatch.delenv("CASELINE_AUDIT_CHECKPOINT_FILE", raising=False)
     add_cli_users(runner)
     return tmp_path
 
 
 def _as(name: str) -> dict[str, str]:
-    return {"CASELINE_USER": name}
+    return cli_login(runner, name)
 
 
 def _delete_newest(workspace: Path, count: int) -> None:
@@ -57,9 +57,10 @@ def test_a_checkpoint_is_a_signed_line_kept_outside_the_database(workspace: Path
 
 
 def test_verify_finds_the_newest_events_deleted(workspace: Path) -> None:
+    auditor = _as("auditor")  # signing in appends an event: before the cut
     assert runner.invoke(app, ["audit", "checkpoint"], env=_as("admin")).exit_code == 0
     _delete_newest(workspace, 1)
-    verified = runner.invoke(app, ["audit", "verify"], env=_as("auditor"))
+    verified = runner.invoke(app, ["audit", "verify"], env=auditor)
     assert verified.exit_code == 1
     assert "audit chain broken" in verified.output and "cut or renumbered" in verified.output
 
@@ -68,19 +69,18 @@ def test_a_checkpoint_shipped_elsewhere_is_checked_when_named(
     workspace: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     shipped = tmp_path_factory.mktemp("elsewhere") / "checkpoints"
-    taken = runner.invoke(app, ["audit", "checkpoint", "--out", str(shipped)], env=_as("auditor"))
+    auditor = _as("auditor")
+    taken = runner.invoke(app, ["audit", "checkpoint", "--out", str(shipped)], env=auditor)
     assert taken.exit_code == 0, taken.output
     assert not (workspace / "audit-checkpoints.txt").exists()
-    printed_only = runner.invoke(app, ["audit", "checkpoint", "--out", "-"], env=_as("auditor"))
+    printed_only = runner.invoke(app, ["audit", "checkpoint", "--out", "-"], env=auditor)
     assert printed_only.exit_code == 0 and not (workspace / "-").exists()
-    unchecked = runner.invoke(app, ["audit", "verify"], env=_as("auditor"))
+    unchecked = runner.invoke(app, ["audit", "verify"], env=auditor)
     assert unchecked.exit_code == 0 and "no checkpoint" in unchecked.output
     _delete_newest(workspace, 3)
     # Without the shipped file only the chain is checked, and what is left is a whole chain.
-    assert runner.invoke(app, ["audit", "verify"], env=_as("auditor")).exit_code == 0
-    checked = runner.invoke(
-        app, ["audit", "verify", "--checkpoint", str(shipped)], env=_as("auditor")
-    )
+    assert runner.invoke(app, ["audit", "verify"], env=auditor).exit_code == 0
+    checked = runner.invoke(app, ["audit", "verify", "--checkpoint", str(shipped)], env=auditor)
     assert checked.exit_code == 1 and "cut or renumbered" in checked.output
 
 

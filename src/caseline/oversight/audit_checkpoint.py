@@ -129,7 +129,7 @@ def checkpoint_problem(
     if checkpoint.seq and checkpoint.seq not in hashes:
         return f"event {checkpoint.seq}, the head at {made}, is missing: cut or renumbered"
     if checkpoint.seq and hashes[checkpoint.seq] != checkpoint.head:
-        return f"event {checkpoint.seq} is not the one {made} saw: rewritten"
+        return f"event {checkpoint.seq} is not the one {made} saw: rewritten, or cut and written on"
     if events < checkpoint.events:
         return f"{events} events, fewer than the {checkpoint.events} at {made}: events removed"
     return None

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from caseline.api.routes import cases, departures, pairs, person_events, persons, sessions
+from caseline.api.routes import (
+    audit,
+    cases,
+    departures,
+    pairs,
+    person_events,
+    persons,
+    sessions,
+)
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(sessions.router)
@@ -11,3 +19,4 @@ api_router.include_router(person_events.router)
 api_router.include_router(pairs.router)
 api_router.include_router(cases.router)
 api_router.include_router(departures.router)
+api_router.include_router(audit.router)
