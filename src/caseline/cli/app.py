@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from caseline.config import Settings, load_settings
 from caseline.db import Database, upgrade_to_head
 from caseline.errors import AccessDenied, CaselineError
+from caseline.files import protect_workspace
 from caseline.oversight import Actor, actor_for_token, actor_with_password
 
 HELP = """The command line: generate, ingest, resolve, evaluate, export, serve, demo, login, users,
@@ -80,9 +81,11 @@ class Workspace:
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
-    """Settings and a migrated database; Caseline errors become a clear message and exit 2."""
+    """Settings and a migrated database, in a workspace only its owner can read; Caseline
+    errors become a clear message and exit 2."""
     try:
         settings = load_settings()
+        protect_workspace(settings)  # before the database is made: owner-only from the start
         upgrade_to_head(settings.resolved_database_url)
         database = Database(settings.resolved_database_url)
         try:

@@ -11,6 +11,7 @@ import typer
 
 from caseline.cli.app import app, console, date_option, progress
 from caseline.config import load_settings
+from caseline.files import keep_private
 from caseline.synth import DEFAULT_REFERENCE_DATE, generate_world
 
 
@@ -41,6 +42,7 @@ def generate(
     Writes motor_vehicle, tax, utility, entry_exit, immigration_status and court files, and
     beside them truth (record -> person), persons, residences and statuses.
     """
+    keep_private()
     out_dir = out or load_settings().home / "world"
     with progress() as bar:
         task = bar.add_task("generating persons", total=persons)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord, SourceRecord
+from caseline.files import PRIVATE_FILE, make_private
 from caseline.oversight import Actor, PersonsExported, permit
 from caseline.profiles.address_confidence import load_departures, score_evidence
 from caseline.profiles.address_model import AddressModel
@@ -65,6 +66,8 @@ def export_ftm(
     written_persons = written_addresses = 0
     partial = path.with_name(path.name + ".partial")
     try:
+        partial.touch(mode=PRIVATE_FILE)
+        make_private(partial)  # personal data: its owner's alone, whatever the umask
         with partial.open("w", encoding="utf-8") as out:
             for person_id, person in persons.items():
                 entities = list(
