@@ -62,6 +62,7 @@ from caseline.oversight.identity import (
     sign_out,
 )
 from caseline.oversight.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from caseline.oversight.reports import Chart, Period, Report, ReportRead
 from caseline.oversight.throttle import SignInThrottled, ThrottlePolicy
 from caseline.oversight.users import (
     UserSummary,
@@ -87,6 +88,7 @@ __all__ = [
     "CaseThresholdsChanged",
     "CasesListed",
     "ChainReport",
+    "Chart",
     "Checkpoint",
     "DeparturesListed",
     "DossierRead",
@@ -97,6 +99,7 @@ __all__ = [
     "LinkDecided",
     "PairExplained",
     "PasswordReset",
+    "Period",
     "Permission",
     "Permit",
     "PersonEventsRead",
@@ -105,6 +108,8 @@ __all__ = [
     "PersonsResolved",
     "PersonsSearched",
     "RecordsPlaced",
+    "Report",
+    "ReportRead",
     "RequestRefused",
     "ResolutionEvaluated",
     "Role",

@@ -9,6 +9,7 @@ from caseline.api.routes import (
     pairs,
     person_events,
     persons,
+    reports,
     sessions,
 )
 
@@ -20,3 +21,4 @@ api_router.include_router(pairs.router)
 api_router.include_router(cases.router)
 api_router.include_router(departures.router)
 api_router.include_router(audit.router)
+api_router.include_router(reports.router)
