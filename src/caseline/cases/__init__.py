@@ -2,7 +2,8 @@
 
 Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
 :func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
-:func:`simulate_cases`, the offline wrongful-action measurement. Each checks the actor's
+:func:`simulate_cases`, the offline wrongful-action measurement; :func:`read_report`, the
+oversight reports (:data:`REPORTS`). Each checks the actor's
 role through a permit and records its audit event in the caller's transaction; a step is
 taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
 """
@@ -11,6 +12,7 @@ from caseline.cases.departures import Departure, DepartureState, list_departures
 from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
 from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
+from caseline.cases.reports import REPORTS, ReportKind, read_report
 from caseline.cases.service import (
     CaseDetail,
     CaseSummary,
@@ -35,6 +37,7 @@ from caseline.cases.workflow import (
 
 __all__ = [
     "OUTCOMES",
+    "REPORTS",
     "RULE_LABELS",
     "TRANSITIONS",
     "CaseDetail",
@@ -47,6 +50,7 @@ __all__ = [
     "Lead",
     "LeadRule",
     "NextStep",
+    "ReportKind",
     "Simulation",
     "SimulationFigures",
     "State",
@@ -63,6 +67,7 @@ __all__ = [
     "open_case",
     "read_case",
     "read_person_on_case",
+    "read_report",
     "simulate_cases",
     "take_step",
 ]

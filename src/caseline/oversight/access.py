@@ -35,6 +35,7 @@ class Permission(StrEnum):
     READ_CASES = "read_cases"
     TAKE_CASE_STEPS = "take_case_steps"  # which steps, the lifecycle table says by role
     LIST_DEPARTURES = "list_departures"
+    READ_REPORTS = "read_reports"  # the oversight reports: counts and ids, never a profile
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -67,9 +68,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LIST_DEPARTURES,
         }
     ),
-    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.VERIFY_AUDIT}),
+    Role.AUDITOR: frozenset(
+        {Permission.READ_AUDIT, Permission.VERIFY_AUDIT, Permission.READ_REPORTS}
+    ),
     # Admins run the system and its users; they see no persons and approve no cases.
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.VERIFY_AUDIT}),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_USERS, Permission.VERIFY_AUDIT, Permission.READ_REPORTS}
+    ),
     # Data engineers load and resolve records and measure the result. Bulk export moves
     # resolved data into other tools, with a purpose, audited with what and how much. Raw
     # quarantined rows hold personal data: listing them is theirs alone, and audited.

@@ -9,7 +9,7 @@ through it, in the caller's transaction, once the work is done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -212,10 +212,12 @@ class ResolutionEvaluated(Event):
     action = "evaluate_resolution"
     object_type = "person"
     permission = Permission.EVALUATE_ACCURACY
-    summary = "the persons scored against a ground-truth file"
+    summary = "the persons scored against a ground-truth file, with the figures per group"
 
     truth: str
     records: int
+    # "all" and each naming group: precision, recall, F1, B-cubed F1, records (the report)
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,12 +225,14 @@ class AddressesEvaluated(Event):
     action = "evaluate_addresses"
     object_type = "person"
     permission = Permission.EVALUATE_ACCURACY
-    summary = "address confidence scored against the true current addresses"
+    summary = "address confidence scored against the true current addresses, per group"
 
     truth: str
     current: str
     as_of: str
     persons_judged: int
+    # "all" and each naming group: persons, top-1, Brier, ECE, the most-recent rule's top-1
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -59,6 +59,18 @@ class GroupScores:
     ceiling: float
     methods: dict[str, MethodScores]
 
+    def headline(self) -> dict[str, float]:
+        """Caseline's figures and the most-recent rule's top-1, as the audit trail keeps
+        them for the accuracy report."""
+        ours = self.methods["caseline"]
+        return {
+            "persons": self.persons,
+            "top1_accuracy": round(ours.top1_accuracy, 6),
+            "brier": round(ours.brier, 6),
+            "ece": round(ours.ece, 6),
+            "most_recent_top1": round(self.methods["most_recent"].top1_accuracy, 6),
+        }
+
     def as_dict(self) -> dict[str, object]:
         return {
             "persons": self.persons,
@@ -190,6 +202,7 @@ def evaluate_addresses(
         str(name): _scores(judged[judged["group"] == name], options[options["group"] == name])
         for name in sorted(judged["group"].dropna().unique())
     }
+    overall = _scores(judged, options)
     allowed.record(
         session,
         AddressesEvaluated(
@@ -197,11 +210,15 @@ def evaluate_addresses(
             current=str(current_path),
             as_of=as_of.isoformat(),
             persons_judged=len(judged),
+            by_group={
+                name: scores.headline()
+                for name, scores in [("all", overall), *sorted(groups.items())]
+            },
         ),
     )
     return AddressEvaluation(
         as_of=as_of,
-        overall=_scores(judged, options),
+        overall=overall,
         by_group=groups,
         without_current_address=sum(1 for key in current.values() if key is None),
         unreadable_addresses=unreadable,

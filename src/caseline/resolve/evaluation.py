@@ -75,6 +75,21 @@ class PairwiseScores:
     def bcubed_f1(self) -> float:
         return _harmonic_mean(self.bcubed_precision, self.bcubed_recall)
 
+    def headline(self) -> dict[str, float]:
+        return {
+            "precision": round(self.precision, 6),
+            "recall": round(self.recall, 6),
+            "f1": round(self.f1, 6),
+            "bcubed_f1": round(self.bcubed_f1, 6),
+            "records": self.records,
+        }
+
+    def headline_by_group(self) -> dict[str, dict[str, float]]:
+        """The headline figures overall ("all") and per group, as the audit trail keeps
+        them for the accuracy report."""
+        groups = {name: s.headline() for name, s in sorted(self.by_group.items())}
+        return {"all": self.headline(), **groups}
+
     def as_dict(self) -> dict[str, object]:
         figures: dict[str, object] = {
             "precision": round(self.precision, 6),
@@ -175,8 +190,14 @@ def evaluate_resolution(session: Session, truth_path: Path, *, actor: Actor) -> 
         for person_id, value in session.execute(select(Person.person_id, Person.assurance))
     }
     bands = purity_by_band(truth, person_of, assurance)
-    allowed.record(session, ResolutionEvaluated(truth=str(truth_path), records=len(person_of)))
-    return replace(score_assignments(truth, person_of), assurance_bands=tuple(bands))
+    scores = replace(score_assignments(truth, person_of), assurance_bands=tuple(bands))
+    allowed.record(
+        session,
+        ResolutionEvaluated(
+            truth=str(truth_path), records=len(person_of), by_group=scores.headline_by_group()
+        ),
+    )
+    return scores
 
 
 def score_assignments(truth: list[TruthRecord], person_of: Mapping[str, str]) -> PairwiseScores:

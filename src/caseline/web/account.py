@@ -45,6 +45,11 @@ CAPABILITIES: dict[Permission, tuple[str, str | None, str | None]] = {
     Permission.READ_CASES: ("Read cases and their dossiers", "/cases", "caseline cases list"),
     Permission.TAKE_CASE_STEPS: ("Take the case steps your role may take", "/cases", None),
     Permission.LIST_DEPARTURES: ("List voluntary departures", "/departures", "caseline departures"),
+    Permission.READ_REPORTS: (
+        "Read the oversight reports: who looked at whom, refusals, cases, accuracy",
+        "/reports",
+        "caseline reports",
+    ),
     Permission.READ_AUDIT: ("Read the audit trail", None, "caseline audit"),
     Permission.VERIFY_AUDIT: ("Verify the audit chain", None, "caseline audit verify"),
     Permission.MANAGE_USERS: ("Add, list, disable and reset users", None, "caseline users"),

@@ -14,7 +14,7 @@ from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
 from caseline.profiles import read_profile, search_persons
 from caseline.resolve import list_person_events
-from caseline.web import account, cases, departures, dossiers
+from caseline.web import account, cases, departures, dossiers, reports
 from caseline.web.templating import may, templates
 
 __all__ = ["templates", "web_router"]
@@ -24,6 +24,7 @@ web_router.include_router(account.router)
 web_router.include_router(cases.router)
 web_router.include_router(dossiers.router)
 web_router.include_router(departures.router)
+web_router.include_router(reports.router)
 
 
 @web_router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,219 @@
+"""The oversight reports: what each counts, that reading one is audited, that only auditors
+and admins read them, and that they show ids and counts, never a person's name."""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from caseline.cases import REPORTS, Thresholds, read_report
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.db.models import AuditEvent, Person
+from caseline.errors import AccessDenied, InputError, NotFoundError
+from caseline.oversight import Actor, Period, Report, Role
+from caseline.resolve import evaluate_resolution
+from caseline.server import create_app
+from caseline.synth import WorldSummary
+from tests.case_pages import AS_OF, status_stopped_case
+from tests.conftest import PASSWORD, last_audit_seq
+
+AUD = Actor("aud", Role.AUDITOR)
+ANN = Actor("ann", Role.ANALYST)
+ENGINEER = Actor("test-operator", Role.DATA_ENGINEER)
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def _read(settings: Settings, database: Database, name: str, **period: dt.date | None) -> Report:
+    with database.transaction() as session:
+        return read_report(
+            session,
+            name,
+            actor=AUD,
+            period=Period.of(period.get("start"), period.get("end")),
+            thresholds=Thresholds.of(settings),
+        )
+
+
+def _events(database: Database, action: str, after: int) -> list[AuditEvent]:
+    with database.transaction() as session:
+        query = select(AuditEvent).where(AuditEvent.action == action, AuditEvent.seq > after)
+        return list(session.scalars(query.order_by(AuditEvent.seq)))
+
+
+def _a_person(database: Database) -> Person:
+    with database.transaction() as session:
+        person = session.scalars(select(Person).order_by(Person.record_count.desc())).first()
+    assert person is not None
+    return person
+
+
+@pytest.fixture(scope="module")
+def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
+    settings, database = resolved
+    with TestClient(create_app(settings, database)) as test_client:
+        yield test_client
+
+
+def _bearer(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/sessions", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_every_report_reads_and_is_audited_once(resolved: tuple[Settings, Database]) -> None:
+    settings, database = resolved
+    since = last_audit_seq(database)
+    for name in REPORTS:
+        report = _read(settings, database, name)
+        assert report.name == name and all(len(r) == len(report.columns) for r in report.rows)
+    events = _events(database, "read_report", since)
+    assert [e.object_id for e in events] == list(REPORTS)
+    assert {(e.actor, e.role) for e in events} == {("aud", "auditor")}
+    assert events[0].details["date_to"] == TODAY.isoformat()
+
+
+def test_only_auditors_and_admins_read_reports(resolved: tuple[Settings, Database]) -> None:
+    settings, database = resolved
+    since = last_audit_seq(database)
+    for role in (Role.ANALYST, Role.SUPERVISOR, Role.LEGAL, Role.DATA_ENGINEER):
+        with pytest.raises(AccessDenied), database.transaction() as session:
+            read_report(
+                session,
+                "reads-by-user",
+                actor=Actor("someone", role),
+                period=Period.of(),
+                thresholds=Thresholds.of(settings),
+            )
+    assert _events(database, "read_report", since) == []
+    with pytest.raises(NotFoundError, match="reads-by-user"):
+        _read(settings, database, "everything")
+
+
+def test_a_period_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(InputError, match="after it ends"):
+        Period.of(dt.date(2026, 2, 1), dt.date(2026, 1, 1))
+
+
+def test_who_looked_at_whom_counts_reads_by_user_person_and_purpose(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    settings, database = resolved
+    person = _a_person(database)
+    purpose = f"report check {person.person_id}"
+    read = client.get(
+        f"/api/persons/{person.person_id}",
+        params={"purpose": purpose},
+        headers=_bearer(client, "ann"),
+    )
+    assert read.status_code == 200
+    by_user = {r["user"]: r for r in _read(settings, database, "reads-by-user").records()}
+    assert by_user["ann"]["role"] == "analyst"
+    assert by_user["ann"]["reads"] >= 1 and by_user["ann"]["without_case"] >= 1
+    by_person = {r["person_id"]: r for r in _read(settings, database, "reads-by-person").records()}
+    assert "ann" in str(by_person[person.person_id]["users"])
+    by_purpose = {r["purpose"]: r for r in _read(settings, database, "reads-by-purpose").records()}
+    assert by_purpose[purpose] == {
+        "purpose": purpose, "reads": 1, "users": 1, "persons": 1, "without_case": 1,
+    }  # fmt: skip
+    without = _read(settings, database, "reads-without-case").records()
+    assert without[0]["person_id"] == person.person_id and without[0]["purpose"] == purpose
+    # No report names the person: ids and counts only.
+    for name in REPORTS:
+        assert person.display_name not in _read(settings, database, name).csv()
+
+
+def test_a_period_before_the_reads_has_none(resolved: tuple[Settings, Database]) -> None:
+    settings, database = resolved
+    old = dt.date(2000, 1, 1)
+    assert _read(settings, database, "reads-by-user", start=old, end=old).rows == ()
+
+
+def test_refused_attempts_list_refusals_and_failed_sign_ins(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    settings, database = resolved
+    refused = client.get(
+        "/api/persons/P1", params={"purpose": "curious auditor"}, headers=_bearer(client, "aud")
+    )
+    assert refused.status_code == 403
+    wrong = client.post("/api/sessions", json={"username": "nobody-here", "password": "guess"})
+    assert wrong.status_code in (403, 429)
+    rows = _read(settings, database, "refused-attempts").records()
+    assert any(r["user"] == "aud" and r["what"] == "GET /api/persons/P1" for r in rows)
+    assert any(r["kind"] == "sign_in_failed" and r["what"] == "nobody-here" for r in rows)
+
+
+def test_accuracy_per_group_comes_from_the_last_evaluation(
+    resolved: tuple[Settings, Database], small_world: WorldSummary
+) -> None:
+    settings, database = resolved
+    with database.transaction() as session:
+        scores = evaluate_resolution(session, small_world.truth_file, actor=ENGINEER)
+    rows = {r["group"]: r for r in _read(settings, database, "accuracy-by-group").records()}
+    assert rows["all"]["f1"] == round(scores.f1, 6)
+    assert set(rows) == {"all", *scores.by_group}
+    group = sorted(scores.by_group)[0]
+    assert rows[group]["records"] == scores.by_group[group].records
+    assert "persons: event" in _read(settings, database, "accuracy-by-group").note
+
+
+def test_case_reports_count_states_guards_and_overdue_departures(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    settings, database = mutable_resolved
+    case_id = status_stopped_case(settings, database)
+    states = {r["state"]: r for r in _read(settings, database, "cases-by-state").records()}
+    assert states["status_review"]["cases"] == 1
+    assert states["status_review"]["under_30_days"] == 1
+    guards = {r["guard"]: r for r in _read(settings, database, "guard-stops").records()}
+    assert guards["status_clear"]["open_cases_held"] == 1
+    assert str(case_id) in str(guards["status_clear"]["case_ids"])
+    assert "two_people" not in guards  # who acts is no fact of the case
+    overdue = _read(settings, database, "overdue-departures", end=AS_OF).records()
+    assert overdue and all(r["days_overdue"] > 0 for r in overdue)
+    assert all(dt.date.fromisoformat(str(r["deadline"])) < AS_OF for r in overdue)
+
+
+def test_the_api_answers_json_and_csv_for_auditors_only(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    auditor = _bearer(client, "aud")
+    listed = client.get("/api/reports", headers=auditor)
+    assert listed.status_code == 200 and [r["name"] for r in listed.json()] == list(REPORTS)
+    body = client.get(
+        "/api/reports/reads-by-user", params={"from": "2020-01-01"}, headers=auditor
+    ).json()
+    assert body["from"] == "2020-01-01" and body["to"] == TODAY.isoformat()
+    assert body["columns"][0] == "user"
+    got = client.get("/api/reports/cases-by-state", params={"format": "csv"}, headers=auditor)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert "attachment" in got.headers["content-disposition"]
+    assert next(csv.reader(io.StringIO(got.text)))[:2] == ["state", "cases"]
+    backwards = {"from": "2026-02-01", "to": "2026-01-01"}
+    refused = client.get("/api/reports/reads-by-user", params=backwards, headers=auditor)
+    assert refused.status_code == 422
+    assert client.get("/api/reports/nope", headers=auditor).status_code == 404
+    analyst = _bearer(client, "ann")
+    assert client.get("/api/reports/reads-by-user", headers=analyst).status_code == 403
+    assert client.get("/api/reports").status_code == 401
+
+
+def test_csv_defuses_what_a_spreadsheet_would_run(
+    client: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    settings, database = resolved
+    person = _a_person(database)
+    formula = '=HYPERLINK("http://example.invalid") read'
+    client.get(
+        f"/api/persons/{person.person_id}",
+        params={"purpose": formula},
+        headers=_bearer(client, "ann"),
+    )
+    text = _read(settings, database, "reads-by-purpose").csv()
+    cells = [row[0] for row in csv.reader(io.StringIO(text))]
+    assert "'" + formula in cells and formula not in cells
