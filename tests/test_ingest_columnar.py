@@ -122,11 +122,13 @@ def test_a_large_file_prepared_in_a_worker_without_indexes_stores_the_same(
     database: Database, settings: Settings, small_world: WorldSummary,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """Large files are prepared in a forked worker and, on SQLite, loaded without the
-    secondary indexes, built again at the end: the same records, and the same indexes."""
+    """Large files are prepared in a forked worker and loaded without the secondary indexes
+    (and, on PostgreSQL, the foreign keys), made again at the end: the same records, and
+    the same indexes and constraints."""
     monkeypatch.setattr(column_path, "WORKER_BYTES", 0)
     monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 0)
     indexes_before = _index_names(database)
+    foreign_keys_before = inspect(database.engine).get_foreign_keys("source_records")
     for source, path in small_world.source_files.items():
         _assert_same(database, settings, path, source)
     with database.transaction() as session:
@@ -134,6 +136,7 @@ def test_a_large_file_prepared_in_a_worker_without_indexes_stores_the_same(
                               identifier_key=settings.identifier_key, actor=OPERATOR)  # fmt: skip
     assert summary.loaded == small_world.records_by_source["tax"]
     assert _index_names(database) == indexes_before
+    assert inspect(database.engine).get_foreign_keys("source_records") == foreign_keys_before
 
 
 def _index_names(database: Database) -> set[str]:
