@@ -81,8 +81,8 @@ class Settings(BaseSettings):
 
     token: str | None = Field(
         default=None,
-        description="A session token the command line acts with (for scripts); unset, it "
-        "uses the one `caseline login` saved in the workspace.",
+        description="A session token or an API token (`caseline tokens create`) the command "
+        "line acts with (for scripts); unset, it uses the one `caseline login` saved.",
     )
 
     @property

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caseline import __version__
 from caseline.api import api_router
-from caseline.api.deps import NotSignedIn
+from caseline.api.deps import ERROR_RESPONSES, NotSignedIn
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import (
@@ -72,7 +72,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.resolved_database_url)
-    app.include_router(api_router)
+    app.include_router(api_router, responses=ERROR_RESPONSES)
     app.include_router(web_router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"

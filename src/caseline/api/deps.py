@@ -1,17 +1,20 @@
 """Dependencies every route goes through: the database and the access policy.
 
 No route reaches a person without ``Authorized(...)``: it establishes the actor from the
-session token (bearer header or the web's cookie), refuses a cookie-carrying request that
-may be forged (``csrf.py``), and checks the role on the server.
+session token (bearer header or the web's cookie) or a script's API token (bearer header
+only), refuses a cookie-carrying request that may be forged (``csrf.py``), and checks the
+role on the server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from caseline.api.csrf import check_cookie_request
 from caseline.config import Settings
@@ -23,6 +26,7 @@ from caseline.oversight import (
     SessionPolicy,
     actor_for_token,
     authorize,
+    is_api_token,
 )
 
 SESSION_COOKIE = "caseline_session"
@@ -31,6 +35,12 @@ LOGIN_COOKIE = "caseline_login"
 
 class NotSignedIn(AccessDenied):
     """No valid session: the client should sign in (401), not be told it lacks a role (403)."""
+
+
+class ErrorDetail(BaseModel):
+    """What every refusal and error of the API answers: why, in words."""
+
+    detail: str
 
 
 def get_database(request: Request) -> Database:
@@ -69,10 +79,44 @@ def session_token(request: Request) -> str | None:
     return presented_token(request)[0]
 
 
-def current_actor(request: Request, database: DatabaseDep, settings: SettingsDep) -> Actor:
+# The two ways to prove who is asking, as the OpenAPI document declares them. Both are read
+# by ``presented_token``; these declare them (and let clients see which a route takes).
+BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A session token (`POST /api/sessions`) or a script's API token "
+    "(`caseline tokens create`, `clt_...`) in `Authorization: Bearer ...`.",
+)
+COOKIE_SCHEME = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session_cookie",
+    description="The web UI's session cookie; an API call with it also sends `X-CSRF-Token`. "
+    "API tokens are refused here.",
+)
+# The answers every route under /api may give besides its own (server.py maps the errors).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "No valid session or API token: sign in."},
+    403: {
+        "model": ErrorDetail,
+        "description": "The role may not do this, the purpose is not allowed, or CSRF.",
+    },
+    404: {"model": ErrorDetail, "description": "No such person, case, token or request."},
+}
+
+
+def current_actor(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)],
+    _cookie: Annotated[str | None, Depends(COOKIE_SCHEME)],
+) -> Actor:
     token, from_cookie = presented_token(request)
     if not token:
         raise NotSignedIn("sign in first: no session token")
+    if from_cookie and is_api_token(token):
+        raise NotSignedIn("an API token is sent as a bearer header, never as a cookie")
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
     with database.transaction() as session:
         try:

@@ -16,6 +16,7 @@ from caseline.cli import (
     resolve,
     serve,
     simulate,
+    tokens,
     users,
     world,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "resolve",
     "serve",
     "simulate",
+    "tokens",
     "users",
     "world",
 ]

@@ -213,6 +213,24 @@ class UserSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # for the idle end
 
 
+class ApiToken(Base):
+    """A token a script acts with: a named service identity with one role, until it expires
+    or is revoked. Only the token's hash is stored; the token is shown once, when made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[dt.datetime | None]
+
+
 class SignInThrottle(Base):
     """Failed sign-ins counted per account name and per client address, and any lock."""
 

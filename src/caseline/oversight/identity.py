@@ -23,6 +23,7 @@ from caseline.db.models import User, UserSession
 from caseline.errors import AccessDenied
 from caseline.oversight.access import Actor, Role
 from caseline.oversight.account_events import SignInFailed, SignInLocked, record_unproven
+from caseline.oversight.api_tokens import actor_for_api_token, is_api_token
 from caseline.oversight.events import SignedIn, SignedOut, permit
 from caseline.oversight.passwords import dummy_hash, hash_password, verify_password
 from caseline.oversight.throttle import (
@@ -157,7 +158,10 @@ def sign_out(session: Session, token: str) -> None:
 
 
 def actor_for_token(session: Session, token: str, *, idle: dt.timedelta = DEFAULT_IDLE) -> Actor:
-    """The actor behind a live session token, or AccessDenied; a live one is marked used."""
+    """The actor behind a live session token, or AccessDenied; a live one is marked used.
+    A script's API token (``api_tokens.py``) stands for its service identity."""
+    if is_api_token(token):
+        return actor_for_api_token(session, token)
     row = session.execute(
         select(User, UserSession)
         .join(UserSession, UserSession.user_id == User.id)

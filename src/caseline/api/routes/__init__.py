@@ -11,10 +11,12 @@ from caseline.api.routes import (
     persons,
     reports,
     sessions,
+    tokens,
 )
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(sessions.router)
+api_router.include_router(tokens.router)
 api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
 api_router.include_router(pairs.router)
