@@ -31,7 +31,7 @@ from caseline.sources import CanonicalRecord, SourceAdapter, record_id_for
 from caseline.sources.mapped import MappedSource
 from caseline.standardise.columns import DistinctValues, spread
 
-WORKER_BYTES = 8 << 20  # a file larger than this is prepared in a worker process
+WORKER_BYTES = 1 << 20  # a file larger than this is prepared in a worker process
 BYTES_PER_ROW = 100  # a guess at the rows a file holds, for choosing how to write them
 _RECORD_FIELDS = [
     name

@@ -45,7 +45,7 @@ from caseline.ingest.readers import (
     without_bom,
 )
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20  # small enough that the writer soon has a block, and the worker one to follow
 FIRST_CHUNK_BYTES = 64 << 10
 _UNBALANCED = "unbalanced quote: the field never closes"
 
