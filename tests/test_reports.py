@@ -208,12 +208,13 @@ def test_csv_defuses_what_a_spreadsheet_would_run(
 ) -> None:
     settings, database = resolved
     person = _a_person(database)
-    formula = '=HYPERLINK("http://example.invalid") read'
-    client.get(
+    formula = '=HYPERLINK("http://example.invalid") read for the review'
+    read = client.get(
         f"/api/persons/{person.person_id}",
         params={"purpose": formula},
         headers=_bearer(client, "ann"),
     )
+    assert read.status_code == 200, read.text
     text = _read(settings, database, "reads-by-purpose").csv()
     cells = [row[0] for row in csv.reader(io.StringIO(text))]
     assert "'" + formula in cells and formula not in cells
