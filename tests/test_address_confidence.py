@@ -147,7 +147,7 @@ def test_a_thin_namesake_is_a_lead_of_the_one_identified_person_of_that_name() -
             observed_on=d(2024, 12, 31),
             ssn_hash="x",
             given_name="EVA",
-        ),  # fmt: skip
+        ),
         # a thin person: a utility account with the name only, at a new address
         _record(
             "T1",
