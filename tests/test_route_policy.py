@@ -24,7 +24,7 @@ from caseline.server import create_app
 from tests.conftest import ADMIN, PASSWORD
 
 CALLERS: list[Role | None] = [None, *Role]
-# A value for each path parameter; a report name that exists, so the roles it admits read it.
+# A value for path parameters (else "1"); a report that exists, so the roles it admits read it.
 PATH_VALUES = {"person_id": "P1", "case_id": "1", "step_id": "1", "name": "reads-by-user"}
 PURPOSE = "route policy check"  # so a read refused for its purpose is not taken for the role
 
@@ -51,7 +51,7 @@ def _tokens(client: TestClient) -> dict[Role, str]:
 
 
 def _url(policy: RoutePolicy) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], policy.path)
+    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES.get(m.group(1), "1"), policy.path)
 
 
 def _ends_sessions(policy: RoutePolicy) -> bool:
