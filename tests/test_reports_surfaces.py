@@ -21,6 +21,7 @@ from caseline.cli import app as cli
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent
+from caseline.oversight.audit import AuditEntry, record_event
 from caseline.server import create_app
 from tests.cli_support import add_cli_users, cli_login
 from tests.conftest import PASSWORD, last_audit_seq
@@ -101,6 +102,27 @@ def test_the_reports_page_links_every_report_and_its_csv(
     assert [e.object_id for e in events] == ["guard-stops", "cases-by-state"]
     assert web.get("/reports/nope").status_code == 404
     assert web.get("/reports", params={"from": "yesterday"}).status_code == 422
+
+
+def test_what_users_typed_is_shown_escaped(
+    web: TestClient, resolved: tuple[Settings, Database]
+) -> None:
+    _, database = resolved
+    typed = "<script>alert(1)</script> read for the review"
+    with database.transaction() as session:
+        record_event(
+            session,
+            AuditEntry(
+                actor="rita", role="analyst", action="read_person", object_type="person",
+                object_id="P1", purpose=typed, details={},
+            ),
+        )  # fmt: skip
+    web.cookies.clear()
+    web_sign_in(web, "aud", PASSWORD)
+    page = web.get("/reports/reads-by-purpose")
+    assert page.status_code == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; read for the review" in page.text
+    assert "<script>" not in page.text
 
 
 def test_an_analyst_is_refused_the_reports_page(web: TestClient) -> None:
