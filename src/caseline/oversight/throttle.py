@@ -62,14 +62,18 @@ def check_not_throttled(
 ) -> None:
     """Raise SignInThrottled while either key is locked or must still wait."""
     waits = [0.0]
-    for key, _ in attempt.limits(policy):
+    for key, limit in attempt.limits(policy):
         row = session.get(SignInThrottle, key)
         if row is None:
             continue
+        # An account slows from its second failure; a client address (maybe an office behind
+        # one address) only from a quarter of its limit, so one colleague's typo slows no one.
+        slow_from = 2 if key == attempt.account else max(2, limit // 4)
         if row.locked_until is not None and _aware(row.locked_until) > now:
             waits.append((_aware(row.locked_until) - now).total_seconds())
-        elif row.failures >= 2:
-            until = _aware(row.last_failure_at) + dt.timedelta(seconds=_backoff(row.failures))
+        elif row.failures >= slow_from:
+            backoff = _backoff(row.failures - slow_from + 2)
+            until = _aware(row.last_failure_at) + dt.timedelta(seconds=backoff)
             waits.append((until - now).total_seconds())
     wait = max(waits)
     if wait > 0:
