@@ -1,3 +1,4 @@
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -5,11 +6,14 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from caseline.cases import Lead, find_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.server import create_app
 from tests.conftest import PASSWORD, last_audit_seq
+
+AS_OF = dt.date(2026, 1, 1)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +34,15 @@ def _a_person(database: Database) -> Person:
         person = session.scalars(select(Person).order_by(Person.record_count.desc())).first()
     assert person is not None
     return person
+
+
+def _a_lead(database: Database) -> Lead:
+    """A lead being triaged (no case open on it): reading its person for it changes nothing
+    of the shared world but the audit trail."""
+    with database.transaction() as session:
+        leads = [lead for lead in find_leads(session, AS_OF) if lead.open_case is None]
+    assert leads
+    return leads[0]
 
 
 def _audit(database: Database, action: str, after: int) -> list[AuditEvent]:
@@ -64,14 +77,17 @@ def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
     client: TestClient, resolved: tuple[Settings, Database]
 ) -> None:
     _, database = resolved
-    person = _a_person(database)
+    lead = _a_lead(database)
+    with database.transaction() as session:
+        person = session.get(Person, lead.person_id)
+    assert person is not None
     since = last_audit_seq(database)
     response = client.get(
         f"/api/persons/{person.person_id}",
-        params={"purpose": "identity review for case 7"},
+        params={"purpose": f"lead:{lead.lead_id}", "as_of": AS_OF.isoformat()},
         headers=_token(client, "ann"),
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     profile = response.json()
     records = [r for rs in profile["records_by_source"].values() for r in rs]
     assert len(records) == person.record_count
@@ -80,18 +96,21 @@ def test_a_profile_comes_back_with_its_records_and_the_read_is_audited(
     )
     assert profile["best_name"] == person.display_name
     reads = [e for e in _audit(database, "read_person", since) if e.object_id == person.person_id]
-    assert reads and reads[-1].actor == "ann" and reads[-1].purpose == "identity review for case 7"
+    assert reads and reads[-1].actor == "ann" and reads[-1].purpose == f"lead:{lead.lead_id}"
 
 
 def test_a_profile_gives_provenance_assurance_and_address_confidence(
     client: TestClient, resolved: tuple[Settings, Database]
 ) -> None:
     _, database = resolved
-    person = _a_person(database)
+    lead = _a_lead(database)
+    with database.transaction() as session:
+        person = session.get(Person, lead.person_id)
+    assert person is not None
     since = last_audit_seq(database)
     response = client.get(
         f"/api/persons/{person.person_id}",
-        params={"purpose": "address check for case 9", "as_of": "2026-01-01"},
+        params={"purpose": f"lead:{lead.lead_id}", "as_of": "2026-01-01"},
         headers=_token(client, "ann"),
     )
     assert response.status_code == 200, response.text
@@ -148,7 +167,9 @@ def test_an_auditor_may_not_read_profiles(
 
 def test_an_unknown_person_is_404(client: TestClient) -> None:
     response = client.get(
-        "/api/persons/PNOPE", params={"purpose": "identity review"}, headers=_token(client, "ann")
+        "/api/persons/PNOPE",
+        params={"purpose": "identity review of a person id"},
+        headers=_token(client, "ann"),
     )
     assert response.status_code == 404
 
@@ -197,11 +218,15 @@ def test_search_matches_whole_words_only(
     family = person.display_name.split()[-1]
     headers = _token(client, "ann")
     fragment = client.get(
-        "/api/persons", params={"name": family[:-1], "purpose": "case 12 check"}, headers=headers
+        "/api/persons",
+        params={"name": family[:-1], "purpose": "name check for case 12"},
+        headers=headers,
     ).json()
     assert person.person_id not in {p["person_id"] for p in fragment}
     whole = client.get(
-        "/api/persons", params={"name": family, "purpose": "case 12 check"}, headers=headers
+        "/api/persons",
+        params={"name": family, "purpose": "name check for case 12"},
+        headers=headers,
     ).json()
     assert person.person_id in {p["person_id"] for p in whole}
 

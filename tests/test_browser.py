@@ -1,5 +1,6 @@
 """A person's path through the web UI, in a real headless Chromium."""
 
+import datetime as dt
 import socket
 import threading
 import time
@@ -10,6 +11,7 @@ import uvicorn
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from caseline.cases import find_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
@@ -51,7 +53,8 @@ def test_sign_in_search_a_name_and_open_the_profile(
 ) -> None:
     _, database = resolved
     with database.transaction() as session:
-        person = session.scalars(select(Person).order_by(Person.record_count.desc())).first()
+        lead = next(x for x in find_leads(session, dt.date.today()) if x.open_case is None)
+        person = session.get(Person, lead.person_id)
     assert person is not None
     since = last_audit_seq(database)
 
@@ -67,6 +70,9 @@ def test_sign_in_search_a_name_and_open_the_profile(
     page.locator(
         f"a[href^='/persons/{person.person_id}?']"
     ).click()  # one of maybe several namesakes
+    # A search's reason does not open a profile: the reader picks the work it is for.
+    expect(page.locator("#purpose-refusal")).to_contain_text("countersignature")
+    page.locator("#purpose-choices").get_by_role("link", name=f"lead: {lead.found}").click()
 
     expect(page.locator("#person-name")).to_have_text(person.display_name)
     expect(page.locator("table.records tbody tr")).to_have_count(person.record_count)
@@ -87,4 +93,4 @@ def test_sign_in_search_a_name_and_open_the_profile(
                 AuditEvent.seq > since,
             )
         ).all()
-    assert any(e.actor == "ann" and e.purpose == "browser test of identity review" for e in reads)
+    assert any(e.actor == "ann" and e.purpose == f"lead:{lead.lead_id}" for e in reads)

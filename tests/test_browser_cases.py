@@ -149,7 +149,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     _take(ann, "serve_notice", "notice", reason="served at the address")
     lee = _sign_in(browser, base, "lee")
     expect(lee.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Search", "Cases", "Departures"]
+        ["Search", "Cases", "Departures", "Disputes"]
     )
     lee.goto(case_url)
     _take(lee, "schedule_hearing", "hearing", hearing_on="2026-03-01", reason="on the calendar")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from caseline.cli import app
 from tests.cli_support import add_cli_users, cli_login
+from tests.test_purposes_cli import add_supervisor, countersigned_export
 
 
 @pytest.fixture
@@ -43,10 +44,7 @@ def test_the_workspace_is_its_owners_alone(
     add_cli_users(runner)
     engineer = cli_login(runner, "engineer")
     out = tmp_path / "export.jsonl"
-    exported = runner.invoke(
-        app, ["export", "--out", str(out), "--purpose", "permissions test export"], env=engineer
-    )
-    assert exported.exit_code == 0, exported.output
+    countersigned_export(runner, engineer, add_supervisor(runner), out, "permissions test export")
     assert (
         runner.invoke(
             app, ["login", "admin", "--password-stdin"], input="a cli test password"

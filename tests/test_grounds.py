@@ -97,7 +97,7 @@ def _to_status_review(database: Database, case_id: int, person_id: str) -> str:
     """Begin, read the person on the case, confirm; the person's likeliest own address."""
     _step(database, case_id, "begin_review", ANN)
     with database.transaction() as session:
-        read_profile(session, person_id, actor=ANN, purpose=f"work on case {case_id}",
+        read_profile(session, person_id, actor=ANN, purpose=f"case:{case_id}",
                      as_of=AS_OF, case_id=str(case_id))  # fmt: skip
     _step(database, case_id, "confirm_identity", ANN, reason="records and links checked")
     with database.transaction() as session:

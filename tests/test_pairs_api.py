@@ -16,6 +16,7 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, LinkDecision, PersonRecord, ResolutionRun
 from caseline.ingest import ingest_file
+from caseline.oversight import Actor, Role
 from caseline.resolve import resolve_persons
 from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.resolve.features import add_features
@@ -23,6 +24,7 @@ from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
 from caseline.sources import record_id_for
 from tests.conftest import OPERATOR, PASSWORD, last_audit_seq
+from tests.purpose_support import countersigned
 
 PURPOSE = {"purpose": "link review for case 31"}
 # Columns that, shared by two persons' records, could put a pair of them in one block (and
@@ -358,6 +360,8 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
     assert person_after[split_left] != person_after[split_right]
     assert person_after[join_left] == person_after[join_right]
 
+    countersigned(database, Actor("ann", Role.ANALYST), person_of[split_left], PURPOSE["purpose"])
+    countersigned(database, Actor("lee", Role.LEGAL), person_of[join_right], PURPOSE["purpose"])
     response = own_client.get(
         f"/api/persons/{person_of[split_left]}/events", params=PURPOSE, headers=own_tokens["ann"]
     )
@@ -367,9 +371,11 @@ def test_decisions_are_stored_audited_and_kept_by_the_next_run(
     assert {person_after[split_left], person_after[split_right]} <= set(
         splits[-1]["related_person_ids"]
     )
-    merges = own_client.get(
+    merged = own_client.get(
         f"/api/persons/{person_of[join_right]}/events", params=PURPOSE, headers=own_tokens["lee"]
-    ).json()
+    )
+    assert merged.status_code == 200, merged.text
+    merges = merged.json()
     assert any(
         e["kind"] == "merge" and person_of[join_right] in e["related_person_ids"] for e in merges
     )

@@ -19,7 +19,7 @@ from tests.web_support import csrf_of, login_token, web_sign_in
 
 PASSWORD = "a long password"
 ROLES = {"ann": Role.ANALYST, "aud": Role.AUDITOR, "root": Role.ADMIN, "eng": Role.DATA_ENGINEER}
-SEARCH = {"name": "maria", "purpose": "case 12 check"}
+SEARCH = {"name": "maria", "purpose": "name check for case 12"}
 
 
 @pytest.fixture

@@ -13,9 +13,11 @@ from caseline.cases import find_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import Case, Person
+from caseline.oversight import Actor, Role
 from caseline.server import create_app
 from tests.case_pages import AS_OF, lead_case, status_stopped_case
 from tests.conftest import PASSWORD
+from tests.purpose_support import countersigned
 from tests.web_support import web_sign_in
 
 
@@ -68,7 +70,7 @@ def test_legal_reads_cases_but_opens_none(shared_app: FastAPI) -> None:
     lee = _as(shared_app, "lee")
     board = lee.get("/cases")
     assert board.status_code == 200
-    assert _nav(board.text) == ["Search", "Cases", "Departures"]
+    assert _nav(board.text) == ["Search", "Cases", "Departures", "Disputes"]
     assert lee.get("/leads").status_code == 403
     assert lee.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
     ann = _as(shared_app, "ann")
@@ -164,6 +166,8 @@ def test_an_analyst_opens_a_case_from_a_profile_for_a_lead_and_legal_cannot(
             select(Person.person_id).where(Person.person_id != lead.person_id).limit(1)
         ).one()
     ann, lee = _as(app, "ann"), _as(app, "lee")
+    countersigned(database, Actor("ann", Role.ANALYST), person, "a tip about this person")
+    countersigned(database, Actor("lee", Role.LEGAL), person, "legal review of a file")
     profile = ann.get(f"/persons/{person}", params={"purpose": "a tip about this person"})
     assert 'id="open-case"' in profile.text and f'action="/persons/{person}/cases"' in profile.text
     lee_profile = lee.get(f"/persons/{person}", params={"purpose": "legal review of a file"})

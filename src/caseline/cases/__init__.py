@@ -2,6 +2,10 @@
 
 Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
 :func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
+:func:`state_purpose`, :func:`read_person`, :func:`read_person_events` and
+:func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``);
+:func:`file_dispute`, :func:`list_disputes`, :func:`read_dispute`, :func:`start_review` and
+:func:`decide_dispute`, disputes and redress (``disputes.py``);
 :func:`simulate_cases`, the offline wrongful-action measurement; :func:`read_report`, the
 oversight reports (:data:`REPORTS`). Each checks the actor's
 role through a permit and records its audit event in the caller's transaction; a step is
@@ -9,9 +13,24 @@ taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guard
 """
 
 from caseline.cases.departures import Departure, DepartureState, list_departures
+from caseline.cases.disputes import (
+    DisputeSummary,
+    decide_dispute,
+    file_dispute,
+    list_disputes,
+    read_dispute,
+    start_review,
+)
 from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
 from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
+from caseline.cases.purposes import (
+    WorkChoice,
+    read_person,
+    read_person_events,
+    state_purpose,
+    work_on_person,
+)
 from caseline.cases.reports import REPORTS, ReportKind, read_report
 from caseline.cases.service import (
     CaseDetail,
@@ -34,6 +53,7 @@ from caseline.cases.workflow import (
     Transition,
     lifecycle_markdown,
 )
+from caseline.profiles.disputed import DisputeKind, DisputeState
 
 __all__ = [
     "OUTCOMES",
@@ -44,6 +64,9 @@ __all__ = [
     "CaseSummary",
     "Departure",
     "DepartureState",
+    "DisputeKind",
+    "DisputeState",
+    "DisputeSummary",
     "DossierCheck",
     "Guard",
     "GuardResult",
@@ -57,17 +80,27 @@ __all__ = [
     "Step",
     "Thresholds",
     "Transition",
+    "WorkChoice",
     "check_dossier",
+    "decide_dispute",
     "facts_of",
+    "file_dispute",
     "find_leads",
     "lifecycle_markdown",
     "list_cases",
     "list_departures",
+    "list_disputes",
     "list_leads",
     "open_case",
     "read_case",
+    "read_dispute",
+    "read_person",
+    "read_person_events",
     "read_person_on_case",
     "read_report",
     "simulate_cases",
+    "start_review",
+    "state_purpose",
     "take_step",
+    "work_on_person",
 ]

@@ -21,6 +21,7 @@ from caseline.db.models import (
     AuditEvent,
     Case,
     CaseTransition,
+    Dispute,
     LinkDecision,
     Person,
     PersonEvent,
@@ -344,7 +345,7 @@ _GUARDS: dict[Guard, Callable[[CaseFacts, Actor, Mapping[str, str], Case], Guard
 
 
 def _changes(session: Session, person_id: str) -> list[tuple[dt.datetime, str]]:
-    """Merges, splits and link decisions that touched the person, with when they happened."""
+    """Merges, splits, link decisions and disputes that touched the person, and when."""
     mentioned = cast(PersonEvent.related_person_ids, String).contains(person_id, autoescape=True)
     found = [
         (_utc(e.occurred_at), f"{e.kind} in resolution run {e.resolution_run_id}")
@@ -364,6 +365,14 @@ def _changes(session: Session, person_id: str) -> list[tuple[dt.datetime, str]]:
              f"{decision.decision} decided by {decision.decided_by} on records "
              f"{decision.left_record_id} and {decision.right_record_id}")
         )  # fmt: skip
+    # A dispute filed or decided on the person's records changes what the case rests on.
+    for dispute in session.scalars(
+        select(Dispute).where(or_(Dispute.person_id == person_id, Dispute.record_id.in_(records)))
+    ):
+        found.append((_utc(dispute.filed_at), f"dispute {dispute.id} ({dispute.kind}) filed "
+                      f"by {dispute.filed_by} on record {dispute.record_id}"))  # fmt: skip
+        if dispute.decided_at is not None:
+            found.append((_utc(dispute.decided_at), f"dispute {dispute.id} {dispute.state}"))
     return sorted(found)
 
 

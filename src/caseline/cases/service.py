@@ -293,13 +293,13 @@ def take_step(
 
 def read_person_on_case(session: Session, case_id: int, *, actor: Actor, as_of: dt.date) -> Profile:
     """The profile of the person a case names, read for the case (audited with it)."""
-    permit(actor, PersonRead, f"work on case {case_id}")  # refuse before reading anything
+    permit(actor, PersonRead, f"case:{case_id}")  # refuse before reading anything
     case = _case(session, case_id)
     return read_profile(
         session,
         case.person_id,
         actor=actor,
-        purpose=f"work on case {case.id}",
+        purpose=f"case:{case.id}",
         as_of=as_of,
         case_id=str(case.id),
     )

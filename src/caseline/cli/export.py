@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from caseline.cli.app import app, console, date_option, progress, workspace
-from caseline.profiles import export_ftm, load_address_model
+from caseline.cli.app import app, console, date_option, fail, progress, workspace
+from caseline.oversight import seek_countersign
+from caseline.profiles import EXPORT_SCOPE, export_ftm, load_address_model
 
 
 class ExportFormat(StrEnum):
@@ -28,7 +29,18 @@ def export(
         dt.date | None, date_option("Date address confidence is for (default: today).")
     ] = None,
 ) -> None:
-    """Export every person and address (with confidence and evidence) for other tools."""
+    """Export every person and address (with confidence and evidence) for other tools.
+
+    The purpose must be countersigned by a supervisor for this scope first: the first try
+    files it (`caseline purposes pending` lists it for them) and stops with exit 2."""
+    with workspace() as ws:
+        with ws.database.transaction() as session:
+            pending = seek_countersign(session, ws.actor(session), EXPORT_SCOPE, purpose)
+        if pending is not None:
+            fail(
+                f"the export's purpose waits for a supervisor's countersignature (request "
+                f"{pending}, {EXPORT_SCOPE}): `caseline purposes countersign {pending}`"
+            )
     with workspace() as ws, progress() as bar:
         task = bar.add_task(f"exporting {export_format.value}", total=None)
         with ws.database.transaction() as session:

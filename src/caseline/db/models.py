@@ -231,6 +231,53 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None]
 
 
+class PurposeRequest(Base):
+    """A purpose in words that a supervisor must countersign before it allows what it asks:
+    reading one person (``scope`` ``person:ID``) or a bulk export (``export:FORMAT``)."""
+
+    __tablename__ = "purpose_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(16), index=True)  # None: pending
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(256))  # why it was declined
+
+
+class Dispute(Base):
+    """A dispute a legal representative filed about one record of a person, and its review.
+
+    ``filed`` and ``under_review`` are open: the record leaves every score until it is
+    decided. An upheld dispute's effect is a new fact beside the record, never an edit: a
+    cannot-link, the address marked not the person's, a status record added, or a value
+    corrected (``field``, ``corrected_value``, kept here with the record it corrects).
+    """
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(16), index=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("source_records.record_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # not_me | not_my_address | status | value
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    grounds: Mapped[str] = mapped_column(Text)
+    document: Mapped[str | None] = mapped_column(String(256))  # the reference it rests on
+    field: Mapped[str | None] = mapped_column(String(64))  # a value dispute's field
+    claimed_value: Mapped[str | None] = mapped_column(String(256))  # the value or status
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    review_started_at: Mapped[dt.datetime | None]
+    decided_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)  # the reviewer's
+    effect: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what upholding did
+
+
 class SignInThrottle(Base):
     """Failed sign-ins counted per account name and per client address, and any lock."""
 

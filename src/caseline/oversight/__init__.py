@@ -5,7 +5,14 @@ Imports no domain code. Domain code asks for a :func:`permit` before it reads a 
 changes anything, and records the event through it in the same transaction.
 """
 
-from caseline.oversight.access import Actor, Permission, Role, authorize, require_purpose
+from caseline.oversight.access import (
+    PURPOSE_RULE,
+    Actor,
+    Permission,
+    Role,
+    authorize,
+    require_purpose,
+)
 from caseline.oversight.account_events import (
     PasswordReset,
     RequestRefused,
@@ -36,6 +43,26 @@ from caseline.oversight.audit import (
     verify_chain,
 )
 from caseline.oversight.audit_checkpoint import Checkpoint, append_checkpoint, read_checkpoints
+from caseline.oversight.countersign import (
+    CountersignPending,
+    PurposeCountersigned,
+    PurposeDeclined,
+    PurposeRequested,
+    PurposeRequestsListed,
+    PurposeRequestSummary,
+    countersign_purpose,
+    decline_purpose,
+    list_pending_purposes,
+    require_countersigned,
+    seek_countersign,
+)
+from caseline.oversight.dispute_events import (
+    DisputeDecided,
+    DisputeFiled,
+    DisputeRead,
+    DisputeReviewStarted,
+    DisputesListed,
+)
 from caseline.oversight.events import (
     AddressesEvaluated,
     CaseOpened,
@@ -92,6 +119,7 @@ from caseline.oversight.users import (
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "PURPOSE_RULE",
     "Actor",
     "AddressesEvaluated",
     "ApiTokenCreated",
@@ -107,7 +135,13 @@ __all__ = [
     "ChainReport",
     "Chart",
     "Checkpoint",
+    "CountersignPending",
     "DeparturesListed",
+    "DisputeDecided",
+    "DisputeFiled",
+    "DisputeRead",
+    "DisputeReviewStarted",
+    "DisputesListed",
     "DossierRead",
     "Event",
     "FileIngested",
@@ -125,6 +159,11 @@ __all__ = [
     "PersonsExported",
     "PersonsResolved",
     "PersonsSearched",
+    "PurposeCountersigned",
+    "PurposeDeclined",
+    "PurposeRequestSummary",
+    "PurposeRequested",
+    "PurposeRequestsListed",
     "RecordsPlaced",
     "Report",
     "ReportRead",
@@ -151,23 +190,28 @@ __all__ = [
     "authorize",
     "check_new_password",
     "checkpoint_audit_trail",
+    "countersign_purpose",
     "create_api_token",
     "create_user",
     "csrf_token",
+    "decline_purpose",
     "disable_user",
     "enable_user",
     "event_types",
     "has_users",
     "is_api_token",
     "list_api_tokens",
+    "list_pending_purposes",
     "list_users",
     "permit",
     "read_checkpoints",
     "record_unproven",
     "remove_expired_sessions",
+    "require_countersigned",
     "require_purpose",
     "reset_password",
     "revoke_api_token",
+    "seek_countersign",
     "set_role",
     "sign_in",
     "sign_out",

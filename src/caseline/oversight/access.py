@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +37,10 @@ class Permission(StrEnum):
     TAKE_CASE_STEPS = "take_case_steps"  # which steps, the lifecycle table says by role
     LIST_DEPARTURES = "list_departures"
     READ_REPORTS = "read_reports"  # the oversight reports: counts and ids, never a profile
+    COUNTERSIGN_PURPOSES = "countersign_purposes"  # a purpose in words, before it allows
+    FILE_DISPUTES = "file_disputes"  # for a person, about one of their records
+    REVIEW_DISPUTES = "review_disputes"  # another's dispute: uphold or reject it
+    READ_DISPUTES = "read_disputes"
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -56,10 +61,16 @@ _REVIEWER = frozenset(
 # The one table of who may do what; a permission not listed for a role is refused.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: _REVIEWER,
-    Role.SUPERVISOR: _REVIEWER,
-    # Legal reviewers clear status stops and run proceedings; they open no cases.
+    # Supervisors also countersign the purposes in words that others state for a read or
+    # an export (never their own).
+    Role.SUPERVISOR: _REVIEWER | {Permission.COUNTERSIGN_PURPOSES, Permission.READ_DISPUTES},
+    # Legal reviewers clear status stops and run proceedings; they open no cases. They file
+    # disputes for the persons they represent and review others' (never their own).
     Role.LEGAL: frozenset(
         {
+            Permission.FILE_DISPUTES,
+            Permission.REVIEW_DISPUTES,
+            Permission.READ_DISPUTES,
             Permission.SEARCH_PERSONS,
             Permission.READ_PERSON,
             Permission.EXPLAIN_LINKS,
@@ -89,7 +100,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
 }
 
-MIN_PURPOSE_LENGTH = 5
+# A purpose is work (``case:ID``, ``lead:ID``: checked against the case or lead by the
+# stage that reads) or a reason in words, of at least this length and this many words.
+MIN_PURPOSE_LENGTH = 15
+MIN_PURPOSE_WORDS = 3
+WORK_PURPOSE = re.compile(r"^(case|lead):[A-Za-z0-9_.:-]{1,200}$")
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters
+PURPOSE_RULE = (
+    "a purpose is case:ID (an open case you work on), lead:ID (a lead you triage), or a "
+    f"reason in words (at least {MIN_PURPOSE_LENGTH} characters and {MIN_PURPOSE_WORDS} "
+    "words) that a supervisor countersigns"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +128,12 @@ def authorize(actor: Actor, permission: Permission) -> None:
 
 
 def require_purpose(purpose: str | None) -> str:
-    """The stated purpose of reading a person, which the audit trail keeps; refused if absent."""
-    stated = (purpose or "").strip()
-    if len(stated) < MIN_PURPOSE_LENGTH:
-        raise AccessDenied(
-            f"reading a person needs a purpose of at least {MIN_PURPOSE_LENGTH} characters"
-        )
+    """The stated purpose of reading a person, which the audit trail keeps: work it names
+    (``case:ID``, ``lead:ID``) or a reason in words; refused if absent or junk (``.....``).
+    Whether the work is the reader's, or the reason countersigned, the reading stage checks."""
+    stated = " ".join((purpose or "").split())
+    if WORK_PURPOSE.match(stated):
+        return stated
+    if len(stated) < MIN_PURPOSE_LENGTH or len(_WORD.findall(stated)) < MIN_PURPOSE_WORDS:
+        raise AccessDenied(f"reading a person needs a purpose: {PURPOSE_RULE}")
     return stated

@@ -20,7 +20,7 @@ from caseline.profiles.address_evaluation import (
 )
 from caseline.profiles.address_model import load_address_model
 from caseline.profiles.address_plot import write_reliability_diagram
-from caseline.profiles.export_ftm import ExportSummary, export_ftm
+from caseline.profiles.export_ftm import EXPORT_SCOPE, ExportSummary, export_ftm
 from caseline.profiles.profile import (
     AttributeValue,
     Profile,
@@ -42,6 +42,7 @@ from caseline.profiles.status_evidence import (
 )
 
 __all__ = [
+    "EXPORT_SCOPE",
     "SMALL_GROUP_PERSONS",
     "AddressConfidence",
     "AddressEvaluation",

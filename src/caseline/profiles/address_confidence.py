@@ -26,6 +26,7 @@ from caseline.profiles.address_model import (
     returned_unseen,
 )
 from caseline.profiles.address_records import load_address_records
+from caseline.profiles.disputed import disputed_facts, scored_records
 from caseline.profiles.status_evidence import load_status_records, person_status, status_by_person
 
 
@@ -91,7 +92,8 @@ def person_addresses(
 ) -> PersonAddresses:
     """Score one person's addresses at ``as_of`` (no authorisation: the caller's job)."""
     records = load_address_records(session, person_id)
-    own = records[records["person_id"] == person_id]
+    facts = disputed_facts(session, person_id)  # what disputes take out of the score
+    own = scored_records(records[records["person_id"] == person_id], facts)
     leads = tuple(sorted(own.loc[own["lead"] == 1, "record_id"]))
     departed = person_status(load_status_records(session, [person_id]), as_of).departed_on
     evidence = score_evidence(

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonRecord, SourceRecord
 from caseline.files import PRIVATE_FILE, make_private
-from caseline.oversight import Actor, PersonsExported, permit
+from caseline.oversight import Actor, PersonsExported, permit, require_countersigned
 from caseline.profiles.address_confidence import load_departures, score_evidence
 from caseline.profiles.address_model import AddressModel
 from caseline.profiles.address_records import load_address_records
@@ -35,6 +35,9 @@ from caseline.profiles.address_records import load_address_records
 DATASET = "caseline"
 _ZIP = re.compile(r"\b(\d{5})$")
 _GENDER = {"M": "male", "F": "female", "X": "other"}
+
+
+EXPORT_SCOPE = "export:ftm"  # every person and address, as FollowTheMoney entities
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +57,12 @@ def export_ftm(
     model: AddressModel,
 ) -> ExportSummary:
     """Write every person and address to ``path``; authorised, and audited with the count.
-    The file is written beside its final name and renamed, so a failure leaves none."""
+    The file is written beside its final name and renamed, so a failure leaves none.
+
+    A bulk export needs a supervisor's countersignature of its purpose for its scope
+    (:data:`EXPORT_SCOPE`): the interface files the purpose first (``seek_countersign``)."""
     allowed = permit(actor, PersonsExported, purpose)
+    require_countersigned(session, actor, EXPORT_SCOPE, purpose or "")
     persons = {p.person_id: p for p in session.scalars(select(Person).order_by(Person.person_id))}
     attributes = _attributes(session)
     evidence = score_evidence(

@@ -15,6 +15,7 @@ from caseline.db.models import IngestRun, Person, PersonRecord, SourceRecord
 from caseline.errors import NotFoundError
 from caseline.oversight import Actor, PersonRead, permit
 from caseline.profiles.address_confidence import PersonAddresses, person_addresses
+from caseline.profiles.disputed import RecordDispute, corrected, disputed_facts
 from caseline.profiles.status_evidence import PersonStatus, load_status_records, person_status
 
 T = TypeVar("T")
@@ -61,6 +62,9 @@ class Profile:
     assurance_evidence: dict[str, Any] | None = None
     addresses: PersonAddresses | None = None
     status: PersonStatus | None = None  # status evidence and border crossings
+    # Disputes on the person's records, open and decided; records upheld as another
+    # person's are no longer shown, and upheld corrections are shown in the values.
+    disputes: tuple[RecordDispute, ...] = ()
 
     @property
     def conflicts(self) -> list[str]:
@@ -128,8 +132,10 @@ def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
         .where(PersonRecord.person_id == person_id)
         .order_by(SourceRecord.source, SourceRecord.observed_on, SourceRecord.source_key)
     ).all()
+    disputed = disputed_facts(session, person_id)
+    rows = [row for row in rows if row[0].record_id not in disputed.removed_records]
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
-    stored = [r for r, _, _ in rows]
+    stored = [corrected(r, disputed.corrections) for r, _, _ in rows]
     return Profile(
         person_id=person_id,
         names=_ranked((r.record_id, _given_family(r)) for r in stored),
@@ -147,6 +153,7 @@ def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
         assurance_evidence=person.assurance_evidence,
         addresses=person_addresses(session, person_id, as_of),
         status=person_status(load_status_records(session, [person_id]), as_of),
+        disputes=disputed.disputes,
     )
 
 

@@ -50,6 +50,11 @@ CAPABILITIES: dict[Permission, tuple[str, str | None, str | None]] = {
         "/reports",
         "caseline reports",
     ),
+    Permission.COUNTERSIGN_PURPOSES: (
+        "Countersign the purposes in words others state to read a person or export",
+        "/purposes",
+        "caseline purposes pending",
+    ),
     Permission.READ_AUDIT: ("Read the audit trail", None, "caseline audit"),
     Permission.VERIFY_AUDIT: ("Verify the audit chain", None, "caseline audit verify"),
     Permission.MANAGE_USERS: ("Add, list, disable and reset users", None, "caseline users"),

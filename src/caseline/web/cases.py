@@ -194,7 +194,7 @@ def person_on_case_page(
 ) -> Response:
     """The person's profile, read for the case (audited with it): what confirming the
     identity rests on."""
-    purpose = f"work on case {case_id}"
+    purpose = f"case:{case_id}"
     with database.transaction() as session:
         profile = read_person_on_case(session, case_id, actor=actor, as_of=day(as_of))
         history = list_person_events(

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from caseline.api.deps import Authorized, CurrentActor, DatabaseDep
+from caseline.api.deps import Authorized, CurrentActor, DatabaseDep, NotSignedIn
+from caseline.cases import read_person, read_person_events
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
-from caseline.profiles import read_profile, search_persons
-from caseline.resolve import list_person_events
-from caseline.web import account, cases, departures, dossiers, reports
+from caseline.profiles import search_persons
+from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports
 from caseline.web.templating import may, templates
 
 __all__ = ["templates", "web_router"]
@@ -24,7 +24,9 @@ web_router.include_router(account.router)
 web_router.include_router(cases.router)
 web_router.include_router(dossiers.router)
 web_router.include_router(departures.router)
+web_router.include_router(disputes.router)
 web_router.include_router(reports.router)
+web_router.include_router(purposes.router)
 
 
 @web_router.get("/", response_class=HTMLResponse)
@@ -69,9 +71,21 @@ def profile_page(
     purpose: Annotated[str, Query(max_length=256)] = "",
     as_of: Annotated[dt.date | None, Query()] = None,
 ) -> Response:
-    with database.transaction() as session:
-        profile = read_profile(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
-        history = list_person_events(session, actor, person_id, purpose)
+    """The profile, read for the work the purpose names; without one that allows the read,
+    the purposes the reader may state instead (a reason in words is filed by a form)."""
+    today = as_of or dt.date.today()
+    try:
+        with database.transaction() as session:
+            profile = read_person(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
+            history = read_person_events(
+                session, person_id, actor=actor, purpose=purpose, as_of=today
+            )
+    except NotSignedIn:
+        raise
+    except AccessDenied as exc:
+        return purposes.purpose_page(
+            request, database, actor, person_id, purpose=purpose, refusal=exc, as_of=today
+        )
     return templates.TemplateResponse(
         request,
         "profile.html",

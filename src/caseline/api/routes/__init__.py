@@ -6,9 +6,11 @@ from caseline.api.routes import (
     audit,
     cases,
     departures,
+    disputes,
     pairs,
     person_events,
     persons,
+    purposes,
     reports,
     sessions,
     tokens,
@@ -19,8 +21,10 @@ api_router.include_router(sessions.router)
 api_router.include_router(tokens.router)
 api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
+api_router.include_router(purposes.router)
 api_router.include_router(pairs.router)
 api_router.include_router(cases.router)
 api_router.include_router(departures.router)
+api_router.include_router(disputes.router)
 api_router.include_router(audit.router)
 api_router.include_router(reports.router)

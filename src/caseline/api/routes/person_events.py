@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep
+from caseline.api.routes.persons import PURPOSE_HELP
+from caseline.cases import read_person_events, state_purpose
 from caseline.oversight import Actor, Permission
-from caseline.resolve import list_person_events
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
@@ -30,12 +31,14 @@ def events(
     person_id: str,
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
-    purpose: Annotated[
-        str, Query(min_length=5, max_length=256, description="Why you read this person")
-    ],
+    purpose: Annotated[str, Query(max_length=256, description=PURPOSE_HELP)],
 ) -> list[PersonEventOut]:
     """Merges (the person now holds the records of the related persons) and splits (the
-    person's records now form the related persons), oldest first. Needs a purpose; audited."""
+    person's records now form the related persons), oldest first. Needs a purpose bound to
+    the reader's work, as a profile does; audited."""
+    today = dt.date.today()
+    with database.transaction() as session:  # a reason in words stays filed if refused
+        state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=today)
     with database.transaction() as session:
-        found = list_person_events(session, actor, person_id, purpose)
+        found = read_person_events(session, person_id, actor=actor, purpose=purpose, as_of=today)
     return [PersonEventOut.model_validate(e, from_attributes=True) for e in found]

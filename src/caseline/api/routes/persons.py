@@ -9,10 +9,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep
+from caseline.cases import read_person, state_purpose
 from caseline.oversight import Actor, Permission
-from caseline.profiles import AttributeValue, Profile, read_profile, search_persons
+from caseline.profiles import AttributeValue, Profile, search_persons
 
 router = APIRouter(prefix="/persons", tags=["persons"])
+PURPOSE_HELP = (
+    "Why you read this person: case:ID (an open case you work on), lead:ID (a lead you "
+    "triage), or a reason in words that a supervisor countersigns (recorded)"
+)
 
 
 class PersonSummaryOut(BaseModel):
@@ -97,6 +102,18 @@ class BorderEventOut(BaseModel):
     nationality: str | None
 
 
+class RecordDisputeOut(BaseModel):
+    id: int
+    record_id: str
+    kind: str
+    state: str
+    open: bool
+    field: str | None
+    claimed_value: str | None
+    filed_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
 class ProfileOut(BaseModel):
     person_id: str
     best_name: str
@@ -114,6 +131,7 @@ class ProfileOut(BaseModel):
     status: list[StatusEvidenceOut]
     border: list[BorderEventOut]
     departed_on: dt.date | None  # the last exit on record, if no entry followed it
+    disputes: list[RecordDisputeOut] = []  # on the person's records, open and decided
 
     @classmethod
     def of(cls, profile: Profile) -> ProfileOut:
@@ -150,6 +168,9 @@ class ProfileOut(BaseModel):
                 )
                 for e in (profile.status.evidence if profile.status else [])
             ],
+            disputes=[
+                RecordDisputeOut.model_validate(d, from_attributes=True) for d in profile.disputes
+            ],
             border=[
                 BorderEventOut.model_validate(b, from_attributes=True)
                 for b in (profile.status.border if profile.status else [])
@@ -164,11 +185,13 @@ def search(
     actor: Annotated[Actor, Authorized(Permission.SEARCH_PERSONS)],
     name: Annotated[str, Query(min_length=1, max_length=200, description="Words of the name")],
     purpose: Annotated[
-        str, Query(min_length=5, max_length=256, description="Why you search (recorded)")
+        str,
+        Query(max_length=256, description="Why you search: case:ID, lead:ID or a reason in words"),
     ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[PersonSummaryOut]:
-    """Persons whose best-known name has every word given (whole words). Audited."""
+    """Persons whose best-known name has every word given (whole words): names and record
+    counts only. A reason in words is enough to search (not to read a profile). Audited."""
     with database.transaction() as session:
         found = search_persons(session, name, actor=actor, purpose=purpose, limit=limit)
     return [PersonSummaryOut.model_validate(p, from_attributes=True) for p in found]
@@ -179,16 +202,21 @@ def read(
     person_id: str,
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
-    purpose: Annotated[
-        str, Query(min_length=5, max_length=256, description="Why you read this person")
-    ],
+    purpose: Annotated[str, Query(max_length=256, description=PURPOSE_HELP)],
     as_of: Annotated[
         dt.date | None, Query(description="Date the address confidence is for (default today)")
     ] = None,
 ) -> ProfileOut:
     """One person's profile: attributes with the records behind each value (conflicts kept),
     identity assurance, addresses with the probability each is current and its evidence,
-    and every record with provenance. Needs a purpose; audited."""
+    and every record with provenance. Needs a purpose bound to the reader's work (403 until
+    a reason in words is countersigned); audited."""
+    with database.transaction() as session:  # a reason in words stays filed if refused
+        state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=_day(as_of))
     with database.transaction() as session:
-        profile = read_profile(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
+        profile = read_person(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
     return ProfileOut.of(profile)
+
+
+def _day(as_of: dt.date | None) -> dt.date:
+    return as_of or dt.date.today()
