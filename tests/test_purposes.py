@@ -10,12 +10,13 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caseline.cases import Lead, find_leads
+from caseline.cases import Lead, file_dispute, find_leads
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import AuditEvent
+from caseline.db.models import AuditEvent, PersonRecord
+from caseline.oversight import Actor, Role, create_user
 from caseline.server import create_app
-from tests.conftest import PASSWORD, last_audit_seq
+from tests.conftest import ADMIN, PASSWORD, last_audit_seq
 from tests.web_support import web_sign_in
 
 AS_OF = dt.date(2026, 1, 1)
@@ -172,3 +173,55 @@ def test_the_web_offers_the_readers_work_and_supervisors_countersign(
     assert reason not in sam.get("/purposes").text
     read = ann.get(f"/persons/{lead.person_id}", params={"purpose": reason})
     assert read.status_code == 200 and 'id="person-name"' in read.text
+
+
+def test_an_open_dispute_allows_its_person_to_who_filed_it_and_who_reviews_it(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    settings, database = mutable_resolved
+    lead, *others = _leads(database)
+    other = next(x for x in others if x.person_id != lead.person_id)
+    with database.transaction() as session:
+        create_user(session, "liz", Role.LEGAL, PASSWORD, actor=ADMIN)
+        create_user(session, "lou", Role.LEGAL, PASSWORD, actor=ADMIN)
+        record_id = session.scalars(
+            select(PersonRecord.record_id).where(PersonRecord.person_id == lead.person_id)
+        ).first()
+        assert record_id is not None
+        filed = file_dispute(
+            session,
+            Actor("lee", Role.LEGAL),
+            person_id=lead.person_id,
+            record_id=record_id,
+            kind="not_my_address",
+            grounds="the person never lived at this address",
+        )
+    purpose = f"dispute:{filed.id}"
+    with TestClient(create_app(settings, database)) as client:
+        lee, liz, lou, ann = (_bearer(client, n) for n in ("lee", "liz", "lou", "ann"))
+        since = last_audit_seq(database)
+        assert _read(client, lead.person_id, purpose, lee).status_code == 200  # filed it
+        assert _read(client, lead.person_id, purpose, liz).status_code == 200  # may take it
+        with database.transaction() as session:
+            reads = session.scalars(
+                select(AuditEvent).where(AuditEvent.seq > since, AuditEvent.action == "read_person")
+            ).all()
+        assert [(e.actor, e.purpose) for e in reads] == [("lee", purpose), ("liz", purpose)]
+        analyst = _read(client, lead.person_id, purpose, ann)
+        assert analyst.status_code == 403 and "not ann's work" in analyst.json()["detail"]
+        foreign = _read(client, other.person_id, purpose, lee)
+        assert foreign.status_code == 403 and "not about person" in foreign.json()["detail"]
+        taken = client.post(f"/api/disputes/{filed.id}/review", headers=liz)
+        assert taken.status_code == 200, taken.text
+        # Under review, it is the reviewer's work (and the filer's), no other reviewer's.
+        assert _read(client, lead.person_id, purpose, lou).status_code == 403
+        assert _read(client, lead.person_id, purpose, liz).status_code == 200
+        decided = client.post(
+            f"/api/disputes/{filed.id}/decision",
+            json={"uphold": False, "reason": "the lease shows the person there"},
+            headers=liz,
+        )
+        assert decided.status_code == 200, decided.text
+        closed = _read(client, lead.person_id, purpose, lee)
+        assert closed.status_code == 403 and "only an open one" in closed.json()["detail"]
+        assert _read(client, lead.person_id, "dispute:999999", lee).status_code == 404

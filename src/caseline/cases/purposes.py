@@ -5,10 +5,13 @@
   the case or took a step of it.
 - ``lead:ID``: a lead being triaged: the records still give it on the day, it names the
   person, no case is open on it yet, and the reader's role lists leads.
+- ``dispute:ID``: an open dispute about the person that the reader filed (a legal
+  representative) or reviews (the reviewer under review; any legal reviewer, other than
+  who filed it, while it waits for one).
 - A reason in words (``access.require_purpose``): filed for a supervisor's countersignature
   (``oversight.countersign``), listed for them until they do; the read waits for it.
 
-Disputes do not exist yet, so "a dispute being reviewed" is no purpose yet. The interfaces
+The interfaces
 call :func:`state_purpose` in a transaction of its own (so that a reason filed for
 countersigning stays filed when the read is refused), then :func:`read_person`.
 """
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from caseline.cases.leads import find_leads, lead_by_id
 from caseline.cases.workflow import OUTCOMES
-from caseline.db.models import Case, CaseTransition, Person, PersonEvent
+from caseline.db.models import Case, CaseTransition, Dispute, Person, PersonEvent
 from caseline.errors import AccessDenied, NotFoundError
 from caseline.oversight import (
     Actor,
@@ -37,6 +40,7 @@ from caseline.oversight import (
     seek_countersign,
 )
 from caseline.profiles import Profile, read_profile
+from caseline.profiles.disputed import OPEN_STATES, DisputeState
 from caseline.resolve import PersonChangeEvent, list_person_events
 
 
@@ -134,6 +138,15 @@ def work_on_person(
         )
         if _assigned(session, case, actor)
     ]
+    choices += [
+        WorkChoice(f"dispute:{dispute.id}", f"dispute {dispute.id} ({dispute.kind})")
+        for dispute in session.scalars(
+            select(Dispute)
+            .where(Dispute.person_id == person_id, Dispute.state.in_(OPEN_STATES))
+            .order_by(Dispute.id)
+        )
+        if _works_on_dispute(dispute, actor)
+    ]
     if _triages(actor):
         choices += [
             WorkChoice(f"lead:{lead.lead_id}", f"lead: {lead.found}")
@@ -148,7 +161,7 @@ def person_scope(person_id: str) -> str:
 
 
 def _is_work(stated: str) -> bool:
-    return stated.startswith(("case:", "lead:"))
+    return stated.startswith(("case:", "lead:", "dispute:"))
 
 
 def _bind_work(
@@ -171,6 +184,8 @@ def _bind_work(
                 "opened it or took a step of it"
             )
         return BoundPurpose(stated, case_id=str(case.id))
+    if kind == "dispute":
+        return _bind_dispute(session, person_id, actor, stated, ref)
     if not _triages(actor):
         raise AccessDenied(f"role '{actor.role}' triages no leads: state a case or a reason")
     lead = lead_by_id(session, ref, as_of)
@@ -179,6 +194,39 @@ def _bind_work(
     if lead.open_case is not None:
         raise AccessDenied(f"a case is open on this lead: read for case:{lead.open_case}")
     return BoundPurpose(stated)
+
+
+def _bind_dispute(
+    session: Session, person_id: str, actor: Actor, stated: str, ref: str
+) -> BoundPurpose:
+    if not ref.isdigit():
+        raise AccessDenied(f"{stated!r} names no dispute: dispute:ID, with its number")
+    dispute = session.get(Dispute, int(ref))
+    if dispute is None:
+        raise NotFoundError(f"no dispute {ref}")
+    if dispute.state not in OPEN_STATES:
+        raise AccessDenied(f"dispute {ref} is {dispute.state}: only an open one is a purpose")
+    if dispute.person_id != person_id:
+        raise AccessDenied(f"dispute {ref} is not about person {person_id}")
+    if not _works_on_dispute(dispute, actor):
+        raise AccessDenied(
+            f"dispute {ref} is not {actor.username}'s work: it is read by who filed it and "
+            "who reviews it"
+        )
+    return BoundPurpose(stated)
+
+
+def _works_on_dispute(dispute: Dispute, actor: Actor) -> bool:
+    """The filer, the reviewer, or (while it waits for one) a legal reviewer who may take it."""
+    if actor.username in (dispute.filed_by, dispute.reviewer):
+        return True
+    if dispute.state != DisputeState.FILED.value:
+        return False
+    try:
+        authorize(actor, Permission.REVIEW_DISPUTES)
+    except AccessDenied:
+        return False
+    return True
 
 
 def _known_person(session: Session, person_id: str) -> bool:

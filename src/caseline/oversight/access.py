@@ -100,14 +100,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
 }
 
-# A purpose is work (``case:ID``, ``lead:ID``: checked against the case or lead by the
+# A purpose is work (``case:ID``, ``lead:ID``, ``dispute:ID``: checked against it by the
 # stage that reads) or a reason in words, of at least this length and this many words.
 MIN_PURPOSE_LENGTH = 15
 MIN_PURPOSE_WORDS = 3
-WORK_PURPOSE = re.compile(r"^(case|lead):[A-Za-z0-9_.:-]{1,200}$")
+WORK_PURPOSE = re.compile(r"^(case|lead|dispute):[A-Za-z0-9_.:-]{1,200}$")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters
 PURPOSE_RULE = (
-    "a purpose is case:ID (an open case you work on), lead:ID (a lead you triage), or a "
+    "a purpose is case:ID (an open case you work on), lead:ID (a lead you triage), "
+    "dispute:ID (an open dispute you filed or review), or a "
     f"reason in words (at least {MIN_PURPOSE_LENGTH} characters and {MIN_PURPOSE_WORDS} "
     "words) that a supervisor countersigns"
 )
@@ -129,8 +130,9 @@ def authorize(actor: Actor, permission: Permission) -> None:
 
 def require_purpose(purpose: str | None) -> str:
     """The stated purpose of reading a person, which the audit trail keeps: work it names
-    (``case:ID``, ``lead:ID``) or a reason in words; refused if absent or junk (``.....``).
-    Whether the work is the reader's, or the reason countersigned, the reading stage checks."""
+    (``case:ID``, ``lead:ID``, ``dispute:ID``) or a reason in words; refused if absent or
+    junk (``.....``). Whether the work is the reader's, or the reason countersigned, the
+    reading stage checks."""
     stated = " ".join((purpose or "").split())
     if WORK_PURPOSE.match(stated):
         return stated

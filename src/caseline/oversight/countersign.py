@@ -32,7 +32,7 @@ class CountersignPending(AccessDenied):
     def __init__(self, request_id: int, scope: str) -> None:
         super().__init__(
             f"the purpose waits for a supervisor's countersignature (request {request_id}, "
-            f"{scope}); or state case:ID or lead:ID"
+            f"{scope}); or state case:ID, lead:ID or dispute:ID"
         )
         self.request_id = request_id
 

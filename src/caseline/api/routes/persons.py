@@ -16,7 +16,8 @@ from caseline.profiles import AttributeValue, Profile, search_persons
 router = APIRouter(prefix="/persons", tags=["persons"])
 PURPOSE_HELP = (
     "Why you read this person: case:ID (an open case you work on), lead:ID (a lead you "
-    "triage), or a reason in words that a supervisor countersigns (recorded)"
+    "triage), dispute:ID (an open dispute you filed or review), or a reason in words that a "
+    "supervisor countersigns (recorded)"
 )
 
 
@@ -186,7 +187,7 @@ def search(
     name: Annotated[str, Query(min_length=1, max_length=200, description="Words of the name")],
     purpose: Annotated[
         str,
-        Query(max_length=256, description="Why you search: case:ID, lead:ID or a reason in words"),
+        Query(max_length=256, description="Why you search: case:ID, ... or a reason"),
     ],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[PersonSummaryOut]:
