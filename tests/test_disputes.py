@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from caseline.cases import (
     DisputeKind,
     DisputeState,
+    LeadRule,
     decide_dispute,
     facts_of,
     file_dispute,
+    find_leads,
     list_disputes,
     open_case,
     read_dispute,
@@ -292,3 +294,25 @@ def test_open_cases_on_the_person_are_flagged_for_a_fresh_look(
         after = facts_of(session, case.id, Thresholds.of(settings), AS_OF).changed_at
     assert filed.open_cases == (case.id,)
     assert after is not None and (before is None or after > before)
+
+
+def test_a_lead_resting_on_a_record_under_open_dispute_waits_for_the_decision(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    _, database = mutable_resolved
+    with database.transaction() as session:
+        lead = next(
+            x
+            for x in find_leads(session, AS_OF)
+            if x.rule is LeadRule.REMOVAL_ORDER_NOT_DEPARTED and x.open_case is None
+        )
+        order = lead.records[0]
+        filed = file_dispute(session, LEE, person_id=lead.person_id, record_id=order,
+                             kind="not_me", grounds="the order names another man of this name")  # fmt: skip
+    with database.transaction() as session:
+        during = {x.lead_id for x in find_leads(session, AS_OF, person_ids=[lead.person_id])}
+    assert lead.lead_id not in during  # the order leaves the status evidence while open
+    assert _take_up(database, filed.id, uphold=False) is DisputeState.REJECTED
+    with database.transaction() as session:
+        after = {x.lead_id for x in find_leads(session, AS_OF, person_ids=[lead.person_id])}
+    assert lead.lead_id in after

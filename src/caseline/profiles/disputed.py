@@ -130,17 +130,21 @@ def disputed_facts(session: Session, person_id: str) -> DisputedFacts:
     return DisputedFacts(person_id, disputes, keys)
 
 
-def not_removed() -> ColumnElement[bool]:
-    """A condition on (PersonRecord, SourceRecord) rows: the record is not one upheld as
-    another person's while resolution still holds it in this person."""
+def still_scored() -> ColumnElement[bool]:
+    """A condition on (PersonRecord, SourceRecord) rows: the record may be scored: it is
+    under no open dispute, and not upheld as another person's while resolution still holds
+    it in this person."""
     return ~exists(
         select(Dispute.id).where(
-            and_(
-                Dispute.record_id == SourceRecord.record_id,
-                Dispute.person_id == PersonRecord.person_id,
-                Dispute.kind == DisputeKind.NOT_ME.value,
-                Dispute.state == DisputeState.UPHELD.value,
-            )
+            Dispute.record_id == SourceRecord.record_id,
+            or_(
+                Dispute.state.in_(OPEN_STATES),
+                and_(
+                    Dispute.person_id == PersonRecord.person_id,
+                    Dispute.kind == DisputeKind.NOT_ME.value,
+                    Dispute.state == DisputeState.UPHELD.value,
+                ),
+            ),
         )
     )
 

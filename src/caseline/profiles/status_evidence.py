@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import PersonRecord, SourceRecord
-from caseline.profiles.disputed import not_removed
+from caseline.profiles.disputed import still_scored
 from caseline.standardise.status import PROTECTIVE, STOPPING, StatusTerm
 
 # Without a stated expiry a visa admits its holder for six years from the first entry on it
@@ -118,7 +118,7 @@ def load_status_records(
             SourceRecord.extra,
         )
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
-        .where(status_record_filter(), not_removed())
+        .where(status_record_filter(), still_scored())
     )
     if person_ids is not None:
         statement = statement.where(PersonRecord.person_id.in_(list(person_ids)))
