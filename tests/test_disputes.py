@@ -307,8 +307,9 @@ def test_a_lead_resting_on_a_record_under_open_dispute_waits_for_the_decision(
             if x.rule is LeadRule.REMOVAL_ORDER_NOT_DEPARTED and x.open_case is None
         )
         order = lead.records[0]
+        grounds = "the order names another man of this name"
         filed = file_dispute(session, LEE, person_id=lead.person_id, record_id=order,
-                             kind="not_me", grounds="the order names another man of this name")  # fmt: skip
+                             kind="not_me", grounds=grounds)  # fmt: skip
     with database.transaction() as session:
         during = {x.lead_id for x in find_leads(session, AS_OF, person_ids=[lead.person_id])}
     assert lead.lead_id not in during  # the order leaves the status evidence while open
