@@ -112,12 +112,14 @@ def list_users(session: Session, *, actor: Actor) -> list[UserSummary]:
 
 
 def disable_user(session: Session, username: str, *, actor: Actor) -> int:
-    """Stop a user signing in and end their sessions; returns how many ended."""
+    """Stop a user signing in and end their sessions; returns how many ended. An admin
+    disables others only, and never the last enabled admin."""
     allowed = permit(actor, UserDisabled)
     user = _existing(session, username)
     if user.disabled_at is not None:
         raise StateError(f"user {user.username} is already disabled")
     _keep_an_admin(session, user, still_admin=False)
+    _not_oneself(user, actor, "disable")
     user.disabled_at = dt.datetime.now(dt.UTC)
     ended = end_sessions(session, user)
     allowed.record(session, UserDisabled(username=user.username, sessions_ended=ended))
@@ -150,12 +152,14 @@ def reset_password(session: Session, username: str, password: str, *, actor: Act
 
 
 def set_role(session: Session, username: str, role: Role, *, actor: Actor) -> int:
-    """Give a user another role and end their sessions; returns how many ended."""
+    """Give a user another role and end their sessions; returns how many ended. An admin
+    changes others' roles only, and never takes the last enabled admin's."""
     allowed = permit(actor, RoleChanged)
     user = _existing(session, username)
     if user.role == role.value:
         raise StateError(f"user {user.username} already has the role {role.value}")
     _keep_an_admin(session, user, still_admin=role is Role.ADMIN)
+    _not_oneself(user, actor, "change the role of")
     before = user.role
     user.role = role.value
     ended = end_sessions(session, user)
@@ -205,6 +209,13 @@ def _keep_an_admin(session: Session, user: User, *, still_admin: bool) -> None:
     )
     if not others:
         raise StateError(f"{user.username} is the last enabled admin: add another admin first")
+
+
+def _not_oneself(user: User, actor: Actor, change: str) -> None:
+    """Refuse an admin a change to their own account that would lock them out mid-session:
+    another admin makes it, so no one removes their own leave by a slip."""
+    if user.username_key == actor.username.strip().lower():
+        raise StateError(f"an admin may not {change} themselves: another admin does it")
 
 
 def _actor(user: User) -> Actor:

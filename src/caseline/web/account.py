@@ -57,7 +57,11 @@ CAPABILITIES: dict[Permission, tuple[str, str | None, str | None]] = {
     ),
     Permission.READ_AUDIT: ("Read the audit trail", None, "caseline audit"),
     Permission.VERIFY_AUDIT: ("Verify the audit chain", None, "caseline audit verify"),
-    Permission.MANAGE_USERS: ("Add, list, disable and reset users", None, "caseline users"),
+    Permission.MANAGE_USERS: (
+        "Add, list, disable and reset users, and change their roles",
+        "/users",
+        "caseline users",
+    ),
     Permission.INGEST_FILES: ("Ingest source files", None, "caseline ingest"),
     Permission.READ_INGEST_PROBLEMS: ("Read quarantined rows", None, "caseline problems"),
     Permission.RESOLVE_PERSONS: ("Resolve records into persons", None, "caseline resolve"),

@@ -14,11 +14,13 @@ from caseline.api.routes import (
     reports,
     sessions,
     tokens,
+    users,
 )
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(sessions.router)
 api_router.include_router(tokens.router)
+api_router.include_router(users.router)
 api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
 api_router.include_router(purposes.router)
