@@ -10,10 +10,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caseline.cases import REPORTS, Thresholds, read_report, take_step
+from caseline.cases import (
+    REPORTS,
+    DisputeState,
+    Thresholds,
+    decide_dispute,
+    file_dispute,
+    read_report,
+    start_review,
+    take_step,
+)
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import AuditEvent, Person
+from caseline.db.models import AuditEvent, Dispute, Person, PersonRecord, SourceRecord
 from caseline.errors import AccessDenied, InputError, NotFoundError
 from caseline.oversight import Actor, Period, Report, Role
 from caseline.oversight.audit import AuditEntry, record_event
@@ -24,6 +33,8 @@ from tests.case_pages import ANN, AS_OF, lead_case
 from tests.conftest import PASSWORD, last_audit_seq
 
 AUD = Actor("aud", Role.AUDITOR)
+LEE = Actor("lee", Role.LEGAL)  # files disputes, for the person
+LIZ = Actor("liz", Role.LEGAL)  # reviews them
 ENGINEER = Actor("test-operator", Role.DATA_ENGINEER)
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -205,10 +216,23 @@ def test_case_reports_count_states_guards_and_overdue_departures(
             period=Period.of(),
             thresholds=Thresholds(identity=1.01, address=settings.address_threshold),
         ).records()
+        by_week = read_report(
+            session,
+            "guard-stops-by-week",
+            actor=AUD,
+            period=Period.of(),
+            thresholds=Thresholds(identity=1.01, address=settings.address_threshold),
+        ).records()
     guards = {r["guard"]: r for r in held}
     assert guards["identity_assurance"]["open_cases_held"] == 1
     assert guards["identity_assurance"]["case_ids"] == str(case_id)
     assert "two_people" not in guards and "identity_seen" not in guards  # who acts
+    monday = TODAY - dt.timedelta(days=TODAY.weekday())
+    assert by_week == [
+        {"week_of": monday.isoformat(), "open_cases": 1, "held": 1,
+         **{g: int(r["open_cases_held"] or 0) for g, r in guards.items()}}
+    ]  # fmt: skip
+    assert by_week[0]["identity_assurance"] == 1
     overdue = _read(settings, database, "overdue-departures", end=AS_OF).records()
     assert overdue and all(int(str(r["days_overdue"])) > 0 for r in overdue)
     assert all(dt.date.fromisoformat(str(r["deadline"])) < AS_OF for r in overdue)
@@ -245,3 +269,87 @@ def test_csv_defuses_what_a_spreadsheet_would_run(resolved: tuple[Settings, Data
     text = _read(settings, database, "reads-by-purpose").csv()
     cells = [row[0] for row in csv.reader(io.StringIO(text))]
     assert "'" + formula in cells and formula not in cells
+
+
+def _records_with_addresses(database: Database, person_id: str) -> list[str]:
+    with database.transaction() as session:
+        return list(
+            session.scalars(
+                select(SourceRecord.record_id)
+                .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
+                .where(PersonRecord.person_id == person_id, SourceRecord.street.is_not(None))
+                .order_by(SourceRecord.record_id)
+            )
+        )
+
+
+def test_the_disputes_report_counts_kinds_states_and_days_to_decision(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    """Four disputes the test files itself, filed 10, 6, 3 and 1 days ago: one upheld after
+    4 days, one rejected after 2, one under review and one still filed."""
+    settings, database = mutable_resolved
+    person = _a_person(database)
+    records = _records_with_addresses(database, person.person_id)
+    assert len(records) >= 3
+    now = dt.datetime.now(dt.UTC)
+    claims = [  # kind, record, filed days ago, days to decision
+        ("not_me", records[0], 10, 4.0),  # upheld
+        ("not_my_address", records[1], 6, 2.0),  # rejected
+        ("not_my_address", records[2], 3, None),  # under review
+        ("status", records[0], 1, None),  # filed
+    ]
+    ids = []
+    for kind, record_id, _, _ in claims:
+        with database.transaction() as session:
+            filed = file_dispute(
+                session, LEE, person_id=person.person_id, record_id=record_id, kind=kind,
+                grounds="the person says this is not so", document="card 1234",
+                value="permanent_resident",
+            )  # fmt: skip
+            ids.append(filed.id)
+    for dispute_id in ids[:3]:
+        with database.transaction() as session:
+            start_review(session, LIZ, dispute_id)
+    for dispute_id, uphold in ((ids[0], True), (ids[1], False)):
+        with database.transaction() as session:
+            decided = decide_dispute(session, LIZ, dispute_id, uphold=uphold,
+                                     reason="checked against the document")  # fmt: skip
+        assert decided.state is (DisputeState.UPHELD if uphold else DisputeState.REJECTED)
+    with database.transaction() as session:  # back-dated, as if filed over the last days
+        for dispute_id, (_, _, ago, took) in zip(ids, claims, strict=True):
+            row = session.get(Dispute, dispute_id)
+            assert row is not None
+            row.filed_at = now - dt.timedelta(days=ago)
+            row.review_started_at = row.filed_at if row.review_started_at else None
+            if took is not None:
+                row.decided_at = row.filed_at + dt.timedelta(days=took)
+    report = _read(settings, database, "disputes", start=TODAY - dt.timedelta(days=30))
+    rows = {r["kind"]: r for r in report.records()}
+    assert set(rows) == {"not_me", "not_my_address", "status", "all"}
+    assert rows["not_me"] == {
+        "kind": "not_me", "disputes": 1, "filed": 0, "under_review": 0, "upheld": 1,
+        "rejected": 0, "median_open_days": None, "oldest_open_days": None,
+        "median_days_to_decision": 4.0, "max_days_to_decision": 4.0,
+    }  # fmt: skip
+    address = rows["not_my_address"]
+    assert (address["disputes"], address["under_review"], address["rejected"]) == (2, 1, 1)
+    assert address["max_days_to_decision"] == 2.0
+    end_of_today = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    waited = round((end_of_today - (now - dt.timedelta(days=3))).total_seconds() / 86400, 1)
+    assert address["oldest_open_days"] == waited
+    everything = rows["all"]
+    assert (everything["disputes"], everything["filed"], everything["upheld"]) == (4, 1, 1)
+    assert everything["median_days_to_decision"] == 3.0  # of 4 and 2
+    assert everything["max_days_to_decision"] == 4.0
+    # Ids and counts only: no person, record or name.
+    text = report.csv()
+    assert person.person_id not in text and person.display_name not in text
+    assert not any(record_id in text for record_id in records)
+    # At the end of a period before the decisions, the decided ones were still open.
+    earlier = _read(settings, database, "disputes", end=TODAY - dt.timedelta(days=7))
+    (only,) = [r for r in earlier.records() if r["kind"] == "not_me"]
+    assert (only["disputes"], only["under_review"], only["upheld"]) == (1, 1, 0)
+    assert [r["kind"] for r in earlier.records()] == ["not_me", "all"]
+    old = dt.date(2000, 1, 1)
+    assert _read(settings, database, "disputes", start=old, end=old).rows == ()

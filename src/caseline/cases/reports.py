@@ -1,5 +1,6 @@
 """The oversight reports, in one list: the case reports here (cases by state and age, what
-the guards hold, overdue departures) beside those read from the audit trail
+the guards hold, by guard and by week opened, overdue departures), the disputes report
+(:mod:`caseline.cases.dispute_report`), beside those read from the audit trail
 (:mod:`caseline.oversight.trail_reports`, :mod:`caseline.oversight.accuracy_report`).
 
 The interfaces read a report by name through :func:`read_report`; each report checks the
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.cases.departures import DepartureState, find_departures
+from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
 from caseline.db.models import Case
@@ -102,35 +104,47 @@ def _band_limits() -> list[tuple[int, int]]:
     return [(low, high) for low, (high, _) in zip(lows, _AGE_BANDS, strict=True)]
 
 
+def _held_now(
+    session: Session, actor: Actor, period: Period, thresholds: Thresholds
+) -> tuple[list[Case], dict[int, dict[Guard, int]]]:
+    """The open cases opened in the period, and per case the guards that hold it now at
+    any of its next steps (judged at the period's end, each step as it would be proposed at
+    the person's likeliest address), with how many steps each holds."""
+    held: dict[int, dict[Guard, int]] = {}
+    open_cases = [c for c in _cases(session, period) if State(c.state) in ACTIVE]
+    for case in open_cases:
+        facts = gather_facts(session, case, thresholds, period.end)
+        own = [a for a in facts.addresses.addresses if not a.lead]
+        likeliest = {Field.ADDRESS.value: own[0].address} if own else {}
+        steps: dict[Guard, int] = defaultdict(int)
+        for transition in transitions_from(State(case.state)):
+            for guard in transition.guards:
+                if guard in _ABOUT_WHO_ACTS:
+                    continue
+                if not evaluate(guard, facts, actor, likeliest, case).passed:
+                    steps[guard] += 1
+        held[case.id] = dict(steps)
+    return open_cases, held
+
+
+_CASE_GUARDS = tuple(guard for guard in Guard if guard not in _ABOUT_WHO_ACTS)
+
+
 def guard_holds(
     session: Session, *, actor: Actor, period: Period, thresholds: Thresholds
 ) -> Report:
     """Per guard: the open cases it holds now, judged as of the period's end, at any of
     their next steps (the step as it would be proposed at the person's likeliest address)."""
     allowed = report_permit(actor)
-    held: dict[Guard, set[int]] = defaultdict(set)
-    steps: dict[Guard, int] = defaultdict(int)
-    open_cases = [c for c in _cases(session, period) if State(c.state) in ACTIVE]
-    for case in open_cases:
-        facts = gather_facts(session, case, thresholds, period.end)
-        own = [a for a in facts.addresses.addresses if not a.lead]
-        likeliest = {Field.ADDRESS.value: own[0].address} if own else {}
-        for transition in transitions_from(State(case.state)):
-            for guard in transition.guards:
-                if guard in _ABOUT_WHO_ACTS:
-                    continue
-                if not evaluate(guard, facts, actor, likeliest, case).passed:
-                    held[guard].add(case.id)
-                    steps[guard] += 1
+    open_cases, held = _held_now(session, actor, period, thresholds)
     rows = tuple(
         (
             guard.value,
-            len(held.get(guard, ())),
-            steps.get(guard, 0),
-            ", ".join(str(i) for i in sorted(held.get(guard, ()))),
+            sum(1 for guards in held.values() if guard in guards),
+            sum(guards.get(guard, 0) for guards in held.values()),
+            ", ".join(str(i) for i in sorted(i for i, guards in held.items() if guard in guards)),
         )
-        for guard in Guard
-        if guard not in _ABOUT_WHO_ACTS
+        for guard in _CASE_GUARDS
     )
     report = Report(
         name="guard-stops",
@@ -142,6 +156,37 @@ def guard_holds(
         "A step a guard stopped is refused and rolled back, so the trail keeps no count "
         "of past stops; this is what the guards hold now.",
         chart=Chart("guard", "open_cases_held"),
+    )
+    return recorded(session, allowed, report)
+
+
+def guard_holds_by_week(
+    session: Session, *, actor: Actor, period: Period, thresholds: Thresholds
+) -> Report:
+    """Per week the cases were opened in (from its Monday): the open cases, how many a guard
+    holds now, and how many each guard holds, judged as ``guard-stops`` judges them."""
+    allowed = report_permit(actor)
+    open_cases, held = _held_now(session, actor, period, thresholds)
+    weeks: dict[dt.date, list[Case]] = defaultdict(list)
+    for case in open_cases:
+        opened = as_utc(case.opened_at).date()
+        weeks[opened - dt.timedelta(days=opened.weekday())].append(case)
+    rows: list[tuple[Cell, ...]] = []
+    for monday, cases in sorted(weeks.items()):
+        by_guard = [sum(1 for c in cases if guard in held[c.id]) for guard in _CASE_GUARDS]
+        rows.append(
+            (monday.isoformat(), len(cases), sum(1 for c in cases if held[c.id]), *by_guard)
+        )
+    report = Report(
+        name="guard-stops-by-week",
+        title="Guard stops by week opened: the open cases the guards hold",
+        period=period,
+        columns=("week_of", "open_cases", "held", *(guard.value for guard in _CASE_GUARDS)),
+        rows=tuple(rows),
+        note=f"Open cases opened in the period, by the week they were opened (its Monday), "
+        f"judged on {period.end}. Past stops leave no record (a stopped step is rolled "
+        "back), so this counts what the guards hold now, not the stops of each week.",
+        chart=Chart("week_of", "held"),
     )
     return recorded(session, allowed, report)
 
@@ -210,7 +255,11 @@ REPORTS: dict[str, ReportKind] = {
         ReportKind("refused-attempts", "Refused attempts", _trail(refused_attempts)),
         ReportKind("cases-by-state", "Cases by state and age", _trail(cases_by_state)),
         ReportKind("guard-stops", "Guard stops by guard", _cases_with(guard_holds)),
+        ReportKind(
+            "guard-stops-by-week", "Guard stops by week opened", _cases_with(guard_holds_by_week)
+        ),
         ReportKind("overdue-departures", "Overdue departures", _cases_with(overdue_departures)),
+        ReportKind("disputes", "Disputes by kind and state", _trail(disputes_by_kind)),
         ReportKind("accuracy-by-group", "Accuracy per naming group", _trail(accuracy_by_group)),
     )
 }
