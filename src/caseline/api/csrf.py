@@ -3,7 +3,8 @@
 A request that brings the session cookie (not a bearer token) is refused when the browser
 says it came from another site (``Sec-Fetch-Site``); an API request must also send the
 session's anti-forgery token in ``X-CSRF-Token`` (pages carry it in a meta tag), since a
-page of another site cannot read it; and a state change must come from this site's own
+page of another site cannot read it, and an Origin it names must be this site's (so a token
+that leaked does not serve another origin); and a state change must come from this site's own
 origin (``Origin``, else ``Referer``; absent both, refused). The sign-in form is guarded the
 same way before any session exists, by a token in a cookie that the form must repeat.
 """
@@ -33,6 +34,7 @@ def check_cookie_request(request: Request, session_token: str, *, secure: bool) 
     _refuse_other_sites(request)
     if request.url.path.startswith("/api"):
         check_token(request.headers.get(CSRF_HEADER), session_token)
+        require_same_origin(request, secure=secure, only_if_sent=True)  # a leaked token too
         return
     if request.method not in SAFE_METHODS:
         require_same_origin(request, secure=secure)
