@@ -6,7 +6,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -84,6 +84,23 @@ class Settings(BaseSettings):
         description="A session token or an API token (`caseline tokens create`) the command "
         "line acts with (for scripts); unset, it uses the one `caseline login` saved.",
     )
+    retention_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days each source's records are kept past their own latest date, as "
+        'JSON (`{"utility": 3650}`); a source not named is kept forever (docs/retention.md).',
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _whole_days(cls, periods: dict[str, int]) -> dict[str, int]:
+        for source, days in periods.items():
+            if not source.strip():
+                raise ValueError("retention_days: a source name is empty")
+            if days < 1:
+                raise ValueError(
+                    f"retention_days[{source}]: {days} is not a period; give whole days, 1 or more"
+                )
+        return periods
 
     @property
     def resolved_database_url(self) -> str:

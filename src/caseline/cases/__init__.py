@@ -6,6 +6,8 @@ Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_ca
 :func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``);
 :func:`file_dispute`, :func:`list_disputes`, :func:`read_dispute`, :func:`start_review` and
 :func:`decide_dispute`, disputes and redress (``disputes.py``);
+:func:`preview_retention`, :func:`apply_retention` and :func:`list_retention_flags`,
+retention purges and the persons and cases they flag (``retention.py``);
 :func:`simulate_cases`, the offline wrongful-action measurement; :func:`read_report`, the
 oversight reports (:data:`REPORTS`). Each checks the actor's
 role through a permit and records its audit event in the caller's transaction; a step is
@@ -32,6 +34,16 @@ from caseline.cases.purposes import (
     work_on_person,
 )
 from caseline.cases.reports import REPORTS, ReportKind, read_report
+from caseline.cases.retention import (
+    DependentPerson,
+    RetentionFlagSummary,
+    RetentionPreview,
+    RetentionRun,
+    SourceRetention,
+    apply_retention,
+    list_retention_flags,
+    preview_retention,
+)
 from caseline.cases.service import (
     CaseDetail,
     CaseSummary,
@@ -64,6 +76,7 @@ __all__ = [
     "CaseSummary",
     "Departure",
     "DepartureState",
+    "DependentPerson",
     "DisputeKind",
     "DisputeState",
     "DisputeSummary",
@@ -74,13 +87,18 @@ __all__ = [
     "LeadRule",
     "NextStep",
     "ReportKind",
+    "RetentionFlagSummary",
+    "RetentionPreview",
+    "RetentionRun",
     "Simulation",
     "SimulationFigures",
+    "SourceRetention",
     "State",
     "Step",
     "Thresholds",
     "Transition",
     "WorkChoice",
+    "apply_retention",
     "check_dossier",
     "decide_dispute",
     "facts_of",
@@ -91,7 +109,9 @@ __all__ = [
     "list_departures",
     "list_disputes",
     "list_leads",
+    "list_retention_flags",
     "open_case",
+    "preview_retention",
     "read_case",
     "read_dispute",
     "read_person",

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.cases.grounds import Grounds, assess_grounds, cited_records
@@ -26,6 +26,7 @@ from caseline.db.models import (
     Person,
     PersonEvent,
     PersonRecord,
+    RetentionFlag,
 )
 from caseline.oversight import Actor, CaseThresholdsChanged, permit
 from caseline.profiles import (
@@ -373,6 +374,14 @@ def _changes(session: Session, person_id: str) -> list[tuple[dt.datetime, str]]:
                       f"by {dispute.filed_by} on record {dispute.record_id}"))  # fmt: skip
         if dispute.decided_at is not None:
             found.append((_utc(dispute.decided_at), f"dispute {dispute.id} {dispute.state}"))
+    # A retention purge that took some of the person's records changes what they rest on.
+    for run_id, applied_at, lost in session.execute(
+        select(RetentionFlag.run_id, func.min(RetentionFlag.applied_at),
+               func.max(RetentionFlag.records_lost))
+        .where(RetentionFlag.person_id == person_id)
+        .group_by(RetentionFlag.run_id)
+    ):  # fmt: skip
+        found.append((_utc(applied_at), f"{lost} records purged under retention (run {run_id})"))
     return sorted(found)
 
 

@@ -353,3 +353,21 @@ class CaseTransition(Base):
     guards: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dossier: Mapped[str | None] = mapped_column(Text)  # canonical JSON, as hashed
     dossier_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class RetentionFlag(Base):
+    """A person who lost records to a retention purge, once per open case on them (``case_id``
+    None: no case was open). A case's guards read it as a change to the person."""
+
+    __tablename__ = "retention_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)  # one `retention apply`
+    applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    applied_by: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    person_id: Mapped[str] = mapped_column(String(16), index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    records_lost: Mapped[int] = mapped_column(Integer)
+    records_left: Mapped[int] = mapped_column(Integer)  # 0: the person was removed
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # source -> lost

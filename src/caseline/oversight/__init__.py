@@ -102,6 +102,11 @@ from caseline.oversight.identity import (
 )
 from caseline.oversight.passwords import MIN_PASSWORD_LENGTH, check_new_password
 from caseline.oversight.reports import Chart, Period, Report, ReportRead
+from caseline.oversight.retention_events import (
+    RetentionApplied,
+    RetentionFlagsListed,
+    RetentionPreviewed,
+)
 from caseline.oversight.throttle import SignInThrottled, ThrottlePolicy
 from caseline.oversight.users import (
     UserSummary,
@@ -169,6 +174,9 @@ __all__ = [
     "ReportRead",
     "RequestRefused",
     "ResolutionEvaluated",
+    "RetentionApplied",
+    "RetentionFlagsListed",
+    "RetentionPreviewed",
     "Role",
     "RoleChanged",
     "SessionPolicy",

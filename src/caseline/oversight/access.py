@@ -41,6 +41,8 @@ class Permission(StrEnum):
     FILE_DISPUTES = "file_disputes"  # for a person, about one of their records
     REVIEW_DISPUTES = "review_disputes"  # another's dispute: uphold or reject it
     READ_DISPUTES = "read_disputes"
+    APPLY_RETENTION = "apply_retention"  # purge records past their source's period
+    READ_RETENTION = "read_retention"  # what a purge would remove; the flags it left
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -79,12 +81,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LIST_DEPARTURES,
         }
     ),
+    # Auditors also see what retention would purge and what a purge flagged (ids, counts).
     Role.AUDITOR: frozenset(
-        {Permission.READ_AUDIT, Permission.VERIFY_AUDIT, Permission.READ_REPORTS}
+        {
+            Permission.READ_AUDIT,
+            Permission.VERIFY_AUDIT,
+            Permission.READ_REPORTS,
+            Permission.READ_RETENTION,
+        }
     ),
-    # Admins run the system and its users; they see no persons and approve no cases.
+    # Admins run the system and its users; they see no persons and approve no cases. They
+    # apply the retention periods the settings give (ids and counts, never a profile).
     Role.ADMIN: frozenset(
-        {Permission.MANAGE_USERS, Permission.VERIFY_AUDIT, Permission.READ_REPORTS}
+        {
+            Permission.MANAGE_USERS,
+            Permission.VERIFY_AUDIT,
+            Permission.READ_REPORTS,
+            Permission.APPLY_RETENTION,
+            Permission.READ_RETENTION,
+        }
     ),
     # Data engineers load and resolve records and measure the result. Bulk export moves
     # resolved data into other tools, with a purpose, audited with what and how much. Raw

@@ -15,6 +15,7 @@ from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
 from caseline.profiles import search_persons
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
+from caseline.web.retention import router as retention_router
 from caseline.web.templating import may, templates
 
 __all__ = ["templates", "web_router"]
@@ -28,6 +29,7 @@ web_router.include_router(disputes.router)
 web_router.include_router(reports.router)
 web_router.include_router(purposes.router)
 web_router.include_router(users.router)
+web_router.include_router(retention_router)
 
 
 @web_router.get("/", response_class=HTMLResponse)

@@ -12,6 +12,7 @@ from caseline.api.routes import (
     persons,
     purposes,
     reports,
+    retention,
     sessions,
     tokens,
     users,
@@ -30,3 +31,4 @@ api_router.include_router(departures.router)
 api_router.include_router(disputes.router)
 api_router.include_router(audit.router)
 api_router.include_router(reports.router)
+api_router.include_router(retention.router)
