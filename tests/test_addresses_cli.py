@@ -16,6 +16,7 @@ from caseline.cli import app
 from caseline.config import load_settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
+from caseline.oversight import Actor, Role, countersign_purpose, list_pending_purposes
 from tests.cli_support import add_cli_users, cli_login
 
 # Its own 600-person world through the command line (a model trained for it): left to
@@ -23,6 +24,7 @@ from tests.cli_support import add_cli_users, cli_login
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 AS_OF = "2026-01-01"  # the generated world's reference date
+SUPERVISOR = Actor("sam", Role.SUPERVISOR)
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +129,17 @@ def test_a_bad_reference_date_exits_2(workspace: Path) -> None:
 
 def test_the_ftm_export_validates_with_followthemoney_and_is_audited(workspace: Path) -> None:
     out = workspace / "persons.ftm.jsonl"
-    result = runner.invoke(
-        app,
-        ["export", "--format", "ftm", "--out", str(out), "--purpose", "load into Aleph for tests",
-         "--as-of", AS_OF],
-    )  # fmt: skip
+    export = ["export", "--format", "ftm", "--out", str(out), "--purpose",
+              "load into Aleph for tests", "--as-of", AS_OF]  # fmt: skip
+    waiting = runner.invoke(app, export)  # a bulk export waits for a countersignature
+    assert waiting.exit_code == 2 and "countersign" in waiting.output, waiting.output
+    assert not out.exists()
+    database = Database(load_settings().resolved_database_url)
+    with database.transaction() as session:
+        for pending in list_pending_purposes(session, actor=SUPERVISOR):
+            countersign_purpose(session, pending.id, actor=SUPERVISOR)
+    database.dispose()
+    result = runner.invoke(app, export)
     assert result.exit_code == 0, result.output
     entities = [json.loads(line) for line in out.read_text().splitlines()]
     for data in entities:

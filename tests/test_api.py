@@ -68,7 +68,7 @@ def test_search_finds_a_person_by_name_and_is_audited(
         headers=_token(client, "ann"),
     )
     assert response.status_code == 200
-    assert person.person_id in {p["person_id"] for p in response.json()}
+    assert person.person_id in {p["person_id"] for p in response.json()["results"]}
     searches = _audit(database, "search_persons", after=since)
     assert any(person.person_id in e.details["results"] for e in searches)
 
@@ -211,24 +211,25 @@ def test_every_other_route_refuses_a_request_without_a_session(client: TestClien
     assert checked >= 4
 
 
-def test_search_matches_whole_words_only(
+def test_search_gives_the_match_best_first(
     client: TestClient, resolved: tuple[Settings, Database]
 ) -> None:
     person = _a_person(resolved[1])
     family = person.display_name.split()[-1]
     headers = _token(client, "ann")
-    fragment = client.get(
-        "/api/persons",
-        params={"name": family[:-1], "purpose": "name check for case 12"},
-        headers=headers,
-    ).json()
-    assert person.person_id not in {p["person_id"] for p in fragment}
-    whole = client.get(
-        "/api/persons",
-        params={"name": family, "purpose": "name check for case 12"},
-        headers=headers,
-    ).json()
-    assert person.person_id in {p["person_id"] for p in whole}
+
+    def found(name: str) -> dict[str, dict[str, object]]:
+        response = client.get(
+            "/api/persons", params={"name": name, "purpose": "name check for case 12"},
+            headers=headers,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        return {p["person_id"]: p for p in response.json()["results"]}
+
+    whole = found(family)[person.person_id]
+    assert (whole["match"], whole["match_label"]) == (1.0, "exact")
+    start = list(found(family[:4]).values())  # exact holders of that word first, then starts
+    assert [p["match"] for p in start] == sorted((p["match"] for p in start), reverse=True)
 
 
 def test_search_without_a_purpose_is_refused(client: TestClient) -> None:

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import Person
-from caseline.oversight import Role, create_user
+from caseline.oversight import Actor, Role, create_user
 from caseline.resolve import evaluate_resolution, resolve_persons
 from caseline.server import create_app
 from caseline.synth import generate_world
 from tests.conftest import ADMIN, OPERATOR, load_world
+from tests.purpose_support import countersigned
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +52,8 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
     assert scores.precision > clustered.precision
     assert scores.f1 > vanilla.f1, (scores.as_dict(), vanilla.as_dict())
     assert person is not None
+    reason = "an end to end check of this profile"
+    countersigned(database, Actor("eve", Role.ANALYST), person.person_id, reason)
 
     with TestClient(create_app(settings, database)) as client:
         token = client.post(
@@ -62,10 +65,10 @@ def test_two_thousand_persons_resolve_and_come_back_through_the_api(
             params={"name": person.display_name, "purpose": "end-to-end check", "limit": 50},
             headers=headers,
         ).json()
-        assert person.person_id in {p["person_id"] for p in found}
+        assert person.person_id in {p["person_id"] for p in found["results"]}
         profile = client.get(
             f"/api/persons/{person.person_id}",
-            params={"purpose": "end-to-end check"},
+            params={"purpose": reason},
             headers=headers,
         ).json()
     sources = profile["records_by_source"]

@@ -171,6 +171,17 @@ class PersonEvent(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class PersonNameWord(Base):
+    """One word of a name some record of the person gives, for search: rebuilt by each
+    resolution run, kept up by incremental placement (no foreign key: persons are replaced
+    wholesale by a run)."""
+
+    __tablename__ = "person_name_words"
+
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+
+
 class LinkDecision(Base):
     """A reviewer's decision that two records are (or are not) one person; append-only, the
     latest decision on a pair wins, and every later resolution run respects it."""

@@ -28,7 +28,13 @@ from caseline.profiles.profile import (
     build_profile,
     read_profile,
 )
-from caseline.profiles.search import PersonSummary, search_persons
+from caseline.profiles.search import (
+    MAX_RESULTS,
+    PersonSummary,
+    SearchFilters,
+    SearchResults,
+    search_persons,
+)
 from caseline.profiles.status_evidence import (
     BorderEvent,
     PersonStatus,
@@ -43,6 +49,7 @@ from caseline.profiles.status_evidence import (
 
 __all__ = [
     "EXPORT_SCOPE",
+    "MAX_RESULTS",
     "SMALL_GROUP_PERSONS",
     "AddressConfidence",
     "AddressEvaluation",
@@ -54,6 +61,8 @@ __all__ = [
     "PersonSummary",
     "Profile",
     "ProfileRecord",
+    "SearchFilters",
+    "SearchResults",
     "StatusEvidence",
     "address_confidence",
     "build_profile",

@@ -1,19 +1,47 @@
-"""Find persons by name."""
+"""Find persons by name, forgiving typos and word order, with what tells namesakes apart.
+
+Each typed word is matched against the words of every name the person's records give
+(:mod:`name_match`); a person's match is the mean, over the typed words, of the best
+similarity one of their words has (0 for a typed word none matches). A person must match
+every typed word but one (all of them for one or two words), and at least
+``MIN_MATCH``. Results go best first, then by name; the total says how many there are.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from caseline.db.models import Person
+from caseline.db.models import Person, PersonNameWord, PersonRecord, SourceRecord
 from caseline.errors import InputError
 from caseline.oversight import Actor, PersonsSearched, permit
+from caseline.profiles.name_match import VOCABULARIES
 from caseline.standardise import InvalidValue, clean_name
 
-MAX_RESULTS = 50
+MAX_RESULTS = 50  # per page
+MAX_WORDS = 8
+MIN_MATCH = 0.75
+EXACT = 0.999
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Narrow a search: a date of birth some record gives in a range, a source some record
+    comes from, a place (city, state or ZIP) some record gives."""
+
+    born_from: dt.date | None = None
+    born_to: dt.date | None = None
+    source: str | None = None
+    place: str | None = None
+
+    def __bool__(self) -> bool:
+        return any((self.born_from, self.born_to, self.source, self.place))
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,33 +49,64 @@ class PersonSummary:
     person_id: str
     display_name: str
     record_count: int
+    match: float = 1.0  # 1: every word as typed; less for slips, starts and missing words
+    dates_of_birth: tuple[dt.date, ...] = ()  # most supported first
+    places: tuple[str, ...] = ()  # "CITY, ST", most supported first
+    sources: tuple[str, ...] = ()
+
+    @property
+    def match_label(self) -> str:
+        return "exact" if self.match >= EXACT else "close" if self.match >= 0.9 else "loose"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    total: int
+    offset: int
+    persons: tuple[PersonSummary, ...]
 
 
 def search_persons(
-    session: Session, query: str, *, actor: Actor, purpose: str | None, limit: int = 20
-) -> list[PersonSummary]:
-    """Persons whose best-known name has every word of ``query`` (accents and case ignored).
-
-    Whole words only, so a fragment cannot page through everyone; needs a purpose, audited.
-    """
+    session: Session,
+    query: str,
+    *,
+    actor: Actor,
+    purpose: str | None,
+    limit: int = 20,
+    offset: int = 0,
+    filters: SearchFilters | None = None,
+) -> SearchResults:
+    """Persons whose names match ``query`` (see the module), best first; needs a purpose,
+    audited with the persons shown."""
     allowed = permit(actor, PersonsSearched, purpose)
     words = _words(query)
-    results = _matching(session, words, limit)
+    if offset < 0 or not 1 <= limit <= MAX_RESULTS:
+        raise InputError(f"a page is 1 to {MAX_RESULTS} persons from offset 0 on", where="limit")
+    ranked = _ranked(session, words, filters or SearchFilters())
+    page = _described(session, ranked[offset : offset + limit])
     allowed.record(
         session,
-        PersonsSearched(query=" ".join(words), results=tuple(r.person_id for r in results)),
+        PersonsSearched(query=" ".join(words), results=tuple(p.person_id for p in page)),
     )
-    return results
+    return SearchResults(len(ranked), offset, tuple(page))
 
 
 def find_persons(session: Session, query: str, limit: int = 20) -> list[PersonSummary]:
-    """What :func:`search_persons` finds for ``query``, in its order, unaudited: for offline
-    measurements that audit their own run (the wrongful-action simulation)."""
-    return _matching(session, _words(query), limit)
+    """Persons whose best-known name has every word of ``query`` as typed, by name,
+    unaudited: for offline measurements that audit their own run (the simulation)."""
+    words = _words(query)
+    padded = literal(" ") + func.replace(Person.display_name, "-", " ") + literal(" ")
+    statement = select(Person)
+    for word in words:
+        statement = statement.where(padded.contains(f" {word} ", autoescape=True))
+    found = session.scalars(
+        statement.order_by(Person.display_name, Person.person_id).limit(min(limit, MAX_RESULTS))
+    ).all()
+    return [PersonSummary(p.person_id, p.display_name, p.record_count) for p in found]
 
 
 def find_top_persons(session: Session, queries: Iterable[str]) -> dict[str, str | None]:
-    """For each query, the person :func:`search_persons` would list first (None: no one),
+    """For each query, the person :func:`find_persons` would list first (None: no one),
     unaudited; reads every person's name once, so thousands of queries cost one scan (for
     offline measurements that audit their own run)."""
     ranked = session.execute(
@@ -78,16 +137,152 @@ def _words(query: str) -> list[str]:
         words = []
     if not words:
         raise InputError("search needs at least one word of a name", where="query")
-    return words
+    if len(words) > MAX_WORDS:
+        raise InputError(f"search takes at most {MAX_WORDS} words of a name", where="query")
+    return list(dict.fromkeys(words))
 
 
-def _matching(session: Session, words: list[str], limit: int) -> list[PersonSummary]:
-    # A hyphen separates words on both sides: JI-MIN YAN is found by "Ji-Min Yan" or "Ji Min".
-    padded = literal(" ") + func.replace(Person.display_name, "-", " ") + literal(" ")
-    statement = select(Person)
-    for word in words:
-        statement = statement.where(padded.contains(f" {word} ", autoescape=True))
-    found = session.scalars(
-        statement.order_by(Person.display_name, Person.person_id).limit(min(limit, MAX_RESULTS))
-    ).all()
-    return [PersonSummary(p.person_id, p.display_name, p.record_count) for p in found]
+def _ranked(
+    session: Session, words: list[str], filters: SearchFilters
+) -> list[tuple[float, str, str, int]]:
+    """(match, name, person id, records) for every person that matches, best first."""
+    vocabulary = VOCABULARIES.get(session)
+    meant = [vocabulary.matches(word) for word in words]
+    needed = len(words) if len(words) <= 2 else len(words) - 1
+    # Every person that matches holds a word meant by one of the two rarest typed words.
+    rarest = sorted(meant, key=lambda m: sum(vocabulary.persons_holding[w] for w in m))
+    seeds = {w for m in rarest[: len(words) - needed + 1] for w in m}
+    if not seeds:
+        return []
+    candidates = _holders(session, seeds)
+    if filters:
+        candidates &= _passing(session, candidates, filters)
+    held: defaultdict[str, set[str]] = defaultdict(set)
+    for word, person_id in _words_of(session, candidates, {w for m in meant for w in m}):
+        held[person_id].add(word)
+    scored: dict[str, float] = {}
+    for person_id, own in held.items():
+        best = [max((m[w] for w in own if w in m), default=0.0) for m in meant]
+        score = sum(best) / len(words)
+        if sum(1 for b in best if b) >= needed and score >= MIN_MATCH:
+            scored[person_id] = score
+    rows = _persons(session, list(scored))
+    return sorted(
+        ((round(scored[pid], 4), name, pid, count) for pid, name, count in rows),
+        key=lambda r: (-r[0], r[1], r[2]),
+    )
+
+
+def _holders(session: Session, words: set[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(words)):
+        found.update(
+            session.scalars(
+                select(PersonNameWord.person_id).where(PersonNameWord.word.in_(chunk))
+            ).all()
+        )
+    return found
+
+
+def _words_of(session: Session, person_ids: set[str], words: set[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    wanted = sorted(words)
+    for chunk in _chunks(sorted(person_ids)):
+        pairs += [
+            (word, person_id)
+            for word, person_id in session.execute(
+                select(PersonNameWord.word, PersonNameWord.person_id).where(
+                    PersonNameWord.person_id.in_(chunk), PersonNameWord.word.in_(wanted)
+                )
+            )
+        ]
+    return pairs
+
+
+def _persons(session: Session, person_ids: list[str]) -> list[tuple[str, str, int]]:
+    rows: list[tuple[str, str, int]] = []
+    for chunk in _chunks(sorted(person_ids)):
+        rows += [
+            (person_id, name, count)
+            for person_id, name, count in session.execute(
+                select(Person.person_id, Person.display_name, Person.record_count).where(
+                    Person.person_id.in_(chunk)
+                )
+            )
+        ]
+    return rows
+
+
+def _passing(session: Session, person_ids: set[str], filters: SearchFilters) -> set[str]:
+    """The persons with, for each filter given, some record that meets it."""
+    tests: list[ColumnElement[bool]] = []
+    if filters.born_from or filters.born_to:
+        born: ColumnElement[bool] = SourceRecord.date_of_birth.is_not(None)
+        if filters.born_from:
+            born &= SourceRecord.date_of_birth >= filters.born_from
+        if filters.born_to:
+            born &= SourceRecord.date_of_birth <= filters.born_to
+        tests.append(born)
+    if filters.source:
+        tests.append(SourceRecord.source == filters.source.strip().lower())
+    if filters.place:
+        place = " ".join(filters.place.upper().split())
+        tests.append(
+            or_(SourceRecord.city == place, SourceRecord.state == place,
+                SourceRecord.postcode == place)
+        )  # fmt: skip
+    passing = set(person_ids)
+    for test in tests:
+        met: set[str] = set()
+        for chunk in _chunks(sorted(passing)):
+            met.update(
+                session.scalars(
+                    select(PersonRecord.person_id)
+                    .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
+                    .where(PersonRecord.person_id.in_(chunk), test)
+                    .distinct()
+                ).all()
+            )
+        passing = met
+    return passing
+
+
+def _described(session: Session, page: list[tuple[float, str, str, int]]) -> list[PersonSummary]:
+    """The page's persons with their dates of birth, places and sources."""
+    births: defaultdict[str, Counter[dt.date]] = defaultdict(Counter)
+    places: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    sources: defaultdict[str, set[str]] = defaultdict(set)
+    rows = session.execute(
+        select(
+            PersonRecord.person_id,
+            SourceRecord.source,
+            SourceRecord.date_of_birth,
+            SourceRecord.city,
+            SourceRecord.state,
+        )
+        .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
+        .where(PersonRecord.person_id.in_([pid for _, _, pid, _ in page]))
+    )
+    for person_id, source, born, city, state in rows:
+        sources[person_id].add(source)
+        if born is not None:
+            births[person_id][born] += 1
+        if city or state:
+            places[person_id][", ".join(filter(None, (city, state)))] += 1
+    return [
+        PersonSummary(
+            person_id=pid,
+            display_name=name,
+            record_count=count,
+            match=score,
+            dates_of_birth=tuple(d for d, _ in births[pid].most_common(3)),
+            places=tuple(p for p, _ in places[pid].most_common(3)),
+            sources=tuple(sorted(sources[pid])),
+        )
+        for score, name, pid, count in page
+    ]
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]

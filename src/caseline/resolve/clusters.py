@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from caseline.db.models import Person, PersonEvent, PersonRecord, SourceRecord
 from caseline.resolve.assurance import AssuranceEvidence
+from caseline.resolve.name_words import store_name_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ def store_persons(
             insert(PersonRecord),
             [{"record_id": r, "person_id": pid} for pid, records in persons for r in records],
         )
+    store_name_words(session)
     if changes:
         session.execute(
             insert(PersonEvent),

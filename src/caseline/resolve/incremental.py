@@ -43,6 +43,7 @@ from caseline.resolve.features import (
 )
 from caseline.resolve.linking import decisive_pairs
 from caseline.resolve.model import load_model
+from caseline.resolve.name_words import refresh_name_words
 from caseline.resolve.records import load_model_frame
 
 StepCallback = Callable[[str], None]
@@ -340,6 +341,7 @@ def _store(
             .where(Person.person_id.in_(touched[start : start + _CHUNK]))
             .values(record_count=counts, assurance=None, assurance_evidence=None)
         )
+    refresh_name_words(session, touched)
     run.record_count = len(rows)
     run.person_count = session.scalar(select(func.count()).select_from(Person)) or 0
     run.finished_at = dt.datetime.now(dt.UTC)

@@ -13,7 +13,7 @@ from caseline.api.deps import Authorized, CurrentActor, DatabaseDep, NotSignedIn
 from caseline.cases import read_person, read_person_events
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
-from caseline.profiles import search_persons
+from caseline.profiles import SearchFilters, search_persons
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
 from caseline.web.retention import router as retention_router
 from caseline.web.templating import may, templates
@@ -21,6 +21,7 @@ from caseline.web.templating import may, templates
 __all__ = ["templates", "web_router"]
 
 web_router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
 web_router.include_router(account.router)
 web_router.include_router(cases.router)
 web_router.include_router(dossiers.router)
@@ -28,8 +29,8 @@ web_router.include_router(departures.router)
 web_router.include_router(disputes.router)
 web_router.include_router(reports.router)
 web_router.include_router(purposes.router)
-web_router.include_router(users.router)
 web_router.include_router(retention_router)
+web_router.include_router(users.router)
 
 
 @web_router.get("/", response_class=HTMLResponse)
@@ -39,16 +40,29 @@ def search_page(
     actor: CurrentActor,
     q: Annotated[str, Query(max_length=200)] = "",
     purpose: Annotated[str, Query(max_length=256)] = "",
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    born_from: Annotated[str, Query(max_length=10)] = "",
+    born_to: Annotated[str, Query(max_length=10)] = "",
+    source: Annotated[str, Query(max_length=64)] = "",
+    place: Annotated[str, Query(max_length=128)] = "",
 ) -> Response:
     """Search for a role that searches persons; for every other role, its own landing page."""
     if not may(actor, Permission.SEARCH_PERSONS):
         return account.home_page(request, actor)
+    form = {"q": q, "purpose": purpose, "born_from": born_from, "born_to": born_to,
+            "source": source, "place": place}  # fmt: skip
     results = None
     error = None
     if q.strip():
         try:
+            filters = SearchFilters(
+                _day(born_from, "born from"), _day(born_to, "born to"),
+                source.strip() or None, place.strip() or None,
+            )  # fmt: skip
             with database.transaction() as session:
-                results = search_persons(session, q, actor=actor, purpose=purpose)
+                results = search_persons(
+                    session, q, actor=actor, purpose=purpose, offset=offset, filters=filters
+                )
         except (InputError, AccessDenied) as exc:
             error = str(exc)
     return templates.TemplateResponse(
@@ -57,12 +71,24 @@ def search_page(
         {
             "actor": actor,
             "section": "search",
+            "form": form,
             "q": q,
             "purpose": purpose,
             "results": results,
+            "page_size": PAGE_SIZE,
             "error": error,
         },
     )
+
+
+def _day(value: str, what: str) -> dt.date | None:
+    """A date typed in a form; a clear error, not a raw 422, if it is not one."""
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{value!r} is not a date (YYYY-MM-DD)", where=what) from None
 
 
 @web_router.get("/persons/{person_id}", response_class=HTMLResponse)

@@ -11,7 +11,14 @@ from pydantic import BaseModel
 from caseline.api.deps import Authorized, DatabaseDep
 from caseline.cases import read_person, state_purpose
 from caseline.oversight import Actor, Permission
-from caseline.profiles import AttributeValue, Profile, search_persons
+from caseline.profiles import (
+    MAX_RESULTS,
+    AttributeValue,
+    PersonSummary,
+    Profile,
+    SearchFilters,
+    search_persons,
+)
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 PURPOSE_HELP = (
@@ -25,6 +32,30 @@ class PersonSummaryOut(BaseModel):
     person_id: str
     display_name: str
     record_count: int
+    match: float  # 1: every word as typed; less for slips, starts of words, a missing word
+    match_label: str  # exact | close | loose
+    dates_of_birth: list[dt.date]  # most supported first (at most three)
+    places: list[str]  # "CITY, ST", most supported first (at most three)
+    sources: list[str]
+
+    @classmethod
+    def of(cls, person: PersonSummary) -> PersonSummaryOut:
+        return cls(
+            person_id=person.person_id,
+            display_name=person.display_name,
+            record_count=person.record_count,
+            match=person.match,
+            match_label=person.match_label,
+            dates_of_birth=list(person.dates_of_birth),
+            places=list(person.places),
+            sources=list(person.sources),
+        )
+
+
+class SearchOut(BaseModel):
+    total: int  # persons that match, over every page
+    offset: int
+    results: list[PersonSummaryOut]
 
 
 class AttributeOut(BaseModel):
@@ -180,7 +211,7 @@ class ProfileOut(BaseModel):
         )
 
 
-@router.get("", response_model=list[PersonSummaryOut])
+@router.get("", response_model=SearchOut)
 def search(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.SEARCH_PERSONS)],
@@ -189,13 +220,34 @@ def search(
         str,
         Query(max_length=256, description="Why you search: case:ID, ... or a reason"),
     ],
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> list[PersonSummaryOut]:
-    """Persons whose best-known name has every word given (whole words): names and record
-    counts only. A reason in words is enough to search (not to read a profile). Audited."""
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Persons per page")] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000, description="Persons to skip")] = 0,
+    born_from: Annotated[
+        dt.date | None, Query(description="Some record's birth on or after")
+    ] = None,
+    born_to: Annotated[
+        dt.date | None, Query(description="Some record's birth on or before")
+    ] = None,
+    source: Annotated[str | None, Query(max_length=64, description="Some record's source")] = None,
+    place: Annotated[
+        str | None, Query(max_length=128, description="Some record's city, state or ZIP")
+    ] = None,
+) -> SearchOut:
+    """Persons whose names match the words given, forgiving typos and word order, best
+    first, with the total: names, match, dates of birth, places (city and state) and sources,
+    so that namesakes can be told apart; never an address or an identifier. A reason in
+    words is enough to search (not to read a profile). Audited with the persons shown."""
+    filters = SearchFilters(born_from, born_to, source, place)
     with database.transaction() as session:
-        found = search_persons(session, name, actor=actor, purpose=purpose, limit=limit)
-    return [PersonSummaryOut.model_validate(p, from_attributes=True) for p in found]
+        found = search_persons(
+            session, name, actor=actor, purpose=purpose, limit=limit, offset=offset,
+            filters=filters,
+        )  # fmt: skip
+    return SearchOut(
+        total=found.total,
+        offset=found.offset,
+        results=[PersonSummaryOut.of(p) for p in found.persons],
+    )
 
 
 @router.get("/{person_id}", response_model=ProfileOut)
