@@ -341,3 +341,51 @@ def test_a_period_must_be_whole_days_and_names_its_source() -> None:
         load_settings(retention_days={"tax": 0, "utility": 30})
     settings: Settings = load_settings(retention_days={"utility": 30})
     assert settings.retention_days == {"utility": 30}
+
+
+def _past_by_rule(database: Database, periods: dict[str, int], as_of: dt.date) -> dict[str, int]:
+    """The records past their period, counted in Python from the rule in docs/retention.md."""
+    counts = dict.fromkeys(periods, 0)
+    with database.transaction() as session:
+        rows = session.execute(
+            select(SourceRecord.source, SourceRecord.observed_on, SourceRecord.valid_from,
+                   SourceRecord.valid_to, IngestRun.started_at)
+            .join(IngestRun, IngestRun.id == SourceRecord.ingest_run_id)
+        ).all()  # fmt: skip
+    for source, observed, start, end, ingested in rows:
+        if source not in periods or (start is not None and end is None):
+            continue
+        dates = [d for d in (observed, start, end) if d is not None]
+        latest = max(dates) if dates else ingested.date()
+        if latest < as_of - dt.timedelta(days=periods[source]):
+            counts[source] += 1
+    return counts
+
+
+def test_on_a_resolved_world_the_purge_matches_the_rule_and_leaves_it_consistent(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    _, database = mutable_resolved
+    with database.transaction() as session:
+        sources = sorted(set(session.scalars(select(SourceRecord.source))))
+    periods = dict.fromkeys(sources, 3650)
+    as_of = dt.date(2026, 1, 1)
+    expected = _past_by_rule(database, periods, as_of)
+    before = _counts(database)
+    assert 0 < sum(expected.values()) < before["source_records"]
+    with database.transaction() as session:
+        run = apply_retention(session, ADMIN, periods=periods, as_of=as_of, today=TODAY)
+    assert {s.source: s.records + s.held for s in run.purged.sources} == expected
+    assert _counts(database)["source_records"] == before["source_records"] - run.purged.records
+    assert sum(_past_by_rule(database, periods, as_of).values()) == run.purged.held
+    with database.transaction() as session:
+        members = dict(
+            session.execute(
+                select(PersonRecord.person_id, func.count()).group_by(PersonRecord.person_id)
+            ).all()
+        )
+        persons = {p.person_id: p.record_count for p in session.scalars(select(Person))}
+        flagged = set(session.scalars(select(RetentionFlag.person_id)))
+    assert persons == members  # every person counted anew, none left empty
+    assert flagged == {p.person_id for p in run.purged.persons}
+    assert {p.person_id for p in run.purged.persons if p.records_left == 0}.isdisjoint(persons)
