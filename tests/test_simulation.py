@@ -10,19 +10,21 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from caseline.cases import Simulation, Thresholds, simulate_cases
-from caseline.cases.ground_truth import PROTECTED_STATUSES, read_true_persons
+from caseline.cases import RedressSettings, Simulation, Thresholds, simulate_cases
+from caseline.cases.ground_truth import PROTECTED_STATUSES, read_ground_truth, read_true_persons
 from caseline.cases.grounds import assess_grounds
 from caseline.cases.guards import gather_facts
+from caseline.cases.redress import STATUS_TERMS, claims_of, plan_redress
 from caseline.cases.simulated_facts import person_facts
 from caseline.cases.simulation import Outcome
 from caseline.cli import app
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import AuditEvent, Base, Case, Person
+from caseline.db.models import AuditEvent, Base, Case, Dispute, Person
 from caseline.errors import InputError
 from caseline.oversight import Actor, Role, create_user
 from caseline.profiles import load_status_records, status_by_person
+from caseline.profiles.disputed import DisputeKind
 from caseline.profiles.search import find_persons, find_top_persons
 from caseline.synth import WorldSummary
 from tests.cli_support import cli_login
@@ -39,13 +41,20 @@ def _truth(world: WorldSummary) -> tuple[Path, Path]:
 
 
 def _simulate(
-    database: Database, records: Path, persons: Path, leads: int | None = None
+    database: Database,
+    records: Path,
+    persons: Path,
+    leads: int | None = None,
+    redress: RedressSettings | None = None,
 ) -> Simulation:
     with database.transaction() as session:
         return simulate_cases(
             session, truth_records=records, truth_persons=persons, as_of=AS_OF,
-            thresholds=THRESHOLDS, actor=ENGINEER, leads=leads,
+            thresholds=THRESHOLDS, actor=ENGINEER, leads=leads, redress=redress,
         )  # fmt: skip
+
+
+ALL_IN_TIME = RedressSettings(rate=1.0, days_to_action=100_000)  # everyone, decided in time
 
 
 @pytest.fixture(scope="module")
@@ -258,10 +267,29 @@ def test_the_command_prints_both_settings_and_json_last(
         "reach_kept_80",
     }  # fmt: skip
     assert "guards on" in result.output and "guards off" in result.output
+    assert "guards on + redress" in result.output and "corrected before the action" in result.output
+    redress = figures["redress"]
+    assert redress["settings"]["rate"] == 0.6
+    assert redress["guards_on"]["leads"] == figures["leads"]
+    assert (
+        redress["corrected_before_action"] + redress["actioned_anyway"]
+        == (figures["guards_on"]["wrongful"])
+    )
+    none = runner.invoke(app, [*arguments, "--as-of", AS_OF.isoformat(), "--redress-rate", "0"],
+                         env=engineer_workspace)  # fmt: skip
+    assert none.exit_code == 0, none.output
+    assert json.loads(none.stdout.strip().splitlines()[-1])["redress"]["disputes_filed"] == 0
+    wrong = runner.invoke(app, [*arguments, "--as-of", AS_OF.isoformat(), "--redress-rate", "2"],
+                          env=engineer_workspace)  # fmt: skip
+    assert wrong.exit_code == 2 and "redress-rate" in wrong.output
     only_on = runner.invoke(app, [*arguments, "--as-of", AS_OF.isoformat(), "--guards", "on"],
                             env=engineer_workspace)  # fmt: skip
     assert only_on.exit_code == 0, only_on.output
     assert "guards_off" not in json.loads(only_on.stdout.strip().splitlines()[-1])
+    only_off = runner.invoke(app, [*arguments, "--as-of", AS_OF.isoformat(), "--guards", "off"],
+                             env=engineer_workspace)  # fmt: skip
+    assert only_off.exit_code == 0, only_off.output
+    assert "redress" not in json.loads(only_off.stdout.strip().splitlines()[-1])
 
 
 def test_the_command_exits_2_on_a_truth_file_missing_a_column(
@@ -277,3 +305,134 @@ def test_the_command_exits_2_on_a_truth_file_missing_a_column(
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert f"{records}:1" in result.output and "entity_id" in result.output
+
+
+def _everyone_protected(small_world: WorldSummary, tmp_path: Path) -> Path:
+    """The persons file with every person a citizen with no known address: every lead acted
+    on is then wrongful, against a protected person at a wrong address."""
+    altered = tmp_path / "persons.csv"
+    with small_world.file("persons").open(newline="") as source, altered.open("w") as target:
+        writer = csv.DictWriter(target, fieldnames=["entity_id", "status", "current_address"])
+        writer.writeheader()
+        for row in csv.DictReader(source):
+            writer.writerow({"entity_id": row["entity_id"], "status": "citizen_birth"})
+    return altered
+
+
+def test_redress_files_disputes_of_the_right_kind_decided_by_the_truth(
+    resolved: tuple[Settings, Database], small_world: WorldSummary
+) -> None:
+    _, database = resolved
+    records, persons = _truth(small_world)
+    before = _row_counts(database)
+    result = _simulate(database, records, persons, redress=ALL_IN_TIME)
+    after = _row_counts(database)
+    # Filed, reviewed and decided through the real functions, in a savepoint rolled back.
+    assert {t: n - before[t] for t, n in after.items() if n != before[t]} == {"audit_events": 1}
+    redress = result.redress
+    assert redress is not None
+    counts = redress.counts
+    truth = read_ground_truth(records, persons)
+    with database.transaction() as session:
+        chosen = [w.chosen for w in result.worked if w.chosen]
+        claims = claims_of(session, result.worked, person_facts(session, chosen, AS_OF), truth)
+    wronged = {w.chosen for w in result.worked if w.chosen and w.wrongful}
+    assert claims and set(claims) <= wronged
+    assert counts["persons_filing"] == len(claims)  # a rate of 1: all who have a claim
+    assert counts["disputes_filed"] == sum(len(c) for c in claims.values())
+    assert counts["decided_before_action"] == counts["disputes_filed"]
+    # The reviewer's decisions (read back from decide_dispute) are the truth's.
+    for kind, found in redress.by_kind.items():
+        made = [c for listed in claims.values() for c in listed if c.kind.value == kind]
+        assert found == {"filed": len(made), "upheld": sum(c.true for c in made),
+                         "rejected": sum(not c.true for c in made)}, kind  # fmt: skip
+    assert counts["upheld"] + counts["rejected"] == counts["disputes_filed"]
+    by_person = {w.chosen: w for w in result.worked if w.chosen in claims}
+    for person_id, listed in claims.items():
+        w = by_person[person_id]
+        entity = w.chosen_entity or ""
+        for claim in listed:
+            if claim.kind is DisputeKind.NOT_ME:
+                assert claim.true == (truth.entity_of.get(claim.record_id, entity) != entity)
+            if claim.kind is DisputeKind.STATUS:
+                true_status = truth.persons[entity].status
+                assert true_status in PROTECTED_STATUSES
+                assert claim.status == STATUS_TERMS[true_status].value and claim.true
+    assert counts["wrongful_actions_without_redress"] == result.on.counts["wrongful"]
+    assert (
+        counts["corrected_before_action"] + counts["actioned_anyway"]
+        == (counts["wrongful_actions_without_redress"])
+    )
+    assert redress.guards_on.counts["leads"] == result.on.counts["leads"]
+    assert result.as_dict()["redress"]["disputes_filed"] == counts["disputes_filed"]
+
+
+def test_redress_upheld_before_the_action_stops_every_action_against_the_protected(
+    resolved: tuple[Settings, Database], small_world: WorldSummary, tmp_path: Path
+) -> None:
+    """Everyone is a citizen: each person acted on files a status dispute with their
+    citizenship document; upheld, its status record stops the case at the status guard."""
+    records, _ = _truth(small_world)
+    result = _simulate(
+        resolved[1], records, _everyone_protected(small_world, tmp_path), redress=ALL_IN_TIME
+    )
+    redress = result.redress
+    assert redress is not None
+    acted = result.on.counts["actions"]
+    assert acted > 0 and redress.counts["wrongful_actions_without_redress"] == acted
+    assert redress.guards_on.counts["actions"] == 0
+    assert redress.counts["corrected_before_action"] == acted
+    assert redress.counts["actioned_anyway"] == 0
+    assert redress.by_kind["status"]["upheld"] == redress.by_kind["status"]["filed"] > 0
+    assert redress.guards_on.stopped_by.get("status_clear", 0) > 0
+    after = redress.guards_on.counts
+    assert after["stopped"] + after["no_address"] >= acted  # none of them acts now
+    # The disputes changed the persons after their identity was confirmed: each case that
+    # went on to propose its action (not left with no address) had the identity confirmed
+    # again, as the guard asks.
+    lost_address = after["no_address"] - result.on.counts["no_address"]
+    assert redress.counts["reconfirmed"] > 0
+    assert redress.counts["reconfirmed"] + lost_address >= acted
+    assert not any(w.on.reconfirmed for w in result.worked)  # not without redress
+
+
+def test_redress_too_late_or_by_no_one_changes_nothing(
+    resolved: tuple[Settings, Database], small_world: WorldSummary, tmp_path: Path
+) -> None:
+    records, _ = _truth(small_world)
+    persons = _everyone_protected(small_world, tmp_path)
+    late = _simulate(resolved[1], records, persons,
+                     redress=RedressSettings(rate=1.0, days_to_action=0))  # fmt: skip
+    nobody = _simulate(resolved[1], records, persons, redress=RedressSettings(rate=0.0))
+    for result in (late, nobody):
+        assert result.redress is not None
+        assert result.redress.guards_on.counts == result.on.counts
+        assert result.redress.counts["corrected_before_action"] == 0
+    assert late.redress is not None and nobody.redress is not None
+    assert late.redress.counts["filed_after_action"] == late.redress.counts["disputes_filed"] > 0
+    assert nobody.redress.counts["disputes_filed"] == 0
+
+
+def test_who_files_and_when_is_drawn_with_the_seed(
+    resolved: tuple[Settings, Database], small_world: WorldSummary, tmp_path: Path
+) -> None:
+    _, database = resolved
+    records, _ = _truth(small_world)
+    persons = _everyone_protected(small_world, tmp_path)
+    result = _simulate(database, records, persons)
+    assert result.redress is None  # only when asked
+    with database.transaction() as session:
+        chosen = [w.chosen for w in result.worked if w.chosen]
+        claims = claims_of(session, result.worked, person_facts(session, chosen, AS_OF),
+                           read_ground_truth(records, persons))  # fmt: skip
+    plans = plan_redress(claims, RedressSettings(rate=0.5, seed=1))
+    assert plans == plan_redress(claims, RedressSettings(rate=0.5, seed=1))
+    assert 0 < len(plans) < len(claims)
+    other = plan_redress(claims, RedressSettings(rate=0.5, seed=2))
+    assert [p.person_id for p in plans] != [p.person_id for p in other]
+    assert all(p.decided_on == p.filed_on + 14 > 0 for p in plans)
+    with pytest.raises(InputError, match="from 0 to 1") as raised:
+        RedressSettings(rate=1.5)
+    assert raised.value.where == "redress_rate"
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Dispute)) == 0

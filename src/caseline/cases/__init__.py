@@ -33,6 +33,7 @@ from caseline.cases.purposes import (
     state_purpose,
     work_on_person,
 )
+from caseline.cases.redress import RedressFigures, RedressSettings
 from caseline.cases.reports import REPORTS, ReportKind, read_report
 from caseline.cases.retention import (
     DependentPerson,
@@ -86,6 +87,8 @@ __all__ = [
     "Lead",
     "LeadRule",
     "NextStep",
+    "RedressFigures",
+    "RedressSettings",
     "ReportKind",
     "RetentionFlagSummary",
     "RetentionPreview",

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -30,11 +30,12 @@ from sqlalchemy.orm import Session
 
 from caseline.cases.ground_truth import GroundTruth, TruePerson, read_ground_truth
 from caseline.cases.grounds import assess_grounds
-from caseline.cases.guards import CaseFacts, Thresholds, evaluate
+from caseline.cases.guards import CaseFacts, Thresholds, evaluate, gather_facts
 from caseline.cases.leads import Lead, find_leads
+from caseline.cases.redress import RedressFigures, RedressSettings, Rewalk, redress_cases
 from caseline.cases.service import analyst_origin
 from caseline.cases.simulated_facts import PersonFacts, person_facts
-from caseline.cases.workflow import BY_ACTION, Field, State
+from caseline.cases.workflow import BY_ACTION, Field, Guard, State
 from caseline.db.models import Case
 from caseline.errors import InputError
 from caseline.oversight import Actor, Role, permit
@@ -45,6 +46,9 @@ from caseline.profiles.search import find_top_persons
 # The steps a hurried analyst proposes, in order; the case acts at ACTION.
 PATH = ("begin_review", "confirm_identity", "propose_action", "approve_action", "serve_notice")
 ACTION = "approve_action"
+# With redress, the steps from this one on are taken after the disputes (LaterFacts).
+LATER_FROM = "propose_action"
+IDENTITY_CHANGED = frozenset({Guard.IDENTITY_SEEN.value, Guard.IDENTITY_CONFIRMED.value})
 # Who takes each step: the first of these whose role the step allows.
 ANALYST = Actor("simulated-analyst", Role.ANALYST)
 SUPERVISOR = Actor("simulated-supervisor", Role.SUPERVISOR)
@@ -68,6 +72,17 @@ class Walk:
     outcome: Outcome
     step: str | None = None  # the step that stopped it, or the last one taken
     guards: tuple[str, ...] = ()  # the guards that failed at that step, in the table's order
+    reconfirmed: bool = False  # the person changed after the confirmation: confirmed again
+
+
+@dataclass(frozen=True, slots=True)
+class LaterFacts:
+    """What the steps from the action on see when the person changed after the case was
+    opened and its identity confirmed (redress: disputes filed and decided in between)."""
+
+    facts: CaseFacts  # as the server gathers them then, the identity confirmed before
+    address: str | None  # the profile's top address then, where the analyst acts
+    read_again_at: dt.datetime  # when the analyst reads the profile again, if a guard asks
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +104,11 @@ class WorkedLead:
     @property
     def wrongful(self) -> bool:
         return not self.right_person or self.protected or self.wrong_address
+
+    @property
+    def wrongful_action(self) -> bool:
+        """With the guards on, the lead reaches an action, and a wrongful one."""
+        return self.on.outcome is Outcome.ACTED and self.wrongful
 
 
 COUNTS = (
@@ -135,6 +155,7 @@ class Simulation:
     worked: list[WorkedLead] = field(repr=False)
     on: SimulationFigures
     off: SimulationFigures
+    redress: RedressFigures | None = None  # guards on, with the wrongly targeted disputing
 
     @property
     def targets(self) -> dict[str, bool]:
@@ -169,6 +190,7 @@ class Simulation:
             "guards_off": self.off.as_dict(),
             "reach_kept": round(self.reach_kept, 6),
             "targets": self.targets,
+            **({"redress": self.redress.as_dict()} if self.redress else {}),
         }
 
 
@@ -183,9 +205,12 @@ def simulate_cases(
     leads: int | None = None,
     model: AddressModel | None = None,
     progress: ProgressCallback | None = None,
+    redress: RedressSettings | None = None,
 ) -> Simulation:
     """Work every lead on ``as_of`` (or a deterministic sample of ``leads``) with the guards
-    on and off, counted against the truth files. Writes nothing but one audit event."""
+    on and off, counted against the truth files; with ``redress``, work them again with the
+    guards on after the wrongly targeted dispute their cases (:mod:`caseline.cases.redress`).
+    Writes nothing but one audit event."""
     allowed = permit(actor, CasesSimulated)
     if leads is not None and leads < 1:
         raise InputError("at least one lead", where="leads")
@@ -210,6 +235,11 @@ def simulate_cases(
         )  # fmt: skip
         if progress is not None:
             progress(done, len(judged))
+    redressed = None
+    if redress is not None:
+        rewalk = _rewalker(session, facts, truth, thresholds, as_of, now)
+        after, counts, by_kind = redress_cases(session, worked, facts, truth, redress, rewalk)
+        redressed = RedressFigures(redress, counts, by_kind, _figures(after, guards_on=True))
     result = Simulation(
         as_of,
         len(found),
@@ -218,6 +248,7 @@ def simulate_cases(
         worked,
         _figures(worked, guards_on=True),
         _figures(worked, guards_on=False),
+        redressed,
     )
     allowed.record(
         session,
@@ -252,6 +283,7 @@ def _work(
     acted_on = _true(truth, entity, without_status) if entity else TruePerson("unknown", None)
     top = facts.addresses.addresses[0].address if facts.addresses.addresses else None
     variants = facts.variants.get(top or "", frozenset())
+    stand_in = _stand_in(lead, facts, thresholds, now)
     return WorkedLead(
         lead=lead,
         intended=intended,
@@ -262,9 +294,42 @@ def _work(
         right_person=entity == intended,
         protected=acted_on.protected,
         wrong_address=acted_on.address_key is None or acted_on.address_key not in variants,
-        on=_walk(lead, person, facts, top, thresholds, now, guards_on=True),
-        off=_walk(lead, person, facts, top, thresholds, now, guards_on=False),
+        on=_walk(lead, person, stand_in, top, guards_on=True),
+        off=_walk(lead, person, stand_in, top, guards_on=False),
     )
+
+
+def _rewalker(
+    session: Session,
+    facts: Mapping[str, PersonFacts],
+    truth: GroundTruth,
+    thresholds: Thresholds,
+    as_of: dt.date,
+    opened: dt.datetime,
+) -> Rewalk:
+    """Work a lead again after its person's disputes: the case was opened and the identity
+    confirmed at ``opened``, before them; from the action on, the steps see what the server
+    gathers now (the disputes' effects, and the changes they made to the person)."""
+
+    def rewalk(w: WorkedLead, changes: tuple[str, ...]) -> WorkedLead:
+        assert w.chosen is not None
+        assert w.chosen_entity is not None
+        before = _stand_in(w.lead, facts[w.chosen], thresholds, opened)
+        case = Case(person_id=w.chosen, origin=analyst_origin(ANALYST, w.lead.found, w.lead))
+        now = gather_facts(session, case, thresholds, as_of)
+        now = replace(
+            now, cleared=frozenset(), confirmed_at=opened, confirmed_by=ANALYST.username,
+            changes=changes, seen={ANALYST.username: opened}, proposer=ANALYST.username,
+        )  # fmt: skip
+        top = now.addresses.addresses[0].address if now.addresses.addresses else None
+        later = LaterFacts(now, top, dt.datetime.now(dt.UTC))
+        walk = _walk(w.lead, w.chosen, before, w.address, guards_on=True, later=later)
+        lives_at = _true(truth, w.chosen_entity, set()).address_key
+        variants = facts[w.chosen].variants.get(top or "", frozenset())
+        wrong_address = lives_at is None or lives_at not in variants
+        return replace(w, address=top, wrong_address=wrong_address, on=walk)
+
+    return rewalk
 
 
 def _true(truth: GroundTruth, entity: str, without_status: set[str]) -> TruePerson:
@@ -275,22 +340,12 @@ def _true(truth: GroundTruth, entity: str, without_status: set[str]) -> TruePers
     return found
 
 
-def _walk(
-    lead: Lead,
-    person: str,
-    facts: PersonFacts,
-    address: str | None,
-    thresholds: Thresholds,
-    now: dt.datetime,
-    *,
-    guards_on: bool,
-) -> Walk:
-    """Propose each step of PATH as soon as it is allowed, as the server would judge it."""
-    # Opened on the profile the analyst took, citing the lead with its finding as the reason,
-    # as open_case records a case opened on a person for a lead; never added to the session.
-    origin = analyst_origin(ANALYST, lead.found, lead)
-    case = Case(person_id=person, state=State.LEAD.value, address=None, origin=origin)
-    stand_in = CaseFacts(
+def _stand_in(
+    lead: Lead, facts: PersonFacts, thresholds: Thresholds, now: dt.datetime
+) -> CaseFacts:
+    """The facts of a case opened on the profile the analyst took, citing the lead, as the
+    server would gather them: read and confirmed just now, no legal reviewer asked."""
+    return CaseFacts(
         person_exists=True,
         assurance=facts.assurance,
         status=facts.status,
@@ -313,8 +368,27 @@ def _walk(
         thresholds=thresholds,
         as_of=facts.addresses.as_of,
     )
-    acted = False
+
+
+def _walk(
+    lead: Lead,
+    person: str,
+    facts: CaseFacts,
+    address: str | None,
+    *,
+    guards_on: bool,
+    later: LaterFacts | None = None,
+) -> Walk:
+    """Propose each step of PATH as soon as it is allowed, as the server would judge it;
+    from the action on with ``later``'s facts, if given."""
+    # Opened on the profile the analyst took, citing the lead with its finding as the reason,
+    # as open_case records a case opened on a person for a lead; never added to the session.
+    origin = analyst_origin(ANALYST, lead.found, lead)
+    case = Case(person_id=person, state=State.LEAD.value, address=None, origin=origin)
+    acted = reconfirmed = False
     for action in PATH:
+        if later is not None and action == LATER_FROM:
+            facts, address = later.facts, later.address
         transition = BY_ACTION[action]
         state = State(case.state)
         if state not in transition.sources:
@@ -323,18 +397,35 @@ def _walk(
         fields: Mapping[str, str] = {}
         if Field.ADDRESS in transition.fields:
             if address is None:
-                return Walk(Outcome.NO_ADDRESS, action)
+                return Walk(Outcome.NO_ADDRESS, action, reconfirmed=reconfirmed)
             fields = {Field.ADDRESS.value: address}
         if guards_on:
-            results = [evaluate(g, stand_in, actor, fields, case) for g in transition.guards]
-            failed = tuple(r.guard.value for r in results if not r.passed)
+            failed = _failed(action, facts, actor, fields, case)
+            if later is not None and facts.changes and set(failed) & IDENTITY_CHANGED:
+                # The person changed since the identity was confirmed: the analyst reads the
+                # profile again and confirms it again, as the guard asks, then goes on.
+                seen = {ANALYST.username: later.read_again_at}
+                facts = replace(facts, seen=seen, confirmed_at=later.read_again_at, changes=())
+                reconfirmed = True
+                again = _failed("reconfirm_identity", facts, ANALYST, {}, case)
+                failed = again or _failed(action, facts, actor, fields, case)
+                action = "reconfirm_identity" if again else action
             if failed:
-                return Walk(Outcome.ACTED if acted else Outcome.STOPPED, action, failed)
+                outcome = Outcome.ACTED if acted else Outcome.STOPPED
+                return Walk(outcome, action, failed, reconfirmed)
         case.state = transition.target_from(state).value
         if Field.ADDRESS in transition.fields:
             case.address = address
         acted = acted or action == ACTION
-    return Walk(Outcome.ACTED if acted else Outcome.STOPPED, PATH[-1])
+    return Walk(Outcome.ACTED if acted else Outcome.STOPPED, PATH[-1], reconfirmed=reconfirmed)
+
+
+def _failed(
+    action: str, facts: CaseFacts, actor: Actor, fields: Mapping[str, str], case: Case
+) -> tuple[str, ...]:
+    """The guards of ``action`` that fail, in the table's order."""
+    results = [evaluate(g, facts, actor, fields, case) for g in BY_ACTION[action].guards]
+    return tuple(r.guard.value for r in results if not r.passed)
 
 
 def _figures(worked: list[WorkedLead], *, guards_on: bool) -> SimulationFigures:

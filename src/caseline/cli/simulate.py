@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from caseline.cases import Simulation, SimulationFigures, Thresholds, simulate_cases
+from caseline.cases import (
+    RedressSettings,
+    Simulation,
+    SimulationFigures,
+    Thresholds,
+    simulate_cases,
+)
 from caseline.cli.app import app, console, date_option, progress, workspace
 
 
@@ -36,6 +42,23 @@ LABELS = {
     "actionable": "truly actionable leads",
     "actionable_reached": "  of them reaching an action against their person",
 }
+DEFAULT_REDRESS = RedressSettings()
+REDRESS_LABELS = {
+    "persons_wrongly_targeted": "persons a case wrongly targets",
+    "persons_filing": "  of them filing disputes",
+    "persons_nothing_to_dispute": "  with nothing of the right kind to dispute",
+    "disputes_filed": "disputes filed",
+    "decided_before_action": "  decided before the action",
+    "open_at_action": "  still open at the action",
+    "filed_after_action": "  filed after the action",
+    "upheld": "  upheld (the truth bears the claim out)",
+    "rejected": "  rejected",
+    "wrongful_actions_without_redress": "wrongful actions without redress (guards on)",
+    "corrected_before_action": "  corrected before the action",
+    "actioned_anyway": "  actioned anyway",
+    "newly_wrongful": "wrongful actions only with redress",
+    "reconfirmed": "leads whose identity was confirmed again after a dispute",
+}
 
 
 @app.command()
@@ -54,11 +77,27 @@ def simulate(
     leads: Annotated[
         int | None, typer.Option(min=1, help="Work a deterministic sample of this many leads.")
     ] = None,
+    redress_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="The share of wrongly targeted persons who dispute their case (0: no redress).",
+        ),
+    ] = DEFAULT_REDRESS.rate,
+    redress_seed: Annotated[
+        int, typer.Option(help="The seed of who disputes and when.")
+    ] = DEFAULT_REDRESS.seed,
+    days_to_action: Annotated[
+        int, typer.Option(min=0, help="Days from a case's opening to its action.")
+    ] = DEFAULT_REDRESS.days_to_action,
 ) -> None:
     """Count wrongful actions per 1,000 leads: a simulated hurried analyst works each lead
     (searches its name, takes the top profile, proposes each step as soon as allowed, acts at
-    the top address), with the server's guards and without. Writes nothing but one audit
+    the top address), with the server's guards and without; and with the guards, again after
+    the persons wrongly targeted dispute their cases (redress). Writes nothing but one audit
     event; the last line is JSON."""
+    redress = RedressSettings(redress_rate, redress_seed, days_to_action)
     with workspace() as ws:
         thresholds = Thresholds.of(ws.settings)
         with progress() as bar, ws.database.transaction() as session:
@@ -76,11 +115,18 @@ def simulate(
                 actor=ws.actor(session),
                 leads=leads,
                 progress=advance,
+                redress=None if guards is GuardSetting.OFF else redress,
             )
     shown = {"guards on": result.on, "guards off": result.off}
     if guards is not GuardSetting.BOTH:
         shown = {f"guards {guards.value}": shown[f"guards {guards.value}"]}
+    if result.redress is not None:
+        shown = {"guards on": result.on, "guards on + redress": result.redress.guards_on} | {
+            k: v for k, v in shown.items() if k != "guards on"
+        }
     _print_figures(result, shown, thresholds)
+    if result.redress is not None:
+        _print_redress(result)
     figures = result.as_dict()
     if guards is not GuardSetting.BOTH:
         figures.pop("targets")
@@ -119,7 +165,7 @@ def _print_figures(
             f"does not list (left out); {result.without_status:,} true persons are missing "
             "from the persons file (counted as neither protected nor actionable)"
         )
-    if len(shown) == 2:
+    if "guards on" in shown and "guards off" in shown:
         console.print(
             f"of the truly actionable leads reaching their action without the guards, "
             f"{result.reach_kept:.1%} still do with them"
@@ -128,3 +174,24 @@ def _print_figures(
             "targets (guards on): "
             + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in result.targets.items())
         )
+
+
+def _print_redress(result: Simulation) -> None:
+    redress = result.redress
+    assert redress is not None
+    settings = redress.settings
+    console.print(
+        f"redress: {settings.rate:.0%} of the persons a case wrongly targets dispute it, filing "
+        f"after {settings.mean_days_to_file:g} days on average (seed {settings.seed}); a "
+        f"reviewer decides {settings.days_to_decide} days later by the truth; the action "
+        f"comes {settings.days_to_action} days after the case opened"
+    )
+    table = Table("redress (guards on)", "count")
+    for name, label in REDRESS_LABELS.items():
+        table.add_row(label, f"{redress.counts[name]:,}")
+    console.print(table)
+    kinds = Table("disputes by kind", "filed", "upheld", "rejected")
+    for kind, counts in redress.by_kind.items():
+        kinds.add_row(kind, *(f"{counts[n]:,}" for n in ("filed", "upheld", "rejected")))
+    if kinds.row_count:
+        console.print(kinds)
