@@ -35,6 +35,7 @@ from caseline.db.models import (
     IngestRun,
     LinkDecision,
     Person,
+    PersonNameWord,
     PersonRecord,
     QuarantinedRow,
     RecordValueIssue,
@@ -232,6 +233,10 @@ def test_apply_purges_exactly_those_keeps_the_rest_and_audits_the_counts(world: 
         ("PB", world.case_b, 1, 0),
     ]
     assert {f.run_id for f in flags} == {run.run_id} and flags[0].sources == {"utility": 1}
+    with world.database.transaction() as session:
+        words = set(session.execute(select(PersonNameWord.person_id, PersonNameWord.word)))
+    assert {w for p, w in words if p == "PA"} == {"ana", "garcia", "u2", "t1"}  # not U1's
+    assert not {p for p, _ in words} & {"PB", "PC"}  # PB is gone; PC lost nothing
     assert event.action == "apply_retention" and event.object_id == run.run_id
     assert event.details["records"] == {"utility": 2} and event.details["held"] == {"utility": 1}
     assert event.details["link_decisions"] == 1 and event.details["persons_removed"] == 1
@@ -386,6 +391,8 @@ def test_on_a_resolved_world_the_purge_matches_the_rule_and_leaves_it_consistent
         )
         persons = {p.person_id: p.record_count for p in session.scalars(select(Person))}
         flagged = set(session.scalars(select(RetentionFlag.person_id)))
+        searchable = set(session.scalars(select(PersonNameWord.person_id).distinct()))
     assert persons == members  # every person counted anew, none left empty
+    assert searchable <= set(persons)  # search finds no removed person
     assert flagged == {p.person_id for p in run.purged.persons}
     assert {p.person_id for p in run.purged.persons if p.records_left == 0}.isdisjoint(persons)

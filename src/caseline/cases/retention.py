@@ -9,7 +9,8 @@ ingested. A record is past its period on a day (``as_of``) when that date is bef
 utility account not closed) is current and never past.
 
 What a purge removes with each record, so that nothing points at a record that is gone:
-its membership of a person (``person_records``), the reviewers' link decisions that name
+its membership of a person (``person_records``; the person's name words for search are
+rewritten from the records left), the reviewers' link decisions that name
 it, the values ingest left out of it (``record_value_issues``) and the disputes whose effect
 ended with it (rejected ones, upheld ``not_me`` and ``value`` ones). It also removes the
 quarantined rows of the source's files ingested before the cut-off. It keeps a record that
@@ -59,6 +60,7 @@ from caseline.oversight import (
     permit,
 )
 from caseline.profiles.disputed import OPEN_STATES, DisputeKind, DisputeState
+from caseline.resolve.name_words import refresh_name_words
 
 T = TypeVar("T")
 CHUNK = 1000  # record ids per statement: far under every driver's limit on parameters
@@ -451,7 +453,7 @@ def _purge(session: Session, plan: _Plan) -> None:
 
 def _update_persons(session: Session, persons: Sequence[DependentPerson]) -> int:
     """Remove the persons left with no record; count and name the others anew from the
-    records they keep. Returns how many were removed."""
+    records they keep, and the words search finds them by. Returns how many were removed."""
     gone = [p.person_id for p in persons if p.records_left <= 0]
     for chunk in _chunks(gone):
         session.execute(delete(Person).where(Person.person_id.in_(chunk)))
@@ -475,6 +477,7 @@ def _update_persons(session: Session, persons: Sequence[DependentPerson]) -> int
             .where(Person.person_id == person.person_id)
             .values(record_count=person.records_left, display_name=shown)
         )
+    refresh_name_words(session, [p.person_id for p in persons])  # what search matches
     return len(gone)
 
 
