@@ -44,6 +44,12 @@ def test_generate_ingest_resolve_evaluate_prints_json_last(workspace: Path) -> N
     alone = score_assignments(truth, {t.record_id: t.record_id for t in truth})
     together = score_assignments(truth, {t.record_id: "one" for t in truth})
     assert figures["bcubed_f1"] > max(alone.bcubed_f1, together.bcubed_f1)
+    out = workspace / "figures" / "persons.json"
+    to_file = runner.invoke(
+        app, ["evaluate", "--truth", str(world / "truth.csv"), "--json", str(out)]
+    )
+    assert to_file.exit_code == 0 and str(out) in to_file.output.replace("\n", "")
+    assert "{" not in to_file.stdout and json.loads(out.read_text())["f1"] == figures["f1"]
     verify = runner.invoke(app, ["audit", "verify"], env=cli_login(runner, "auditor"))
     assert verify.exit_code == 0 and "intact" in verify.output
 

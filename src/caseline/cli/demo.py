@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from caseline.cases import (
     LeadRule,
@@ -16,10 +17,11 @@ from caseline.cases import (
     take_step,
 )
 from caseline.cli.app import Workspace, acting_as, app, console, workspace
+from caseline.cli.demo_seed import seed_disputes, seed_purpose_waiting
 from caseline.cli.evaluate import evaluate_addresses_command, evaluate_persons
 from caseline.cli.ingest import ingest
 from caseline.cli.resolve import resolve
-from caseline.cli.serve import serve
+from caseline.cli.serve import serve_quietly
 from caseline.cli.world import generate
 from caseline.config import load_settings
 from caseline.errors import CaselineError
@@ -38,7 +40,8 @@ DEMO_ADMIN = "admin"
 DEMO_USERS = {
     "analyst": Role.ANALYST,
     "supervisor": Role.SUPERVISOR,
-    "legal": Role.LEGAL,
+    "legal": Role.LEGAL,  # files disputes for the persons they represent
+    "reviewer": Role.LEGAL,  # reviews them (never one's own)
     "auditor": Role.AUDITOR,
     "engineer": Role.DATA_ENGINEER,
 }
@@ -57,6 +60,9 @@ def demo(
     persons: Annotated[int, typer.Option(min=10, help="How many persons to draw.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    serving: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve it when it is ready.")
+    ] = True,
 ) -> None:
     """Generate, ingest, resolve and evaluate a small world, open a few cases, then serve it
     on 127.0.0.1.
@@ -75,21 +81,37 @@ def demo(
             if exit_.exit_code == 2:
                 raise
         resolve(engine="duckdb", model=None)
-        evaluate_persons(world / "truth.csv")
+        reports = load_settings().home / "reports"
+        evaluate_persons(world / "truth.csv", reports / "persons-evaluation.json")
         evaluate_addresses_command(
             truth=world / "truth.csv",
             current=world / "persons.csv",
             as_of=DEFAULT_REFERENCE_DATE,
             plot=None,
+            json_out=reports / "address-evaluation.json",
         )
     with workspace() as ws:
-        opened = _open_demo_cases(ws)
+        case_ids = _open_demo_cases(ws)
+        disputes = seed_disputes(ws, DEMO_PASSWORD, case_ids, DEFAULT_REFERENCE_DATE)
+        waiting = seed_purpose_waiting(ws, DEMO_PASSWORD, DEFAULT_REFERENCE_DATE)
     console.print(
-        f"{opened} cases under way (the world's reference date is {DEFAULT_REFERENCE_DATE})"
+        f"{len(case_ids)} cases under way, {disputes} disputes, "
+        f"{int(waiting)} purpose waiting for a countersignature "
+        f"(the world's reference date is {DEFAULT_REFERENCE_DATE})"
     )
-    names = ", ".join(f"[bold]{name}[/bold]" for name in [*DEMO_USERS, DEMO_ADMIN])
-    console.print(f"Sign in as {names} with password [bold]{DEMO_PASSWORD}[/bold]")
-    serve(host="127.0.0.1", port=port)
+    if serving:
+        serve_quietly(host="127.0.0.1", port=port, announce=_sign_in_table)
+    else:
+        _sign_in_table(f"http://127.0.0.1:{port}/ once `caseline serve` runs")
+
+
+def _sign_in_table(url: str) -> None:
+    """What a new user needs, last on the screen: where, and who to sign in as."""
+    table = Table("user", "role", "password", title=f"Caseline is at {url}", title_justify="left")
+    for name, role in [*DEMO_USERS.items(), (DEMO_ADMIN, Role.ADMIN)]:
+        table.add_row(name, role.value.replace("_", " "), DEMO_PASSWORD)
+    console.print(table)
+    console.print(f"Open [bold]{url}[/bold] and sign in as one of these (Ctrl+C stops it).")
 
 
 def _add_demo_users(ws: Workspace) -> None:
@@ -103,7 +125,7 @@ def _add_demo_users(ws: Workspace) -> None:
                 create_user(session, name, role, DEMO_PASSWORD, actor=admin)
 
 
-def _open_demo_cases(ws: Workspace) -> int:
+def _open_demo_cases(ws: Workspace) -> list[int]:
     """A few cases from the leads, each taken as far as its steps list and its guards allow:
     the analyst reads the person for the case before confirming, as the guards require."""
     as_of, thresholds = DEFAULT_REFERENCE_DATE, Thresholds.of(ws.settings)
@@ -115,11 +137,11 @@ def _open_demo_cases(ws: Workspace) -> int:
             for lead in find_leads(session, as_of, rules=[rule])[:2]
             if lead.open_case is None
         ]
-    opened = 0
+    opened: list[int] = []
     for lead, steps in zip(leads, DEMO_CASES, strict=False):
         with ws.database.transaction() as session:
             case = open_case(session, actor=analyst, as_of=as_of, lead_id=lead.lead_id)
-            opened += 1
+            opened.append(case.id)
         version = case.version
         for action in steps:
             try:

@@ -1,5 +1,6 @@
 """`caseline evaluate` and `caseline evaluate addresses`: the current persons, and address
-confidence, measured against ground truth. The last line each prints is JSON."""
+confidence, measured against ground truth. The last line each prints is JSON, or, with
+``--json FILE``, the file it went to."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ evaluate_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(evaluate_app, name="evaluate")
+JSON_OPTION = typer.Option(
+    "--json", help="Write the figures as JSON to this file instead of printing them."
+)
 
 
 @evaluate_app.callback()
@@ -34,20 +38,32 @@ def evaluate(
     truth: Annotated[
         Path | None, typer.Option(help="CSV with source, source_key, entity_id[, group].")
     ] = None,
+    json_out: Annotated[Path | None, JSON_OPTION] = None,
 ) -> None:
     """Pairwise and B-cubed scores of the current persons, per group; the last line is JSON."""
     if ctx.invoked_subcommand is not None:
         return
     if truth is None:
         fail("--truth FILE is needed (or a subcommand: addresses)")
-    evaluate_persons(truth)
+    evaluate_persons(truth, json_out)
 
 
-def evaluate_persons(truth: Path) -> None:
+def evaluate_persons(truth: Path, json_out: Path | None = None) -> None:
     with workspace() as ws, ws.database.transaction() as session:
         scores = evaluate_resolution(session, truth, actor=ws.actor(session))
     _print_person_scores(scores)
-    typer.echo(json.dumps(scores.as_dict(), sort_keys=True))
+    _emit(scores.as_dict(), json_out)
+
+
+def _emit(figures: dict[str, object], json_out: Path | None) -> None:
+    """The figures as JSON: the last line printed, or a file (its path printed)."""
+    text = json.dumps(figures, sort_keys=True)
+    if json_out is None:
+        typer.echo(text)
+        return
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(text + "\n", encoding="utf-8")
+    console.print(f"figures (JSON): {json_out}")
 
 
 def _print_person_scores(scores: PairwiseScores) -> None:
@@ -88,6 +104,7 @@ def evaluate_addresses_command(
     plot: Annotated[
         Path | None, typer.Option(help="Where to write the reliability diagram (PNG).")
     ] = None,
+    json_out: Annotated[Path | None, JSON_OPTION] = None,
 ) -> None:
     """Top-1 accuracy, Brier score and calibration of address confidence beside two rules
     (most recent record wins, most records win) and the ceiling; the last line is JSON."""
@@ -110,8 +127,20 @@ def evaluate_addresses_command(
     _print_address_table(result)
     for where in result.unreadable_addresses[:5]:
         console.print(f"[yellow]left out[/yellow] {where}")
+    missed_by = {
+        "no_group_below_most_recent": result.groups_below_most_recent,
+        "ece_at_most_0.03": [
+            name
+            for name, g in [("all", result.overall), *sorted(result.by_group.items())]
+            if g.methods["caseline"].ece > 0.03
+        ],
+    }
     targets = ", ".join(
-        f"{name}: {'met' if met else 'NOT met'}" for name, met in result.targets.items()
+        f"{name}: met"
+        if met
+        else f"{name}: NOT met"
+        + (f" ({', '.join(missed_by[name])})" if missed_by.get(name) else "")
+        for name, met in result.targets.items()
     )
     console.print(
         f"ceiling {result.overall.ceiling:.4f}; gap to the ceiling closed {result.gap_closed:.1%}; "
@@ -128,7 +157,7 @@ def evaluate_addresses_command(
     figures = result.as_dict() | {
         "model": {"version": model.version, "trained_on": model.trained_on}
     }
-    typer.echo(json.dumps(figures, sort_keys=True))
+    _emit(figures, json_out)
 
 
 def _print_address_table(result: AddressEvaluation) -> None:
