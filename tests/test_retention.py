@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from caseline.cases import (
@@ -396,3 +397,15 @@ def test_on_a_resolved_world_the_purge_matches_the_rule_and_leaves_it_consistent
     assert searchable <= set(persons)  # search finds no removed person
     assert flagged == {p.person_id for p in run.purged.persons}
     assert {p.person_id for p in run.purged.persons if p.records_left == 0}.isdisjoint(persons)
+
+
+def test_a_dispute_filed_after_the_plan_stops_the_purge_whole(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if U5's dispute were filed between reading what to purge and purging it: the open
+    dispute is not deleted, so its record's delete fails and nothing is purged."""
+    before = _counts(world.database)
+    monkeypatch.setattr(retention_module, "_held_by_disputes", lambda _session: frozenset())
+    with pytest.raises(IntegrityError), world.database.transaction() as session:
+        apply_retention(session, ADMIN, periods=PERIODS, as_of=AS_OF, today=TODAY)
+    assert _counts(world.database) == before

@@ -59,7 +59,7 @@ from caseline.oversight import (
     RetentionPreviewed,
     permit,
 )
-from caseline.profiles.disputed import OPEN_STATES, DisputeKind, DisputeState
+from caseline.profiles.disputed import DisputeKind, DisputeState
 from caseline.resolve.name_words import refresh_name_words
 
 T = TypeVar("T")
@@ -312,19 +312,20 @@ def _held_by_disputes(session: Session) -> frozenset[str]:
     """Records a dispute still needs: under open dispute, or upheld with a lasting effect
     (and the status records upheld disputes added)."""
     held: set[str] = set()
-    for row in session.scalars(
-        select(Dispute).where(
-            or_(
-                Dispute.state.in_(OPEN_STATES),
-                and_(Dispute.state == DisputeState.UPHELD.value, Dispute.kind.in_(_LASTING)),
-            )
-        )
-    ):
+    for row in session.scalars(select(Dispute).where(~_moot_dispute())):
         held.add(row.record_id)
         added = (row.effect or {}).get("record_added")
         if added:
             held.add(str(added))
     return frozenset(held)
+
+
+def _moot_dispute() -> ColumnElement[bool]:
+    """A dispute whose effect ends with its record: rejected, or upheld not_me or value."""
+    return or_(
+        Dispute.state == DisputeState.REJECTED.value,
+        and_(Dispute.state == DisputeState.UPHELD.value, Dispute.kind.not_in(_LASTING)),
+    )
 
 
 def _plan(session: Session, periods: Mapping[str, int], as_of: dt.date) -> _Plan:
@@ -344,19 +345,11 @@ def _plan(session: Session, periods: Mapping[str, int], as_of: dt.date) -> _Plan
             else:
                 past[source].append(record_id)
     record_ids = tuple(r for ids in past.values() for r in ids)
-    quarantine_runs = tuple(
-        session.scalars(
-            select(IngestRun.id).where(
-                or_(
-                    *(
-                        and_(IngestRun.source == s, IngestRun.started_at < _midnight(c))
-                        for s, c in cutoffs.items()
-                    )
-                )
-            )
-        )
-        if cutoffs
-        else ()
+    old_files = [
+        and_(IngestRun.source == s, IngestRun.started_at < _midnight(c)) for s, c in cutoffs.items()
+    ]
+    quarantine_runs = (
+        tuple(session.scalars(select(IngestRun.id).where(or_(*old_files)))) if old_files else ()
     )
     preview = RetentionPreview(
         as_of=as_of,
@@ -444,7 +437,9 @@ def _purge(session: Session, plan: _Plan) -> None:
                 or_(LinkDecision.left_record_id.in_(chunk), LinkDecision.right_record_id.in_(chunk))
             )
         )
-        session.execute(delete(Dispute).where(Dispute.record_id.in_(chunk)))
+        # Only disputes whose effect ended with the record: one filed meanwhile stays, and
+        # its record's delete then fails on the foreign key, so nothing is purged.
+        session.execute(delete(Dispute).where(Dispute.record_id.in_(chunk), _moot_dispute()))
         session.execute(delete(PersonRecord).where(PersonRecord.record_id.in_(chunk)))
         session.execute(delete(SourceRecord).where(SourceRecord.record_id.in_(chunk)))
     for runs in _chunks(plan.quarantine_runs):
