@@ -10,9 +10,9 @@ utility account not closed) is current and never past.
 
 What a purge removes with each record, so that nothing points at a record that is gone:
 its membership of a person (``person_records``; the person's name words for search are
-rewritten from the records left), the reviewers' link decisions that name
-it, the values ingest left out of it (``record_value_issues``) and the disputes whose effect
-ended with it (rejected ones, upheld ``not_me`` and ``value`` ones). It also removes the
+rewritten from the records left), the reviewers' link decisions that name it, the values
+ingest left out of it (``record_value_issues``) and the disputes whose effect ended with it
+(rejected ones, upheld ``not_me`` and ``value`` ones). It also removes the
 quarantined rows of the source's files ingested before the cut-off. It keeps a record that
 a dispute still needs (open, or upheld ``not_my_address`` or ``status``: their effect
 outlives the record) and counts it as held. It keeps the ingest runs (a purged file
