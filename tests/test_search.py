@@ -163,7 +163,8 @@ def test_the_vocabulary_forgives_what_it_should_and_no_more() -> None:
     }
     assert set(vocabulary.matches("LI")) == {"LI"}  # two letters: exactly
     assert vocabulary.matches("SMITH") == {}
-    assert name_words("JI-MIN", None, "YAN") == {"JI", "MIN", "YAN"}
+    assert name_words("JI-MIN", None, "YAN") == {"JI", "MIN", "JIMIN", "YAN"}
+    assert vocabulary.matches("AMRIA")["MARIA"] > 0.8  # the first two letters swapped
 
 
 def test_search_is_audited_with_the_persons_shown(

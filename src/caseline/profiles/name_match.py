@@ -2,8 +2,10 @@
 
 A typed word matches a stored word when it is the same, a few edits away (one for words of
 up to four letters, two for longer ones; a swap of neighbours is one edit), sounds the same
-(metaphone) and is close, or (four letters or more) begins it. Each match has a similarity
-in (0, 1]: 1 for the word itself, Jaro-Winkler otherwise, less for a beginning only.
+(metaphone) and is close, or (four letters or more) begins it. It is compared with the words
+that begin with its first or its second letter or sound the same, not with every word. Each
+match has a similarity in (0, 1]: 1 for the word itself, Jaro-Winkler otherwise, less for a
+beginning only.
 
 The vocabulary (each distinct word and how many persons hold it) is read once per resolution
 run and kept in the process: a search compares the typed words with the words that share
@@ -51,7 +53,13 @@ class Vocabulary:
             found[typed] = 1.0
         allowed = 0 if len(typed) <= 2 else 1 if len(typed) <= 4 else 2
         sound = _sound(typed)
-        near = {*self.by_first_letter.get(typed[:1], ()), *self.by_sound.get(sound, ())}
+        # The first letter, or the second (its first two swapped, or one put before it), or
+        # the sound: the words a slip of the typed one can be.
+        near = {
+            *self.by_first_letter.get(typed[:1], ()),
+            *self.by_first_letter.get(typed[1:2], ()),
+            *self.by_sound.get(sound, ()),
+        }
         for word in near:
             if word in found:
                 continue

@@ -3,8 +3,8 @@
 Each typed word is matched against the words of every name the person's records give
 (:mod:`name_match`); a person's match is the mean, over the typed words, of the best
 similarity one of their words has (0 for a typed word none matches). A person must match
-every typed word but one (all of them for one or two words), and at least
-``MIN_MATCH``. Results go best first, then by name; the total says how many there are.
+every typed word but one (all of them for one or two words), those it matches on average at
+least ``MIN_MATCH``. Results go best first, then by name; the total says how many there are.
 """
 
 from __future__ import annotations
@@ -163,9 +163,10 @@ def _ranked(
     scored: dict[str, float] = {}
     for person_id, own in held.items():
         best = [max((m[w] for w in own if w in m), default=0.0) for m in meant]
-        score = sum(best) / len(words)
-        if sum(1 for b in best if b) >= needed and score >= MIN_MATCH:
-            scored[person_id] = score
+        matched = [b for b in best if b]
+        # Enough words matched, and well enough; a missing word lowers the rank only.
+        if len(matched) >= needed and sum(matched) / len(matched) >= MIN_MATCH:
+            scored[person_id] = sum(best) / len(words)
     rows = _persons(session, list(scored))
     return sorted(
         ((round(scored[pid], 4), name, pid, count) for pid, name, count in rows),

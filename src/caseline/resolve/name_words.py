@@ -21,11 +21,16 @@ _BATCH = 20_000  # rows per insert
 
 
 def name_words(*parts: str | None) -> set[str]:
-    """The words of standardised name parts: 'JI-MIN', 'YAN' -> {'JI', 'MIN', 'YAN'}."""
+    """The words of standardised name parts, and a part of several words run together (as
+    it is often typed): 'JI-MIN', 'YAN' -> {'JI', 'MIN', 'JIMIN', 'YAN'}."""
     words: set[str] = set()
     for part in parts:
-        if part:
-            words.update(w for w in part.replace("-", " ").split() if len(w) <= MAX_WORD_LENGTH)
+        if not part:
+            continue
+        split = part.replace("-", " ").split()
+        if len(split) > 1:
+            split.append("".join(split))
+        words.update(w for w in split if len(w) <= MAX_WORD_LENGTH)
     return words
 
 
