@@ -170,6 +170,7 @@ def redress_cases(
                 counts["decided_before_action" if in_time else "open_at_action"] += 1
                 if in_time:
                     decided[key] = _decide(session, filed[key], claim)
+                    changes[plan.person_id].append(f"dispute {filed[key]} {decided[key].value}")
         redressed = [
             rewalk(w, tuple(changes[w.chosen])) if w.chosen in changes else w for w in worked
         ]
