@@ -410,6 +410,8 @@ def test_redress_too_late_or_by_no_one_changes_nothing(
         assert result.redress.counts["corrected_before_action"] == 0
     assert late.redress is not None and nobody.redress is not None
     assert late.redress.counts["filed_after_action"] == late.redress.counts["disputes_filed"] > 0
+    assert late.redress.counts["anyway_filed_after_action"] == late.on.counts["actions"] > 0
+    assert nobody.redress.counts["anyway_did_not_file"] == nobody.on.counts["actions"]
     assert nobody.redress.counts["disputes_filed"] == 0
 
 

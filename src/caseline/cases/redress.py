@@ -67,11 +67,17 @@ GROUNDS = {
     DisputeKind.STATUS: "the person says their status is not what the records show",
     DisputeKind.NOT_MY_ADDRESS: "the person says they do not live at this address",
 }
+# Why a wrongful action was taken anyway: what its person's redress came to by the action.
+_WHY = (
+    "nothing_to_dispute", "did_not_file", "filed_after_action", "open_at_action",
+    "decided_before_action",
+)  # fmt: skip
 COUNTS = (
     "persons_wrongly_targeted", "persons_filing", "persons_nothing_to_dispute",
     "disputes_filed", "decided_before_action", "open_at_action", "filed_after_action",
     "upheld", "rejected", "wrongful_leads", "wrongful_actions_without_redress",
-    "corrected_before_action", "actioned_anyway", "newly_wrongful", "reconfirmed",
+    "corrected_before_action", "actioned_anyway", *(f"anyway_{why}" for why in _WHY),
+    "newly_wrongful", "reconfirmed",
 )  # fmt: skip
 
 
@@ -196,7 +202,9 @@ def redress_cases(
     counts["persons_wrongly_targeted"] = len(wronged)
     counts["persons_filing"] = len(plans)
     counts["persons_nothing_to_dispute"] = len(wronged - set(claims))
-    counts |= _outcomes(worked, redressed)
+    by_person = {p.person_id: p for p in plans}
+    why = {person: _why(person, claims, by_person.get(person), action_day) for person in wronged}
+    counts |= _outcomes(worked, redressed, why)
     return redressed, counts, dict(sorted(by_kind.items()))
 
 
@@ -313,13 +321,30 @@ def _draw(seed: int, person_id: str, what: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _outcomes(before: list[WorkedLead], after: list[WorkedLead]) -> dict[str, int]:
-    """Per lead, the wrongful actions without redress and with it (guards on)."""
+def _why(
+    person_id: str, claims: Mapping[str, list[Claim]], plan: PersonRedress | None, day: int
+) -> str:
+    if person_id not in claims:
+        return "nothing_to_dispute"
+    if plan is None:
+        return "did_not_file"
+    if plan.filed_on > day:
+        return "filed_after_action"
+    return "open_at_action" if plan.decided_on > day else "decided_before_action"
+
+
+def _outcomes(
+    before: list[WorkedLead], after: list[WorkedLead], why: Mapping[str, str]
+) -> dict[str, int]:
+    """Per lead, the wrongful actions without redress and with it (guards on); those taken
+    anyway by what their person's redress came to."""
     counts = dict.fromkeys(
         ("wrongful_leads", "wrongful_actions_without_redress", "corrected_before_action",
-         "actioned_anyway", "newly_wrongful", "reconfirmed"), 0
+         "actioned_anyway", *(f"anyway_{w}" for w in _WHY), "newly_wrongful", "reconfirmed"), 0
     )  # fmt: skip
     for was, now in zip(before, after, strict=True):
+        if was.wrongful_action and now.wrongful_action:
+            counts[f"anyway_{why[was.chosen or '']}"] += 1
         counts["wrongful_leads"] += bool(was.chosen) and was.wrongful
         counts["wrongful_actions_without_redress"] += was.wrongful_action
         counts["corrected_before_action"] += was.wrongful_action and not now.wrongful_action

@@ -56,6 +56,11 @@ REDRESS_LABELS = {
     "wrongful_actions_without_redress": "wrongful actions without redress (guards on)",
     "corrected_before_action": "  corrected before the action",
     "actioned_anyway": "  actioned anyway",
+    "anyway_nothing_to_dispute": "    the person had nothing of the right kind to dispute",
+    "anyway_did_not_file": "    the person did not dispute",
+    "anyway_filed_after_action": "    disputed after the action",
+    "anyway_open_at_action": "    the dispute was still open at the action",
+    "anyway_decided_before_action": "    decided before the action, and acted on still",
     "newly_wrongful": "wrongful actions only with redress",
     "reconfirmed": "leads whose identity was confirmed again after a dispute",
 }
