@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -28,6 +28,7 @@ from caseline.oversight import (
     authorize,
     is_api_token,
 )
+from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
 
 SESSION_COOKIE = "caseline_session"
 LOGIN_COOKIE = "caseline_login"
@@ -103,6 +104,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     404: {"model": ErrorDetail, "description": "No such person, case, token or request."},
 }
+
+
+def day_query(description: str) -> Any:
+    """A day in a query (``as_of``): 422 outside the years Caseline reads dates in."""
+    # Pydantic bounds dates as it bounds numbers; FastAPI's signature names numbers only.
+    return Query(
+        description=description,
+        ge=dt.date(EARLIEST_YEAR, 1, 1),  # type: ignore[arg-type]
+        le=dt.date(LATEST_YEAR, 12, 31),  # type: ignore[arg-type]
+    )
 
 
 def current_actor(

@@ -30,6 +30,7 @@ from caseline.db import Database, upgrade_to_head
 from caseline.errors import AccessDenied, CaselineError
 from caseline.files import protect_workspace
 from caseline.oversight import Actor, actor_for_token, actor_with_password
+from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
 
 HELP = """The command line: generate, ingest, resolve, evaluate, export, serve, demo, login, users,
 audit.
@@ -156,9 +157,12 @@ def _iso_date(value: str | dt.date) -> dt.date:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise typer.BadParameter(f"{value!r} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return day
 
 
 def date_option(help_text: str) -> Any:

@@ -14,7 +14,9 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from caseline.errors import InputError
 from caseline.standardise.addresses import STREET_WORDS
+from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
 
 RECORD_COLUMNS = (
     "person_id", "record_id", "source", "observed_on", "valid_from", "valid_to",
@@ -105,6 +107,16 @@ def _most_written(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return chosen
 
 
+def reference_day(as_of: dt.date) -> pd.Timestamp:
+    """The day addresses are scored for; InputError (422) outside the years Caseline reads."""
+    if not EARLIEST_YEAR <= as_of.year <= LATEST_YEAR:
+        raise InputError(
+            f"{as_of.isoformat()} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}",
+            where="as_of",
+        )
+    return pd.Timestamp(as_of)
+
+
 def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Records with an address that began by ``as_of``, with the dates the evidence uses."""
     has_address = records["street"].notna()
@@ -112,10 +124,12 @@ def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     frame = records.loc[has_address, columns].copy()
     if "lead" not in frame.columns:
         frame = frame.assign(lead=0, claimants=0)
-    day = pd.Timestamp(as_of)
-    observed = pd.to_datetime(frame["observed_on"])
-    valid_from = pd.to_datetime(frame["valid_from"])
-    valid_to = pd.to_datetime(frame["valid_to"])
+    day = reference_day(as_of)
+    # A stored date pandas cannot hold (a placeholder such as 9999-12-31, kept from before
+    # ingest refused them) counts as no date.
+    observed = pd.to_datetime(frame["observed_on"], errors="coerce")
+    valid_from = pd.to_datetime(frame["valid_from"], errors="coerce")
+    valid_to = pd.to_datetime(frame["valid_to"], errors="coerce")
     start = valid_from.fillna(observed)
     frame = frame.assign(start=start)
     began = start.notna() & (start <= day)
@@ -230,7 +244,7 @@ def _same_street(a: str, b: str) -> bool:
 
 def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Add what the person's other addresses say: the newest evidence, newer addresses."""
-    day = pd.Timestamp(as_of)
+    day = reference_day(as_of)
     by_person = evidence.groupby("person_id")
     evidence["person_last_seen"] = by_person["last_seen"].transform("max")
     evidence["person_addresses"] = by_person["address_key"].transform("size")

@@ -11,6 +11,10 @@ from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 ISO = "%Y-%m-%d"
 US = "%m/%d/%Y"
+# The years a date is read in: a record's dates and the days Caseline reasons about. Beyond
+# them a value is a placeholder ("9999-12-31" for no end) or a slip, and is left out.
+EARLIEST_YEAR = 1800
+LATEST_YEAR = 2200
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -22,10 +26,17 @@ def parse_date(value: str | None, fmt: str = ISO) -> dt.date | None:
     try:
         fast = _FAST.get(fmt)
         if fast is not None and (match := fast[0].match(value)):
-            return fast[1](match)
-        return dt.datetime.strptime(value, fmt).date()
+            parsed = fast[1](match)
+        else:
+            parsed = dt.datetime.strptime(value, fmt).date()
     except ValueError as exc:
         raise InvalidValue(f"{value!r} is not a valid date in format {fmt}: {exc}") from None
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise InvalidValue(
+            f"{value!r} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR} "
+            "(a placeholder for no date is left out)"
+        )
+    return parsed
 
 
 # strptime is slow; the formats sources use most are read directly (same results).

@@ -9,13 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from caseline.api.deps import Authorized, CurrentActor, DatabaseDep, NotSignedIn
+from caseline.api.deps import Authorized, CurrentActor, DatabaseDep, NotSignedIn, day_query
 from caseline.cases import read_person, read_person_events
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
 from caseline.profiles import SearchFilters, search_persons
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
+from caseline.web.data import router as data_router
 from caseline.web.retention import router as retention_router
+from caseline.web.review import router as review_router
 from caseline.web.templating import may, templates
 
 __all__ = ["templates", "web_router"]
@@ -30,6 +32,8 @@ web_router.include_router(disputes.router)
 web_router.include_router(reports.router)
 web_router.include_router(purposes.router)
 web_router.include_router(retention_router)
+web_router.include_router(data_router)
+web_router.include_router(review_router)
 web_router.include_router(users.router)
 
 
@@ -98,7 +102,7 @@ def profile_page(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
     purpose: Annotated[str, Query(max_length=256)] = "",
-    as_of: Annotated[dt.date | None, Query()] = None,
+    as_of: Annotated[dt.date | None, day_query("The day addresses are scored for")] = None,
 ) -> Response:
     """The profile, read for the work the purpose names; without one that allows the read,
     the purposes the reader may state instead (a reason in words is filed by a form)."""

@@ -15,6 +15,7 @@ from caseline.cases import OUTCOMES, RULE_LABELS, LeadRule
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission, authorize, csrf_token
 from caseline.standardise import STOPPING
+from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -24,9 +25,13 @@ def parse_day(value: str) -> dt.date | None:
     if not value.strip():
         return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise InputError(f"{value!r} is not a date (YYYY-MM-DD)", where="as_of") from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise InputError(f"{value!r} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}",
+                         where="as_of")  # fmt: skip
+    return day
 
 
 def _as_of(

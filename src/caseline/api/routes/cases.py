@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
+from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
 from caseline.api.routes.persons import AddressOut, ProfileOut
 from caseline.cases import (
     CaseDetail,
@@ -32,7 +32,7 @@ from caseline.cases import (
 from caseline.oversight import Actor, Permission
 
 router = APIRouter(tags=["cases"])
-AsOf = Annotated[dt.date | None, Query(description="The day the rules and guards look at (today)")]
+AsOf = Annotated[dt.date | None, day_query("The day the rules and guards look at (today)")]
 
 
 class LeadOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
+from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
 from caseline.cases import DepartureState, Thresholds, list_departures
 from caseline.oversight import Actor, Permission
 
@@ -33,7 +33,7 @@ def departures(
     settings: SettingsDep,
     actor: Annotated[Actor, Authorized(Permission.LIST_DEPARTURES)],
     as_of: Annotated[
-        dt.date | None, Query(description="The day deadlines and exits are judged on (today)")
+        dt.date | None, day_query("The day deadlines and exits are judged on (today)")
     ] = None,
     state: Annotated[DepartureState | None, Query(description="Only this state")] = None,
 ) -> list[DepartureOut]:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from caseline.api.deps import Authorized, DatabaseDep
+from caseline.api.deps import Authorized, DatabaseDep, day_query
 from caseline.cases import read_person, state_purpose
 from caseline.oversight import Actor, Permission
 from caseline.profiles import (
@@ -257,7 +257,7 @@ def read(
     actor: Annotated[Actor, Authorized(Permission.READ_PERSON)],
     purpose: Annotated[str, Query(max_length=256, description=PURPOSE_HELP)],
     as_of: Annotated[
-        dt.date | None, Query(description="Date the address confidence is for (default today)")
+        dt.date | None, day_query("Date the address confidence is for (default today)")
     ] = None,
 ) -> ProfileOut:
     """One person's profile: attributes with the records behind each value (conflicts kept),
