@@ -183,8 +183,8 @@ def _identity_assurance(
     if not facts.person_exists:
         return GuardResult(
             guard, False, f"person {case.person_id} no longer exists: a resolution run "
-            "merged or split its records", "close the case and open one on the person the "
-            "records now belong to",
+            "merged or split its records, or a retention purge removed the last of them",
+            "close the case and open one on the person the records now belong to, if any",
         )  # fmt: skip
     needed = facts.thresholds.identity
     if facts.assurance is None or facts.assurance < needed:
@@ -271,8 +271,9 @@ def _grounds(
     if grounds.cited_elsewhere:
         return GuardResult(
             guard, False, "the records this case was opened on are not the person's: "
-            f"{', '.join(grounds.cited_elsewhere)} belong to another person",
-            "close this case and work the lead on the person whose records they are",
+            f"{', '.join(grounds.cited_elsewhere)} belong to another person or were purged "
+            "under retention",
+            "close this case and work the lead on the person whose records they are, if any",
         )  # fmt: skip
     if not grounds.found:
         return GuardResult(
