@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from caseline.db.models import IngestRun, SourceRecord
@@ -67,6 +67,7 @@ def ingest_file(
     if not path.is_file():
         raise InputError("no such file", where=str(path))
     digest = _sha256(path)
+    _one_ingest_per_source(session, adapter.name)
     existing = session.scalar(
         select(IngestRun).where(IngestRun.source == adapter.name, IngestRun.file_sha256 == digest)
     )
@@ -115,6 +116,17 @@ def ingest_file(
         counts.first_examples(),
     )
 
+
+
+def _one_ingest_per_source(session: Session, source: str) -> None:
+    """On PostgreSQL, ingests of one source wait for each other until the first commits, so
+    a second ingest of the same file finds it ingested, and two files cannot both load one
+    record key (SQLite takes the write lock for the whole ingest anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"caseline-ingest:{source}"},
+        )
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
