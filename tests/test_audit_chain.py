@@ -420,3 +420,15 @@ def test_a_lost_key_stops_the_trail_and_says_so(database: Database, own_key: Pat
         _write(database, 1)
     report = _verify(database)
     assert report.first_broken_seq == seqs[0] and "no audit key" in (report.reason or "")
+
+
+def test_an_overlong_id_is_recorded_cut_and_the_chain_holds(database: Database) -> None:
+    long_id = "P" + "9" * 64  # 65 characters: a request may name anything
+    with database.transaction() as session:
+        event = record_event(
+            session, AuditEntry("ann", "analyst", "read_person", "person", object_id=long_id)
+        )
+    assert event.object_id is not None and len(event.object_id) == 64
+    assert event.object_id.endswith("…") and long_id.startswith(event.object_id[:-1])
+    with database.transaction() as session:
+        assert verify_chain(session).intact

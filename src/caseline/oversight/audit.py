@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ def record_event(session: Session, entry: AuditEntry) -> AuditEvent:
     If the caller's change rolls back, so does its audit event: the trail never claims a
     change that did not happen, and no change happens without its event.
     """
+    entry = _fitted(entry)
     lock_chain(session)
     head = _head(session)
     key = writing_key(session, head)
@@ -122,6 +123,21 @@ def record_event(session: Session, entry: AuditEntry) -> AuditEvent:
     session.add(event)
     session.flush()
     return event
+
+
+# The widest each text column holds; what a request names beyond it (a 65-character id) is
+# kept cut, marked with "…", rather than failing the request it records.
+_WIDTHS = {"actor": 64, "role": 32, "action": 64, "object_type": 32, "object_id": 64,
+           "purpose": 256, "case_id": 32}  # fmt: skip
+
+
+def _fitted(entry: AuditEntry) -> AuditEntry:
+    cut: dict[str, Any] = {
+        name: value[: width - 1] + "…"
+        for name, width in _WIDTHS.items()
+        if isinstance(value := getattr(entry, name), str) and len(value) > width
+    }
+    return replace(entry, **cut) if cut else entry
 
 
 def writing_key(session: Session, head: tuple[int, str] | None = None) -> AuditKey:
