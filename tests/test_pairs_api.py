@@ -1,7 +1,10 @@
 """Pairs through the HTTP API: explanations that add up, and reviewers' decisions that hold.
 
-Tests that ingest, decide or resolve again do it on a copy of the resolved world of their own
-(`mutable_resolved`, served by `own_client`).
+An explanation shows two records' values, a read of the persons holding them, so its purpose
+must bind to work on one of them: these tests state a reason in words that a supervisor
+countersigned for the person holding the left record (`_explain`), in the module's own copy
+of the resolved world (`world`). Tests that ingest, decide or resolve again do it on a copy
+of their own (`mutable_resolved`, served by `own_client`).
 """
 
 from collections.abc import Iterator
@@ -17,16 +20,18 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, LinkDecision, PersonRecord, ResolutionRun
 from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
-from caseline.resolve import resolve_persons
+from caseline.oversight.countersign import countersigned as countersigned_now
+from caseline.resolve import explain_pair, resolve_persons
 from caseline.resolve.comparisons import IDENTIFIERS, typo_key_column
 from caseline.resolve.features import add_features
 from caseline.resolve.records import load_model_frame
 from caseline.server import create_app
 from caseline.sources import record_id_for
-from tests.conftest import OPERATOR, PASSWORD, last_audit_seq
+from tests.conftest import OPERATOR, PASSWORD, copy_workspace, last_audit_seq
 from tests.purpose_support import countersigned
 
 PURPOSE = {"purpose": "link review for case 31"}
+ANN = Actor("ann", Role.ANALYST)
 # Columns that, shared by two persons' records, could put a pair of them in one block (and
 # so give them a score strong enough to veto a must-link).
 BLOCKING_COLUMNS = (
@@ -36,8 +41,17 @@ BLOCKING_COLUMNS = (
 
 
 @pytest.fixture(scope="module")
-def client(resolved: tuple[Settings, Database]) -> Iterator[TestClient]:
-    settings, database = resolved
+def world(
+    resolved: tuple[Settings, Database], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, Database]]:
+    """The module's copy of the resolved world: its tests file countersigned purposes."""
+    with copy_workspace(*resolved, tmp_path_factory.mktemp("pairs-world")) as copy:
+        yield copy
+
+
+@pytest.fixture(scope="module")
+def client(world: tuple[Settings, Database]) -> Iterator[TestClient]:
+    settings, database = world
     with TestClient(create_app(settings, database)) as test_client:
         yield test_client
 
@@ -104,7 +118,28 @@ def _relatives_pair(frame: pd.DataFrame) -> tuple[str, str]:
     raise AssertionError("no two relatives in the world")
 
 
-def _explain(client: TestClient, headers: dict[str, str], left: str, right: str) -> dict:
+def _allowed(database: Database, reader: Actor, record_id: str) -> None:
+    """PURPOSE countersigned for ``reader`` to read the person holding ``record_id``."""
+    with database.transaction() as session:
+        person_id = session.scalar(
+            select(PersonRecord.person_id).where(PersonRecord.record_id == record_id)
+        )
+        assert person_id is not None, f"record {record_id} is in no person"
+        done = countersigned_now(session, reader, f"person:{person_id}", PURPOSE["purpose"])
+    if done is None:
+        countersigned(database, reader, person_id, PURPOSE["purpose"])
+
+
+def _explain(
+    client: TestClient,
+    headers: dict[str, str],
+    left: str,
+    right: str,
+    *,
+    database: Database,
+    reader: Actor,
+) -> dict:
+    _allowed(database, reader, left)
     response = client.get(
         "/api/pairs/explain", params={"left": left, "right": right, **PURPOSE}, headers=headers
     )
@@ -123,11 +158,11 @@ def _audit(database: Database, action: str, after: int) -> list[AuditEvent]:
 
 
 def test_an_explanation_adds_up_to_its_match_weight_and_probability(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    left, right = _same_person_pair(_records(resolved[1]))
-    since = last_audit_seq(resolved[1])
-    explanation = _explain(client, tokens["ann"], left, right)
+    left, right = _same_person_pair(_records(world[1]))
+    since = last_audit_seq(world[1])
+    explanation = _explain(client, tokens["ann"], left, right, database=world[1], reader=ANN)
     terms = explanation["terms"]
     weights = [t["weight"] + (t["term_frequency_weight"] or 0) for t in terms]
     total = explanation["prior_weight"] + sum(weights)
@@ -140,17 +175,20 @@ def test_an_explanation_adds_up_to_its_match_weight_and_probability(
     assert name["term_frequency_weight"] != 0 and name["term_frequencies"]["left"] > 0
     full_name = next(v for v in name["values"] if v["column"] == "full_name")
     assert full_name["left"] == full_name["right"]
-    reads = [e for e in _audit(resolved[1], "explain_pair", since) if e.details["left"] == left]
+    reads = [e for e in _audit(world[1], "explain_pair", since) if e.details["left"] == left]
     assert reads and reads[-1].actor == "ann" and reads[-1].purpose == PURPOSE["purpose"]
 
 
 def test_two_records_of_one_person_score_above_the_threshold_and_relatives_below(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    frame = _records(resolved[1])
-    same = _explain(client, tokens["lee"], *_same_person_pair(frame))
+    frame = _records(world[1])
+    lee = Actor("lee", Role.LEGAL)
+    same_pair = _same_person_pair(frame)
+    same = _explain(client, tokens["lee"], *same_pair, database=world[1], reader=lee)
     assert same["above_threshold"] and same["match_probability"] >= same["threshold"]
-    relatives = _explain(client, tokens["ann"], *_relatives_pair(frame))
+    relatives_pair = _relatives_pair(frame)
+    relatives = _explain(client, tokens["ann"], *relatives_pair, database=world[1], reader=ANN)
     assert not relatives["above_threshold"]
     assert relatives["match_weight"] < relatives["threshold_weight"]
 
@@ -171,10 +209,10 @@ def _mistyped_identifier_pair(frame: pd.DataFrame) -> tuple[str, str, str]:
 
 
 def test_a_mistyped_identifier_counts_for_a_match(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    left, right, identifier = _mistyped_identifier_pair(_records(resolved[1]))
-    explanation = _explain(client, tokens["ann"], left, right)
+    left, right, identifier = _mistyped_identifier_pair(_records(world[1]))
+    explanation = _explain(client, tokens["ann"], left, right, database=world[1], reader=ANN)
     term = next(t for t in explanation["terms"] if t["comparison"] == identifier)
     assert term["level"] == "one character mistyped, dropped or exchanged"
     assert term["weight"] > 0
@@ -191,7 +229,8 @@ def test_records_with_nothing_to_block_on_are_explained_too(
     """Two hearings that name a person and nothing else (no date of birth, no address)
     hold no blocking key: an explanation scores the pair it is given rather than blocking
     the two records, which failed on a list column neither holds (the endpoint answered
-    500). The two records are ingested, not resolved: an explanation needs no person."""
+    500). The two records are ingested, not resolved: the service explains them, and the API,
+    whose purpose must bind to a person holding one of them, says they are in none yet."""
     settings, database = mutable_resolved
     hearings = tmp_path / "court.csv"
     hearings.write_text(
@@ -207,10 +246,17 @@ def test_records_with_nothing_to_block_on_are_explained_too(
     left, right = (record_id_for("court", key) for key in ("H900000000001", "H900000000002"))
     frame = _records(database)
     assert frame.set_index("unique_id").loc[[left, right], "context_keys"].isna().all()
-    explanation = _explain(own_client, own_tokens["ann"], left, right)
-    terms = {t["comparison"]: t for t in explanation["terms"]}
-    assert terms["name"]["level"] == "same name"
-    assert terms["date_of_birth"]["weight"] == 0  # no dates to compare: the null level
+    with database.transaction() as session:
+        explanation = explain_pair(session, ANN, left, right, PURPOSE["purpose"])
+    terms = {t.comparison: t for t in explanation.terms}
+    assert terms["name"].level == "same name"
+    assert terms["date_of_birth"].weight == 0  # no dates to compare: the null level
+    response = own_client.get(
+        "/api/pairs/explain", params={"left": left, "right": right, **PURPOSE},
+        headers=own_tokens["ann"],
+    )  # fmt: skip
+    assert response.status_code == 422 and response.json()["where"] == "left"
+    assert "in no person" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -219,11 +265,11 @@ def test_records_with_nothing_to_block_on_are_explained_too(
 def test_explanations_and_decisions_need_a_reviewer(
     client: TestClient,
     tokens: dict[str, dict[str, str]],
-    resolved: tuple[Settings, Database],
+    world: tuple[Settings, Database],
     user: str | None,
     status: int,
 ) -> None:
-    left, right = _same_person_pair(_records(resolved[1]))
+    left, right = _same_person_pair(_records(world[1]))
     headers = tokens[user] if user else {}
     explained = client.get(
         "/api/pairs/explain", params={"left": left, "right": right, **PURPOSE}, headers=headers
@@ -236,9 +282,9 @@ def test_explanations_and_decisions_need_a_reviewer(
 
 
 def test_legal_may_explain_but_not_decide(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    left, right = _same_person_pair(_records(resolved[1]))
+    left, right = _same_person_pair(_records(world[1]))
     decided = client.post(
         "/api/pairs/decisions",
         json={"left_record_id": left, "right_record_id": right, "decision": "same_person",
@@ -252,19 +298,45 @@ def test_legal_may_explain_but_not_decide(
 def test_an_explanation_needs_a_purpose(
     client: TestClient,
     tokens: dict[str, dict[str, str]],
-    resolved: tuple[Settings, Database],
+    world: tuple[Settings, Database],
     purpose: str | None,
 ) -> None:
-    left, right = _same_person_pair(_records(resolved[1]))
+    left, right = _same_person_pair(_records(world[1]))
     params = {"left": left, "right": right} | ({"purpose": purpose} if purpose else {})
     response = client.get("/api/pairs/explain", params=params, headers=tokens["ann"])
     assert response.status_code == 422
 
 
-def test_an_unknown_record_is_named(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+def test_an_explanations_purpose_must_be_work_on_one_of_the_two_persons(
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    left, _ = _same_person_pair(_records(resolved[1]))
+    """A reason in words allows the read once a supervisor countersigned it for the person
+    holding either record; before, and for a pair of other persons, it is refused."""
+    frame = _records(world[1])
+    left, right = _same_person_pair(frame)
+    other_left, other_right = _relatives_pair(frame)
+    purpose = {"purpose": "link review for the benefits fraud unit"}
+
+    def explained(a: str, b: str) -> int:
+        params = {"left": a, "right": b, **purpose}
+        return client.get("/api/pairs/explain", params=params, headers=tokens["ann"]).status_code
+
+    assert explained(left, right) == 403
+    with world[1].transaction() as session:
+        person_id = session.scalar(
+            select(PersonRecord.person_id).where(PersonRecord.record_id == right)
+        )
+    assert person_id is not None
+    countersigned(world[1], Actor("ann", Role.ANALYST), person_id, purpose["purpose"])
+    assert explained(left, right) == 200
+    assert explained(other_left, other_right) == 403
+
+
+def test_an_unknown_record_is_named(
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
+) -> None:
+    left, _ = _same_person_pair(_records(world[1]))
+    _allowed(world[1], Actor("ann", Role.ANALYST), left)
     response = client.get(
         "/api/pairs/explain",
         params={"left": left, "right": "R-NO-SUCH-RECORD", **PURPOSE},
@@ -282,9 +354,9 @@ def test_an_unknown_record_is_named(
 
 
 def test_a_decision_needs_a_known_kind_and_a_reason(
-    client: TestClient, tokens: dict[str, dict[str, str]], resolved: tuple[Settings, Database]
+    client: TestClient, tokens: dict[str, dict[str, str]], world: tuple[Settings, Database]
 ) -> None:
-    left, right = _same_person_pair(_records(resolved[1]))
+    left, right = _same_person_pair(_records(world[1]))
     pair = {"left_record_id": left, "right_record_id": right}
     maybe = {**pair, "decision": "maybe", "reason": "it looks like him"}
     terse = {**pair, "decision": "same_person", "reason": "ok"}

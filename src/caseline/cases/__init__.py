@@ -8,6 +8,9 @@ Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_ca
 :func:`decide_dispute`, disputes and redress (``disputes.py``);
 :func:`preview_retention`, :func:`apply_retention` and :func:`list_retention_flags`,
 retention purges and the persons and cases they flag (``retention.py``);
+:func:`list_review_pairs`, :func:`next_review_pair`, :func:`read_review_pair`,
+:func:`decide_review_pair` and :func:`explain_for_work`, the pair review queue and
+explanations read for work (``pair_review.py``);
 :func:`simulate_cases`, the offline wrongful-action measurement; :func:`read_report`, the
 oversight reports (:data:`REPORTS`). Each checks the actor's
 role through a permit and records its audit event in the caller's transaction; a step is
@@ -26,6 +29,17 @@ from caseline.cases.disputes import (
 from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
 from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
+from caseline.cases.pair_review import (
+    QueueFilter,
+    ReviewItem,
+    ReviewOutcome,
+    ReviewQueue,
+    decide_review_pair,
+    explain_for_work,
+    list_review_pairs,
+    next_review_pair,
+    read_review_pair,
+)
 from caseline.cases.purposes import (
     WorkChoice,
     read_person,
@@ -87,12 +101,16 @@ __all__ = [
     "Lead",
     "LeadRule",
     "NextStep",
+    "QueueFilter",
     "RedressFigures",
     "RedressSettings",
     "ReportKind",
     "RetentionFlagSummary",
     "RetentionPreview",
     "RetentionRun",
+    "ReviewItem",
+    "ReviewOutcome",
+    "ReviewQueue",
     "Simulation",
     "SimulationFigures",
     "SourceRetention",
@@ -104,6 +122,8 @@ __all__ = [
     "apply_retention",
     "check_dossier",
     "decide_dispute",
+    "decide_review_pair",
+    "explain_for_work",
     "facts_of",
     "file_dispute",
     "find_leads",
@@ -113,6 +133,8 @@ __all__ = [
     "list_disputes",
     "list_leads",
     "list_retention_flags",
+    "list_review_pairs",
+    "next_review_pair",
     "open_case",
     "preview_retention",
     "read_case",
@@ -121,6 +143,7 @@ __all__ = [
     "read_person_events",
     "read_person_on_case",
     "read_report",
+    "read_review_pair",
     "simulate_cases",
     "start_review",
     "state_purpose",

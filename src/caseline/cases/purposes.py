@@ -8,6 +8,8 @@
 - ``dispute:ID``: an open dispute about the person that the reader filed (a legal
   representative) or reviews (the reviewer under review; any legal reviewer, other than
   who filed it, while it waits for one).
+- ``pair:ID``: a pair of the latest run's review queue, for a reviewer of links, binding to
+  the persons now holding its two records (``pair_review``).
 - A reason in words (``access.require_purpose``): filed for a supervisor's countersignature
   (``oversight.countersign``), listed for them until they do; the read waits for it.
 
@@ -21,12 +23,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.cases.leads import find_leads, lead_by_id
 from caseline.cases.workflow import OUTCOMES
-from caseline.db.models import Case, CaseTransition, Dispute, Person, PersonEvent
+from caseline.db.models import (
+    Case,
+    CaseTransition,
+    Dispute,
+    Person,
+    PersonEvent,
+    PersonRecord,
+    ResolutionRun,
+    ReviewPair,
+)
 from caseline.errors import AccessDenied, NotFoundError
 from caseline.oversight import (
     Actor,
@@ -161,7 +172,7 @@ def person_scope(person_id: str) -> str:
 
 
 def _is_work(stated: str) -> bool:
-    return stated.startswith(("case:", "lead:", "dispute:"))
+    return stated.startswith(("case:", "lead:", "dispute:", "pair:"))
 
 
 def _bind_work(
@@ -186,6 +197,8 @@ def _bind_work(
         return BoundPurpose(stated, case_id=str(case.id))
     if kind == "dispute":
         return _bind_dispute(session, person_id, actor, stated, ref)
+    if kind == "pair":
+        return _bind_pair(session, person_id, actor, stated, ref)
     if not _triages(actor):
         raise AccessDenied(f"role '{actor.role}' triages no leads: state a case or a reason")
     lead = lead_by_id(session, ref, as_of)
@@ -213,6 +226,28 @@ def _bind_dispute(
             f"dispute {ref} is not {actor.username}'s work: it is read by who filed it and "
             "who reviews it"
         )
+    return BoundPurpose(stated)
+
+
+def _bind_pair(
+    session: Session, person_id: str, actor: Actor, stated: str, ref: str
+) -> BoundPurpose:
+    authorize(actor, Permission.DECIDE_LINKS)  # the queue is link reviewers' work
+    if not ref.isdigit():
+        raise AccessDenied(f"{stated!r} names no review pair: pair:ID, with its number")
+    pair = session.get(ReviewPair, int(ref))
+    if pair is None:
+        raise NotFoundError(f"no review pair {ref}")
+    latest = session.scalar(select(func.max(ResolutionRun.id)))
+    if pair.resolution_run_id != latest:
+        raise AccessDenied(f"review pair {ref} is of an earlier resolution run")
+    holders = session.scalars(
+        select(PersonRecord.person_id).where(
+            PersonRecord.record_id.in_([pair.left_record_id, pair.right_record_id])
+        )
+    )
+    if person_id not in set(holders):
+        raise AccessDenied(f"review pair {ref} holds no record of person {person_id}")
     return BoundPurpose(stated)
 
 

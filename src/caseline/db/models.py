@@ -382,3 +382,28 @@ class RetentionFlag(Base):
     records_lost: Mapped[int] = mapped_column(Integer)
     records_left: Mapped[int] = mapped_column(Integer)  # 0: the person was removed
     sources: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # source -> lost
+
+
+class ReviewPair(Base):
+    """A pair of records a reviewer should look at, stored by the resolution run that scored
+    it: near the threshold (``why`` near_threshold) or a low-assurance person's weakest link
+    (low_assurance). ``rank`` orders the queue, most uncertain first. The queue stamps its
+    outcome here (same_person | different_persons | unsure); the first two also go to
+    link_decisions, which later runs obey. No foreign key to records: a purge may remove them.
+    """
+
+    __tablename__ = "review_pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resolution_run_id: Mapped[int] = mapped_column(ForeignKey("resolution_runs.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    left_record_id: Mapped[str] = mapped_column(String(64), index=True)
+    right_record_id: Mapped[str] = mapped_column(String(64), index=True)
+    match_probability: Mapped[float] = mapped_column(Float)
+    why: Mapped[str] = mapped_column(String(16))  # near_threshold | low_assurance
+    left_person_id: Mapped[str | None] = mapped_column(String(16))
+    right_person_id: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None]

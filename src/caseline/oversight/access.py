@@ -119,11 +119,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 # stage that reads) or a reason in words, of at least this length and this many words.
 MIN_PURPOSE_LENGTH = 15
 MIN_PURPOSE_WORDS = 3
-WORK_PURPOSE = re.compile(r"^(case|lead|dispute):[A-Za-z0-9_.:-]{1,200}$")
+WORK_PURPOSE = re.compile(r"^(case|lead|dispute|pair):[A-Za-z0-9_.:-]{1,200}$")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters
 PURPOSE_RULE = (
     "a purpose is case:ID (an open case you work on), lead:ID (a lead you triage), "
-    "dispute:ID (an open dispute you filed or review), or a "
+    "dispute:ID (an open dispute you filed or review), pair:ID (a pair of the review queue), "
+    "or a "
     f"reason in words (at least {MIN_PURPOSE_LENGTH} characters and {MIN_PURPOSE_WORDS} "
     "words) that a supervisor countersigns"
 )

@@ -10,21 +10,30 @@ A term-frequency adjustment says how common the shared value is: two records tha
 a rare name are stronger evidence than two that agree on a common one. Resolution counts a
 value's share over every stored record, leaving the pair's own two records out (see
 `frequencies`, with the scale kept in the model), so the explanation counts it in the store
-too, and only for a comparison whose level the pair reached with an adjustment (the only
-case where the share changes the score): an explanation of two records that share no name
-or address reads no more than the two records.
+too, and only for a value the two records share (the model adjusts only levels of equal
+values, the only case where the share changes the score): an explanation of two records
+that share no name or address reads no more than the two records.
+
+Explaining is interactive (a reviewer moves through a queue), so a process keeps, per run's
+model file (its path, size and time of change), the model read from it and a linker built on
+it (`_Explainer`), and the frequencies it counted for that run: a run writes a new model
+file, so a new run is never explained with an old run's cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlglot
+from splink import Linker
 from sqlalchemy import ColumnElement, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import String
@@ -40,6 +49,8 @@ from caseline.resolve.model import ResolutionModel, load_model, match_weight
 from caseline.resolve.records import load_model_frame
 
 EXPLAIN_ENGINE: Engine = DEFAULT_ENGINE  # two records need no cluster
+CACHED_MODELS = 4  # runs' models a process keeps ready (a new run adds one)
+CACHED_FREQUENCIES = 20_000  # values whose share of the store a process keeps, per model
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +79,21 @@ class ComparisonTerm:
     term_frequency_weight: float | None
     term_frequencies: tuple[float | None, float | None] | None
     values: tuple[ComparedValues, ...]
+    levels: int = 0  # the comparison's levels that compare (its null level aside)
 
     @property
     def total_weight(self) -> float:
         return self.weight + (self.term_frequency_weight or 0.0)
+
+    @property
+    def agreement(self) -> str:
+        """exact (the top level), close (a level between), different (the bottom level), or
+        missing (a value to compare is missing), as a reviewer reads the level."""
+        if self.comparison_vector_value < 0:
+            return "missing"
+        if self.comparison_vector_value == 0:
+            return "different"
+        return "exact" if self.comparison_vector_value >= self.levels - 1 else "close"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +140,11 @@ def explain_pair(
     left_record_id: str,
     right_record_id: str,
     purpose: str | None,
+    *,
+    case_id: str | None = None,
 ) -> PairExplanation:
-    """How the latest run's model scores two records, term by term (audited).
+    """How the latest run's model scores two records, term by term (audited, with the case
+    the purpose bound to, if any).
 
     Raises InputError naming ``left`` or ``right`` for a record that does not exist, and
     StateError when nothing is resolved yet or the run's model cannot be read.
@@ -130,9 +155,10 @@ def explain_pair(
     run = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc()).limit(1)).first()
     if run is None:
         raise StateError("nothing is resolved yet; run `caseline resolve`")
-    model = _run_model(run)
+    explainer = _explainer(run)
+    model = explainer.model
     records = _feature_records(session, left_record_id, right_record_id)
-    row = _score(session, model, records)
+    row = _score(session, explainer, records)
     explanation = PairExplanation(
         left_record_id=left_record_id,
         right_record_id=right_record_id,
@@ -160,6 +186,7 @@ def explain_pair(
             persons=dict(sorted((r, p) for r, p in persons)),
             resolution_run=run.id,
             match_weight=round(explanation.match_weight, 6),
+            case_id=case_id,
         ),
     )
     return explanation
@@ -207,15 +234,59 @@ def list_person_events(
     return events
 
 
-def _run_model(run: ResolutionRun) -> ResolutionModel:
+@dataclass(slots=True)
+class _Explainer:
+    """A run's model with a linker that scores any two records with it (its input table is
+    never read: every frequency is given with the records), and the shares counted so far."""
+
+    model: ResolutionModel
+    linker: Linker
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one DuckDB connection
+    shares: OrderedDict[tuple[str, Any], float | None] = field(default_factory=OrderedDict)
+
+
+_explainers: OrderedDict[tuple[str, int, int], _Explainer] = OrderedDict()
+_explainers_lock = threading.Lock()
+
+
+def _explainer(run: ResolutionRun) -> _Explainer:
+    """The run's model and linker, read and built once per process and model file."""
+    path = Path(run.model_path)
     try:
-        model = load_model(Path(run.model_path))
-    except InputError as exc:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        with _explainers_lock:
+            if key in _explainers:
+                _explainers.move_to_end(key)
+                return _explainers[key]
+        model = load_model(path)
+    except (InputError, OSError) as exc:
+        why = exc.args[0] if isinstance(exc, InputError) else "no such model file"
         raise StateError(
-            f"the model of resolution run {run.id} ({Path(run.model_path).name}) cannot be "
-            f"read: {exc.args[0]}; run `caseline resolve` again"
+            f"the model of resolution run {run.id} ({path.name}) cannot be read: {why}; run "
+            "`caseline resolve` again"
         ) from None
-    return model
+    # The model's SQL was checked when it was trained; checking it again takes a second.
+    linker = EXPLAIN_ENGINE.create_linker(
+        _placeholder_records(model), model.settings, pairs="none", validate=False
+    )
+    explainer = _Explainer(model, linker)
+    with _explainers_lock:
+        _explainers[key] = explainer
+        while len(_explainers) > CACHED_MODELS:
+            _explainers.popitem(last=False)
+    return explainer
+
+
+def _placeholder_records(model: ResolutionModel) -> pd.DataFrame:
+    """Two empty records of the model's columns: a linker needs an input table to exist."""
+    columns: dict[str, list[Any]] = {"unique_id": ["placeholder-1", "placeholder-2"]}
+    for comparison in model.settings["comparisons"]:
+        for column in _compared_columns(comparison, model.settings.get("sql_dialect") or "duckdb"):
+            columns.setdefault(column, [None, None])
+    for column in model.frequency_columns:
+        columns.setdefault(column, [None, None])
+    return pd.DataFrame(columns)
 
 
 def _feature_records(session: Session, left: str, right: str) -> list[dict[str, Any]]:
@@ -229,46 +300,90 @@ def _feature_records(session: Session, left: str, right: str) -> list[dict[str, 
 
 
 def _score(
-    session: Session, model: ResolutionModel, records: list[dict[str, Any]]
+    session: Session, explainer: _Explainer, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Splink's scored row for the pair, with the store's term frequencies where they count.
 
-    The first pass gives every frequency as unknown (which adjusts nothing) to learn which
-    levels the pair reaches; if one of them is adjusted for its value's frequency, the
-    frequencies of those columns are counted in the store and the pair scored again. Left
-    unset, Splink would count frequencies over the two records alone.
+    A frequency changes the score only at a level adjusted for it, and Caseline's model
+    adjusts only levels where the two values are equal: so the frequencies of the values the
+    two records share are counted in the store first and the pair scored once. Should the
+    pair reach an adjusted level on a column not counted (a model adjusting another kind of
+    level), that column is counted and the pair scored again. Left unset, a frequency is
+    unknown, which adjusts nothing (Splink would count over the two records alone).
     """
+    model = explainer.model
     settings = model.settings
-    linker = EXPLAIN_ENGINE.create_linker(
-        pd.DataFrame.from_records(records), settings, pairs="none"
-    )
     tf_prefix = settings.get("term_frequency_adjustment_column_prefix", "tf_")
-    adjusted = model.frequency_columns
-    frequencies: dict[str, list[float | None]] = {column: [None, None] for column in adjusted}
+    frequencies: dict[str, list[float | None]] = {c: [None, None] for c in model.frequency_columns}
+
+    def count(columns: set[str]) -> None:
+        for column in sorted(columns):
+            counter = _FREQUENCIES.get(column)
+            if counter is None:
+                raise StateError(f"explanations cannot count the frequency of {column!r}")
+            scale = model.frequency_scales.get(column, 1.0)
+            frequencies[column] = _cached_shares(
+                explainer, column, [record[column] for record in records],
+                partial(_count_in_store, counter, session, scale),
+            )  # fmt: skip
 
     def scored() -> dict[str, Any]:
         left, right = (
             {**record, **{f"{tf_prefix}{c}": f[i] for c, f in frequencies.items()}}
             for i, record in enumerate(records)
         )
-        rows: list[dict[str, Any]] = linker.inference.score_pair(left, right).as_record_list()
+        with explainer.lock:
+            scored_pair = explainer.linker.inference.score_pair(left, right)
+            rows: list[dict[str, Any]] = scored_pair.as_record_list()
+            scored_pair.drop_table_from_database_and_remove_from_cache()
         return rows[0]
 
+    shared = {
+        column
+        for column in frequencies
+        if records[0].get(column) is not None and records[0].get(column) == records[1].get(column)
+    }
+    count(shared)
     row = scored()
     reached = {
         column
         for comparison in settings["comparisons"]
         if (column := level_of(comparison, settings, row).get("tf_adjustment_column"))
     }
-    if not reached:
+    if reached <= shared:
         return row
-    for column in sorted(reached):
-        count = _FREQUENCIES.get(column)
-        if count is None:
-            raise StateError(f"explanations cannot count the frequency of {column!r}")
-        scale = model.frequency_scales.get(column, 1.0)
-        frequencies[column] = count(session, [record[column] for record in records], scale)
+    count(reached - shared)
     return scored()
+
+
+def _count_in_store(
+    counter: Callable[[Session, list[Any], float], list[float | None]],
+    session: Session,
+    scale: float,
+    values: list[Any],
+) -> list[float | None]:
+    return counter(session, values, scale)
+
+
+def _cached_shares(
+    explainer: _Explainer,
+    column: str,
+    values: list[Any],
+    count: Callable[[list[Any]], list[float | None]],
+) -> list[float | None]:
+    """Each value's share, counted in the store once per run's model (``count`` counts the
+    values not counted yet); the oldest are forgotten past CACHED_FREQUENCIES."""
+    cache = explainer.shares
+    with explainer.lock:
+        known = {v: cache[(column, v)] for v in values if (column, v) in cache}
+    missing = [v for v in dict.fromkeys(values) if v not in known]
+    if missing:
+        known.update(zip(missing, count(missing), strict=True))
+        with explainer.lock:
+            cache.update(((column, v), known[v]) for v in missing)
+            while len(cache) > CACHED_FREQUENCIES:
+                cache.popitem(last=False)
+    return [known[v] for v in values]
 
 
 def _term(
@@ -297,6 +412,7 @@ def _term(
             for column in _compared_columns(comparison, settings.get("sql_dialect") or "duckdb")
             if column not in UNREADABLE_COLUMNS  # hashes; the words show in the name's columns
         ),
+        levels=sum(1 for lv in comparison["comparison_levels"] if not lv.get("is_null_level")),
     )
 
 

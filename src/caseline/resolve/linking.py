@@ -33,6 +33,7 @@ from caseline.resolve.features import add_features
 from caseline.resolve.frequencies import frequency_scales, frequency_table
 from caseline.resolve.model import ResolutionModel, match_weight
 from caseline.resolve.records import present_columns
+from caseline.resolve.review_pairs import uncertain_pairs
 from caseline.resolve.training import SEED, train
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class Linkage:
     steps: dict[str, float] = field(default_factory=dict)
     # Per person (keyed by its first record id): the evidence for its identity assurance.
     assurance: dict[str, AssuranceEvidence] = field(default_factory=dict)
+    # The pairs reviewers should look at (see review_pairs), by record id, in queue order.
+    review_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def link_records(
@@ -147,12 +150,19 @@ def link_records(
         records, members, pd.concat([links, must_link.assign(weight=REVIEWER_LINK_WEIGHT)])
     )
     assurance_model = load_assurance_model()
+    assessed = [assurance_model.assess(e) for e in evidence]
     assurance = {
-        min(ids[cluster].tolist()): assurance_model.assess(e)
-        for cluster, e in zip(members, evidence, strict=True)
+        min(ids[cluster].tolist()): a for cluster, a in zip(members, assessed, strict=True)
     }
+    review = uncertain_pairs(
+        linker, predictions, threshold=threshold, record_ids=ids, members=members,
+        assurance=assessed, links=links,
+    )  # fmt: skip
     clusters = sorted(sorted(ids[cluster].tolist()) for cluster in members)
-    return Linkage(records, clusters, model, scored, len(links), len(against), assurance=assurance)
+    return Linkage(
+        records, clusters, model, scored, len(links), len(against), assurance=assurance,
+        review_pairs=review,
+    )  # fmt: skip
 
 
 def _checked(

@@ -18,6 +18,7 @@ from caseline.resolve.incremental import keep_records
 from caseline.resolve.linking import link_records
 from caseline.resolve.model import load_model, save_model
 from caseline.resolve.records import count_records, load_model_frame
+from caseline.resolve.review_pairs import store_review_pairs
 
 StepCallback = Callable[[str], None]
 
@@ -75,6 +76,7 @@ def resolve_persons(
         session.add(run)
         session.flush()
         changes = store_persons(session, linkage.clusters, run.id, linkage.assurance)
+        store_review_pairs(session, run.id, linkage.review_pairs)
         run.person_count = len(linkage.clusters)
         run.finished_at = dt.datetime.now(dt.UTC)
         merges = sum(1 for c in changes if c.kind == "merge")

@@ -13,6 +13,7 @@ from caseline.api.routes import (
     purposes,
     reports,
     retention,
+    review,
     sessions,
     tokens,
     users,
@@ -26,6 +27,7 @@ api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
 api_router.include_router(purposes.router)
 api_router.include_router(pairs.router)
+api_router.include_router(review.router)
 api_router.include_router(cases.router)
 api_router.include_router(departures.router)
 api_router.include_router(disputes.router)

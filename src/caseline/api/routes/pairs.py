@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, JsonValue
 
 from caseline.api.deps import Authorized, DatabaseDep
+from caseline.cases import explain_for_work
 from caseline.oversight import Actor, Permission
-from caseline.resolve import ComparisonTerm, Decision, PairExplanation, decide_pair, explain_pair
+from caseline.resolve import ComparisonTerm, Decision, PairExplanation, decide_pair
 
 router = APIRouter(prefix="/pairs", tags=["pairs"])
 
@@ -117,13 +119,21 @@ def explain(
     left: RecordId,
     right: RecordId,
     purpose: Annotated[
-        str, Query(min_length=5, max_length=256, description="Why you look (recorded)")
+        str,
+        Query(
+            min_length=5,
+            max_length=256,
+            description="Work on the person holding either record (case:ID, lead:ID, "
+            "dispute:ID, pair:ID) or a countersigned reason; recorded",
+        ),
     ],
+    as_of: Annotated[dt.date | None, Query(description="The day a lead is read on")] = None,
 ) -> PairExplanationOut:
     """How the latest resolution run's model scores two records, comparison by comparison
-    (the data behind a waterfall chart). Needs a purpose; audited."""
+    (the data behind a waterfall chart). The two records' values are a read of the persons
+    holding them: the purpose must bind to work on one of them (403 otherwise). Audited."""
     with database.transaction() as session:
-        explanation = explain_pair(session, actor, left, right, purpose)
+        explanation = explain_for_work(session, actor, left, right, purpose, as_of)
     return PairExplanationOut.of(explanation)
 
 
