@@ -11,9 +11,15 @@ now, no legal reviewer cleared anything, and a second person approves. With the 
 only what a step needs (an address to act at) is checked. A lead acts when ``approve_action``
 would be taken; it reaches its action when that is against the person the lead is about.
 
+With redress (:mod:`caseline.cases.redress`), the leads are worked again with the guards on
+after the persons wrongly targeted dispute their cases: the steps from the action on
+(``LATER_FROM``) see what the server gathers once the disputes are filed and decided, and
+the analyst confirms the identity again when the guards ask, as they do after a change.
+
 Nothing is written but one audit event for the run: no case is opened and no read of a
 person is audited, since no one reads a person; it is an offline measurement, as
-``caseline evaluate`` is. docs/cases.md ("Measuring wrongful actions") defines each figure.
+``caseline evaluate`` is (redress's disputes are rolled back with their savepoint).
+docs/cases.md ("Measuring wrongful actions") defines each figure.
 """
 
 from __future__ import annotations
