@@ -16,6 +16,7 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.server import create_app
+from tests.browser_support import assert_accessible
 from tests.conftest import PASSWORD, last_audit_seq
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
@@ -60,6 +61,7 @@ def test_sign_in_search_a_name_and_open_the_profile(
 
     page.goto(live_server + "/")
     expect(page).to_have_url(live_server + "/login")
+    assert_accessible(page)
     page.get_by_label("User name").fill("ann")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -67,11 +69,14 @@ def test_sign_in_search_a_name_and_open_the_profile(
     page.get_by_label("Name").fill(person.display_name.title())
     page.get_by_label("Purpose").fill("browser test of identity review")
     page.get_by_role("button", name="Search").click()
+    expect(page.locator(f"a[href^='/persons/{person.person_id}?']")).to_be_visible()
+    assert_accessible(page)
     page.locator(
         f"a[href^='/persons/{person.person_id}?']"
     ).click()  # one of maybe several namesakes
     # A search's reason does not open a profile: the reader picks the work it is for.
     expect(page.locator("#purpose-refusal")).to_contain_text("countersignature")
+    assert_accessible(page)
     page.locator("#purpose-choices").get_by_role("link", name=f"lead: {lead.found}").click()
 
     expect(page.locator("#person-name")).to_have_text(person.display_name)
@@ -85,6 +90,7 @@ def test_sign_in_search_a_name_and_open_the_profile(
     expect(page.locator("table.addresses [role=meter]")).to_have_count(len(stated))
     expect(page.locator("#identity [role=meter]")).to_have_count(1)
     expect(page.locator("#history")).to_contain_text("History")
+    assert_accessible(page)
     with database.transaction() as session:
         reads = session.scalars(
             select(AuditEvent).where(

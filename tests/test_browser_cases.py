@@ -23,6 +23,7 @@ from caseline.cases import Thresholds, find_leads, open_case, take_step
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.server import create_app
+from tests.browser_support import assert_accessible
 from tests.case_pages import ANN, AS_OF, lead_case, status_stopped_case, walkable_lead
 from tests.conftest import PASSWORD
 
@@ -121,12 +122,14 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.rule)")) == {
         "removal_order_not_departed"
     }
+    assert_accessible(ann)
     _shoot(ann, "leads")
     ann.locator(f"tr[data-lead-id='{lead_id}']").get_by_role("button", name="Open case").click()
     expect(ann.locator("#case-state")).to_have_attribute("data-state", "lead")
     case_url = ann.url
     assert f"as_of={AS_OF}" in case_url
     expect(ann.locator("#case-origin")).to_contain_text("final removal order")
+    assert_accessible(ann)
 
     _take(ann, "begin_review", "identity_review")
     confirm = ann.locator("#step-confirm_identity")
@@ -135,9 +138,11 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     ann.get_by_role("link", name="Read the person's records for this case").click()
     expect(ann.locator("#case-context")).to_contain_text("Read for case")
     expect(ann.locator("#status")).to_be_visible()
+    assert_accessible(ann)
     ann.get_by_role("link", name="back to case").click()
     expect(confirm).to_have_attribute("data-blocked", "false")
     _take(ann, "confirm_identity", "status_review", reason="records and links checked")
+    assert_accessible(ann)
     _shoot(ann, "case")
     _take(ann, "propose_action", "supervisor_approval", address=address, reason="likeliest address")
     expect(ann.locator("#case-address")).to_have_text(address)
@@ -157,6 +162,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     sam.goto(case_url)
     _take(sam, "carry_out_removal", "removed", reason="removed as ordered")
     expect(sam.locator("#next-steps")).to_contain_text("the case has reached an outcome")
+    assert_accessible(sam)
     steps = sam.locator("ol.history li.history-step")
     expect(steps).to_have_count(8)
 
@@ -167,12 +173,14 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     expect(sam.locator("#dossier-person")).to_contain_text("Person unchanged")
     expect(sam.locator("#dossier-sha256")).to_have_text(kept)
     expect(sam.locator("#raw-json")).to_have_attribute("href", f"/api/{sam.url.split('/', 3)[3]}")
+    assert_accessible(sam)
     _shoot(sam, "dossier", full_page=False)
 
     sam.get_by_role("link", name="Cases").click()
     case_id = case_url.split("/cases/")[1].split("?")[0]
     expect(sam.locator("#state-removed li.card")).to_have_attribute("data-case-id", case_id)
     expect(sam.locator("#state-removed")).to_contain_text("Case " + case_id)
+    assert_accessible(sam)
     if SHOTS:
         _more_cases(database)
         sam.reload()
@@ -211,10 +219,12 @@ def test_a_status_stop_shows_on_the_case_until_legal_clears_it(
     # the analyst sees the legal step and who takes it, but no form for it
     expect(ann.locator("#step-clear_status")).to_contain_text("taken by legal")
     expect(ann.locator("form[data-action='clear_status']")).to_have_count(0)
+    assert_accessible(ann)
     # the person read for the case shows the record that stops it
     ann.get_by_role("link", name="Read the person's records for this case").click()
     stopping = ann.locator("#status tr[data-term='permanent_resident']")
     expect(stopping.first).to_contain_text("Stops a case")
+    assert_accessible(ann)
 
     lee = _sign_in(browser, base, "lee")
     lee.goto(case_url)
@@ -250,6 +260,7 @@ def test_a_stale_form_shows_the_conflict_and_the_case_as_it_is(
     expect(refusal).to_have_attribute("data-kind", "ConflictError")
     expect(refusal).to_contain_text("Someone else moved this case first")
     expect(refusal).to_contain_text("now identity_review at version 2")
+    assert_accessible(second)
     expect(second.locator("#case-state")).to_have_attribute("data-state", "identity_review")
     expect(second.locator("#case-version")).to_have_text("2")
     expect(second.locator("li.history-step")).to_have_count(1)

@@ -15,6 +15,7 @@ from caseline.db import Database
 from caseline.db.models import PersonRecord
 from caseline.oversight import Actor, Role, create_user
 from caseline.server import create_app
+from tests.browser_support import assert_accessible
 from tests.conftest import ADMIN, PASSWORD
 from tests.test_browser_cases import _serve
 from tests.web_support import web_sign_in
@@ -70,6 +71,7 @@ def test_a_dispute_is_filed_and_upheld_by_two_legal_reviewers_in_a_browser(
     lee.goto(f"{served}/disputes?person_id={person_id}&record_id={record_id}")
     form = lee.locator("#file-dispute form")
     expect(form.get_by_label("Record")).to_have_value(record_id)
+    assert_accessible(lee)
     form.get_by_label("Kind").select_option("value")
     form.get_by_label("Grounds").fill("the date of birth has day and month exchanged")
     form.get_by_label("Field").fill("date_of_birth")
@@ -78,6 +80,7 @@ def test_a_dispute_is_filed_and_upheld_by_two_legal_reviewers_in_a_browser(
     expect(lee.locator("#dispute-state")).to_have_text("filed")
     expect(lee.get_by_text("You filed this dispute")).to_be_visible()
     expect(lee.get_by_role("button", name="Take up for review")).to_have_count(0)
+    assert_accessible(lee)
     url = lee.url
 
     liz = _sign_in(browser, served, "liz")
@@ -89,8 +92,10 @@ def test_a_dispute_is_filed_and_upheld_by_two_legal_reviewers_in_a_browser(
     liz.get_by_role("button", name="Uphold").click()
     expect(liz.locator("#dispute-state")).to_have_text("upheld")
     expect(liz.locator("#dispute-effect")).to_contain_text("now: 1980-02-03")
+    assert_accessible(liz)
     liz.goto(f"{served}/disputes?state=upheld")
     expect(liz.locator("tr[data-dispute-id]")).to_have_count(1)
+    assert_accessible(liz)
 
 
 @pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)

@@ -17,6 +17,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent
 from caseline.oversight import Role, create_user
 from caseline.server import create_app
+from tests.browser_support import assert_accessible
 from tests.conftest import ADMIN, PASSWORD, last_audit_seq
 from tests.test_browser_cases import _serve
 from tests.web_support import web_sign_in
@@ -80,6 +81,7 @@ def test_an_admin_adds_and_disables_a_user_who_then_cannot_sign_in(
     root = _sign_in(browser, served, "root")
     root.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
     expect(root.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    assert_accessible(root)
     form = root.locator("#add-user form")
     form.get_by_label("User name").fill("zed")
     form.get_by_label("Role").select_option("legal")
@@ -87,6 +89,7 @@ def test_an_admin_adds_and_disables_a_user_who_then_cannot_sign_in(
     form.get_by_role("button", name="Add user").click()
     expect(root.get_by_role("alert")).to_contain_text("at least 12 characters")
     expect(form.get_by_label("User name")).to_have_value("zed")  # kept for another try
+    assert_accessible(root)
     form.get_by_label("Password").fill(NEW_PASSWORD)
     form.get_by_role("button", name="Add user").click()
     expect(root.get_by_role("status")).to_have_text("zed added.")
@@ -101,6 +104,7 @@ def test_an_admin_adds_and_disables_a_user_who_then_cannot_sign_in(
     expect(root.get_by_role("status")).to_have_text("zed disabled. 1 session ended.")
     expect(root.locator("tr[data-username='zed'] td.enabled")).to_have_text("no")
     expect(root.get_by_role("button", name="Enable zed")).to_be_visible()
+    assert_accessible(root)
 
     zed.reload()  # the session ended: back to the sign-in page
     expect(zed.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -108,6 +112,7 @@ def test_an_admin_adds_and_disables_a_user_who_then_cannot_sign_in(
     zed.get_by_label("Password").fill(NEW_PASSWORD)
     zed.get_by_role("button", name="Sign in").click()
     expect(zed.get_by_role("alert")).to_have_text("unknown user or wrong password")
+    assert_accessible(zed)
     expect(zed.get_by_role("button", name="Sign out")).to_have_count(0)
     actions = [(a, o) for actor, a, o in _actions(workspace[1], 0) if actor == "root"]
     assert ("add_user", "zed") in actions and ("disable_user", "zed") in actions

@@ -2,22 +2,33 @@
 
 Every response carries the security headers; every response but the stylesheet is
 ``no-store``, so a page that showed a person is not kept for the back button after sign-out.
-Every refused request (401, 403, 429) leaves an audit event.
+Every refused request (401, 403, 429) leaves an audit event. An error under /api answers
+JSON; anywhere else it is a page in the site's frame (the header, with the navigation and
+sign-out of whoever is signed in) saying what went wrong and what to do next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from caseline import __version__
 from caseline.api import api_router
-from caseline.api.deps import ERROR_RESPONSES, NotSignedIn
+from caseline.api.deps import ERROR_RESPONSES, SESSION_COOKIE, NotSignedIn
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import (
@@ -29,7 +40,14 @@ from caseline.errors import (
     NotFoundError,
     StateError,
 )
-from caseline.oversight import Actor, RequestRefused, SignInThrottled, record_unproven
+from caseline.oversight import (
+    Actor,
+    RequestRefused,
+    SignInThrottled,
+    actor_for_token,
+    is_api_token,
+    record_unproven,
+)
 from caseline.web import web_router
 from caseline.web.routes import templates
 
@@ -78,6 +96,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         "/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static"
     )
     app.add_exception_handler(CaselineError, _caseline_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _unexpected_error)
     app.middleware("http")(_security_headers)
     return app
 
@@ -111,7 +132,7 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
     ):
         await run_in_threadpool(_record_refusal, request, status, str(exc), actor)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, SignInThrottled) else None
-    if request.url.path.startswith("/api"):
+    if _is_api(request):
         body: dict[str, object] = {"detail": str(exc)}
         if isinstance(exc, InputError) and exc.where:
             body["where"] = exc.where
@@ -120,20 +141,142 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(body, status_code=status, headers=headers)
     if status == 401:
         return RedirectResponse("/login", status_code=303)
-    title = {
-        403: "Not allowed",
-        404: "Not found",
-        409: "Not ready",
-        422: "Cannot use this input",
-        429: "Too many tries",
-    }
+    return _error_page(request, status, str(exc), actor, headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """An unknown address (404) or a method the address does not take (405)."""
+    assert isinstance(exc, HTTPException)
+    if _is_api(request):
+        return await http_exception_handler(request, exc)
+    actor = await run_in_threadpool(_signed_in_actor, request)
+    message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    return _error_page(request, exc.status_code, message, actor, exc.headers)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """A parameter the route's declaration refuses (too long, not a date, missing): 422."""
+    assert isinstance(exc, RequestValidationError)
+    if _is_api(request):
+        return await request_validation_exception_handler(request, exc)
+    actor = await run_in_threadpool(_signed_in_actor, request)
+    return _error_page(request, 422, invalid_input_message(exc.errors()), actor)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """A fault of the site's own (500): no traceback leaves the server (Starlette raises the
+    error on to the server's log). It answers outside the middleware, so the security headers
+    are set here."""
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    if _is_api(request):
+        detail = "internal error: the site failed to answer; it is logged"
+        return JSONResponse({"detail": detail}, status_code=500, headers=headers)
+    try:
+        actor = await run_in_threadpool(_signed_in_actor, request)
+    except Exception:  # noqa: BLE001 - the database may be what failed: no header then
+        actor = None
+    message = "The site failed to answer this request: the fault is ours, not in what you did."
+    return _error_page(request, 500, message, actor, headers)
+
+
+_TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not a page to open this way",
+    409: "Not ready",
+    422: "Cannot use this input",
+    429: "Too many tries",
+    500: "Something went wrong",
+}
+_HTTP_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This address does not take this kind of request: it answers a form, "
+    "not a link, or the other way round.",
+}
+# What a parameter is called on the pages, for the ones a person types or picks.
+_PARAMETER_NAMES = {
+    "q": "the name searched for",
+    "purpose": "the purpose",
+    "as_of": "the day",
+    "born_from": "born from",
+    "born_to": "born to",
+    "from": "the first day",
+    "to": "the last day",
+    "offset": "the page of results",
+}
+
+
+def invalid_input_message(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Each refused parameter in words: which one, and why."""
+    said = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        name = ".".join(location[1:]) or ".".join(location) or "the request"
+        context = error.get("ctx") or {}
+        reasons = {
+            "string_too_long": f"is longer than {context.get('max_length')} characters",
+            "missing": "is missing",
+            "int_parsing": "is not a whole number",
+            "date_from_datetime_parsing": "is not a date (YYYY-MM-DD)",
+            "date_parsing": "is not a date (YYYY-MM-DD)",
+        }
+        reason = reasons.get(str(error.get("type")), str(error.get("msg", "is not valid")))
+        said.append(f"{_PARAMETER_NAMES.get(name, name)} ({name}) {reason}")
+    return "; ".join(said) + "." if said else "The request was not valid."
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/")
+
+
+def _signed_in_actor(request: Request) -> Actor | None:
+    """Who is signed in, for the header of an error page reached before any route knew."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    token = request.cookies.get(SESSION_COOKIE)
+    if actor is not None or not token or is_api_token(token):
+        return actor
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    with database.transaction() as session:
+        try:
+            idle = dt.timedelta(minutes=settings.session_idle_minutes)
+            return actor_for_token(session, token, idle=idle)
+        except AccessDenied:
+            return None
+
+
+def _error_page(
+    request: Request,
+    status: int,
+    message: str,
+    actor: Actor | None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"title": title.get(status, "Error"), "message": str(exc), "actor": actor},
+        {
+            "title": _TITLES.get(status, "Error"),
+            "status": status,
+            "message": message,
+            "actor": actor,
+            "came_from": _same_site_referrer(request),
+        },
         status_code=status,
-        headers=headers,
+        headers=dict(headers) if headers else None,
     )
+
+
+def _same_site_referrer(request: Request) -> str | None:
+    """The page of this site that linked here (for a way back), or None."""
+    referrer = urlsplit(request.headers.get("referer", ""))
+    path = referrer.path
+    if referrer.netloc != request.url.netloc or not path.startswith("/") or path.startswith("//"):
+        return None
+    if path == request.url.path:
+        return None
+    return path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def _record_refusal(request: Request, status: int, reason: str, actor: Actor | None) -> None:
