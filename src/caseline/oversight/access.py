@@ -43,6 +43,7 @@ class Permission(StrEnum):
     READ_DISPUTES = "read_disputes"
     APPLY_RETENTION = "apply_retention"  # purge records past their source's period
     READ_RETENTION = "read_retention"  # what a purge would remove; the flags it left
+    READ_RUNS = "read_runs"  # ingest and resolution runs: counts, timings, figures; no rows
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -88,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VERIFY_AUDIT,
             Permission.READ_REPORTS,
             Permission.READ_RETENTION,
+            Permission.READ_RUNS,
         }
     ),
     # Admins run the system and its users; they see no persons and approve no cases. They
@@ -99,11 +101,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REPORTS,
             Permission.APPLY_RETENTION,
             Permission.READ_RETENTION,
+            Permission.READ_RUNS,
         }
     ),
     # Data engineers load and resolve records and measure the result. Bulk export moves
     # resolved data into other tools, with a purpose, audited with what and how much. Raw
-    # quarantined rows hold personal data: listing them is theirs alone, and audited.
+    # quarantined rows hold personal data: listing them is theirs alone, and audited. The
+    # runs (files, counts, timings, evaluation figures) hold none: admins and auditors read
+    # them too.
     Role.DATA_ENGINEER: frozenset(
         {
             Permission.EXPORT_PERSONS,
@@ -111,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_INGEST_PROBLEMS,
             Permission.RESOLVE_PERSONS,
             Permission.EVALUATE_ACCURACY,
+            Permission.READ_RUNS,
         }
     ),
 }

@@ -171,6 +171,20 @@ class IngestProblemsRead(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class IngestRunProblemsRead(Event):
+    action = "read_ingest_run_problems"
+    object_type = "ingest_run"
+    permission = Permission.READ_INGEST_PROBLEMS
+    object_field = "run_id"
+    summary = "one file's quarantined rows and values left out, a page of them (raw rows)"
+
+    run_id: int
+    file: str
+    offset: int
+    shown: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class PersonsResolved(Event):
     action = "resolve"
     object_type = "resolution_run"

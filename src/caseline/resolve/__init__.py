@@ -2,7 +2,8 @@
 resolve_incrementally (new records only) and evaluate_resolution. The first two run the
 model on an `Engine` (DuckDB by default; `engine_named` turns a command line's name into one).
 For reviewers: explain_pair (a pair's waterfall), decide_pair (must- and cannot-links) and
-list_person_events (merges and splits)."""
+list_person_events (merges and splits). For data engineers: list_resolution_runs (each run
+with the figures evaluated after it)."""
 
 from caseline.resolve.decisions import Decision, DecisionReceipt, decide_pair
 from caseline.resolve.engine import ENGINE_NAMES, Engine, engine_named
@@ -16,23 +17,35 @@ from caseline.resolve.explain import (
 )
 from caseline.resolve.incremental import IncrementalSummary, resolve_incrementally
 from caseline.resolve.pipeline import ResolutionSummary, resolve_persons
+from caseline.resolve.runs import (
+    AddressFigures,
+    GroupAccuracy,
+    ResolutionFigures,
+    ResolutionRunSummary,
+    list_resolution_runs,
+)
 
 __all__ = [
     "ENGINE_NAMES",
+    "AddressFigures",
     "ComparisonTerm",
     "Decision",
     "DecisionReceipt",
     "Engine",
+    "GroupAccuracy",
     "IncrementalSummary",
     "PairExplanation",
     "PairwiseScores",
     "PersonChangeEvent",
+    "ResolutionFigures",
+    "ResolutionRunSummary",
     "ResolutionSummary",
     "decide_pair",
     "engine_named",
     "evaluate_resolution",
     "explain_pair",
     "list_person_events",
+    "list_resolution_runs",
     "resolve_incrementally",
     "resolve_persons",
 ]

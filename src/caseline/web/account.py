@@ -62,8 +62,17 @@ CAPABILITIES: dict[Permission, tuple[str, str | None, str | None]] = {
         "/users",
         "caseline users",
     ),
+    Permission.READ_RUNS: (
+        "See the ingest and resolution runs, with their counts and accuracy",
+        "/data",
+        "caseline runs",
+    ),
     Permission.INGEST_FILES: ("Ingest source files", None, "caseline ingest"),
-    Permission.READ_INGEST_PROBLEMS: ("Read quarantined rows", None, "caseline problems"),
+    Permission.READ_INGEST_PROBLEMS: (
+        "Read each file's quarantined rows and values left out",
+        "/data",
+        "caseline problems",
+    ),
     Permission.RESOLVE_PERSONS: ("Resolve records into persons", None, "caseline resolve"),
     Permission.EVALUATE_ACCURACY: ("Measure accuracy", None, "caseline evaluate"),
     Permission.EXPORT_PERSONS: ("Export persons, with a purpose", None, "caseline export"),

@@ -18,7 +18,6 @@ from caseline.web import account, cases, departures, disputes, dossiers, purpose
 from caseline.web.data import router as data_router
 from caseline.web.retention import router as retention_router
 from caseline.web.review import router as review_router
-from caseline.web.review import router as review_router
 from caseline.web.templating import may, templates
 
 __all__ = ["templates", "web_router"]
@@ -33,7 +32,6 @@ web_router.include_router(disputes.router)
 web_router.include_router(reports.router)
 web_router.include_router(purposes.router)
 web_router.include_router(retention_router)
-web_router.include_router(review_router)
 web_router.include_router(data_router)
 web_router.include_router(review_router)
 web_router.include_router(users.router)

@@ -14,6 +14,7 @@ from caseline.api.routes import (
     reports,
     retention,
     review,
+    runs,
     sessions,
     tokens,
     users,
@@ -34,3 +35,4 @@ api_router.include_router(disputes.router)
 api_router.include_router(audit.router)
 api_router.include_router(reports.router)
 api_router.include_router(retention.router)
+api_router.include_router(runs.router)
