@@ -24,7 +24,14 @@ from caseline.cases import (
 )
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import AuditEvent, LinkDecision, Person, PersonRecord, ReviewPair
+from caseline.db.models import (
+    AuditEvent,
+    LinkDecision,
+    Person,
+    PersonRecord,
+    ResolutionRun,
+    ReviewPair,
+)
 from caseline.errors import AccessDenied, InputError, NotFoundError, StateError
 from caseline.oversight import Actor, Role
 from caseline.resolve import Decision, decide_pair
@@ -317,3 +324,26 @@ def test_the_queue_over_http(client: TestClient, resolved: tuple[Settings, Datab
     assert refused.status_code == 422 and refused.json()["where"] == "reason"
     bad = client.get("/api/review/pairs", params={"shown": "some"}, headers=ann)
     assert bad.status_code == 422
+
+
+def test_an_incremental_run_leaves_the_full_runs_queue_current(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    """An incremental run adds a resolution run that stores no queue (it places new records
+    with the full run's model): the queue and its pair purposes stay as they were."""
+    _, database = mutable_resolved
+    before = _queue(database, QueueFilter.UNDECIDED)
+    with database.transaction() as session:
+        last = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc())).first()
+        assert last is not None
+        session.add(
+            ResolutionRun(engine=last.engine, model_path=last.model_path, threshold=last.threshold)
+        )
+    after = _queue(database, QueueFilter.UNDECIDED)
+    assert [i.id for i in after] == [i.id for i in before]
+    item = _two_persons_pair(after)
+    with database.transaction() as session:
+        explained = explain_for_work(
+            session, ANN, item.left_record_id, item.right_record_id, item.purpose, AS_OF
+        )
+    assert explained.resolution_run_id == last.id + 1

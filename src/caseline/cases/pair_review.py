@@ -1,7 +1,8 @@
 """The pair review queue: the pairs the latest resolution run was least sure of, decided by
 reviewers one after another, and explanations of a pair read for the reader's work.
 
-Resolution stores the queue (``resolve.review_pairs``); here reviewers list it, resume at the
+Resolution stores the queue (``resolve.review_pairs``); the latest full run's is current.
+Here reviewers list it, resume at the
 first undecided pair and decide each: same person or different persons (a link decision
 every later run obeys, through ``resolve.decide_pair``) or unsure (recorded on the queue
 item only). A pair counts as decided once the queue records an outcome for it or a standing
@@ -23,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from caseline.cases.purposes import bind_purpose
-from caseline.db.models import LinkDecision, PersonRecord, ResolutionRun, ReviewPair
+from caseline.db.models import LinkDecision, PersonRecord, ReviewPair
 from caseline.errors import AccessDenied, InputError, NotFoundError, StateError
 from caseline.oversight import Actor, PairExplained, Permission, permit
 from caseline.oversight.events import Event
@@ -281,7 +282,9 @@ def _require_same_pair(session: Session, stated: str, left: str, right: str) -> 
 
 
 def _latest_run(session: Session) -> int | None:
-    return session.scalar(select(func.max(ResolutionRun.id)))
+    """The run whose queue is current: the latest that stored one (an incremental run, which
+    places new records with the full run's model, stores none and leaves it current)."""
+    return session.scalar(select(func.max(ReviewPair.resolution_run_id)))
 
 
 def _decided() -> ColumnElement[bool]:

@@ -8,7 +8,7 @@
 - ``dispute:ID``: an open dispute about the person that the reader filed (a legal
   representative) or reviews (the reviewer under review; any legal reviewer, other than
   who filed it, while it waits for one).
-- ``pair:ID``: a pair of the latest run's review queue, for a reviewer of links, binding to
+- ``pair:ID``: a pair of the current review queue, for a reviewer of links, binding to
   the persons now holding its two records (``pair_review``).
 - A reason in words (``access.require_purpose``): filed for a supervisor's countersignature
   (``oversight.countersign``), listed for them until they do; the read waits for it.
@@ -35,7 +35,6 @@ from caseline.db.models import (
     Person,
     PersonEvent,
     PersonRecord,
-    ResolutionRun,
     ReviewPair,
 )
 from caseline.errors import AccessDenied, NotFoundError
@@ -238,9 +237,9 @@ def _bind_pair(
     pair = session.get(ReviewPair, int(ref))
     if pair is None:
         raise NotFoundError(f"no review pair {ref}")
-    latest = session.scalar(select(func.max(ResolutionRun.id)))
-    if pair.resolution_run_id != latest:
-        raise AccessDenied(f"review pair {ref} is of an earlier resolution run")
+    current = session.scalar(select(func.max(ReviewPair.resolution_run_id)))
+    if pair.resolution_run_id != current:
+        raise AccessDenied(f"review pair {ref} is of an earlier resolution run's queue")
     holders = session.scalars(
         select(PersonRecord.person_id).where(
             PersonRecord.record_id.in_([pair.left_record_id, pair.right_record_id])
