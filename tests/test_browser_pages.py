@@ -7,6 +7,7 @@ up through the packages: a lead, a case with dossiers, a dispute, a purpose wait
 countersignature, and an admin and a data engineer besides the world's users.
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
@@ -122,13 +123,20 @@ def _sign_in(browser: Browser, base: str, username: str) -> Page:
     return page
 
 
+# The dates and moments a page keeps on one line, drawn on more than one.
+_WRAPPED_DATES = """() => [...document.querySelectorAll('span.nowrap')]
+  .filter(el => el.getClientRects().length > 1).map(el => el.textContent.trim())"""
+
+
 def _problems(page: Page, width: int) -> list[str]:
-    """What is wrong with the page as shown: axe's violations and a sideways spill."""
+    """What is wrong with the page as shown: axe's violations, a sideways spill, a date
+    broken over two lines."""
     where = f"{page.url} at {width} px"
     found = [f"{where}: {violation}" for violation in accessibility_violations(page)]
     spill = horizontal_overflow(page)
     if spill:
         found.append(f"{where}: {spill}")
+    found += [f"{where}: {date!r} wraps" for date in page.evaluate(_WRAPPED_DATES)]
     return found
 
 
@@ -165,6 +173,14 @@ def test_the_dossier_and_the_sign_in_page_are_accessible_and_fit_390_px(
     problems += _check_each(page, site.base, [site.dossier])
     expect(page.locator("#dossier-integrity")).to_contain_text("Intact")
     assert not problems, "\n".join(problems)
+
+    page.set_viewport_size({"width": 720, "height": 1000})  # an A4 page inside its margins
+    page.emulate_media(media="print")  # printed: the dossier alone, the page's full width
+    for chrome in ("header", "footer", "#raw-json"):
+        expect(page.locator(chrome)).to_be_hidden()
+    expect(page.locator("#dossier-sha256")).to_be_visible()
+    main, window = page.evaluate("() => [document.querySelector('main').offsetWidth, innerWidth]")
+    assert main >= window - 1 and horizontal_overflow(page) is None
 
 
 @pytest.mark.browser
@@ -240,3 +256,22 @@ def test_the_api_answers_errors_in_json_and_the_site_in_pages(
             answer = client.get(path, headers=csrf)
             assert answer.status_code == status and "detail" in answer.json(), path
         assert "Traceback" not in client.get("/api/explode").text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)
+def test_the_profile_shows_record_ids_and_file_hashes_as_text_at_390_px(
+    site: Site, browser: Browser
+) -> None:
+    page = _sign_in(browser, site.base, "ann")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{site.base}/persons/{site.lead_person}?purpose=lead:{site.lead_id}")
+    record = page.locator("table.records tbody tr").first
+    expect(record.locator("td.provenance code").first).to_have_text(re.compile(r"\S{8,}"))
+    expect(record.locator("td.provenance code.hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    names = page.locator("section dl.attributes dd").first
+    listed = names.locator("details.record-ids")
+    if listed.count():  # a value many records state lists them on demand, not on hover
+        listed.first.locator("summary").click()
+    expect(names.locator("code").first).to_be_visible()
+    assert not page.locator("[title^='records:'], td.provenance[title]").count()
