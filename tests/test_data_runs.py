@@ -289,6 +289,29 @@ def test_the_pages_show_the_runs_and_a_files_rows_escaped(
     assert "Sign out" in missing.text  # the friendly page keeps the header
 
 
+def test_a_files_problems_page_goes_on_fifty_at_a_time(
+    client: TestClient, settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    many = tmp_path / "utility-many.csv"
+    many.write_text(HEADER + "".join(f"U{n},Row {n},{n} Main St\n" for n in range(60)))
+    _ingest(database, settings, many, "utility")
+    with database.transaction() as session:
+        run_id = max(r.run_id for r in list_ingest_runs(session, actor=OPERATOR))
+    web_sign_in(client, "dan", PASSWORD)
+    first = client.get(f"/data/ingest/{run_id}")
+    assert "1\u201350 of 60 problems" in first.text and first.text.count('class="raw"') == 50
+    assert f'href="/data/ingest/{run_id}?offset=50" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = client.get(f"/data/ingest/{run_id}", params={"offset": 50})
+    assert "51\u201360 of 60 problems" in second.text and 'rel="next"' not in second.text
+    assert f'href="/data/ingest/{run_id}" rel="prev"' in second.text
+    assert "Row 59" in second.text and "Row 59" not in first.text
+    past = client.get(f"/data/ingest/{run_id}", params={"offset": 70})
+    assert past.status_code == 200 and "No problems past the first 60" in past.text
+    bad = client.get(f"/data/ingest/{run_id}", params={"offset": "x"})
+    assert bad.status_code == 422 and "is not a whole number" in bad.text
+
+
 def test_auditors_see_the_runs_page_but_not_a_files_rows(
     client: TestClient, bad_files: tuple[int, int]
 ) -> None:
