@@ -23,6 +23,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -98,6 +99,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_exception_handler(CaselineError, _caseline_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected_error)
     app.middleware("http")(_security_headers)
     return app
@@ -161,6 +163,15 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
         return await request_validation_exception_handler(request, exc)
     actor = await run_in_threadpool(_signed_in_actor, request)
     return _error_page(request, 422, invalid_input_message(exc.errors()), actor)
+
+
+async def _unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold or compare (a NUL character, a string beyond its
+    column): the request's fault, a 422 like any input refused, never a 500."""
+    assert isinstance(exc, DataError)
+    kind = "a NUL character" if "\\x00" in str(exc) or "NUL" in str(exc) else "a value too long"
+    refused = InputError(f"the request holds {kind}, which no field takes")
+    return await _caseline_error(request, refused)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
