@@ -23,6 +23,7 @@ from caseline.web.templating import may, templates
 __all__ = ["templates", "web_router"]
 
 web_router = APIRouter(include_in_schema=False)
+PAGE_SIZES = (10, 20, 50)
 PAGE_SIZE = 20
 web_router.include_router(account.router)
 web_router.include_router(cases.router)
@@ -49,12 +50,14 @@ def search_page(
     born_to: Annotated[str, Query(max_length=10)] = "",
     source: Annotated[str, Query(max_length=64)] = "",
     place: Annotated[str, Query(max_length=128)] = "",
+    per_page: Annotated[int, Query(ge=1, le=50)] = PAGE_SIZE,
 ) -> Response:
     """Search for a role that searches persons; for every other role, its own landing page."""
     if not may(actor, Permission.SEARCH_PERSONS):
         return account.home_page(request, actor)
+    per_page = min(PAGE_SIZES, key=lambda size: abs(size - per_page))
     form = {"q": q, "purpose": purpose, "born_from": born_from, "born_to": born_to,
-            "source": source, "place": place}  # fmt: skip
+            "source": source, "place": place, "per_page": per_page}  # fmt: skip
     results = None
     error = None
     if q.strip():
@@ -65,8 +68,9 @@ def search_page(
             )  # fmt: skip
             with database.transaction() as session:
                 results = search_persons(
-                    session, q, actor=actor, purpose=purpose, offset=offset, filters=filters
-                )
+                    session, q, actor=actor, purpose=purpose, offset=offset, filters=filters,
+                    limit=per_page,
+                )  # fmt: skip
         except (InputError, AccessDenied) as exc:
             error = str(exc)
     return templates.TemplateResponse(
@@ -79,7 +83,9 @@ def search_page(
             "q": q,
             "purpose": purpose,
             "results": results,
-            "page_size": PAGE_SIZE,
+            "page_size": per_page,
+            "page_sizes": PAGE_SIZES,
+            "default_page_size": PAGE_SIZE,
             "error": error,
         },
     )
