@@ -3,6 +3,7 @@ command line: every ingest run with its counts, pace and values left out by reas
 file's problems a page at a time (raw rows: audited, escaped on the page); every resolution
 run with the figures evaluated after it and before the next run."""
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -334,17 +335,20 @@ def two_runs(
     database: Database,
     small_world: WorldSummary,
     small_world_model: Path,
-) -> tuple[int, int]:
-    """A full run with the session's model, then an incremental one: their ids."""
+) -> tuple[int, int, dt.datetime]:
+    """A full run with the session's model, then an incremental one: their ids, and when the
+    full run began storing its persons."""
     for source, path in small_world.source_files.items():
         if source not in HELD_BACK:
             _ingest(database, settings, path, source)
+    steps: dict[str, dt.datetime] = {}
     full = resolve_persons(
         database,
         models_dir=settings.models_dir,
         threshold=settings.match_threshold,
         model_path=small_world_model,
         actor=OPERATOR,
+        on_step=lambda name: steps.setdefault(name, dt.datetime.now(dt.UTC)),
     )
     with database.transaction() as session:
         evaluate_resolution(session, small_world.truth_file, actor=OPERATOR)
@@ -355,13 +359,13 @@ def two_runs(
         database, models_dir=settings.models_dir, threshold=settings.match_threshold,
         actor=OPERATOR,
     )  # fmt: skip
-    return full.run_id, placed.run_id
+    return full.run_id, placed.run_id, steps["storing persons"]
 
 
 def test_each_resolution_run_carries_the_figures_evaluated_after_it_and_before_the_next(
-    database: Database, small_world: WorldSummary, two_runs: tuple[int, int]
+    database: Database, small_world: WorldSummary, two_runs: tuple[int, int, dt.datetime]
 ) -> None:
-    full, placed = two_runs
+    full, placed, storing = two_runs
     with database.transaction() as session:
         later, earlier = list_resolution_runs(session, actor=OPERATOR)
         stored = {r.id: r for r in session.scalars(select(ResolutionRun))}
@@ -371,6 +375,8 @@ def test_each_resolution_run_carries_the_figures_evaluated_after_it_and_before_t
     assert later.records == stored[placed].record_count > 0
     assert later.model_file == earlier.model_file == Path(stored[full].model_path).name
     assert earlier.threshold == stored[full].threshold
+    # The run began with loading the records, before it stored the persons (UTC, naive).
+    assert stored[full].started_at.replace(tzinfo=None) < storing.replace(tzinfo=None)
     assert earlier.accuracy is not None and later.accuracy is None  # not evaluated since
     assert earlier.addresses is None and later.addresses is None
 

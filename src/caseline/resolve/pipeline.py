@@ -54,6 +54,7 @@ def resolve_persons(
     chosen = engine_named(engine) if isinstance(engine, str) else engine
     step = on_step or (lambda _name: None)
     model = load_model(model_path) if model_path is not None else None
+    started_at = dt.datetime.now(dt.UTC)  # the run's row is written when it ends
     step("loading records")
     with db.transaction() as session:
         frame = load_model_frame(session)
@@ -71,7 +72,11 @@ def resolve_persons(
         if count_records(session) != len(frame):
             raise StateError("records were ingested while resolving; run `caseline resolve` again")
         run = ResolutionRun(
-            engine=chosen.name, model_path=str(saved), threshold=threshold, record_count=len(frame)
+            started_at=started_at,
+            engine=chosen.name,
+            model_path=str(saved),
+            threshold=threshold,
+            record_count=len(frame),
         )
         session.add(run)
         session.flush()

@@ -103,8 +103,7 @@ class ResolutionRunSummary:
 
     @property
     def seconds(self) -> float | None:
-        """From the run's row to its end: a full run adds its row when it stores the
-        persons, after scoring, so this is the time it took to store them."""
+        """From the run's start (a full run: loading the records) to its end."""
         if self.finished_at is None:
             return None
         return max(0.0, (self.finished_at - self.started_at).total_seconds())
