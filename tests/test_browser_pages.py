@@ -20,7 +20,7 @@ from sqlalchemy import select
 from caseline.cases import Thresholds, file_dispute, find_leads, take_step
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import Person, PersonRecord
+from caseline.db.models import IngestRun, Person, PersonRecord
 from caseline.oversight import Actor, Role, create_user, seek_countersign
 from caseline.server import create_app
 from tests.browser_support import accessibility_violations, horizontal_overflow
@@ -42,6 +42,7 @@ class Site:
     case_id: int
     dispute_id: int
     dossier: str  # the path of a dossier page
+    ingest_run: int  # the run that quarantined the most rows
 
 
 def _set_up(settings: Settings, database: Database) -> Site:
@@ -67,8 +68,15 @@ def _set_up(settings: Settings, database: Database) -> Site:
             kind="not_me", grounds="another person of the same name",
         )  # fmt: skip
         seek_countersign(session, ANN, f"person:{row[0]}", "an address check for a tip")
+        ingest_run = session.scalar(
+            select(IngestRun.id).order_by(IngestRun.quarantined.desc(), IngestRun.id)
+        )
+        assert ingest_run is not None
     dossier = f"/cases/{ended}/dossiers/{terminated.history[-1].id}"
-    return Site("", lead.lead_id, lead.person_id, person.display_name, case_id, dispute.id, dossier)
+    return Site(
+        "", lead.lead_id, lead.person_id, person.display_name, case_id, dispute.id, dossier,
+        ingest_run,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +102,13 @@ def _pages(site: Site, username: str) -> list[str]:
             *reviewer,
             f"/persons/{site.lead_person}?purpose=lead:{site.lead_id}",
             f"/leads?as_of={AS_OF}",
+            "/review",
         ],
-        "sam": [*reviewer, f"/leads?as_of={AS_OF}", *disputes, "/purposes"],
+        "sam": [*reviewer, f"/leads?as_of={AS_OF}", *disputes, "/purposes", "/review"],
         "lee": [*reviewer, *disputes],
-        "aud": reports,
-        "ada": [*reports, "/users"],
-        "dan": ["/"],
+        "aud": [*reports, "/retention"],
+        "ada": [*reports, "/users", "/retention"],
+        "dan": ["/", "/data", f"/data/ingest/{site.ingest_run}"],
     }[username]
 
 
@@ -275,3 +284,50 @@ def test_the_profile_shows_record_ids_and_file_hashes_as_text_at_390_px(
         listed.first.locator("summary").click()
     expect(names.locator("code").first).to_be_visible()
     assert not page.locator("[title^='records:'], td.provenance[title]").count()
+
+
+# Every element a keyboard reaches, in document order (not one hidden or in a closed
+# details element).
+_TABBABLE = """() => [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex="0"]')]
+  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden'
+    && (el.matches('summary') || !el.closest('details:not([open])')))
+  .map(el => el.outerHTML.slice(0, 80))"""
+# The focused element and whether it shows the focus ring (a date input's calendar button,
+# focused inside the input, draws the browser's own ring).
+_FOCUSED = """() => { const el = document.activeElement, style = getComputedStyle(el);
+  const picker = el.matches('input[type=date]') && !el.matches(':focus');
+  return [el.outerHTML.slice(0, 80), picker || style.outlineStyle !== 'none' &&
+          parseFloat(style.outlineWidth) >= 2]; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)
+def test_the_keyboard_reaches_every_control_with_its_focus_visible_and_gets_out(
+    site: Site, browser: Browser
+) -> None:
+    page = _sign_in(browser, site.base, "ann")
+    for path in (f"/cases/{site.case_id}?as_of={AS_OF}", f"/persons/{site.lead_person}"
+                 f"?purpose=lead:{site.lead_id}"):  # fmt: skip
+        page.goto(site.base + path)
+        tabbable = page.evaluate(_TABBABLE)
+        reached: list[str] = []
+        unseen = []
+        for _ in range(3 * len(tabbable)):  # a date input takes a Tab per part of the date
+            page.keyboard.press("Tab")
+            element, outlined = page.evaluate(_FOCUSED)
+            if element.startswith("<body"):
+                break
+            if not reached or reached[-1] != element:
+                reached.append(element)
+            if not outlined:
+                unseen.append(element)
+            if len(reached) == len(tabbable):
+                break
+        assert not unseen, f"{path}: focus not visible on {unseen}"
+        missed = [element for element in tabbable if element not in reached]
+        assert reached == tabbable, f"{path}: the keyboard stops or skips {missed}"
+        while page.evaluate(_FOCUSED)[0] == reached[-1]:
+            page.keyboard.press("Tab")
+        # past the last control: out of the page, no trap
+        assert page.evaluate("() => document.activeElement === document.body")
