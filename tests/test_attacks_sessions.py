@@ -1,6 +1,6 @@
 """Attacks on sessions: tokens forged, expired, signed out, stolen from another user, sent
-the wrong way, revoked, or belonging to a disabled user. Each must be refused (401, or a
-web page that sends the browser to sign in) and the refusal audited."""
+the wrong way, revoked, planted before sign-in, or belonging to a disabled user. Each must
+be refused (401, or a web page that sends the browser to sign in) and the refusal audited."""
 
 from __future__ import annotations
 
@@ -230,6 +230,17 @@ def disabled_user_session(target: Target) -> None:
     assert again.status_code == 403
 
 
+def fixated_session(target: Target) -> None:
+    """Eve plants her own session cookie in Ann's browser before Ann signs in: signing in
+    gives Ann a new session and ends the planted one, so Eve's token never becomes Ann's."""
+    planted = target.session_token("eve")
+    browser = target.client()
+    browser.cookies.set("caseline_session", planted, domain="testserver.local")
+    web_sign_in(browser, "ann", PASSWORD)
+    assert browser.cookies["caseline_session"] != planted
+    assert "no valid session" in target.refused_api({"Authorization": f"Bearer {planted}"})
+
+
 ATTACKS: dict[str, Callable[[Target], None]] = {
     "forged-cookie": forged_cookie,
     "forged-bearer": forged_bearer,
@@ -246,6 +257,7 @@ ATTACKS: dict[str, Callable[[Target], None]] = {
     "revoked-api-token": revoked_api_token,
     "expired-api-token": expired_api_token,
     "disabled-user": disabled_user_session,
+    "fixated-session": fixated_session,
 }
 
 

@@ -324,6 +324,10 @@ def test_xss_payloads_run_no_script_in_chromium(world: World, browser: Browser) 
                     page.goto(base + url)
                     page.wait_for_load_state("load")
                     assert page.evaluate("() => window.__xss === undefined"), (reader, url)
+                    # In the parsed page, the payloads are text: no script, no image of theirs.
+                    scripts = page.locator("script").all_text_contents()
+                    assert not [text for text in scripts if "__xss" in text], (reader, url)
+                    assert page.locator("img[src='x']").count() == 0, (reader, url)
         finally:
             for context in browser.contexts:
                 if context not in before:
