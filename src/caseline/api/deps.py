@@ -106,10 +106,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def day_query(description: str) -> Any:
+def day_query(description: str, alias: str | None = None) -> Any:
     """A day in a query (``as_of``): 422 outside the years Caseline reads dates in."""
     # Pydantic bounds dates as it bounds numbers; FastAPI's signature names numbers only.
     return Query(
+        alias=alias,
         description=description,
         ge=dt.date(EARLIEST_YEAR, 1, 1),  # type: ignore[arg-type]
         le=dt.date(LATEST_YEAR, 12, 31),  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ from caseline.oversight.retention_events import (
     RetentionPreviewed,
 )
 from caseline.oversight.throttle import SignInThrottled, ThrottlePolicy
+from caseline.oversight.trail import TrailEvent, TrailFilters, TrailPage, TrailRead, read_trail
 from caseline.oversight.users import (
     UserSummary,
     actor_with_password,
@@ -188,6 +189,10 @@ __all__ = [
     "SignedIn",
     "SignedOut",
     "ThrottlePolicy",
+    "TrailEvent",
+    "TrailFilters",
+    "TrailPage",
+    "TrailRead",
     "UserAdded",
     "UserDisabled",
     "UserEnabled",
@@ -215,6 +220,7 @@ __all__ = [
     "list_users",
     "permit",
     "read_checkpoints",
+    "read_trail",
     "record_unproven",
     "remove_expired_sessions",
     "require_countersigned",

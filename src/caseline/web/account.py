@@ -55,7 +55,7 @@ CAPABILITIES: dict[Permission, tuple[str, str | None, str | None]] = {
         "/purposes",
         "caseline purposes pending",
     ),
-    Permission.READ_AUDIT: ("Read the audit trail", None, "caseline audit"),
+    Permission.READ_AUDIT: ("Read the audit trail", "/audit", "caseline audit events"),
     Permission.VERIFY_AUDIT: ("Verify the audit chain", None, "caseline audit verify"),
     Permission.MANAGE_USERS: (
         "Add, list, disable and reset users, and change their roles",

@@ -19,7 +19,8 @@ from caseline.web.templating import templates
 router = APIRouter(include_in_schema=False)
 
 
-def _period(start: str, end: str) -> Period:
+def period_from_form(start: str, end: str) -> Period:
+    """The days a page's From and To fields give (empty: since the start, until today)."""
     return Period.of(_day(start, "from"), _day(end, "to"))
 
 
@@ -40,7 +41,7 @@ def reports_page(
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
 ) -> Response:
     """The reports there are, each linked over the period chosen (reads none)."""
-    period = _period(start, end)
+    period = period_from_form(start, end)
     return templates.TemplateResponse(
         request,
         "reports.html",
@@ -71,7 +72,7 @@ def report_page(
             session,
             name,
             actor=actor,
-            period=_period(start, end),
+            period=period_from_form(start, end),
             thresholds=Thresholds.of(settings),
         )
     return templates.TemplateResponse(
@@ -103,7 +104,7 @@ def report_csv(
             session,
             name,
             actor=actor,
-            period=_period(start, end),
+            period=period_from_form(start, end),
             thresholds=Thresholds.of(settings),
         )
     return Response(

@@ -15,6 +15,7 @@ from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
 from caseline.profiles import SearchFilters, search_persons
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
+from caseline.web.audit import router as audit_router
 from caseline.web.data import router as data_router
 from caseline.web.retention import router as retention_router
 from caseline.web.review import router as review_router
@@ -34,6 +35,7 @@ web_router.include_router(reports.router)
 web_router.include_router(purposes.router)
 web_router.include_router(retention_router)
 web_router.include_router(data_router)
+web_router.include_router(audit_router)
 web_router.include_router(review_router)
 web_router.include_router(users.router)
 

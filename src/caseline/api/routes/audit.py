@@ -1,14 +1,24 @@
-"""The audit trail, for the roles that verify it: is it still as it was written?"""
+"""The audit trail: its events, for auditors, and whether it is still as it was written."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
-from caseline.oversight import Actor, Permission, read_checkpoints, verify_audit_trail
+from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
+from caseline.oversight import (
+    Actor,
+    Period,
+    Permission,
+    TrailFilters,
+    read_checkpoints,
+    read_trail,
+    verify_audit_trail,
+)
+from caseline.oversight.trail import MAX_PAGE
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -49,4 +59,52 @@ def verify(
         checkpoints_checked=report.checkpoints_checked,
         first_broken_seq=report.first_broken_seq,
         reason=report.reason,
+    )
+
+
+class TrailEventOut(BaseModel):
+    seq: int
+    occurred_at: dt.datetime
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    purpose: str | None
+    case_id: str | None
+    details: dict[str, Any]
+
+
+class TrailPageOut(BaseModel):
+    total: int  # events the filters keep, over every page
+    offset: int
+    events: list[TrailEventOut]
+
+
+@router.get("/events", response_model=TrailPageOut)
+def events(
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.READ_AUDIT)],
+    who: Annotated[str | None, Query(max_length=64, description="An actor's name")] = None,
+    what: Annotated[str | None, Query(max_length=64, description="An action")] = None,
+    about: Annotated[
+        str | None, Query(max_length=64, description="A person, case or other object id")
+    ] = None,
+    from_: Annotated[
+        dt.date | None, day_query("First day (none: since the start)", alias="from")
+    ] = None,
+    to: Annotated[dt.date | None, day_query("Last day, inclusive (today)")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> TrailPageOut:
+    """The audit trail as it is, newest first: who did what to which object, when and why,
+    narrowed by actor, action, object and days (UTC, both inclusive). Auditors only; the
+    read is itself an event (``read_audit_trail``)."""
+    filters = TrailFilters(Period.of(from_, to), who=who, what=what, about=about)
+    with database.transaction() as session:
+        page = read_trail(session, actor=actor, filters=filters, offset=offset, limit=limit)
+    return TrailPageOut(
+        total=page.total,
+        offset=page.offset,
+        events=[TrailEventOut.model_validate(e, from_attributes=True) for e in page.events],
     )
