@@ -117,7 +117,6 @@ def ingest_file(
     )
 
 
-
 def _one_ingest_per_source(session: Session, source: str) -> None:
     """On PostgreSQL, ingests of one source wait for each other until the first commits, so
     a second ingest of the same file finds it ingested, and two files cannot both load one
@@ -127,6 +126,7 @@ def _one_ingest_per_source(session: Session, source: str) -> None:
             text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
             {"key": f"caseline-ingest:{source}"},
         )
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
