@@ -250,6 +250,7 @@ def test_the_api_answers_errors_in_json_and_the_site_in_pages(
             ("/?q=" + "x" * 201, 422, "the name searched for (q) is longer than 200 characters"),
             ("/leads?as_of=2026-13-011", 422, "the day (as_of) is longer than 10 characters"),
             ("/cases/not-a-number", 422, "case_id (case_id) is not a whole number"),
+            ("/users", 403, "may not manage users"),
             ("/explode", 500, "The site failed to answer this request"),
         ]:
             page = client.get(path)
