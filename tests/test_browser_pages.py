@@ -106,7 +106,7 @@ def _pages(site: Site, username: str) -> list[str]:
         ],
         "sam": [*reviewer, f"/leads?as_of={AS_OF}", *disputes, "/purposes", "/review"],
         "lee": [*reviewer, *disputes],
-        "aud": [*reports, "/retention"],
+        "aud": [*reports, "/retention", "/audit"],
         "ada": [*reports, "/users", "/retention"],
         "dan": ["/", "/data", f"/data/ingest/{site.ingest_run}"],
     }[username]
