@@ -112,7 +112,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     lead_id, address = walkable_lead(settings, database)
     ann = _sign_in(browser, base, "ann")
     expect(ann.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Search", "Leads", "Cases", "Departures"]
+        ["Search", "Leads", "Cases", "Departures", "Review pairs"]
     )
     ann.goto(f"{base}/leads?as_of={AS_OF}")
     ann.get_by_label("Rule").select_option("removal_order_not_departed")

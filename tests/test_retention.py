@@ -42,6 +42,7 @@ from caseline.db.models import (
     RecordValueIssue,
     ResolutionRun,
     RetentionFlag,
+    ReviewPair,
     SourceRecord,
 )
 from caseline.errors import AccessDenied, ConflictError, InputError
@@ -136,6 +137,10 @@ def _build(session: Session) -> tuple[int, int, int]:
                     grounds="not mine at all", filed_by="lee", effect={}),
             QuarantinedRow(ingest_run_id=old_utility.id, line_number=9, reason="bad", raw="x"),
             QuarantinedRow(ingest_run_id=utility.id, line_number=9, reason="bad", raw="y"),
+            ReviewPair(resolution_run_id=resolution.id, rank=1, left_record_id="U1",
+                       right_record_id="U4", match_probability=0.7, why="near_threshold"),
+            ReviewPair(resolution_run_id=resolution.id, rank=2, left_record_id="T1",
+                       right_record_id="U2", match_probability=0.9, why="near_threshold"),
         ]
     )  # fmt: skip
     cases = [
@@ -220,6 +225,7 @@ def test_apply_purges_exactly_those_keeps_the_rest_and_audits_the_counts(world: 
     assert after["disputes"] == before["disputes"] - 1  # the rejected one; the open one stays
     assert after["record_value_issues"] == before["record_value_issues"] - 1
     assert after["quarantined_rows"] == before["quarantined_rows"] - 1
+    assert after["review_pairs"] == before["review_pairs"] - 1  # the pair naming purged ones
     assert after["ingest_runs"] == before["ingest_runs"]  # a purged file stays ingested
     assert after["cases"] == before["cases"]
     with world.database.transaction() as session:

@@ -74,7 +74,13 @@ def test_legal_reads_cases_but_opens_none(shared_app: FastAPI) -> None:
     assert lee.get("/leads").status_code == 403
     assert lee.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
     ann = _as(shared_app, "ann")
-    assert _nav(ann.get("/cases").text) == ["Search", "Leads", "Cases", "Departures"]
+    assert _nav(ann.get("/cases").text) == [
+        "Search",
+        "Leads",
+        "Cases",
+        "Departures",
+        "Review pairs",
+    ]
 
 
 def test_the_leads_page_filters_by_rule_and_refuses_an_unknown_one(shared_app: FastAPI) -> None:

@@ -48,6 +48,7 @@ from caseline.db.models import (
     QuarantinedRow,
     RecordValueIssue,
     RetentionFlag,
+    ReviewPair,
     SourceRecord,
     utcnow,
 )
@@ -435,6 +436,11 @@ def _purge(session: Session, plan: _Plan) -> None:
         session.execute(
             delete(LinkDecision).where(
                 or_(LinkDecision.left_record_id.in_(chunk), LinkDecision.right_record_id.in_(chunk))
+            )
+        )
+        session.execute(  # the review queue's pairs that name a purged record
+            delete(ReviewPair).where(
+                or_(ReviewPair.left_record_id.in_(chunk), ReviewPair.right_record_id.in_(chunk))
             )
         )
         # Only disputes whose effect ended with the record: one filed meanwhile stays, and
