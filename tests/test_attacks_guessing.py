@@ -82,7 +82,8 @@ def _web(client: TestClient, name: str, password: str) -> Answer:
     data = {"username": name, "password": password, "login_token": login_token(client)}
     answer = client.post("/login", data=data, follow_redirects=False)
     found = re.search(r"(unknown user or wrong password|too many failed sign-ins)", answer.text)
-    return answer.status_code, found.group(1) if found else answer.text[:200], None
+    detail = found.group(1) if found else answer.text[:200]
+    return answer.status_code, detail, answer.headers.get("Retry-After")
 
 
 def _run_then_right(target: Target, name: str, sign_in: SignIn) -> tuple[Answer, Answer]:
@@ -110,8 +111,9 @@ def api_wrong_run_then_right(target: Target) -> None:
 
 def web_wrong_run_then_right(target: Target) -> None:
     right, elsewhere = _run_then_right(target, "guess-web", _web)
-    for status, detail, _ in (right, elsewhere):
+    for status, detail, retry_after in (right, elsewhere):
         assert status == 429 and detail == "too many failed sign-ins"
+        assert retry_after is not None and int(retry_after) >= 60  # the page says it too
 
 
 def fast_run_is_slowed(target: Target) -> None:

@@ -144,16 +144,9 @@ ATTEMPTS = [
 ]  # fmt: skip
 
 
-class UnauditedRefusal(AssertionError):
-    """A refusal that left no request_refused event in the trail."""
-
-
-# FINDING (reported to the lead): the web profile page answers a refused purpose with its
-# purpose form (403) itself, so server.py never records the refusal; the API's are audited.
-UNAUDITED_ON_THE_WEB = pytest.mark.xfail(
-    strict=True, raises=UnauditedRefusal, reason="finding: web purpose refusals are not audited"
-)
-SURFACES = ["api-profile", "api-history", pytest.param("web-profile", marks=UNAUDITED_ON_THE_WEB)]
+# The web profile page answers a refused purpose with its purpose form (403) and records the
+# refusal itself, as the server does for every other refusal.
+SURFACES = ["api-profile", "api-history", "web-profile"]
 
 
 def _countersign_own(world: World) -> None:
@@ -190,7 +183,4 @@ def test_a_read_without_a_purpose_of_ones_own_work_is_refused(
     read = events_since(world.database, since, "read_person")
     read += events_since(world.database, since, "read_person_events")
     assert not read, [(e.actor, e.action, e.object_id) for e in read]
-    try:
-        assert_refusal_audited(world.database, since, path, 403)
-    except AssertionError as exc:
-        raise UnauditedRefusal(str(exc)) from None
+    assert_refusal_audited(world.database, since, path, 403)

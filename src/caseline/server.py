@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from caseline import __version__
 from caseline.api import api_router
 from caseline.api.deps import ERROR_RESPONSES, SESSION_COOKIE, NotSignedIn
+from caseline.api.refusals import record_refusal
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import (
@@ -43,11 +44,9 @@ from caseline.errors import (
 )
 from caseline.oversight import (
     Actor,
-    RequestRefused,
     SignInThrottled,
     actor_for_token,
     is_api_token,
-    record_unproven,
 )
 from caseline.web import web_router
 from caseline.web.routes import templates
@@ -132,7 +131,7 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
     if status in (401, 403, 429) and (request.method, request.url.path) not in (
         _AUDITED_BY_SIGN_IN
     ):
-        await run_in_threadpool(_record_refusal, request, status, str(exc), actor)
+        await run_in_threadpool(record_refusal, request, status, str(exc), actor)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, SignInThrottled) else None
     if _is_api(request):
         body: dict[str, object] = {"detail": str(exc)}
@@ -288,15 +287,3 @@ def _same_site_referrer(request: Request) -> str | None:
     if path == request.url.path:
         return None
     return path + (f"?{referrer.query}" if referrer.query else "")
-
-
-def _record_refusal(request: Request, status: int, reason: str, actor: Actor | None) -> None:
-    database: Database = request.app.state.database
-    event = RequestRefused(
-        path=request.url.path[:64],
-        method=request.method,
-        status=status,
-        reason=reason[:200],
-    )
-    with database.transaction() as session:
-        record_unproven(session, event, actor=actor)

@@ -104,7 +104,9 @@ def login(
             client=client_address(request),
         )
     except SignInThrottled as exc:
-        return _login_form(request, settings, error=str(exc), status_code=429)
+        answer = _login_form(request, settings, error=str(exc), status_code=429)
+        answer.headers["Retry-After"] = str(exc.retry_after)  # as the API says it
+        return answer
     except AccessDenied as exc:
         return _login_form(request, settings, error=str(exc), status_code=401)
     previous = request.cookies.get(SESSION_COOKIE)

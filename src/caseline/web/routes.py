@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caseline.api.deps import Authorized, CurrentActor, DatabaseDep, NotSignedIn, day_query
+from caseline.api.refusals import record_refusal
 from caseline.cases import read_person, read_person_events
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
@@ -124,6 +125,7 @@ def profile_page(
     except NotSignedIn:
         raise
     except AccessDenied as exc:
+        record_refusal(request, 403, str(exc), actor)  # as the API's refusals are
         return purposes.purpose_page(
             request, database, actor, person_id, purpose=purpose, refusal=exc, as_of=today
         )
