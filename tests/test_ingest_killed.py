@@ -55,8 +55,8 @@ def test_a_killed_ingest_leaves_no_partial_run(
     tax = world.source_files["tax"]
     with database.transaction() as session:
         create_user(session, "loader", Role.DATA_ENGINEER, "a long password", actor=ADMIN)
-    events = _count(database, AuditEvent)  # adding the user is audited; the ingest writes none
     token = sign_in(database, "loader", "a long password", policy=SessionPolicy())
+    events = _count(database, AuditEvent)  # the user and the sign-in; a killed ingest adds none
     env = {**os.environ, "CASELINE_HOME": str(settings.home), "CASELINE_TOKEN": token,
            "DATABASE_URL": settings.resolved_database_url}  # fmt: skip
     command = [sys.executable, "-m", "caseline.cli", "ingest", str(tax)]

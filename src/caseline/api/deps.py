@@ -28,7 +28,7 @@ from caseline.oversight import (
     authorize,
     is_api_token,
 )
-from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
+from caseline.standardise import EARLIEST_YEAR, LATEST_YEAR
 
 SESSION_COOKIE = "caseline_session"
 LOGIN_COOKIE = "caseline_login"

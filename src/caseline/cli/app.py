@@ -30,7 +30,7 @@ from caseline.db import Database, upgrade_to_head
 from caseline.errors import AccessDenied, CaselineError
 from caseline.files import protect_workspace
 from caseline.oversight import Actor, actor_for_token, actor_with_password
-from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
+from caseline.standardise import EARLIEST_YEAR, LATEST_YEAR
 
 HELP = """The command line: generate, ingest, resolve, evaluate, export, serve, demo, login, users,
 audit.

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from caseline.cli.app import app, console, date_option, workspace
 from caseline.oversight import (
+    MAX_TRAIL_PAGE,
     Checkpoint,
     Period,
     TrailFilters,
@@ -23,7 +24,6 @@ from caseline.oversight import (
     read_trail,
     verify_audit_trail,
 )
-from caseline.oversight.trail import MAX_PAGE
 
 audit_app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -101,7 +101,7 @@ def audit_events(
     since: Annotated[dt.date | None, date_option("First day (none: since the start).")] = None,
     until: Annotated[dt.date | None, date_option("Last day, inclusive (today).")] = None,
     offset: Annotated[int, typer.Option(min=0, help="Events to skip, newest first.")] = 0,
-    limit: Annotated[int, typer.Option(min=1, max=MAX_PAGE, help="Events to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_TRAIL_PAGE, help="Events to show.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
 ) -> None:
     """The audit trail as it is, newest first, narrowed by actor, action, object and days

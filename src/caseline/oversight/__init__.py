@@ -109,6 +109,9 @@ from caseline.oversight.retention_events import (
     RetentionPreviewed,
 )
 from caseline.oversight.throttle import SignInThrottled, ThrottlePolicy
+from caseline.oversight.trail import (
+    MAX_PAGE as MAX_TRAIL_PAGE,
+)
 from caseline.oversight.trail import TrailEvent, TrailFilters, TrailPage, TrailRead, read_trail
 from caseline.oversight.users import (
     UserSummary,
@@ -125,6 +128,7 @@ from caseline.oversight.users import (
 )
 
 __all__ = [
+    "MAX_TRAIL_PAGE",
     "MIN_PASSWORD_LENGTH",
     "PURPOSE_RULE",
     "Actor",

@@ -4,7 +4,7 @@ Every normaliser raises :class:`InvalidValue` with a reason a person can act on.
 """
 
 from caseline.standardise.addresses import NO_ADDRESS, Address, normalise_street, parse_address_line
-from caseline.standardise.dates import parse_date, parse_date_of_birth
+from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR, parse_date, parse_date_of_birth
 from caseline.standardise.identifiers import (
     clean_a_number,
     clean_passport,
@@ -27,6 +27,8 @@ from caseline.standardise.status import PROTECTIVE, STOPPING, StatusTerm, clean_
 from caseline.standardise.values import InvalidValue
 
 __all__ = [
+    "EARLIEST_YEAR",
+    "LATEST_YEAR",
     "NO_ADDRESS",
     "NO_NAME",
     "PROTECTIVE",

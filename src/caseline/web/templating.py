@@ -14,8 +14,7 @@ from fastapi.templating import Jinja2Templates
 from caseline.cases import OUTCOMES, RULE_LABELS, LeadRule
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission, authorize, csrf_token
-from caseline.standardise import STOPPING
-from caseline.standardise.dates import EARLIEST_YEAR, LATEST_YEAR
+from caseline.standardise import EARLIEST_YEAR, LATEST_YEAR, STOPPING
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
 from caseline.oversight import (
+    MAX_TRAIL_PAGE,
     Actor,
     Period,
     Permission,
@@ -18,7 +19,6 @@ from caseline.oversight import (
     read_trail,
     verify_audit_trail,
 )
-from caseline.oversight.trail import MAX_PAGE
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -95,7 +95,7 @@ def events(
     ] = None,
     to: Annotated[dt.date | None, day_query("Last day, inclusive (today)")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_TRAIL_PAGE)] = 50,
 ) -> TrailPageOut:
     """The audit trail as it is, newest first: who did what to which object, when and why,
     narrowed by actor, action, object and days (UTC, both inclusive). Auditors only; the
