@@ -28,6 +28,14 @@ from caseline.profiles.profile import (
     build_profile,
     read_profile,
 )
+from caseline.profiles.record_details import (
+    RecordDetails,
+    TimelineEntry,
+    ValueIssue,
+    person_timeline,
+    record_details,
+    records_details,
+)
 from caseline.profiles.search import (
     MAX_RESULTS,
     PersonSummary,
@@ -61,9 +69,12 @@ __all__ = [
     "PersonSummary",
     "Profile",
     "ProfileRecord",
+    "RecordDetails",
     "SearchFilters",
     "SearchResults",
     "StatusEvidence",
+    "TimelineEntry",
+    "ValueIssue",
     "address_confidence",
     "build_profile",
     "evaluate_addresses",
@@ -73,7 +84,10 @@ __all__ = [
     "load_status_records",
     "person_addresses",
     "person_status",
+    "person_timeline",
     "read_profile",
+    "record_details",
+    "records_details",
     "search_persons",
     "status_by_person",
     "visa_admitted_on",

@@ -14,7 +14,7 @@ from caseline.api.refusals import record_refusal
 from caseline.cases import read_person, read_person_events
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Permission
-from caseline.profiles import SearchFilters, search_persons
+from caseline.profiles import SearchFilters, person_timeline, records_details, search_persons
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
 from caseline.web.audit import router as audit_router
 from caseline.web.data import router as data_router
@@ -122,6 +122,8 @@ def profile_page(
             history = read_person_events(
                 session, person_id, actor=actor, purpose=purpose, as_of=today
             )
+            # Each record as ingested, for its drawer: the person's own, within this read.
+            details = records_details(session, person_id, [r.record_id for r in profile.records])
     except NotSignedIn:
         raise
     except AccessDenied as exc:
@@ -139,5 +141,7 @@ def profile_page(
             "purpose": purpose,
             "history": history,
             "case_id": None,
+            "details": details,
+            "timeline": person_timeline(profile, details),
         },
     )
