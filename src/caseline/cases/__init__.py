@@ -2,6 +2,7 @@
 
 Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
 :func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
+:func:`claim_case`, :func:`assign_case` and :func:`list_board`, who works a case;
 :func:`state_purpose`, :func:`read_person`, :func:`read_person_events` and
 :func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``);
 :func:`file_dispute`, :func:`list_disputes`, :func:`read_dispute`, :func:`start_review` and
@@ -17,6 +18,16 @@ role through a permit and records its audit event in the caller's transaction; a
 taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
 """
 
+from caseline.cases.assignment import (
+    Assignment,
+    BoardCase,
+    assign_case,
+    assignable_users,
+    assignee_of,
+    assignees,
+    claim_case,
+    list_board,
+)
 from caseline.cases.departures import Departure, DepartureState, list_departures
 from caseline.cases.disputes import (
     DisputeSummary,
@@ -87,6 +98,8 @@ __all__ = [
     "REPORTS",
     "RULE_LABELS",
     "TRANSITIONS",
+    "Assignment",
+    "BoardCase",
     "CaseDetail",
     "CaseSummary",
     "Departure",
@@ -120,7 +133,12 @@ __all__ = [
     "Transition",
     "WorkChoice",
     "apply_retention",
+    "assign_case",
+    "assignable_users",
+    "assignee_of",
+    "assignees",
     "check_dossier",
+    "claim_case",
     "decide_dispute",
     "decide_review_pair",
     "explain_for_work",
@@ -128,6 +146,7 @@ __all__ = [
     "file_dispute",
     "find_leads",
     "lifecycle_markdown",
+    "list_board",
     "list_cases",
     "list_departures",
     "list_disputes",

@@ -1,8 +1,8 @@
 """Purpose bound to work: reading a person needs a purpose tied to the reader's work.
 
 - ``case:ID``: an open case (no outcome yet) that names the person and that the reader is
-  assigned to. Cases have no assignee of their own: the reader is assigned if they opened
-  the case or took a step of it.
+  assigned to (``assignment``): its assignee, or whoever took a step of it (a legal
+  reviewer clearing a stop); a case nobody is assigned is also its opener's.
 - ``lead:ID``: a lead being triaged: the records still give it on the day, it names the
   person, no case is open on it yet, and the reader's role lists leads.
 - ``dispute:ID``: an open dispute about the person that the reader filed (a legal
@@ -277,7 +277,9 @@ def _known_person(session: Session, person_id: str) -> bool:
 
 
 def _assigned(session: Session, case: Case, actor: Actor) -> bool:
-    if case.opened_by == actor.username:
+    if case.assigned_to == actor.username:
+        return True
+    if case.assigned_to is None and case.opened_by == actor.username:
         return True
     stepped = session.scalar(
         select(CaseTransition.id)

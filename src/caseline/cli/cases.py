@@ -12,6 +12,9 @@ from caseline.cases import (
     LeadRule,
     State,
     Thresholds,
+    assign_case,
+    assignees,
+    claim_case,
     lifecycle_markdown,
     list_cases,
     list_leads,
@@ -66,7 +69,8 @@ def cases_list(
     """Cases, the most recently changed first (audited)."""
     with workspace() as ws, ws.database.transaction() as session:
         found = list_cases(session, actor=ws.actor(session), state=state)
-    table = Table("case", "state", "person", "name", "opened by", "from", "updated")
+        assigned = assignees(session, [c.id for c in found])
+    table = Table("case", "state", "person", "name", "opened by", "assigned to", "from", "updated")
     for case in found:
         table.add_row(
             str(case.id),
@@ -74,6 +78,7 @@ def cases_list(
             case.person_id,
             case.display_name,
             case.opened_by,
+            assigned.get(case.id) or "",
             case.rule,
             f"{case.updated_at:%Y-%m-%d %H:%M}",
         )
@@ -141,6 +146,26 @@ def cases_open(
             reason=reason,
         )
     console.print(f"opened case {case.id} on {case.display_name} ({case.person_id})")
+
+
+@cases_app.command("claim")
+def cases_claim(case_id: Annotated[int, typer.Argument(help="The case's number.")]) -> None:
+    """Take a case to work: one nobody works, or your own (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        taken = claim_case(session, case_id, actor=ws.actor(session))
+    console.print(f"case {taken.case_id} is assigned to {taken.assigned_to}")
+
+
+@cases_app.command("assign")
+def cases_assign(
+    case_id: Annotated[int, typer.Argument(help="The case's number.")],
+    to: Annotated[str, typer.Option("--to", help="The analyst or supervisor to give it to.")],
+) -> None:
+    """Give a case to a named analyst or supervisor: supervisors only (audited)."""
+    with workspace() as ws, ws.database.transaction() as session:
+        given = assign_case(session, case_id, actor=ws.actor(session), to=to)
+    was = f" (was {given.previous})" if given.previous else ""
+    console.print(f"case {given.case_id} is assigned to {given.assigned_to}{was}")
 
 
 @cases_app.command("lifecycle")

@@ -344,6 +344,9 @@ class Case(Base):
     origin: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     address: Mapped[str | None] = mapped_column(String(512))  # where an action is proposed
     deadline: Mapped[dt.date | None] = mapped_column(Date)  # a voluntary departure's
+    assigned_to: Mapped[str | None] = mapped_column(  # who works it: its opener, first
+        String(64), index=True, default=lambda ctx: ctx.get_current_parameters()["opened_by"]
+    )
 
 
 class CaseTransition(Base):

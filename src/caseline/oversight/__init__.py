@@ -65,6 +65,8 @@ from caseline.oversight.dispute_events import (
 )
 from caseline.oversight.events import (
     AddressesEvaluated,
+    CaseAssigned,
+    CaseClaimed,
     CaseOpened,
     CaseRead,
     CasesListed,
@@ -138,6 +140,8 @@ __all__ = [
     "ApiTokenSummary",
     "ApiTokenUsed",
     "ApiTokensListed",
+    "CaseAssigned",
+    "CaseClaimed",
     "CaseOpened",
     "CaseRead",
     "CaseStepTaken",

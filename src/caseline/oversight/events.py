@@ -366,6 +366,31 @@ class CaseStepTaken(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CaseClaimed(Event):
+    action = "claim_case"
+    object_type = "case"
+    permission = Permission.OPEN_CASES
+    object_field = "case_id"
+    summary = "an analyst or supervisor took a case to work, with whom it was assigned to"
+
+    person_id: str
+    previous: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseAssigned(Event):
+    action = "assign_case"
+    object_type = "case"
+    permission = Permission.OPEN_CASES  # and the supervisor's role, which the cases check
+    object_field = "case_id"
+    summary = "a supervisor gave a case to a named analyst or supervisor"
+
+    person_id: str
+    assigned_to: str
+    previous: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DossierRead(Event):
     action = "read_dossier"
     object_type = "case"

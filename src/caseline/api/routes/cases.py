@@ -21,7 +21,11 @@ from caseline.cases import (
     LeadRule,
     State,
     Thresholds,
+    assign_case,
+    assignee_of,
+    assignees,
     check_dossier,
+    claim_case,
     list_cases,
     list_leads,
     open_case,
@@ -58,6 +62,7 @@ class CaseOut(BaseModel):
     origin: dict[str, Any]
     address: str | None
     deadline: dt.date | None
+    assigned_to: str | None = None  # who works the case (None: nobody)
 
 
 class GuardOut(BaseModel):
@@ -99,9 +104,9 @@ class CaseDetailOut(BaseModel):
     addresses: list[AddressOut]  # the person's own, where an action may be proposed
 
     @classmethod
-    def of(cls, detail: CaseDetail) -> CaseDetailOut:
+    def of(cls, detail: CaseDetail, assigned_to: str | None = None) -> CaseDetailOut:
         return cls(
-            case=_case_out(detail.case),
+            case=_case_out(detail.case, assigned_to),
             history=[StepOut.model_validate(s, from_attributes=True) for s in detail.history],
             next_steps=[
                 NextStepOut(
@@ -132,6 +137,16 @@ class OpenCaseIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+class AssignIn(BaseModel):
+    to: str = Field(max_length=64, description="The analyst or supervisor to give it to")
+
+
+class AssignmentOut(BaseModel):
+    case_id: int
+    assigned_to: str
+    previous: str | None  # whom it was assigned to before
+
+
 class StepIn(BaseModel):
     action: str = Field(max_length=64)
     expected_version: int = Field(description="The case's version the client last saw")
@@ -148,8 +163,9 @@ class DossierOut(BaseModel):
     person_changes: list[str]
 
 
-def _case_out(case: CaseSummary) -> CaseOut:
-    return CaseOut.model_validate(case, from_attributes=True)
+def _case_out(case: CaseSummary, assigned_to: str | None = None) -> CaseOut:
+    out = CaseOut.model_validate(case, from_attributes=True)
+    return out.model_copy(update={"assigned_to": assigned_to})
 
 
 @router.get("/leads", response_model=list[LeadOut])
@@ -185,7 +201,8 @@ def open_one(
             person_id=body.person_id,
             reason=body.reason,
         )
-    return _case_out(case)
+        assigned = assignee_of(session, case.id)
+    return _case_out(case, assigned)
 
 
 @router.get("/cases", response_model=list[CaseOut])
@@ -197,7 +214,8 @@ def cases(
     """Cases, the most recently changed first. Audited."""
     with database.transaction() as session:
         found = list_cases(session, actor=actor, state=state)
-    return [_case_out(c) for c in found]
+        assigned = assignees(session, [c.id for c in found])
+    return [_case_out(c, assigned.get(c.id)) for c in found]
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetailOut)
@@ -217,7 +235,8 @@ def case(
             thresholds=Thresholds.of(settings),
             as_of=as_of or dt.date.today(),
         )
-    return CaseDetailOut.of(detail)
+        assigned = assignee_of(session, case_id)
+    return CaseDetailOut.of(detail, assigned)
 
 
 @router.post("/cases/{case_id}/steps", response_model=CaseDetailOut)
@@ -242,7 +261,35 @@ def step(
             thresholds=Thresholds.of(settings),
             as_of=as_of or dt.date.today(),
         )
-    return CaseDetailOut.of(detail)
+        assigned = assignee_of(session, case_id)
+    return CaseDetailOut.of(detail, assigned)
+
+
+@router.post("/cases/{case_id}/claim", response_model=AssignmentOut)
+def claim(
+    case_id: int,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+) -> AssignmentOut:
+    """Take a case to work: one nobody works, or one's own; 409 if another works it or it
+    has reached an outcome. Audited."""
+    with database.transaction() as session:
+        taken = claim_case(session, case_id, actor=actor)
+    return AssignmentOut.model_validate(taken, from_attributes=True)
+
+
+@router.post("/cases/{case_id}/assign", response_model=AssignmentOut)
+def assign(
+    case_id: int,
+    body: AssignIn,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+) -> AssignmentOut:
+    """Give a case to a named analyst or supervisor: supervisors only (403 for others); 422
+    for a name that is no such user; 409 for a case that has reached an outcome. Audited."""
+    with database.transaction() as session:
+        given = assign_case(session, case_id, actor=actor, to=body.to)
+    return AssignmentOut.model_validate(given, from_attributes=True)
 
 
 @router.get("/cases/{case_id}/person", response_model=ProfileOut)
