@@ -2,6 +2,7 @@
 refused for other roles and for a case in an outcome; reading for the case follows it."""
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from caseline.server import create_app
 from tests.case_pages import AS_OF, lead_case
 from tests.cli_support import cli_login
 from tests.conftest import PASSWORD
+from tests.web_support import web_sign_in
 
 ANN = Actor("ann", Role.ANALYST)
 SAM = Actor("sam", Role.SUPERVISOR)
@@ -221,3 +223,36 @@ def test_the_migration_gives_each_case_its_opener(tmp_path: Path) -> None:
         assert connection.execute(text("SELECT assigned_to FROM cases")).scalar_one() == "ann"
     command.downgrade(alembic_config(url), "0016")
     engine.dispose()
+
+
+def test_the_pages_claim_and_assign_only_for_whom_they_may(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    _, database = mutable_resolved
+    case_id = lead_case(database)
+    app = create_app(*mutable_resolved)
+    ann, sam, lee = (web_sign_in(TestClient(app), name, PASSWORD) for name in ("ann", "sam", "lee"))
+    board = lee.get("/cases")
+    assert board.status_code == 200 and f'data-case-id="{case_id}"' in board.text
+    assert 'class="claim-form"' not in board.text and 'class="assign-form"' not in board.text
+    assert lee.post(f"/cases/{case_id}/claim").status_code == 403
+    refused = ann.post(f"/cases/{case_id}/assign", data={"to": "ann"})
+    assert refused.status_code == 403 and "only a supervisor assigns" in refused.text
+    taken = sam.post(f"/cases/{case_id}/claim", data={"back": "case"})
+    assert taken.status_code == 409 and "assigned to ann" in taken.text
+    moved = sam.post(
+        f"/cases/{case_id}/assign",
+        data={"to": "sam", "back": "case", "as_of": str(AS_OF)},
+        follow_redirects=False,
+    )
+    assert moved.status_code == 303
+    assert moved.headers["location"] == f"/cases/{case_id}?as_of={AS_OF}"
+    page = sam.get(moved.headers["location"]).text
+    assert 'data-assigned-to="sam"' in page and "sam</strong> (you)" in page
+    filtered = sam.get("/cases", params={"state": "lead"}).text
+    assert re.search(rf'id="mine".*?data-case-id="{case_id}"', filtered, re.S)
+    assert 'id="state-identity_review"' not in filtered
+    wrong = sam.get("/cases", params={"state": "nowhere"})
+    assert wrong.status_code == 422 and "no state &#39;nowhere&#39;" in wrong.text
+    for client in (ann, sam, lee):
+        client.close()

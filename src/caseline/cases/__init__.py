@@ -27,6 +27,7 @@ from caseline.cases.assignment import (
     assignees,
     claim_case,
     list_board,
+    may_claim,
 )
 from caseline.cases.departures import Departure, DepartureState, list_departures
 from caseline.cases.disputes import (
@@ -153,6 +154,7 @@ __all__ = [
     "list_leads",
     "list_retention_flags",
     "list_review_pairs",
+    "may_claim",
     "next_review_pair",
     "open_case",
     "preview_retention",

@@ -19,11 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
 from caseline.cases import (
+    OUTCOMES,
     LeadRule,
     State,
     Thresholds,
-    list_cases,
+    assign_case,
+    assignable_users,
+    assignee_of,
+    claim_case,
+    list_board,
     list_leads,
+    may_claim,
     open_case,
     read_case,
     read_person_on_case,
@@ -32,7 +38,7 @@ from caseline.cases import (
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import ConflictError, GuardStopped, InputError, NotFoundError
-from caseline.oversight import Actor, Permission
+from caseline.oversight import Actor, Permission, Role
 from caseline.resolve import list_person_events
 from caseline.web.templating import AsOfDep, day, href, parse_day, templates
 
@@ -40,6 +46,7 @@ router = APIRouter(include_in_schema=False)
 LEAD_RULES = [rule for rule in LeadRule if rule is not LeadRule.ANALYST]  # what the rules find
 SHOWN = 500  # leads and cases a page lists at most
 Reason = Annotated[str, Form(max_length=1000)]
+OUTCOME_VALUES = frozenset(s.value for s in OUTCOMES)
 
 
 @router.get("/leads", response_class=HTMLResponse)
@@ -100,22 +107,75 @@ def board_page(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_CASES)],
     as_of: AsOfDep,
+    state: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
+    """The board: the reader's own cases first, then every case by state (or one state)."""
+    chosen = _state(state)
     with database.transaction() as session:
-        cases = list_cases(session, actor=actor, limit=SHOWN)
-    columns = [(state, [c for c in cases if c.state == state]) for state in State]
+        board = list_board(session, actor=actor, state=chosen, limit=SHOWN)
+        assignable = assignable_users(session) if actor.role is Role.SUPERVISOR else []
+    columns = [(s, [row for row in board if row.case.state == s]) for s in State]
     return templates.TemplateResponse(
         request,
         "cases.html",
         {
             "actor": actor,
             "section": "cases",
-            "columns": columns,
-            "total": len(cases),
+            "mine": [row for row in board if row.mine],
+            "columns": [(s, rows) for s, rows in columns if chosen is None or s is chosen],
+            "states": list(State),
+            "state": chosen.value if chosen else "",
+            "assignable": assignable,
+            "total": len(board),
             "shown": SHOWN,
             "as_of_given": as_of,
         },
     )
+
+
+@router.post("/cases/{case_id}/claim")
+def claim_from_page(
+    case_id: int,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+    back: Annotated[str, Form(max_length=16)] = "board",
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Take a case to work, then go back to the board or the case; a refusal (another works
+    it, it has reached an outcome) shows the error page saying why."""
+    with database.transaction() as session:
+        claim_case(session, case_id, actor=actor)
+    return RedirectResponse(_back(back, case_id, parse_day(as_of)), status_code=303)
+
+
+@router.post("/cases/{case_id}/assign")
+def assign_from_page(
+    case_id: int,
+    database: DatabaseDep,
+    actor: Annotated[Actor, Authorized(Permission.OPEN_CASES)],
+    to: Annotated[str, Form(max_length=64)],
+    back: Annotated[str, Form(max_length=16)] = "board",
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """A supervisor gives a case to a named analyst or supervisor, then goes back."""
+    with database.transaction() as session:
+        assign_case(session, case_id, actor=actor, to=to)
+    return RedirectResponse(_back(back, case_id, parse_day(as_of)), status_code=303)
+
+
+def _back(back: str, case_id: int, as_of: dt.date | None) -> str:
+    """Where a claim or an assignment returns: the case's page or the board, nowhere else."""
+    return href(f"/cases/{case_id}" if back == "case" else "/cases", as_of=as_of)
+
+
+def _state(value: str) -> State | None:
+    if not value:
+        return None
+    try:
+        return State(value)
+    except ValueError:
+        known = ", ".join(s.value for s in State)
+        raise InputError(f"no state {value!r}; the states are {known}", where="state") from None
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -293,6 +353,8 @@ def _render_case(
     with database.transaction() as session:
         detail = read_case(session, case_id, actor=actor, thresholds=thresholds, as_of=day(as_of))
         addresses = detail.addresses  # the person's own, as the address guard judges them
+        assigned_to = assignee_of(session, case_id)
+        assignable = assignable_users(session) if actor.role is Role.SUPERVISOR else []
     return templates.TemplateResponse(
         request,
         "case.html",
@@ -302,6 +364,9 @@ def _render_case(
             "detail": detail,
             "case": detail.case,
             "addresses": addresses,
+            "assigned_to": assigned_to,
+            "claimable": may_claim(actor, detail.case.state, assigned_to),
+            "assignable": assignable if detail.case.state not in OUTCOME_VALUES else [],
             "thresholds": thresholds,
             "as_of": day(as_of),
             "as_of_given": as_of,
