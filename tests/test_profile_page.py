@@ -97,6 +97,8 @@ def test_a_record_comes_as_ingested_with_its_provenance(
         assert fields["ssn"] == f"#{stored.ssn_hash[:10]}" != stored.ssn_hash
     assert details.issues == ()
     assert set(every) == {r.record_id for r in profile.records}
+    # Only the values a record holds: no empty field shown as "None".
+    assert all(value not in ("None", "") for d in every.values() for _, value in d.fields)
 
 
 def test_another_persons_record_is_not_found(resolved: tuple[Settings, Database]) -> None:

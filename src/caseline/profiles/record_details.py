@@ -159,7 +159,8 @@ def _details(
         for name in _IDENTIFIER_FIELDS
         if (value := getattr(record, name))
     ]
-    fields += [(f"extra.{key}", str(value)) for key, value in sorted((record.extra or {}).items())]
+    extra = sorted((record.extra or {}).items())
+    fields += [(f"extra.{key}", str(value)) for key, value in extra if value not in (None, "")]
     return RecordDetails(
         record_id=record.record_id,
         source=record.source,
