@@ -2,6 +2,7 @@
 nobody works and it moves to theirs; a supervisor assigns one to the analyst; the case page
 shows who works it and its history. Every page passes axe-core at 1280 and 390 px."""
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -117,3 +118,26 @@ def test_an_analyst_claims_a_case_and_a_supervisor_assigns_one(
     sam.get_by_role("button", name="Assign").click()
     expect(sam.locator("#case-assignee")).to_have_attribute("data-assigned-to", "sam")
     _checked_at_both_widths(sam)
+
+
+def test_the_departures_are_reached_from_the_board_and_read_at_both_widths(
+    mutable_resolved: tuple[Settings, Database], served: str, browser: Browser
+) -> None:
+    ann = _sign_in(browser, served, "ann")
+    ann.goto(served + "/cases")
+    link = ann.get_by_role("navigation", name="Main").get_by_role("link", name="Departures")
+    link.focus()
+    ann.keyboard.press("Enter")
+    expect(ann.get_by_role("heading", name="Voluntary departures")).to_be_visible()
+    rows = ann.locator("table.departures tr.departure")
+    expect(rows.first).to_be_visible()
+    expect(rows.first).to_have_attribute(
+        "data-state", re.compile("verified|probable|pending|overdue")
+    )
+    states = rows.evaluate_all("rows => rows.map(r => r.dataset.state)")
+    ann.get_by_label("State").select_option("overdue")
+    ann.get_by_role("button", name="Show departures").click()
+    expect(ann).to_have_url(re.compile("state=overdue"))
+    expect(rows).to_have_count(states.count("overdue"))
+    assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.state)")) <= {"overdue"}
+    _checked_at_both_widths(ann)
