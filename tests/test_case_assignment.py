@@ -200,6 +200,8 @@ def test_the_command_line_claims_and_assigns(
     assert taken.exit_code == 0 and f"case {case_id} is assigned to ann" in taken.output
     again = runner.invoke(cli, ["cases", "claim", str(case_id)], env=sam)
     assert again.exit_code != 0 and "assigned to ann" in again.output
+    shown = runner.invoke(cli, ["cases", "show", str(case_id), "--as-of", str(AS_OF)], env=ann)
+    assert shown.exit_code == 0 and "assigned to ann" in shown.output
     with database.transaction() as session:
         assert assignee_of(session, case_id) == "ann"
 

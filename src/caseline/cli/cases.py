@@ -13,6 +13,7 @@ from caseline.cases import (
     State,
     Thresholds,
     assign_case,
+    assignee_of,
     assignees,
     claim_case,
     lifecycle_markdown,
@@ -99,10 +100,12 @@ def cases_show(
             thresholds=Thresholds.of(ws.settings),
             as_of=as_of or dt.date.today(),
         )
+        assigned = assignee_of(session, case_id)
     case = detail.case
     console.print(
         f"case {case.id}: {case.display_name} ({case.person_id}), {case.state}, "
-        f"version {case.version}; opened by {case.opened_by}: {case.origin.get('found', '')}",
+        f"version {case.version}; opened by {case.opened_by}: {case.origin.get('found', '')}; "
+        f"assigned to {assigned or 'nobody'}",
         soft_wrap=True,
     )
     history = Table("step", "from", "to", "by", "when", "reason", "dossier sha256")
