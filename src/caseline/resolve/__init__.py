@@ -8,14 +8,9 @@ with the figures evaluated after it)."""
 from caseline.resolve.decisions import Decision, DecisionReceipt, decide_pair
 from caseline.resolve.engine import ENGINE_NAMES, Engine, engine_named
 from caseline.resolve.evaluation import PairwiseScores, evaluate_resolution
-from caseline.resolve.explain import (
-    ComparisonTerm,
-    PairExplanation,
-    PersonChangeEvent,
-    explain_pair,
-    list_person_events,
-)
+from caseline.resolve.explain import ComparisonTerm, PairExplanation, explain_pair
 from caseline.resolve.incremental import IncrementalSummary, resolve_incrementally
+from caseline.resolve.person_events import PersonChangeEvent, list_person_events
 from caseline.resolve.pipeline import ResolutionSummary, resolve_persons
 from caseline.resolve.runs import (
     AddressFigures,

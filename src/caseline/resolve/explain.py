@@ -1,4 +1,4 @@
-"""Why two records scored as they did, and how a person's records moved between runs.
+"""Why two records scored as they did.
 
 An explanation is the model's arithmetic laid out as a waterfall: the prior's match weight,
 then, per comparison, the level the pair reached, its weight (log2 of the Bayes factor) and
@@ -22,7 +22,6 @@ file, so a new run is never explained with an old run's cache.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -34,14 +33,13 @@ from typing import Any
 import pandas as pd
 import sqlglot
 from splink import Linker
-from sqlalchemy import ColumnElement, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.types import String
 from sqlglot import exp
 
-from caseline.db.models import PersonEvent, PersonRecord, ResolutionRun, SourceRecord
+from caseline.db.models import PersonRecord, ResolutionRun, SourceRecord
 from caseline.errors import InputError, StateError
-from caseline.oversight import Actor, PairExplained, PersonEventsRead, permit
+from caseline.oversight import Actor, PairExplained, permit
 from caseline.resolve.engine import DEFAULT_ENGINE, Engine
 from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
 from caseline.resolve.frequencies import share
@@ -117,23 +115,6 @@ class PairExplanation:
         return self.match_weight >= self.threshold_weight
 
 
-@dataclass(frozen=True, slots=True)
-class PersonChangeEvent:
-    """A merge or split between two resolution runs that touched a person.
-
-    merge: ``person_id`` now holds the records of ``related_person_ids``; split: the records of
-    ``person_id`` now form the persons ``related_person_ids``.
-    """
-
-    id: int
-    resolution_run_id: int
-    kind: str
-    person_id: str
-    related_person_ids: tuple[str, ...]
-    record_count: int
-    occurred_at: dt.datetime
-
-
 def explain_pair(
     session: Session,
     actor: Actor,
@@ -190,48 +171,6 @@ def explain_pair(
         ),
     )
     return explanation
-
-
-def list_person_events(
-    session: Session,
-    actor: Actor,
-    person_id: str,
-    purpose: str | None,
-    *,
-    case_id: str | None = None,
-) -> list[PersonChangeEvent]:
-    """The merges and splits that touched a person, oldest first (audited, with the case it
-    was read for).
-
-    A person that a later run merged away or split keeps its events, so the id need not name
-    a current person.
-    """
-    allowed = permit(actor, PersonEventsRead, purpose)
-    # JSON containment differs between SQLite and PostgreSQL: narrow by text, then check.
-    mentioned = cast(PersonEvent.related_person_ids, String).contains(person_id, autoescape=True)
-    rows = session.scalars(
-        select(PersonEvent)
-        .where(or_(PersonEvent.person_id == person_id, mentioned))
-        .order_by(PersonEvent.occurred_at, PersonEvent.id)
-    ).all()
-    events = [
-        PersonChangeEvent(
-            id=row.id,
-            resolution_run_id=row.resolution_run_id,
-            kind=row.kind,
-            person_id=row.person_id,
-            related_person_ids=tuple(row.related_person_ids.get("persons", ())),
-            record_count=row.record_count,
-            occurred_at=row.occurred_at,
-        )
-        for row in rows
-    ]
-    events = [e for e in events if person_id in (e.person_id, *e.related_person_ids)]
-    allowed.record(
-        session,
-        PersonEventsRead(person_id=person_id, events=tuple(e.id for e in events), case_id=case_id),
-    )
-    return events
 
 
 @dataclass(slots=True)
