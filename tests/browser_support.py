@@ -1,13 +1,63 @@
-"""What every browser test checks on every page it opens: axe-core (shipped inside
-axe-playwright-python, so no network) finds no WCAG 2.0/2.1 A or AA violation, and nothing
-spills sideways out of the window."""
+"""What every browser test shares: a server of its own on 127.0.0.1, a page signed in as a
+user, and the checks on every page it opens: axe-core (shipped inside axe-playwright-python,
+so no network) finds no WCAG 2.0/2.1 A or AA violation, and nothing spills sideways out of
+the window."""
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, expect
+
+from caseline.config import Settings
+from caseline.db import Database
+from caseline.server import create_app
+from tests.conftest import PASSWORD
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@contextmanager
+def serve(settings: Settings, database: Database) -> Iterator[str]:
+    """The app served on a free port of 127.0.0.1 until the block ends; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def signed_in_page(browser: Browser, base: str, username: str) -> Page:
+    """A page in a browser context of its own (its own cookies), signed in as ``username``."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return page
+
+
 _AXE = Axe()
 
 

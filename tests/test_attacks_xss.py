@@ -29,8 +29,8 @@ from caseline.oversight import Actor, Role, create_user
 from caseline.resolve import resolve_incrementally
 from caseline.server import create_app
 from tests.attack_support import AS_OF, attack_world, free_leads, open_case_on
+from tests.browser_support import serve
 from tests.conftest import ADMIN, OPERATOR, PASSWORD
-from tests.test_browser_cases import _serve
 from tests.web_support import login_token, web_sign_in
 
 pytestmark = pytest.mark.attack
@@ -310,7 +310,7 @@ def test_xss_payloads_run_no_script_in_chromium(world: World, browser: Browser) 
         pages_by_reader.setdefault(reader, []).append(url)
     dialogs: list[str] = []
     before = set(browser.contexts)
-    with _serve(world.settings, world.database) as base:
+    with serve(world.settings, world.database) as base:
         try:
             for reader, urls in pages_by_reader.items():
                 page = browser.new_context().new_page()

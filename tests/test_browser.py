@@ -1,13 +1,9 @@
 """A person's path through the web UI, in a real headless Chromium."""
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -15,38 +11,16 @@ from caseline.cases import find_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
-from caseline.server import create_app
-from tests.browser_support import assert_accessible
+from tests.browser_support import assert_accessible, serve
 from tests.conftest import PASSWORD, last_audit_seq
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(resolved: tuple[Settings, Database]) -> Iterator[str]:
-    settings, database = resolved
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(*resolved) as base:
+        yield base
 
 
 def test_sign_in_search_a_name_and_open_the_profile(

@@ -13,10 +13,8 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import Case
 from caseline.oversight import Actor, Role
-from tests.browser_support import assert_accessible, horizontal_overflow
+from tests.browser_support import assert_accessible, horizontal_overflow, serve, signed_in_page
 from tests.case_pages import AS_OF, lead_case
-from tests.conftest import PASSWORD
-from tests.test_browser_cases import _serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 
@@ -44,21 +42,11 @@ def _seed(settings: Settings, database: Database) -> tuple[int, int]:
 @pytest.fixture
 def served(mutable_resolved: tuple[Settings, Database], browser: Browser) -> Iterator[str]:
     before = set(browser.contexts)
-    with _serve(*mutable_resolved) as base:
+    with serve(*mutable_resolved) as base:
         yield base
     for context in browser.contexts:
         if context not in before:
             context.close()
-
-
-def _sign_in(browser: Browser, base: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(base + "/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    return page
 
 
 def _checked_at_both_widths(page: Page) -> None:
@@ -73,7 +61,7 @@ def test_an_analyst_claims_a_case_and_a_supervisor_assigns_one(
     mutable_resolved: tuple[Settings, Database], served: str, browser: Browser
 ) -> None:
     unassigned, sams = _seed(*mutable_resolved)
-    ann = _sign_in(browser, served, "ann")
+    ann = signed_in_page(browser, served, "ann")
     ann.goto(served + "/cases")
     card = ann.locator(f"li.card[data-case-id='{unassigned}']")
     expect(card).to_contain_text("Nobody is assigned")
@@ -89,7 +77,7 @@ def test_an_analyst_claims_a_case_and_a_supervisor_assigns_one(
     expect(card).to_have_attribute("data-assigned-to", "ann")
     expect(card.locator(".claim-form")).to_have_count(0)
 
-    sam = _sign_in(browser, served, "sam")
+    sam = signed_in_page(browser, served, "sam")
     sam.goto(served + "/cases")
     expect(sam.locator(f"#mine li[data-case-id='{sams}']")).to_be_visible()
     form = sam.locator(f"li.card[data-case-id='{sams}'] .assign-form")
@@ -123,7 +111,7 @@ def test_an_analyst_claims_a_case_and_a_supervisor_assigns_one(
 def test_the_departures_are_reached_from_the_board_and_read_at_both_widths(
     mutable_resolved: tuple[Settings, Database], served: str, browser: Browser
 ) -> None:
-    ann = _sign_in(browser, served, "ann")
+    ann = signed_in_page(browser, served, "ann")
     ann.goto(served + "/cases")
     link = ann.get_by_role("navigation", name="Main").get_by_role("link", name="Departures")
     link.focus()

@@ -8,58 +8,27 @@ CASELINE_SCREENSHOTS=DIR the walk also saves the leads, board, case and dossier 
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from caseline.cases import Thresholds, find_leads, open_case, take_step
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.server import create_app
-from tests.browser_support import assert_accessible
+from tests.browser_support import assert_accessible, serve, signed_in_page
 from tests.case_pages import ANN, AS_OF, lead_case, status_stopped_case, walkable_lead
-from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 
 SHOTS = os.environ.get("CASELINE_SCREENSHOTS")
 
 
-@contextmanager
-def _serve(settings: Settings, database: Database) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server did not start within 20 s")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def world(mutable_resolved: tuple[Settings, Database]) -> Iterator[tuple[Settings, Database, str]]:
     settings, database = mutable_resolved
-    with _serve(settings, database) as base:
+    with serve(settings, database) as base:
         yield settings, database, base
 
 
@@ -71,17 +40,6 @@ def browser(browser: Browser) -> Iterator[Browser]:
     for context in browser.contexts:
         if context not in before:
             context.close()
-
-
-def _sign_in(browser: Browser, base: str, username: str) -> Page:
-    """A page in a browser context of its own (its own cookies), signed in as ``username``."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(base + "/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    return page
 
 
 def _take(page: Page, action: str, target: str, **fields: str) -> None:
@@ -110,7 +68,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
 ) -> None:
     settings, database, base = world
     lead_id, address = walkable_lead(settings, database)
-    ann = _sign_in(browser, base, "ann")
+    ann = signed_in_page(browser, base, "ann")
     expect(ann.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
         ["Search", "Leads", "Cases", "Departures", "Review pairs"]
     )
@@ -147,12 +105,12 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     _take(ann, "propose_action", "supervisor_approval", address=address, reason="likeliest address")
     expect(ann.locator("#case-address")).to_have_text(address)
 
-    sam = _sign_in(browser, base, "sam")
+    sam = signed_in_page(browser, base, "sam")
     sam.goto(case_url)
     _take(sam, "approve_action", "enforcement_action", reason="approved: guards pass")
     ann.goto(case_url)
     _take(ann, "serve_notice", "notice", reason="served at the address")
-    lee = _sign_in(browser, base, "lee")
+    lee = signed_in_page(browser, base, "lee")
     expect(lee.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
         ["Search", "Cases", "Departures", "Disputes"]
     )
@@ -207,7 +165,7 @@ def test_a_status_stop_shows_on_the_case_until_legal_clears_it(
     settings, database, base = world
     case_id = status_stopped_case(settings, database)
     case_url = f"{base}/cases/{case_id}?as_of={AS_OF}"
-    ann = _sign_in(browser, base, "ann")
+    ann = signed_in_page(browser, base, "ann")
     ann.goto(case_url)
     propose = ann.locator("#step-propose_action")
     expect(propose).to_have_attribute("data-blocked", "true")
@@ -226,7 +184,7 @@ def test_a_status_stop_shows_on_the_case_until_legal_clears_it(
     expect(stopping.first).to_contain_text("Stops a case")
     assert_accessible(ann)
 
-    lee = _sign_in(browser, base, "lee")
+    lee = signed_in_page(browser, base, "lee")
     lee.goto(case_url)
     _take(lee, "clear_status", "status_review", reason="the residence card was revoked in 2020")
     expect(lee.locator("li.history-step").last).to_contain_text("revoked in 2020")
@@ -247,7 +205,7 @@ def test_a_stale_form_shows_the_conflict_and_the_case_as_it_is(
 ) -> None:
     _, database, base = world
     case_url = f"{base}/cases/{lead_case(database)}?as_of={AS_OF}"
-    first = _sign_in(browser, base, "ann")
+    first = signed_in_page(browser, base, "ann")
     second = first.context.new_page()
     first.goto(case_url)
     second.goto(case_url)

@@ -15,9 +15,8 @@ from caseline.ingest import ingest_file
 from caseline.oversight import Role, create_user
 from caseline.resolve import evaluate_resolution
 from caseline.synth import WorldSummary
-from tests.browser_support import assert_accessible, horizontal_overflow
+from tests.browser_support import assert_accessible, horizontal_overflow, serve
 from tests.conftest import ADMIN, OPERATOR, PASSWORD, copy_workspace
-from tests.test_browser_cases import _serve
 
 WIDTHS = (1280, 390)
 LONG_NAME = "X" * 400  # one word no narrow cell can hold unwrapped
@@ -48,7 +47,7 @@ def site(
                 session, bad, "utility", identifier_key=settings.identifier_key, actor=OPERATOR
             )
             evaluate_resolution(session, small_world.truth_file, actor=OPERATOR)
-        with _serve(settings, database) as base:
+        with serve(settings, database) as base:
             yield base
 
 

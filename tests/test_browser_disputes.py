@@ -15,9 +15,8 @@ from caseline.db import Database
 from caseline.db.models import PersonRecord
 from caseline.oversight import Actor, Role, create_user
 from caseline.server import create_app
-from tests.browser_support import assert_accessible
+from tests.browser_support import assert_accessible, serve
 from tests.conftest import ADMIN, PASSWORD
-from tests.test_browser_cases import _serve
 from tests.web_support import web_sign_in
 
 AS_OF = dt.date(2026, 1, 1)
@@ -53,7 +52,7 @@ def _sign_in(browser: Browser, base: str, username: str) -> Page:
 @pytest.fixture
 def served(world: tuple[Settings, Database], browser: Browser) -> Iterator[str]:
     before = set(browser.contexts)
-    with _serve(*world) as base:
+    with serve(*world) as base:
         yield base
     for context in browser.contexts:
         if context not in before:

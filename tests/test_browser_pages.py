@@ -23,10 +23,9 @@ from caseline.db import Database
 from caseline.db.models import IngestRun, Person, PersonRecord
 from caseline.oversight import Actor, Role, create_user, seek_countersign
 from caseline.server import create_app
-from tests.browser_support import accessibility_violations, horizontal_overflow
+from tests.browser_support import accessibility_violations, horizontal_overflow, serve
 from tests.case_pages import ANN, AS_OF, lead_case, status_stopped_case
 from tests.conftest import ADMIN, PASSWORD, copy_workspace
-from tests.test_browser_cases import _serve
 from tests.web_support import csrf_of, web_sign_in
 
 WIDTHS = (1280, 390)
@@ -85,7 +84,7 @@ def site(
 ) -> Iterator[Site]:
     with copy_workspace(*resolved, tmp_path_factory.mktemp("pages")) as (settings, database):
         facts = _set_up(settings, database)
-        with _serve(settings, database) as base:
+        with serve(settings, database) as base:
             yield replace(facts, base=base)
 
 

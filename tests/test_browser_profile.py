@@ -11,9 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 from caseline.cases import Lead, find_leads
 from caseline.config import Settings
 from caseline.db import Database
-from tests.browser_support import assert_accessible, horizontal_overflow
+from tests.browser_support import assert_accessible, horizontal_overflow, serve
 from tests.conftest import PASSWORD
-from tests.test_browser_cases import _serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 AS_OF = dt.date(2026, 1, 1)
@@ -22,7 +21,7 @@ LATER = dt.date(2026, 6, 30)
 
 @pytest.fixture(scope="module")
 def served(resolved: tuple[Settings, Database]) -> Iterator[str]:
-    with _serve(*resolved) as base:
+    with serve(*resolved) as base:
         yield base
 
 

@@ -14,9 +14,7 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import LinkDecision, ReviewPair
 from caseline.oversight import Actor, Role
-from tests.browser_support import assert_accessible, horizontal_overflow
-from tests.conftest import PASSWORD
-from tests.test_browser_cases import _serve
+from tests.browser_support import assert_accessible, horizontal_overflow, serve, signed_in_page
 
 DECISIONS = 20
 KEYS = ("s", "d", "u")
@@ -27,21 +25,11 @@ ANN = Actor("ann", Role.ANALYST)
 @pytest.fixture
 def served(mutable_resolved: tuple[Settings, Database], browser: Browser) -> Iterator[str]:
     before = set(browser.contexts)
-    with _serve(*mutable_resolved) as base:
+    with serve(*mutable_resolved) as base:
         yield base
     for context in browser.contexts:
         if context not in before:
             context.close()
-
-
-def _sign_in(browser: Browser, base: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(base + "/login")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    return page
 
 
 def _focused(page: Page) -> str:
@@ -70,7 +58,7 @@ def test_twenty_pairs_are_decided_by_keyboard_alone_and_the_queue_resumes_after_
         queued = session.scalar(select(func.count()).select_from(ReviewPair)) or 0
     decisions = min(DECISIONS, queued)
     assert decisions >= 5, f"the fixture's queue holds {queued} pairs"
-    page = _sign_in(browser, served, "ann")
+    page = signed_in_page(browser, served, "ann")
     expect(page.get_by_role("link", name="Review pairs")).to_be_visible()
     page.goto(f"{served}/review")
     expect(page.get_by_role("heading", name="Review pairs", level=1)).to_be_visible()
@@ -172,7 +160,7 @@ def test_the_waterfall_adds_up_and_says_why_linked_or_why_not(
             select(ReviewPair).where(ReviewPair.match_probability < settings.match_threshold)
         ).first()
     assert above is not None and below is not None
-    page = _sign_in(browser, served, "ann")
+    page = signed_in_page(browser, served, "ann")
     page.goto(f"{served}/review?pair={above.id}")
     page.get_by_role("link", name="the waterfall").click()
     expect(page.get_by_role("heading", name="Why linked", level=1)).to_be_visible()

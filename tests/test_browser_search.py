@@ -14,9 +14,8 @@ from caseline.db import Database
 from caseline.db.models import Person, PersonNameWord
 from caseline.oversight import Actor, Role
 from caseline.profiles import search_persons
-from tests.browser_support import assert_accessible, horizontal_overflow
+from tests.browser_support import assert_accessible, horizontal_overflow, serve
 from tests.conftest import PASSWORD
-from tests.test_browser_cases import _serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)]
 PURPOSE = "checking a tip about a name"
@@ -29,7 +28,7 @@ def _slip(word: str, at: int) -> str:
 
 @pytest.fixture(scope="module")
 def base(resolved: tuple[Settings, Database]) -> Iterator[str]:
-    with _serve(*resolved) as url:
+    with serve(*resolved) as url:
         yield url
 
 

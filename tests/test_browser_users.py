@@ -17,9 +17,8 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent
 from caseline.oversight import Role, create_user
 from caseline.server import create_app
-from tests.browser_support import assert_accessible
+from tests.browser_support import assert_accessible, serve
 from tests.conftest import ADMIN, PASSWORD, last_audit_seq
-from tests.test_browser_cases import _serve
 from tests.web_support import web_sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -66,7 +65,7 @@ def _sign_in(browser: Browser, base: str, username: str, password: str = PASSWOR
 @pytest.fixture
 def served(workspace: tuple[Settings, Database], browser: Browser) -> Iterator[str]:
     before = set(browser.contexts)
-    with _serve(*workspace) as base:
+    with serve(*workspace) as base:
         yield base
     for context in browser.contexts:
         if context not in before:

@@ -3,15 +3,11 @@ same tables, each read audited, only for auditors and admins."""
 
 import csv
 import io
-import socket
 import stat
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -23,6 +19,7 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent
 from caseline.oversight.audit import AuditEntry, record_event
 from caseline.server import create_app
+from tests.browser_support import serve
 from tests.cli_support import add_cli_users, cli_login
 from tests.conftest import PASSWORD, last_audit_seq
 from tests.web_support import web_sign_in
@@ -132,31 +129,10 @@ def test_an_analyst_is_refused_the_reports_page(web: TestClient) -> None:
     assert web.get("/reports/reads-by-user/csv").status_code == 403
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(resolved: tuple[Settings, Database]) -> Iterator[str]:
-    settings, database = resolved
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(*resolved) as base:
+        yield base
 
 
 @pytest.mark.browser

@@ -13,8 +13,8 @@ from caseline.config import Settings, load_settings
 from caseline.db import Database
 from caseline.db.models import SourceRecord
 from caseline.oversight import Role, create_user
+from tests.browser_support import serve
 from tests.conftest import ADMIN, PASSWORD
-from tests.test_browser_cases import _serve
 from tests.test_retention import _build
 
 
@@ -27,7 +27,7 @@ def served(settings: Settings, database: Database, browser: Browser) -> Iterator
         home=settings.home, database_url=settings.database_url, retention_days={"utility": 3650}
     )
     before = set(browser.contexts)
-    with _serve(configured, database) as base:
+    with serve(configured, database) as base:
         yield base
     for context in browser.contexts:
         if context not in before:
