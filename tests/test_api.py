@@ -50,7 +50,9 @@ def _audit(database: Database, action: str, after: int) -> list[AuditEvent]:
     with database.transaction() as session:
         return list(
             session.scalars(
-                select(AuditEvent).where(AuditEvent.action == action, AuditEvent.seq > after)
+                select(AuditEvent)
+                .where(AuditEvent.action == action, AuditEvent.seq > after)
+                .order_by(AuditEvent.seq)
             )
         )
 

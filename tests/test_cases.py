@@ -297,7 +297,9 @@ def test_a_change_of_thresholds_is_audited_when_it_takes_effect(
             thresholds=stricter, as_of=AS_OF,
         )  # fmt: skip
         noted = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "change_case_thresholds")
+            select(AuditEvent)
+            .where(AuditEvent.action == "change_case_thresholds")
+            .order_by(AuditEvent.seq)
         ).all()
     assert [(e.details["identity"], e.details["previous_identity"]) for e in noted] == [
         (0.95, None),

@@ -124,7 +124,10 @@ def test_the_first_user_is_an_admin_who_adds_the_rest(database: Database) -> Non
         create_user(session, "eve", Role.ADMIN, "a long password", actor=ENGINEER)
     with database.transaction() as session:
         create_user(session, "eng", Role.DATA_ENGINEER, "a long password", actor=ADMIN)
-        added = [(e.actor, e.object_id) for e in session.scalars(select(AuditEvent))]
+        added = [
+            (e.actor, e.object_id)
+            for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+        ]
     assert added == [("root", "root"), ("root", "eng")]
 
 

@@ -318,7 +318,9 @@ def test_flags_are_listed_by_run_and_person_and_the_listing_is_audited(world: Wo
         every = list_retention_flags(session, AUDITOR, run_id=run.run_id)
         pb = list_retention_flags(session, AUDITOR, person_id="PB")
         other = list_retention_flags(session, AUDITOR, run_id="no-such-run")
-        events = session.scalars(select(AuditEvent).where(AuditEvent.seq > seq)).all()
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)
+        ).all()
     assert {(f.person_id, f.case_id) for f in every} == {
         ("PA", world.case_a),
         ("PB", world.case_b),

@@ -37,7 +37,8 @@ def ann(database: Database) -> Database:
 
 def _events(database: Database, action: str) -> list[AuditEvent]:
     with database.transaction() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        query = select(AuditEvent).where(AuditEvent.action == action)
+        return list(session.scalars(query.order_by(AuditEvent.seq)))
 
 
 def _try(database: Database, name: str, password: str, client: str = "10.0.0.1") -> str:

@@ -38,7 +38,8 @@ def client(app_db: tuple[TestClient, Database]) -> Iterator[TestClient]:
 
 def _refusals(database: Database) -> list[tuple[str, str, int]]:
     with database.transaction() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "request_refused"))
+        query = select(AuditEvent).where(AuditEvent.action == "request_refused")
+        events = session.scalars(query.order_by(AuditEvent.seq))
         return [(e.actor, e.object_id or "", e.details["status"]) for e in events]
 
 
