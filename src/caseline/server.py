@@ -4,12 +4,15 @@ Every response carries the security headers; every response but the stylesheet i
 ``no-store``, so a page that showed a person is not kept for the back button after sign-out.
 Every refused request (401, 403, 429) leaves an audit event. An error under /api answers
 JSON; anywhere else it is a page in the site's frame (the header, with the navigation and
-sign-out of whoever is signed in) saying what went wrong and what to do next.
+sign-out of whoever is signed in) saying what went wrong and what to do next. Every response
+says how long the app took to answer it (``Server-Timing: app;dur=<ms>``), which
+benchmarks/page_speed.py reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,7 +104,19 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(Exception, _unexpected_error)
     app.middleware("http")(_security_headers)
+    app.middleware("http")(_server_timing)  # added last: outermost, so it times the rest
     return app
+
+
+async def _server_timing(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The milliseconds from the request reaching the app to its response being ready."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    elapsed = (time.perf_counter() - started) * 1000
+    response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
+    return response
 
 
 async def _security_headers(
