@@ -95,7 +95,7 @@ def status_stopped_case(settings: Settings, database: Database) -> int:
         )
         detail = take_step(
             session, case.id, "begin_review", actor=ANN, expected_version=case.version,
-            fields={}, thresholds=thresholds, as_of=AS_OF,
+            fields={"reason": "a tip worth a review"}, thresholds=thresholds, as_of=AS_OF,
         )  # fmt: skip
     with database.transaction() as session:
         read_person_on_case(session, case.id, actor=ANN, as_of=AS_OF)

@@ -118,7 +118,12 @@ def _forms(world: World) -> dict[str, tuple[str, str, dict[str, str]]]:
         "case-step": (
             "ann",
             f"/cases/{world.case_id}/steps",
-            {"action": "begin_review", "expected_version": "1", "as_of": str(AS_OF)},
+            {
+                "action": "begin_review",
+                "expected_version": "1",
+                "reason": "a forged reason",
+                "as_of": str(AS_OF),
+            },
         ),
         "state-purpose": (
             "ann",
@@ -212,7 +217,11 @@ def _api_calls(world: World) -> dict[str, tuple[str, str, str, dict[str, object]
             "ann",
             "POST",
             f"/api/cases/{world.case_id}/steps?as_of={AS_OF}",
-            {"action": "begin_review", "expected_version": 1},
+            {
+                "action": "begin_review",
+                "expected_version": 1,
+                "fields": {"reason": "a forged reason"},
+            },
         ),
         "purpose-countersign": (
             "sam",

@@ -34,7 +34,8 @@ def _seed(settings: Settings, database: Database) -> tuple[int, int]:
         sams = open_case(session, actor=SAM, as_of=AS_OF, lead_id=lead.lead_id)
         take_step(
             session, sams.id, "begin_review", actor=ANN, expected_version=sams.version,
-            fields={}, thresholds=Thresholds.of(settings), as_of=AS_OF,
+            fields={"reason": "the lead names a removal order"},
+            thresholds=Thresholds.of(settings), as_of=AS_OF,
         )  # fmt: skip
     return unassigned, sams.id
 
@@ -96,6 +97,7 @@ def test_an_analyst_claims_a_case_and_a_supervisor_assigns_one(
     expect(ann.locator("#case-assignee")).to_contain_text("ann (you)")
     step = ann.locator("li.history-step[data-action='begin_review']")
     expect(step).to_contain_text("By ann (analyst)")
+    expect(step.locator(".reason")).to_have_text("Reason: the lead names a removal order")
     expect(step.locator("h3 small")).to_contain_text("→")
     expect(step.locator(".nowrap")).not_to_be_empty()
     expect(ann.locator("#next-steps article.step")).not_to_have_count(0)

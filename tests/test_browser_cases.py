@@ -58,6 +58,32 @@ def _take(page: Page, action: str, target: str, **fields: str) -> None:
     expect(page.locator("#case-state")).to_have_attribute("data-state", target)
 
 
+def _refused_without_a_reason(page: Page, action: str) -> None:
+    """The reason is a required, labelled field: the browser holds back an empty one, and the
+    server refuses one of blanks, saying why beside the field, and the case stays as it was."""
+    form = page.locator(f"form.step-form[data-action='{action}']")
+    reason = form.get_by_label("Reason")
+    expect(reason).to_have_attribute("required", "")
+    expect(form.locator("label", has=page.locator("textarea[name='reason']"))).to_contain_text(
+        "required"
+    )
+    version = page.locator("#case-version").inner_text()
+    form.get_by_role("button").click()  # empty: the browser does not send it
+    assert reason.evaluate("field => field.validity.valueMissing")
+    reason.fill("     ")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        form.get_by_role("button").click()
+    assert answer.value.status == 422
+    expect(page.locator("#refusal")).to_have_attribute("data-kind", "InputError")
+    error = form.locator(f"#{action}-reason-error")
+    expect(error).to_contain_text(f"{action} needs a reason of at least 5 characters")
+    expect(reason).to_have_attribute("aria-describedby", f"{action}-reason-error")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#case-version")).to_have_text(version)
+    expect(page.locator("li.history-step")).to_have_count(0)
+    assert_accessible(page)
+
+
 def _shoot(page: Page, name: str, *, full_page: bool = True) -> None:
     if SHOTS:
         page.screenshot(path=str(Path(SHOTS) / f"cases-{name}.png"), full_page=full_page)
@@ -89,7 +115,8 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     expect(ann.locator("#case-origin")).to_contain_text("final removal order")
     assert_accessible(ann)
 
-    _take(ann, "begin_review", "identity_review")
+    _refused_without_a_reason(ann, "begin_review")
+    _take(ann, "begin_review", "identity_review", reason="a final order, no exit since")
     confirm = ann.locator("#step-confirm_identity")
     expect(confirm).to_have_attribute("data-blocked", "true")
     expect(confirm.locator("li[data-guard='identity_seen']")).to_contain_text("Clears by")
@@ -123,6 +150,12 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     assert_accessible(sam)
     steps = sam.locator("ol.history li.history-step")
     expect(steps).to_have_count(8)
+    expect(steps.first.locator("h3 small")).to_have_text("lead → identity review")
+    expect(steps.first).to_contain_text(re.compile(r"By ann \(analyst\) on \d{4}-\d\d-\d\d"))
+    expect(steps.locator(".reason")).to_have_text(
+        [re.compile(r"^Reason: \S.{4,}")] * 8  # every step keeps a reason
+    )
+    expect(steps.first.locator(".reason")).to_have_text("Reason: a final order, no exit since")
 
     last = steps.last
     kept = last.locator("code.hash").inner_text()
@@ -155,7 +188,7 @@ def _more_cases(database: Database) -> None:
             if n % 2:
                 take_step(
                     session, case.id, "begin_review", actor=ANN, expected_version=case.version,
-                    fields={}, thresholds=thresholds, as_of=AS_OF,
+                    fields={"reason": "worth a review"}, thresholds=thresholds, as_of=AS_OF,
                 )  # fmt: skip
 
 
@@ -209,10 +242,12 @@ def test_a_stale_form_shows_the_conflict_and_the_case_as_it_is(
     second = first.context.new_page()
     first.goto(case_url)
     second.goto(case_url)
-    _take(first, "begin_review", "identity_review")
+    _take(first, "begin_review", "identity_review", reason="the stay ended, no exit")
 
+    stale = second.locator("form[data-action='begin_review']")
+    stale.get_by_label("Reason").fill("the stay ended, no exit")
     with second.expect_response(lambda r: r.request.method == "POST") as answer:
-        second.locator("form[data-action='begin_review']").get_by_role("button").click()
+        stale.get_by_role("button").click()
     assert answer.value.status == 409
     refusal = second.locator("#refusal")
     expect(refusal).to_have_attribute("data-kind", "ConflictError")

@@ -22,11 +22,17 @@ from caseline.cases import (
     take_step,
 )
 from caseline.cases.dossier import sha256
-from caseline.cases.workflow import ACTIVE, lifecycle_markdown, transitions_from
+from caseline.cases.workflow import (
+    ACTIVE,
+    Field,
+    Transition,
+    lifecycle_markdown,
+    transitions_from,
+)
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, CaseTransition, Person, PersonRecord
-from caseline.errors import AccessDenied, ConflictError, GuardStopped
+from caseline.errors import AccessDenied, ConflictError, GuardStopped, InputError
 from caseline.oversight import Actor, Role
 from caseline.profiles import (
     load_status_records,
@@ -45,6 +51,7 @@ SAM = Actor("sam", Role.SUPERVISOR)
 SUE = Actor("sue", Role.SUPERVISOR)
 LEE = Actor("lee", Role.LEGAL)
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cases.md"
+BEGUN = "the lead is worth a review"
 
 
 def test_the_lifecycle_is_whole() -> None:
@@ -57,6 +64,38 @@ def test_the_lifecycle_is_whole() -> None:
         reachable |= {t.target for t in TRANSITIONS if t.target and set(t.sources) & reachable}
     assert reachable == set(State)
     assert all(t.roles for t in TRANSITIONS)
+
+
+def test_every_step_of_the_lifecycle_needs_a_reason() -> None:
+    assert all(Field.REASON in t.fields for t in TRANSITIONS)
+    with pytest.raises(ValueError, match="step look keeps no reason"):
+        Transition("look", "Look", (State.LEAD,), None, frozenset({Role.ANALYST}), fields=())
+
+
+def test_a_step_without_a_reason_is_refused_and_nothing_changes(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    _, database = mutable_resolved
+    case_id, version = _open_removal_case(database)
+    walker = Walker(database, case_id, version)
+    for given in ({}, {"reason": ""}, {"reason": " \t\n "}, {"reason": "  ok  "}):
+        with pytest.raises(InputError, match="begin_review needs a reason of at least 5") as e:
+            walker.step(ANN, "begin_review", **given)
+        assert e.value.where == "reason"
+    with database.transaction() as session:
+        taken = select(CaseTransition.id).where(CaseTransition.case_id == case_id)
+        audited = select(AuditEvent.seq).where(
+            AuditEvent.case_id == str(case_id), AuditEvent.action == "take_case_step"
+        )
+        assert session.scalars(taken).all() == [] and session.scalars(audited).all() == []
+        detail = read_case(session, case_id, actor=ANN, thresholds=THRESHOLDS, as_of=AS_OF)
+    assert detail.case.state == State.LEAD and detail.case.version == version
+    assert walker.step(ANN, "begin_review", reason=f"  {BEGUN}\n") is State.IDENTITY_REVIEW
+    with database.transaction() as session:
+        detail = read_case(session, case_id, actor=SAM, thresholds=THRESHOLDS, as_of=AS_OF)
+    [step] = detail.history
+    taken_as = (step.actor, step.role, step.from_state, step.to_state, step.reason)
+    assert taken_as == ("ann", "analyst", "lead", "identity_review", BEGUN)
 
 
 def test_the_lifecycle_diagram_in_the_docs_is_current() -> None:
@@ -131,7 +170,7 @@ def test_a_case_walks_from_its_lead_to_removal_with_a_dossier_at_each_step(
 ) -> None:
     _, database = mutable_resolved
     walker = Walker(database, *_open_removal_case(database))
-    assert walker.step(ANN, "begin_review") is State.IDENTITY_REVIEW
+    assert walker.step(ANN, "begin_review", reason=BEGUN) is State.IDENTITY_REVIEW
     with pytest.raises(GuardStopped, match="identity_seen"):
         walker.step(ANN, "confirm_identity", reason="records and links checked")
     address = walker.read_person(ANN)
@@ -148,7 +187,9 @@ def test_a_case_walks_from_its_lead_to_removal_with_a_dossier_at_each_step(
     assert walker.step(SUE, "carry_out_removal", reason="removed") is State.REMOVED
     with database.transaction() as session:
         steps = session.scalars(
-            select(CaseTransition).where(CaseTransition.case_id == walker.case_id)
+            select(CaseTransition)
+            .where(CaseTransition.case_id == walker.case_id)
+            .order_by(CaseTransition.id)
         ).all()
         audited = session.scalars(
             select(AuditEvent).where(
@@ -169,7 +210,7 @@ def test_a_case_walks_from_its_lead_to_removal_with_a_dossier_at_each_step(
 def test_the_proposer_cannot_approve(mutable_resolved: tuple[Settings, Database]) -> None:
     _, database = mutable_resolved
     walker = Walker(database, *_open_removal_case(database))
-    walker.step(ANN, "begin_review")
+    walker.step(ANN, "begin_review", reason=BEGUN)
     address = walker.read_person(ANN)
     walker.step(ANN, "confirm_identity", reason="records and links checked")
     walker.step(SAM, "propose_action", address=address, reason="a supervisor proposes")
@@ -198,7 +239,7 @@ def test_a_protective_status_record_stops_the_case_until_legal_clears_it(
             session, actor=ANN, as_of=AS_OF, person_id=person_id, reason="tip from a profile"
         )
     walker = Walker(database, case.id, case.version)
-    walker.step(ANN, "begin_review")
+    walker.step(ANN, "begin_review", reason=BEGUN)
     address = walker.read_person(ANN)
     walker.step(ANN, "confirm_identity", reason="records and links checked")
     stop = r"status_clear: status stop: .*permanent_resident"
@@ -222,9 +263,9 @@ def test_two_steps_at_once_one_wins_the_other_sees_the_new_state(
     _, database = mutable_resolved
     case_id, version = _open_removal_case(database)
     first, second = Walker(database, case_id, version), Walker(database, case_id, version)
-    first.step(ANN, "begin_review")
+    first.step(ANN, "begin_review", reason=BEGUN)
     with pytest.raises(ConflictError, match="now identity_review at version 2") as conflict:
-        second.step(ANN, "begin_review")
+        second.step(ANN, "begin_review", reason=BEGUN)
     assert conflict.value.details == {"case_id": case_id, "state": "identity_review", "version": 2}
     with database.transaction() as session:
         steps = session.scalars(
@@ -238,7 +279,7 @@ def test_a_link_decision_on_the_person_blocks_the_case_until_reconfirmed(
 ) -> None:
     _, database = mutable_resolved
     walker = Walker(database, *_open_removal_case(database))
-    walker.step(ANN, "begin_review")
+    walker.step(ANN, "begin_review", reason=BEGUN)
     address = walker.read_person(ANN)
     walker.step(ANN, "confirm_identity", reason="records and links checked")
     with database.transaction() as session:
@@ -293,7 +334,8 @@ def test_a_change_of_thresholds_is_audited_when_it_takes_effect(
     case_id, version = _open_removal_case(database)
     with database.transaction() as session:
         take_step(
-            session, case_id, "begin_review", actor=ANN, expected_version=version, fields={},
+            session, case_id, "begin_review", actor=ANN, expected_version=version,
+            fields={"reason": "the lead is worth a review"},
             thresholds=stricter, as_of=AS_OF,
         )  # fmt: skip
         noted = session.scalars(

@@ -60,9 +60,14 @@ def test_a_lead_becomes_a_case_whose_steps_say_what_stops_them(client: TestClien
     )
     assert again.status_code == 409 and again.json()["case_id"] == case["id"]
 
-    code, detail = _step(client, ann, case, "begin_review")
+    for blank in ({}, {"reason": "   "}):
+        code, refused = _step(client, ann, case, "begin_review", **blank)
+        assert code == 422 and refused["where"] == "reason", refused
+        assert "begin_review needs a reason of at least 5 characters" in str(refused["detail"])
+    code, detail = _step(client, ann, case, "begin_review", reason="the order stands")
     assert code == 200 and detail["case"]["state"] == "identity_review"
-    code, stale = _step(client, ann, case, "begin_review")  # the version it saw is gone
+    assert detail["case"]["version"] == 2  # the refusals changed nothing
+    code, stale = _step(client, ann, case, "begin_review", reason="again")  # its version is gone
     assert code == 409 and stale["state"] == "identity_review" and stale["version"] == 2
     case = detail["case"]
     confirm = next(s for s in detail["next_steps"] if s["action"] == "confirm_identity")
@@ -78,7 +83,11 @@ def test_a_lead_becomes_a_case_whose_steps_say_what_stops_them(client: TestClien
     code, detail = _step(client, ann, case, "confirm_identity", reason="records checked")
     assert code == 200 and detail["case"]["state"] == "status_review"
     shown = client.get(f"/api/cases/{case['id']}", params={"as_of": AS_OF}, headers=sam).json()
-    assert [h["action"] for h in shown["history"]] == ["begin_review", "confirm_identity"]
+    assert [(h["action"], h["from_state"], h["to_state"], h["actor"], h["reason"])
+            for h in shown["history"]] == [
+        ("begin_review", "lead", "identity_review", "ann", "the order stands"),
+        ("confirm_identity", "identity_review", "status_review", "ann", "records checked"),
+    ]  # fmt: skip
     assert {s["action"] for s in shown["next_steps"]} >= {"propose_action", "close"}
 
 
@@ -126,7 +135,7 @@ def test_a_kept_dossier_checks_out_and_a_missing_one_is_404(
     assert client.get(f"/api/cases/{case['id']}", headers=auditor).status_code == 403
 
 
-def test_the_command_line_lists_leads_opens_and_shows_a_case(
+def test_the_command_line_lists_leads_opens_shows_and_steps_a_case(
     mutable_resolved: tuple[Settings, Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, _ = mutable_resolved
@@ -141,9 +150,23 @@ def test_the_command_line_lists_leads_opens_and_shows_a_case(
     assert opened.exit_code == 0, opened.output
     case_id = opened.output.split()[2]
     shown = runner.invoke(cli, ["cases", "show", case_id, "--as-of", AS_OF])
-    assert shown.exit_code == 0 and "begin_review" in shown.output
+    assert shown.exit_code == 0 and "begin_review" in shown.output and "version 1" in shown.output
     listed = runner.invoke(cli, ["cases", "list", "--state", "lead"])
     assert listed.exit_code == 0 and case_id in listed.output
+    step = ["cases", "step", case_id, "begin_review", "--version", "1", "--as-of", AS_OF]
+    for blank in ([], ["--reason", "  "]):
+        refused = runner.invoke(cli, [*step, *blank])
+        assert refused.exit_code == 2, refused.output
+        assert "reason: begin_review needs a reason of at least 5" in " ".join(
+            refused.output.split()
+        )
+    taken = runner.invoke(cli, [*step, "--reason", "overstayed"])
+    assert taken.exit_code == 0, taken.output
+    assert "is now identity_review at version 2" in taken.output
+    stale = runner.invoke(cli, [*step, "--reason", "overstayed"])
+    assert stale.exit_code == 2 and "now identity_review at version 2" in stale.output
+    shown = runner.invoke(cli, ["cases", "show", case_id, "--as-of", AS_OF])
+    assert shown.exit_code == 0 and "overstayed" in shown.output
     refused = runner.invoke(cli, ["leads"], env=cli_login(runner, "aud", PASSWORD))
     assert refused.exit_code == 2 and "may not list leads" in refused.output
 

@@ -95,7 +95,7 @@ def _step(database: Database, case_id: int, action: str, actor: Actor, **fields:
 
 def _to_status_review(database: Database, case_id: int, person_id: str) -> str:
     """Begin, read the person on the case, confirm; the person's likeliest own address."""
-    _step(database, case_id, "begin_review", ANN)
+    _step(database, case_id, "begin_review", ANN, reason="the lead is worth a review")
     with database.transaction() as session:
         read_profile(session, person_id, actor=ANN, purpose=f"case:{case_id}",
                      as_of=AS_OF, case_id=str(case_id))  # fmt: skip

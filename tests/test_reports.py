@@ -201,7 +201,8 @@ def test_case_reports_count_states_guards_and_overdue_departures(
     case_id = lead_case(database)
     with database.transaction() as session:
         take_step(
-            session, case_id, "begin_review", actor=ANN, expected_version=1, fields={},
+            session, case_id, "begin_review", actor=ANN, expected_version=1,
+            fields={"reason": "the stay ended with no exit"},
             thresholds=Thresholds.of(settings), as_of=AS_OF,
         )  # fmt: skip
     states = {r["state"]: r for r in _read(settings, database, "cases-by-state").records()}

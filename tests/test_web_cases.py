@@ -55,6 +55,20 @@ def _form_for(page: str, action: str) -> bool:
     return re.search(rf'<form[^>]*class="step-form"[^>]*data-action="{action}"', page) is not None
 
 
+def _field_error(page: str, action: str, field: str) -> str:
+    """The message beside a step form's field, which the field names as what describes it."""
+    form = re.search(rf'<form[^>]*data-action="{action}".*?</form>', page, re.S)
+    assert form is not None, f"no form for {action}"
+    error_id = f"{action}-{field}-error"
+    control = re.search(rf'<[a-z]+ name="{field}"[^>]*>', form.group(0))
+    assert control is not None and f'aria-describedby="{error_id}"' in control.group(0)
+    assert 'aria-invalid="true"' in control.group(0)
+    error = re.search(rf'<p class="error field-error" id="{error_id}"[^>]*>(.*?)</p>',
+                      form.group(0), re.S)  # fmt: skip
+    assert error is not None, f"no message beside {field}"
+    return error.group(1)
+
+
 def test_an_auditor_is_refused_every_case_page(shared_app: FastAPI) -> None:
     aud = _as(shared_app, "aud")
     for path in ("/leads", "/cases", "/cases/1", "/cases/1/person", "/cases/1/dossiers/1"):
@@ -62,7 +76,7 @@ def test_an_auditor_is_refused_every_case_page(shared_app: FastAPI) -> None:
         assert response.status_code == 403, path
         assert "may not" in response.text
     assert aud.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
-    step = {"action": "begin_review", "expected_version": "1"}
+    step = {"action": "begin_review", "expected_version": "1", "reason": "an auditor's step"}
     assert aud.post("/cases/1/steps", data=step).status_code == 403
 
 
@@ -126,8 +140,20 @@ def test_a_refused_step_shows_why_and_keeps_what_was_typed(
     case_id = lead_case(database)
     ann = _as(app, "ann")
     url, day = f"/cases/{case_id}/steps", {"as_of": str(AS_OF)}
-    begun = ann.post(url, data={"action": "begin_review", "expected_version": "1", **day})
+    begin = {"action": "begin_review", "expected_version": "1", **day}
+    for blank in ("", "  \t  "):
+        unbegun = ann.post(url, data={**begin, "reason": blank})
+        assert unbegun.status_code == 422 and 'data-state="lead"' in unbegun.text
+        error = _field_error(unbegun.text, "begin_review", "reason")
+        assert "begin_review needs a reason of at least 5 characters" in error
+    begun = ann.post(url, data={**begin, "reason": "the stay ended"})
     assert begun.status_code == 200 and 'data-state="identity_review"' in begun.text
+    history = re.search(r'<li class="history-step" data-action="begin_review".*?</li>',
+                        begun.text, re.S)  # fmt: skip
+    assert history is not None and "Reason: the stay ended" in history.group(0)
+    assert "<small>lead → identity review</small>" in history.group(0)
+    assert re.search(r"By ann \(analyst\) on <span[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d UTC<",
+                     history.group(0))  # fmt: skip
 
     typed = "the records agree on name and birth"
     confirm = {"action": "confirm_identity", "expected_version": "2", "reason": typed, **day}
@@ -139,7 +165,9 @@ def test_a_refused_step_shows_why_and_keeps_what_was_typed(
 
     short = ann.post(url, data={**confirm, "reason": "ok"})
     assert short.status_code == 422 and "a reason of at least 5 characters" in short.text
-    stale = ann.post(url, data={"action": "begin_review", "expected_version": "1", **day})
+    assert "given 2 characters" in _field_error(short.text, "confirm_identity", "reason")
+    assert ">ok</textarea>" in short.text
+    stale = ann.post(url, data={**begin, "reason": "the stay ended"})
     assert stale.status_code == 409 and "now identity_review at version 2" in stale.text
 
 
@@ -185,6 +213,7 @@ def test_an_analyst_opens_a_case_from_a_profile_for_a_lead_and_legal_cannot(
     assert opened.status_code == 303
     case_page = ann.get(opened.headers["location"])
     assert case_page.status_code == 200 and person in case_page.text
+    assert '<span class="opened-why">the name on the lead</span>' in case_page.text
     with database.transaction() as session:
         case = session.scalars(select(Case).where(Case.person_id == person)).one()
     assert case.origin["lead_id"] == lead.lead_id and case.origin["records"] == list(lead.records)

@@ -2,8 +2,9 @@
 
 Every function checks the actor's role through a permit and records its audit event in the
 caller's transaction. A step is taken only as the lifecycle table allows it: the actor's role
-must be one the step names, every guard must pass, every field it needs must be given, and
-the case must still be at the version the actor saw.
+must be one the step names, every guard must pass, every field it needs must be given (a
+reason always: the history keeps why each step was taken), and the case must still be at the
+version the actor saw.
 """
 
 from __future__ import annotations
@@ -343,11 +344,12 @@ def _advance(
 def _fields(transition: Transition, given: Mapping[str, str]) -> dict[str, str]:
     clean: dict[str, str] = {}
     for name in transition.fields:
+        if name == Field.REASON:
+            clean[name] = _reason(given.get(name), f"{transition.action} needs")
+            continue
         value = (given.get(name) or "").strip()
         if not value:
             raise InputError(f"{transition.action} needs {name}", where=name)
-        if name == Field.REASON:
-            value = _reason(value)
         if name in (Field.DEADLINE, Field.HEARING_ON):
             try:
                 dt.date.fromisoformat(value)
@@ -357,10 +359,17 @@ def _fields(transition: Transition, given: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
-def _reason(reason: str | None) -> str:
+def _reason(reason: str | None, needs: str = "a case opened on a person needs") -> str:
+    """The reason stated, trimmed; refused when blank or shorter than ``MIN_REASON``, since
+    the case keeps it as why it was opened or why a step was taken."""
     stated = (reason or "").strip()
     if len(stated) < MIN_REASON:
-        raise InputError(f"a reason of at least {MIN_REASON} characters", where="reason")
+        shown = "nothing" if not stated else f"{len(stated)} characters"
+        raise InputError(
+            f"{needs} a reason of at least {MIN_REASON} characters (given {shown}): "
+            "the case's history keeps why",
+            where="reason",
+        )
     return stated
 
 

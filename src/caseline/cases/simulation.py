@@ -392,6 +392,7 @@ def _walk(
     origin = analyst_origin(ANALYST, lead.found, lead)
     case = Case(person_id=person, state=State.LEAD.value, address=None, origin=origin)
     acted = reconfirmed = False
+    note = f"as the lead found: {lead.found}"  # the hurried analyst's reason for each step
     for action in PATH:
         if later is not None and action == LATER_FROM:
             facts, address = later.facts, later.address
@@ -400,11 +401,11 @@ def _walk(
         if state not in transition.sources:
             raise RuntimeError(f"the lifecycle table no longer leads from {state} by {action}")
         actor = next(a for a in STAFF if a.role in transition.roles)
-        fields: Mapping[str, str] = {}
+        fields = {Field.REASON.value: note}  # every step needs one; no guard reads it
         if Field.ADDRESS in transition.fields:
             if address is None:
                 return Walk(Outcome.NO_ADDRESS, action, reconfirmed=reconfirmed)
-            fields = {Field.ADDRESS.value: address}
+            fields[Field.ADDRESS.value] = address
         if guards_on:
             failed = _failed(action, facts, actor, fields, case)
             if later is not None and facts.changes and set(failed) & IDENTITY_CHANGED:
@@ -413,7 +414,8 @@ def _walk(
                 seen = {ANALYST.username: later.read_again_at}
                 facts = replace(facts, seen=seen, confirmed_at=later.read_again_at, changes=())
                 reconfirmed = True
-                again = _failed("reconfirm_identity", facts, ANALYST, {}, case)
+                noted = {Field.REASON.value: note}
+                again = _failed("reconfirm_identity", facts, ANALYST, noted, case)
                 failed = again or _failed(action, facts, actor, fields, case)
                 action = "reconfirm_identity" if again else action
             if failed:

@@ -3,7 +3,11 @@ each, the guards it must pass and the fields it needs.
 
 This table is the one place the lifecycle is written down. The server takes a step only as
 the table allows it, the API lists a case's next steps from it, and docs/cases.md draws it
-(``caseline cases diagram``; a test checks the drawing is current).
+(``caseline cases lifecycle``; a test checks the drawing is current).
+
+Every step needs a reason: the case's history keeps, for each step, who took it, when, from
+which state to which, and why. A transition without :attr:`Field.REASON` is refused when the
+table is built.
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ class Transition:
     fields: tuple[Field, ...] = (Field.REASON,)
     dossier: bool = False  # assemble the dossier and keep its hash with the step
 
+    def __post_init__(self) -> None:
+        if Field.REASON not in self.fields:
+            raise ValueError(f"step {self.action} keeps no reason: every step needs one")
+
     def target_from(self, state: State) -> State:
         return self.target or state
 
@@ -84,7 +92,7 @@ _CONFIRMED = tuple(s for s in ACTIVE if s not in (State.LEAD, State.IDENTITY_REV
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("begin_review", "Begin identity review", (State.LEAD,), State.IDENTITY_REVIEW,
-               _ANALYST, fields=()),
+               _ANALYST),
     Transition("confirm_identity", "Confirm the identity", (State.IDENTITY_REVIEW,),
                State.STATUS_REVIEW, _ANALYST, _IDENTITY),
     Transition("reconfirm_identity", "Confirm the identity again", _CONFIRMED, None, _ANALYST,

@@ -21,10 +21,13 @@ from caseline.cases import (
     list_leads,
     open_case,
     read_case,
+    take_step,
 )
 from caseline.cli.app import app, console, date_option, workspace
 
-cases_app = typer.Typer(help="Cases: list, show, open, and the lifecycle.", no_args_is_help=True)
+cases_app = typer.Typer(
+    help="Cases: list, show, open, step, claim, assign, and the lifecycle.", no_args_is_help=True
+)
 app.add_typer(cases_app, name="cases")
 
 
@@ -149,6 +152,41 @@ def cases_open(
             reason=reason,
         )
     console.print(f"opened case {case.id} on {case.display_name} ({case.person_id})")
+
+
+@cases_app.command("step")
+def cases_step(
+    case_id: Annotated[int, typer.Argument(help="The case's number.")],
+    action: Annotated[str, typer.Argument(help="The step, as `caseline cases show` lists it.")],
+    version: Annotated[
+        int, typer.Option(help="The case's version you saw (`caseline cases show`).")
+    ],
+    reason: Annotated[
+        str, typer.Option(help="Why you take the step (5 characters or more; kept).")
+    ] = "",
+    address: Annotated[str | None, typer.Option(help="The address a step acts at.")] = None,
+    hearing_on: Annotated[str | None, typer.Option(help="The hearing's day (YYYY-MM-DD).")] = None,
+    deadline: Annotated[
+        str | None, typer.Option(help="The departure deadline (YYYY-MM-DD).")
+    ] = None,
+    as_of: Annotated[dt.date | None, date_option("The day the guards look at (today).")] = None,
+) -> None:
+    """Take a step of a case, with a reason, as the lifecycle and its guards allow (audited);
+    refused, say which field, guard or newer version stopped it."""
+    given = {"reason": reason, "address": address, "hearing_on": hearing_on, "deadline": deadline}
+    with workspace() as ws, ws.database.transaction() as session:
+        detail = take_step(
+            session,
+            case_id,
+            action,
+            actor=ws.actor(session),
+            expected_version=version,
+            fields={name: value for name, value in given.items() if value is not None},
+            thresholds=Thresholds.of(ws.settings),
+            as_of=as_of or dt.date.today(),
+        )
+    case = detail.case
+    console.print(f"case {case.id} is now {case.state} at version {case.version}: {action} taken")
 
 
 @cases_app.command("claim")

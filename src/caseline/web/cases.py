@@ -282,12 +282,15 @@ class Refusal:
     kind: str  # ConflictError, GuardStopped or InputError
     message: str
     guards: list[dict[str, object]]  # the guards that stopped it, with why and clears_by
+    where: str | None = None  # the field refused, whose form shows the message beside it
 
     @classmethod
     def of(cls, exc: GuardStopped | ConflictError | InputError) -> Refusal:
         results = exc.details.get("guards", []) if isinstance(exc, GuardStopped) else []
         assert isinstance(results, list)
-        return cls(type(exc).__name__, str(exc), [g for g in results if not g.get("passed")])
+        where = exc.where if isinstance(exc, InputError) else None
+        failed = [g for g in results if not g.get("passed")]
+        return cls(type(exc).__name__, str(exc), failed, where)
 
 
 def _render_leads(

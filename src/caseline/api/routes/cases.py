@@ -150,7 +150,12 @@ class AssignmentOut(BaseModel):
 class StepIn(BaseModel):
     action: str = Field(max_length=64)
     expected_version: int = Field(description="The case's version the client last saw")
-    fields: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the step needs (the case's next_steps list it): a `reason` of at "
+        "least 5 characters for every step, kept in the history; `address`, `hearing_on` or "
+        "`deadline` for the steps that name one",
+    )
 
 
 class DossierOut(BaseModel):
@@ -249,7 +254,8 @@ def step(
     as_of: AsOf = None,
 ) -> CaseDetailOut:
     """Take a step: 200 with the case as it now is; 403 if the role may not take it; 409 if
-    the case moved on since ``expected_version`` or a guard stops the step. Audited."""
+    the case moved on since ``expected_version`` or a guard stops the step; 422 with ``where``
+    for a field missing or malformed (every step needs a reason). Audited."""
     with database.transaction() as session:
         detail = take_step(
             session,
