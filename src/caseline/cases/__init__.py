@@ -4,7 +4,8 @@ Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_ca
 :func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
 :func:`claim_case`, :func:`assign_case` and :func:`list_board`, who works a case;
 :func:`state_purpose`, :func:`read_person`, :func:`read_person_events` and
-:func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``);
+:func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``),
+and :func:`read_person_graph`, its link graph (``person_graph.py``);
 :func:`file_dispute`, :func:`list_disputes`, :func:`read_dispute`, :func:`start_review` and
 :func:`decide_dispute`, disputes and redress (``disputes.py``);
 :func:`preview_retention`, :func:`apply_retention` and :func:`list_retention_flags`,
@@ -52,6 +53,7 @@ from caseline.cases.pair_review import (
     next_review_pair,
     read_review_pair,
 )
+from caseline.cases.person_graph import read_person_graph
 from caseline.cases.purposes import (
     WorkChoice,
     read_person,
@@ -162,6 +164,7 @@ __all__ = [
     "read_dispute",
     "read_person",
     "read_person_events",
+    "read_person_graph",
     "read_person_on_case",
     "read_report",
     "read_review_pair",

@@ -95,6 +95,7 @@ from caseline.oversight.events import (
     event_types,
     permit,
 )
+from caseline.oversight.graph_events import PersonGraphRead
 from caseline.oversight.identity import (
     SessionPolicy,
     actor_for_token,
@@ -171,6 +172,7 @@ __all__ = [
     "Permission",
     "Permit",
     "PersonEventsRead",
+    "PersonGraphRead",
     "PersonRead",
     "PersonsExported",
     "PersonsResolved",

@@ -21,6 +21,18 @@ from caseline.profiles.address_evaluation import (
 from caseline.profiles.address_model import load_address_model
 from caseline.profiles.address_plot import write_reliability_diagram
 from caseline.profiles.export_ftm import EXPORT_SCOPE, ExportSummary, export_ftm
+from caseline.profiles.link_graph import (
+    DEFAULT_CAP,
+    DEFAULT_HOPS,
+    MAX_CAP,
+    MAX_HOPS,
+    MIN_CAP,
+    GraphEdge,
+    GraphPerson,
+    GraphRecord,
+    LinkGraph,
+    read_link_graph,
+)
 from caseline.profiles.profile import (
     AttributeValue,
     Profile,
@@ -56,14 +68,23 @@ from caseline.profiles.status_evidence import (
 )
 
 __all__ = [
+    "DEFAULT_CAP",
+    "DEFAULT_HOPS",
     "EXPORT_SCOPE",
+    "MAX_CAP",
+    "MAX_HOPS",
     "MAX_RESULTS",
+    "MIN_CAP",
     "SMALL_GROUP_PERSONS",
     "AddressConfidence",
     "AddressEvaluation",
     "AttributeValue",
     "BorderEvent",
     "ExportSummary",
+    "GraphEdge",
+    "GraphPerson",
+    "GraphRecord",
+    "LinkGraph",
     "PersonAddresses",
     "PersonStatus",
     "PersonSummary",
@@ -85,6 +106,7 @@ __all__ = [
     "person_addresses",
     "person_status",
     "person_timeline",
+    "read_link_graph",
     "read_profile",
     "record_details",
     "records_details",

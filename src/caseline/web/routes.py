@@ -18,6 +18,7 @@ from caseline.profiles import SearchFilters, person_timeline, records_details, s
 from caseline.web import account, cases, departures, disputes, dossiers, purposes, reports, users
 from caseline.web.audit import router as audit_router
 from caseline.web.data import router as data_router
+from caseline.web.graph import router as graph_router
 from caseline.web.retention import router as retention_router
 from caseline.web.review import router as review_router
 from caseline.web.templating import may, templates
@@ -38,6 +39,7 @@ web_router.include_router(retention_router)
 web_router.include_router(data_router)
 web_router.include_router(audit_router)
 web_router.include_router(review_router)
+web_router.include_router(graph_router)
 web_router.include_router(users.router)
 
 

@@ -9,6 +9,7 @@ from caseline.api.routes import (
     disputes,
     pairs,
     person_events,
+    person_graph,
     person_records,
     persons,
     purposes,
@@ -28,6 +29,7 @@ api_router.include_router(users.router)
 api_router.include_router(persons.router)
 api_router.include_router(person_events.router)
 api_router.include_router(person_records.router)
+api_router.include_router(person_graph.router)
 api_router.include_router(purposes.router)
 api_router.include_router(pairs.router)
 api_router.include_router(review.router)

@@ -1,0 +1,146 @@
+"""Many pairs of records scored at once, as `explain.explain_pair` scores one.
+
+A page that draws a person and its neighbours needs the match weight of every pair it may
+show: the links inside each person and the strongest pair between two persons. Explaining
+pair by pair costs a pass through Splink's pipeline each (about 0.4 s); here every left
+record is compared with every right record in one pass, with Splink's
+``linker.inference.score_pairs`` (a cartesian product, no blocking) on the cached linker of
+the latest run's model, the one `explain_pair` uses.
+
+Term frequencies are given with the records, as `explain_pair` gives them: each value's
+share of the store, counted once per run's model. Explain counts only the values a pair
+shares (the only ones an equal-value level reads) and counts any other the reached level
+reads before scoring again; giving every record its value's share reads the same shares
+at whatever level a pair reaches, so both give the same weight (a test holds them to 0.01).
+
+Unaudited: the caller reads the scores for a read it audits itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseline.db.models import ResolutionRun
+from caseline.errors import InputError, StateError
+from caseline.resolve.explain import (
+    _FREQUENCIES,
+    _cached_shares,
+    _count_in_store,
+    _Explainer,
+    _explainer,
+)
+from caseline.resolve.features import add_features
+from caseline.resolve.model import match_weight
+from caseline.resolve.records import load_model_frame
+
+MAX_SCORED_PAIRS = 400_000  # one pass; a graph's cap keeps it far below
+_VALUES_PER_COUNT = 100  # distinct values counted in the store per query
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPair:
+    """Two records and the model's score of them (``left_record_id`` < ``right_record_id``)."""
+
+    left_record_id: str
+    right_record_id: str
+    match_weight: float
+    match_probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class PairScores:
+    """The scores of a run's model for pairs of records, each unordered pair once."""
+
+    resolution_run_id: int
+    threshold_weight: float  # the weight at and above which the run links on score alone
+    pairs: dict[tuple[str, str], ScoredPair]
+
+    def of(self, one: str, other: str) -> ScoredPair | None:
+        """The score of two records, in either order; None if they were not scored."""
+        return self.pairs.get(_key(one, other))
+
+
+def score_record_pairs(
+    session: Session, left_record_ids: Iterable[str], right_record_ids: Iterable[str]
+) -> PairScores:
+    """Every pair of a left record and a different right record, scored by the latest run's
+    model in one pass. Raises StateError when nothing is resolved yet or its model cannot be
+    read, InputError for a record that does not exist or for too many pairs."""
+    left, right = sorted(set(left_record_ids)), sorted(set(right_record_ids))
+    if len(left) * len(right) > MAX_SCORED_PAIRS:
+        raise InputError(
+            f"{len(left)} x {len(right)} records is too many pairs to score at once "
+            f"(at most {MAX_SCORED_PAIRS})",
+            where="records",
+        )
+    run = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc()).limit(1)).first()
+    if run is None:
+        raise StateError("nothing is resolved yet; run `caseline resolve`")
+    scores = PairScores(run.id, match_weight(run.threshold), {})
+    if not left or not right:
+        return scores
+    explainer = _explainer(run)
+    records = _feature_records(session, sorted(set(left) | set(right)))
+    _add_frequencies(session, explainer, records)
+    by_id = {record["unique_id"]: record for record in records}
+    with explainer.lock:
+        scored = explainer.linker.inference.score_pairs(
+            [by_id[i] for i in left], [by_id[i] for i in right]
+        )
+        frame: pd.DataFrame = scored.as_pandas_dataframe()
+        scored.drop_table_from_database_and_remove_from_cache()
+    for one, other, weight, probability in zip(
+        frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"],
+        frame["match_probability"], strict=True,
+    ):  # fmt: skip
+        if one == other:
+            continue
+        a, b = _key(str(one), str(other))
+        scores.pairs.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
+    return scores
+
+
+def _key(one: str, other: str) -> tuple[str, str]:
+    return (one, other) if one < other else (other, one)
+
+
+def _feature_records(session: Session, record_ids: list[str]) -> list[dict[str, Any]]:
+    """The records as the model compares them (as `explain` reads its two)."""
+    frame = add_features(load_model_frame(session, record_ids))
+    records: list[dict[str, Any]] = frame.to_dict("records")
+    missing = set(record_ids) - {record["unique_id"] for record in records}
+    if missing:
+        raise InputError(f"no record {sorted(missing)[0]!r}", where="records")
+    return records
+
+
+def _add_frequencies(
+    session: Session, explainer: _Explainer, records: list[dict[str, Any]]
+) -> None:
+    """Each record's ``tf_`` column per frequency column: its value's share of the store."""
+    model = explainer.model
+    prefix = model.settings.get("term_frequency_adjustment_column_prefix", "tf_")
+    for column in model.frequency_columns:
+        counter = _FREQUENCIES.get(column)
+        if counter is None:
+            raise StateError(f"pair scores cannot count the frequency of {column!r}")
+        count = partial(_count_in_store, counter, session, model.frequency_scales.get(column, 1.0))
+        values = list(dict.fromkeys(_value(r.get(column)) for r in records))
+        shares: dict[Any, float | None] = {}
+        for start in range(0, len(values), _VALUES_PER_COUNT):
+            chunk = values[start : start + _VALUES_PER_COUNT]
+            shares.update(zip(chunk, _cached_shares(explainer, column, chunk, count), strict=True))
+        for record in records:
+            record[f"{prefix}{column}"] = shares[_value(record.get(column))]
+
+
+def _value(value: Any) -> Any:
+    """A missing value as None, however the frame held it (NaN is not equal to itself)."""
+    return None if value is None or (isinstance(value, float) and value != value) else value
