@@ -85,7 +85,7 @@ def parse_mapping(document: Any, *, where: str) -> SourceMapping:
         )
     key = document.get("key")
     keys = [key] if isinstance(key, str) else key
-    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+    if not isinstance(keys, list) or not keys or not all(map(_is_column_name, keys)):
         raise MappingError("key must be a column name or a list of them", where=f"{where}: key")
     fields = document.get("fields")
     if not isinstance(fields, dict) or not fields:
@@ -100,9 +100,9 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
     if name not in FIELD_TYPES:
         known = ", ".join(sorted(FIELD_TYPES))
         raise MappingError(f"unknown canonical field {name!r}; known fields: {known}", where=where)
-    if isinstance(spec, str) and spec:
+    if _is_column_name(spec):
         return FieldSpec(spec)
-    if not isinstance(spec, dict) or not isinstance(spec.get("column"), str):
+    if not isinstance(spec, dict) or not _is_column_name(spec.get("column")):
         raise MappingError("give a column name, or {column: ..., format: ...}", where=where)
     extra = set(spec) - {"column", "format"}
     if extra:
@@ -110,6 +110,8 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
     fmt = spec.get("format")
     value_type = VALUE_TYPES[FIELD_TYPES[name]]
     if fmt is not None:
+        if not isinstance(fmt, str):
+            raise MappingError(f"format {fmt!r} is not text", where=where)
         if not value_type.takes_format:
             raise MappingError("format applies to date fields and full_name only", where=where)
         if value_type.formats is not None and fmt not in value_type.formats:
@@ -122,6 +124,11 @@ def _field_spec(name: Any, spec: Any, where: str) -> FieldSpec:
                 where=where,
             )
     return FieldSpec(spec["column"], fmt)
+
+
+def _is_column_name(name: object) -> bool:
+    """A column is named by text that is not blank (a file's header is read stripped)."""
+    return isinstance(name, str) and bool(name.strip())
 
 
 def _is_date_format(fmt: object) -> bool:

@@ -117,10 +117,22 @@ def _parsed_by_usaddress(value: str) -> Address:
         line = " ".join(filter(None, (parts.get("AddressNumber"), *map(parts.get, _STREET_PARTS))))
         number, street, street_unit = normalise_street(line)
         # A unit the tagger left in the street ('Short Forks # 25') is the street's.
-        unit = (parts.get("OccupancyIdentifier") or "").replace("#", "").strip() or street_unit
+        unit = _clean_unit(parts.get("OccupancyIdentifier")) or street_unit
     if not street:
         raise InvalidValue(f"address {value!r} has no street")
     city = (parts.get("PlaceName") or "").strip(" ,").upper() or None
     state = (parts.get("StateName") or "").strip(" ,.").upper() or None
     postcode = (parts.get("ZipCode") or "")[:5] or None
     return Address(number, street.upper(), unit.upper() if unit else None, city, state, postcode)
+
+
+def _clean_unit(text: str | None) -> str | None:
+    """A unit as the tagger found it ('AP T14', '# 3', 'Ste 200', 'B 2'), read as a street
+    line's unit is read ('14', '3', '200', 'B2'), so a line and its parts written back agree."""
+    words = re.sub(r"[.,#]", " ", (text or "").upper()).split()
+    if not words:
+        return None
+    cleaned = " ".join(words)
+    match = _UNIT.search(cleaned) or _UNIT.search(f"APT {cleaned}")
+    # A unit is one token on a street line ('APT 12B'); 'B 2' is written 'B2' there.
+    return (match.group(1) or match.group(2)) if match else "".join(words)

@@ -56,4 +56,5 @@ def upper_text(value: str | None) -> str | None:
 def clean_identifier(value: str | None) -> str | None:
     """An identifier of no known format: compared exactly, ignoring case, spaces and dashes."""
     stripped = blank_to_none(value)
-    return re.sub(r"[\s-]", "", stripped).upper() if stripped else None
+    cleaned = re.sub(r"[\s-]", "", stripped).upper() if stripped else None
+    return cleaned or None  # '-' and '--' say no number, as a blank does

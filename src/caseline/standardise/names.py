@@ -12,7 +12,7 @@ from nicknames import NickNamer
 from caseline.standardise.values import CACHE_SIZE, InvalidValue, blank_to_none
 
 _NOT_NAME_CHARS = re.compile(r"[^A-Z' -]")
-_SPACES = re.compile(r"\s+")
+_HYPHENS = re.compile(r"-{2,}")
 _SUFFIXES = frozenset({"JR", "SR", "II", "III", "IV"})
 
 
@@ -37,7 +37,9 @@ def clean_name(value: str | None) -> str | None:
         return None
     ascii_text = value if value.isascii() else anyascii(value)
     upper = _NOT_NAME_CHARS.sub(" ", ascii_text.upper().replace(".", "")).replace("'", "")
-    cleaned = _SPACES.sub(" ", upper).strip(" -")
+    # A hyphen joins two parts of one word ('ONEIL-SMITH'); at a word's edge it joins nothing.
+    words = (word.strip("-") for word in _HYPHENS.sub("-", upper).split())
+    cleaned = " ".join(word for word in words if word)
     if not cleaned:
         raise InvalidValue(f"no letters in name {value!r}")
     return cleaned
