@@ -43,10 +43,15 @@
     ],
     minZoom: 0.2,
     maxZoom: 3,
-    layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: true,
+    layout: { name: "cose", animate: false, randomize: false, nodeDimensionsIncludeLabels: false,
       idealEdgeLength: function () { return 90; }, nodeRepulsion: function () { return 9000; },
       componentSpacing: 60, padding: 16 }
   });
+  // Readable labels first: a large graph opens on this person's records, to pan or zoom from.
+  if (cy.zoom() < 0.7) {
+    cy.zoom(0.7);
+    cy.center(cy.nodes(".own-record"));
+  }
   var edges = cy.edges();
   var current = -1;
 
@@ -56,6 +61,7 @@
     cy.edges().unselect();
     var edge = edges[current];
     edge.select();
+    cy.center(edge);
     said.textContent = "Edge " + (current + 1) + " of " + edges.length + ": " +
       edge.data("title") + ". Press Enter to open its waterfall.";
   }
