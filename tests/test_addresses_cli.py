@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from followthemoney import model as ftm
 from followthemoney.proxy import EntityProxy
@@ -17,6 +18,7 @@ from caseline.config import load_settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person
 from caseline.oversight import Actor, Role, countersign_purpose, list_pending_purposes
+from caseline.profiles.export_ftm import _values
 from tests.cli_support import add_cli_users, cli_login
 
 # Its own 600-person world through the command line (a model trained for it): left to
@@ -163,3 +165,11 @@ def test_the_ftm_export_validates_with_followthemoney_and_is_audited(workspace: 
     summary = next(iter(addresses.values()))["properties"]["summary"][0]
     assert summary.startswith("probability current ") and AS_OF in summary
     assert any("birthDate" in p["properties"] for p in persons)
+
+
+def test_an_exported_property_lists_its_values_the_same_whatever_the_row_order() -> None:
+    names = ["GARCIA", "GARCIA LOPEZ", "LOPEZ", None, "GARCIA LOPEZ", ""]
+    listed = {
+        tuple(_values(pd.Series(order))) for order in (names, names[::-1], names[2:] + names[:2])
+    }
+    assert listed == {("GARCIA LOPEZ", "GARCIA", "LOPEZ")}  # most stated first, ties A to Z

@@ -290,7 +290,9 @@ def test_a_link_decision_on_the_person_blocks_the_case_until_reconfirmed(
             )
         )
         other = session.scalars(
-            select(PersonRecord.record_id).where(PersonRecord.person_id != case.person_id)
+            select(PersonRecord.record_id)
+            .where(PersonRecord.person_id != case.person_id)
+            .order_by(PersonRecord.record_id)
         ).first()
         assert other is not None
         decide_pair(session, SAM, records[0], other, Decision.DIFFERENT_PERSONS, "not the same")

@@ -243,7 +243,9 @@ def test_a_case_on_one_person_explains_their_pairs_and_not_anothers(
         )
     with database.transaction() as session:
         events = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "explain_pair", AuditEvent.seq > since)
+            select(AuditEvent)
+            .where(AuditEvent.action == "explain_pair", AuditEvent.seq > since)
+            .order_by(AuditEvent.seq)
         ).all()
     assert [(e.purpose, e.case_id) for e in events] == [(purpose, str(case.id))]
 

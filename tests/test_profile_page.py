@@ -165,7 +165,9 @@ def test_the_api_gives_a_record_for_the_purpose_and_audits_the_read(
     assert len(body["file_sha256"]) == 64 and body["line_number"] >= 1
     with database.transaction() as session:
         reads = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "read_person", AuditEvent.seq > since)
+            select(AuditEvent)
+            .where(AuditEvent.action == "read_person", AuditEvent.seq > since)
+            .order_by(AuditEvent.seq)
         ).all()
     assert [(e.actor, e.object_id, e.purpose) for e in reads] == [
         ("ann", lead.person_id, f"lead:{lead.lead_id}")

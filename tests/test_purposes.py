@@ -204,7 +204,9 @@ def test_an_open_dispute_allows_its_person_to_who_filed_it_and_who_reviews_it(
         assert _read(client, lead.person_id, purpose, liz).status_code == 200  # may take it
         with database.transaction() as session:
             reads = session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > since, AuditEvent.action == "read_person")
+                select(AuditEvent)
+                .where(AuditEvent.seq > since, AuditEvent.action == "read_person")
+                .order_by(AuditEvent.seq)
             ).all()
         assert [(e.actor, e.purpose) for e in reads] == [("lee", purpose), ("liz", purpose)]
         analyst = _read(client, lead.person_id, purpose, ann)

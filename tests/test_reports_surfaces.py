@@ -94,7 +94,9 @@ def test_the_reports_page_links_every_report_and_its_csv(
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     with database.transaction() as session:
         events = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > since, AuditEvent.action == "read_report")
+            select(AuditEvent)
+            .where(AuditEvent.seq > since, AuditEvent.action == "read_report")
+            .order_by(AuditEvent.seq)
         ).all()
     assert [e.object_id for e in events] == ["guard-stops", "cases-by-state"]
     assert web.get("/reports/nope").status_code == 404

@@ -4,6 +4,7 @@ well they match, with a total, pages and filters; the API and the page agree; au
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from caseline.errors import InputError
 from caseline.oversight import Actor, Role
 from caseline.profiles import SearchFilters, search_persons
 from caseline.profiles.name_match import Vocabulary
+from caseline.profiles.search import _most_given
 from caseline.resolve.name_words import name_words
 from caseline.server import create_app
 from tests.conftest import PASSWORD, last_audit_seq
@@ -217,3 +219,11 @@ def test_the_api_and_the_page_give_the_same_persons(
         wrong_date = browser.get("/", params={"q": query, "purpose": PURPOSE,
                                               "born_from": "1990-02-30"})  # fmt: skip
         assert wrong_date.status_code == 200 and "is not a date" in wrong_date.text
+
+
+def test_a_summary_shows_the_same_dates_and_places_whatever_order_the_rows_came_in() -> None:
+    given = ["SALEM, OR", "AUSTIN, TX", "BOISE, ID", "AUSTIN, TX", "DOVER, DE", "ALBANY, NY"]
+    shown = {_most_given(Counter(order)) for order in (given, given[::-1], sorted(given))}
+    assert shown == {("AUSTIN, TX", "ALBANY, NY", "BOISE, ID")}  # most given, then A to Z
+    born = [dt.date(1990, 5, 1), dt.date(1990, 1, 5), dt.date(1989, 5, 1)]
+    assert _most_given(Counter(born[::-1]), shown=2) == (dt.date(1989, 5, 1), dt.date(1990, 1, 5))

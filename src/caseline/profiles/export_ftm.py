@@ -170,6 +170,8 @@ def _attributes(session: Session) -> dict[str, pd.DataFrame]:
 
 
 def _values(column: pd.Series) -> list[Any]:
-    """Distinct non-empty values, most frequent first."""
+    """Distinct non-empty values, most frequent first, ties in value order (the records come
+    in no fixed order, and the export is the same whatever the database)."""
     counted = column.dropna().value_counts()
-    return [value for value in counted.index if value != ""]
+    ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    return [value for value, _ in ranked if value != ""]

@@ -25,7 +25,8 @@ class RecordIdentity:
 
 def record_identities(session: Session, person_ids: Sequence[str]) -> Iterator[RecordIdentity]:
     """Every record of these persons with the given name, family name and date of birth it
-    gives (unaudited: the caller audits), a chunk of persons at a time."""
+    gives (unaudited: the caller audits), a chunk of persons at a time, by person and record
+    id (callers break ties between dates of birth in this order)."""
     wanted = sorted(set(person_ids))
     for start in range(0, len(wanted), CHUNK):
         rows = session.execute(
@@ -38,6 +39,7 @@ def record_identities(session: Session, person_ids: Sequence[str]) -> Iterator[R
             )
             .join(SourceRecord, SourceRecord.record_id == PersonRecord.record_id)
             .where(PersonRecord.person_id.in_(wanted[start : start + CHUNK]))
+            .order_by(PersonRecord.person_id, PersonRecord.record_id)
         )
         for row in rows:
             yield RecordIdentity(*row)

@@ -13,6 +13,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -248,6 +249,9 @@ def _passing(session: Session, person_ids: set[str], filters: SearchFilters) -> 
     return passing
 
 
+_Given = TypeVar("_Given", dt.date, str)
+
+
 def _described(session: Session, page: list[tuple[float, str, str, int]]) -> list[PersonSummary]:
     """The page's persons with their dates of birth, places and sources."""
     births: defaultdict[str, Counter[dt.date]] = defaultdict(Counter)
@@ -276,12 +280,19 @@ def _described(session: Session, page: list[tuple[float, str, str, int]]) -> lis
             display_name=name,
             record_count=count,
             match=score,
-            dates_of_birth=tuple(d for d, _ in births[pid].most_common(3)),
-            places=tuple(p for p, _ in places[pid].most_common(3)),
+            dates_of_birth=_most_given(births[pid]),
+            places=_most_given(places[pid]),
             sources=tuple(sorted(sources[pid])),
         )
         for score, name, pid, count in page
     ]
+
+
+def _most_given(counts: Counter[_Given], shown: int = 3) -> tuple[_Given, ...]:
+    """The values most records give, ties in value order: the rows come in no fixed order,
+    and a namesake's summary must not change from one search to the next."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(value for value, _ in ranked[:shown])
 
 
 def _chunks(values: list[str]) -> Iterable[list[str]]:
