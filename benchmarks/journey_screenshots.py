@@ -186,6 +186,7 @@ def _graph(page: Page, base: str, chosen: Chosen, out: Path) -> None:
     if answer is None or answer.status != 200:
         print("journey 5: page not there yet", file=sys.stderr)
         return
+    expect(page.locator("#graph-canvas[data-drawn]")).to_have_count(1)  # the script drew it
     _shoot(page, out / "journey-5-graph.png")
 
 
