@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from caseline.cases import read_person_graph
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, PersonNameWord, PersonRecord, SourceRecord
@@ -29,6 +30,7 @@ from caseline.resolve.pair_scores import score_record_pairs
 from caseline.server import create_app
 from tests.conftest import PASSWORD, copy_workspace, last_audit_seq
 from tests.purpose_support import countersigned
+from tests.web_support import web_sign_in
 
 ANN = Actor("ann", Role.ANALYST)
 REASON = "link graph review for the namesake check"
@@ -315,3 +317,57 @@ def test_scoring_an_empty_side_scores_nothing(world: tuple[Settings, Database]) 
         assert len(score_record_pairs(session, some, some).pairs) == 1
         count = session.scalar(select(func.count()).select_from(PersonRecord))
         assert count and count > 2
+
+
+def test_a_read_that_rolls_back_leaves_no_event(
+    world: tuple[Settings, Database], focal: str
+) -> None:
+    _, database = world
+    lee, reason = Actor("lee", Role.LEGAL), "link graph read that fails afterwards"
+    countersigned(database, lee, focal, reason)
+    before = last_audit_seq(database)
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        graph = read_person_graph(session, focal, actor=lee, purpose=reason)
+        assert graph.neighbour_ids
+        raise RuntimeError("the work after the read fails")
+    assert last_audit_seq(database) == before
+    with database.transaction() as session:
+        read_person_graph(session, focal, actor=lee, purpose=reason)
+    assert last_audit_seq(database) == before + 1
+
+
+def test_the_api_never_shows_a_neighbours_values(
+    client: TestClient, world: tuple[Settings, Database], focal: str
+) -> None:
+    response = client.get(
+        f"/api/persons/{focal}/graph",
+        params={"purpose": REASON, "hops": 2, "cap": 200},
+        headers=_token(client, "ann"),
+    )
+    assert response.status_code == 200, response.text
+    records = response.json()["records"]
+    theirs = [r for r in records if r["person_id"] != focal]
+    mine = [r for r in records if r["person_id"] == focal]
+    assert theirs and mine and all(r["name"] for r in mine)
+    assert all((r["name"], r["date_of_birth"], r["address"]) == (None,) * 3 for r in theirs)
+
+
+def test_the_page_asks_for_a_purpose_and_says_which_field_is_wrong(
+    world: tuple[Settings, Database], focal: str
+) -> None:
+    settings, database = world
+    with TestClient(create_app(settings, database)) as browser:
+        web_sign_in(browser, "ann", PASSWORD)
+        refused = browser.get(f"/persons/{focal}/graph")
+        assert refused.status_code == 403 and 'name="purpose"' in refused.text
+        wrong = browser.get(f"/persons/{focal}/graph", params={"purpose": REASON, "cap": "lots"})
+        assert wrong.status_code == 422 and "cap" in wrong.text and "whole number" in wrong.text
+        page = browser.get(f"/persons/{focal}/graph", params={"purpose": REASON, "cap": "7"})
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert "+" in page.text and "more records of this person" in page.text
+        assert page.text.count("data-explain href") + page.text.count("data-explain>") >= 1
+        # An unknown person is answered as its profile is (a page that keeps the header).
+        unknown = browser.get("/persons/P-NO-SUCH/graph", params={"purpose": REASON})
+        profile = browser.get("/persons/P-NO-SUCH", params={"purpose": REASON})
+        assert unknown.status_code == profile.status_code >= 400 and "<header>" in unknown.text
