@@ -25,7 +25,7 @@ from caseline.errors import AccessDenied, InputError, NotFoundError
 from caseline.oversight import Actor, Role
 from caseline.profiles import LinkGraph, read_link_graph
 from caseline.profiles.link_graph import build_link_graph
-from caseline.resolve import explain_pair
+from caseline.resolve import explain_pair, pair_scores
 from caseline.resolve.pair_scores import score_record_pairs
 from caseline.server import create_app
 from tests.conftest import PASSWORD, copy_workspace, last_audit_seq
@@ -308,6 +308,21 @@ def test_the_api_says_which_person_is_unknown(client: TestClient) -> None:
     )
     assert response.status_code == 404
     assert "P-NO-SUCH" in response.json()["detail"]
+
+
+def test_scoring_in_several_passes_gives_the_same_scores(
+    world: tuple[Settings, Database],
+    neighbourhood: _Neighbourhood,
+    focal: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = neighbourhood.records[focal]
+    with world[1].transaction() as session:
+        once = score_record_pairs(session, records, records)
+        monkeypatch.setattr(pair_scores, "PAIRS_PER_PASS", 3 * len(records))
+        split = score_record_pairs(session, records, records)
+    assert len(once.pairs) == len(records) * (len(records) - 1) // 2
+    assert split.pairs == once.pairs
 
 
 def test_scoring_an_empty_side_scores_nothing(world: tuple[Settings, Database]) -> None:

@@ -19,7 +19,9 @@ Edges carry the match weight of the latest run's model, scored in one pass per h
   linked"); labelled namesake, same address, or both.
 
 The node cap keeps the page readable: the focal person's records first, then neighbours
-hop by hop, strongest pair first; those cut are counted per kind ("+k more").
+hop by hop, strongest pair first (of at most MAX_CANDIDATES per hop, the most related
+first, and twice as many as there is room for, or MIN_POOL); those cut are counted per
+kind ("+k more").
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ from caseline.resolve.pair_scores import PairScores, ScoredPair, score_record_pa
 MAX_HOPS = 3
 DEFAULT_HOPS = 1
 MIN_CAP, DEFAULT_CAP, MAX_CAP = 5, 60, 200
-MAX_CANDIDATES = 100  # neighbours scored per hop; past them, counted as more
+MAX_CANDIDATES = 100  # neighbours scored per hop at most; past them, counted as more
+MIN_POOL = 20  # neighbours scored per hop at least, while there is room for one
 SAME_PERSON = "same person"
 SAME_ADDRESS = "same address"
 RELATION_LABELS = {NAMESAKE: NAMESAKE, HOUSEHOLD: SAME_ADDRESS}
@@ -219,11 +222,13 @@ class _Builder:
         kinds_of: dict[str, set[str]] = {}
         for (_, other), kinds in related.items():
             kinds_of.setdefault(other, set()).update(kinds)
-        # The most related first, if there are more than can be scored.
+        # The most related first, if there are more than are worth scoring (none when
+        # there is no room left).
         new.sort(key=lambda p: (-len(kinds_of[p]), p))
-        for person in new[MAX_CANDIDATES:]:
+        pool = min(MAX_CANDIDATES, max(2 * budget, MIN_POOL)) if budget > 0 else 0
+        for person in new[pool:]:
             self._count_more(kinds_of[person])
-        candidates = new[:MAX_CANDIDATES]
+        candidates = new[:pool]
         self.records.update(records_of(self.session, candidates))
         mine = [r for person in layer for r in self.records.get(person, [])]
         near = {other for (_, other) in related if other in self.hop_of or other in candidates}

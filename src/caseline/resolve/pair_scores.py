@@ -3,7 +3,7 @@
 A page that draws a person and its neighbours needs the match weight of every pair it may
 show: the links inside each person and the strongest pair between two persons. Explaining
 pair by pair costs a pass through Splink's pipeline each (about 0.4 s); here every left
-record is compared with every right record in one pass, with Splink's
+record is compared with every right record in one pass (a very large set in a few), with Splink's
 ``linker.inference.score_pairs`` (a cartesian product, no blocking) on the cached linker of
 the latest run's model, the one `explain_pair` uses.
 
@@ -40,7 +40,7 @@ from caseline.resolve.features import add_features
 from caseline.resolve.model import match_weight
 from caseline.resolve.records import load_model_frame
 
-MAX_SCORED_PAIRS = 400_000  # one pass; a graph's cap keeps it far below
+PAIRS_PER_PASS = 200_000  # a graph within its cap needs one pass; more are split
 _VALUES_PER_COUNT = 100  # distinct values counted in the store per query
 
 
@@ -71,15 +71,10 @@ def score_record_pairs(
     session: Session, left_record_ids: Iterable[str], right_record_ids: Iterable[str]
 ) -> PairScores:
     """Every pair of a left record and a different right record, scored by the latest run's
-    model in one pass. Raises StateError when nothing is resolved yet or its model cannot be
-    read, InputError for a record that does not exist or for too many pairs."""
+    model: in one pass, or in as few as hold PAIRS_PER_PASS pairs each. Raises StateError
+    when nothing is resolved yet or its model cannot be read, InputError for a record that
+    does not exist."""
     left, right = sorted(set(left_record_ids)), sorted(set(right_record_ids))
-    if len(left) * len(right) > MAX_SCORED_PAIRS:
-        raise InputError(
-            f"{len(left)} x {len(right)} records is too many pairs to score at once "
-            f"(at most {MAX_SCORED_PAIRS})",
-            where="records",
-        )
     run = session.scalars(select(ResolutionRun).order_by(ResolutionRun.id.desc()).limit(1)).first()
     if run is None:
         raise StateError("nothing is resolved yet; run `caseline resolve`")
@@ -90,20 +85,22 @@ def score_record_pairs(
     records = _feature_records(session, sorted(set(left) | set(right)))
     _add_frequencies(session, explainer, records)
     by_id = {record["unique_id"]: record for record in records}
-    with explainer.lock:
-        scored = explainer.linker.inference.score_pairs(
-            [by_id[i] for i in left], [by_id[i] for i in right]
-        )
-        frame: pd.DataFrame = scored.as_pandas_dataframe()
-        scored.drop_table_from_database_and_remove_from_cache()
-    for one, other, weight, probability in zip(
-        frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"],
-        frame["match_probability"], strict=True,
-    ):  # fmt: skip
-        if one == other:
-            continue
-        a, b = _key(str(one), str(other))
-        scores.pairs.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
+    step = max(1, PAIRS_PER_PASS // len(right))
+    for start in range(0, len(left), step):
+        with explainer.lock:
+            scored = explainer.linker.inference.score_pairs(
+                [by_id[i] for i in left[start : start + step]], [by_id[i] for i in right]
+            )
+            frame: pd.DataFrame = scored.as_pandas_dataframe()
+            scored.drop_table_from_database_and_remove_from_cache()
+        for one, other, weight, probability in zip(
+            frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"],
+            frame["match_probability"], strict=True,
+        ):  # fmt: skip
+            if one == other:
+                continue
+            a, b = _key(str(one), str(other))
+            scores.pairs.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
     return scores
 
 
