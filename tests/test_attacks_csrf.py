@@ -71,7 +71,9 @@ def world(
                 session, ANN, f"person:{other.person_id}", "a letter came back from there"
             )
             record_id = session.scalars(
-                select(PersonRecord.record_id).where(PersonRecord.person_id == lead.person_id)
+                select(PersonRecord.record_id)
+                .where(PersonRecord.person_id == lead.person_id)
+                .order_by(PersonRecord.record_id)
             ).first()
             assert request_id is not None and record_id is not None
             dispute = file_dispute(

@@ -154,10 +154,14 @@ def test_the_waterfall_adds_up_and_says_why_linked_or_why_not(
     settings, database = mutable_resolved
     with database.transaction() as session:
         above = session.scalars(
-            select(ReviewPair).where(ReviewPair.match_probability >= settings.match_threshold)
+            select(ReviewPair)
+            .where(ReviewPair.match_probability >= settings.match_threshold)
+            .order_by(ReviewPair.id)
         ).first()
         below = session.scalars(
-            select(ReviewPair).where(ReviewPair.match_probability < settings.match_threshold)
+            select(ReviewPair)
+            .where(ReviewPair.match_probability < settings.match_threshold)
+            .order_by(ReviewPair.id)
         ).first()
     assert above is not None and below is not None
     page = signed_in_page(browser, served, "ann")

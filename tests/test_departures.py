@@ -35,9 +35,10 @@ def _departures(database: Database, thresholds: Thresholds = THRESHOLDS) -> list
         return find_departures(session, AS_OF, thresholds)
 
 
-def _true_status(database: Database, world: WorldSummary) -> dict[str, str]:
+def _true_status(database: Database, world: WorldSummary) -> dict[str, set[str]]:
     """Per Caseline person, the ground-truth status of the true person most of its records
-    belong to."""
+    belong to; of each, when true persons tie (the rows come in no fixed order: picking one of
+    them would pick differently from one database to the next)."""
     entity_of = {}
     with world.source_files["entry_exit"].parent.joinpath("truth.csv").open() as handle:
         for row in csv.DictReader(handle):
@@ -52,7 +53,10 @@ def _true_status(database: Database, world: WorldSummary) -> dict[str, str]:
             )
         ):
             held[person_id][entity_of[(source, key)]] += 1
-    return {pid: status_of[counts.most_common(1)[0][0]] for pid, counts in held.items()}
+    return {
+        pid: {status_of[e] for e, n in counts.items() if n == max(counts.values())}
+        for pid, counts in held.items()
+    }
 
 
 def test_departures_granted_in_court_are_verified_by_exits_or_overdue(
@@ -75,12 +79,12 @@ def test_departures_granted_in_court_are_verified_by_exits_or_overdue(
                 assert exit_record.observed_on == departure.exit_on
                 assert departure.exit_on is not None and departure.exit_on >= departure.granted_on
                 assert departure.exit_record_id in departure.why
-                assert truth[departure.person_id] == "voluntary_departure_departed"
+                assert "voluntary_departure_departed" in truth[departure.person_id]
             if departure.state == DepartureState.OVERDUE:
                 assert departure.deadline < AS_OF and departure.exit_record_id is None
                 assert "no exit on record" in departure.why
-                assert truth[departure.person_id] == "voluntary_departure_overdue"
-    departed = [pid for pid, status in truth.items() if status == "voluntary_departure_departed"]
+                assert "voluntary_departure_overdue" in truth[departure.person_id]
+    departed = [pid for pid, held in truth.items() if held == {"voluntary_departure_departed"}]
     verified = {d.person_id for d in found if d.state == DepartureState.VERIFIED}
     assert len(verified) >= 0.8 * len(departed)
 

@@ -214,7 +214,7 @@ def test_an_upheld_not_me_cannot_links_the_record_and_drops_it_from_the_profile(
     assert record_id not in statuses
     with database.transaction() as session:  # moved, as the next resolution run would
         other = session.scalars(
-            select(Person.person_id).where(Person.person_id != person_id)
+            select(Person.person_id).where(Person.person_id != person_id).order_by(Person.person_id)
         ).first()
         held = session.get(PersonRecord, record_id)
         assert other is not None and held is not None

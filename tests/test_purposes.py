@@ -185,7 +185,9 @@ def test_an_open_dispute_allows_its_person_to_who_filed_it_and_who_reviews_it(
         create_user(session, "liz", Role.LEGAL, PASSWORD, actor=ADMIN)
         create_user(session, "lou", Role.LEGAL, PASSWORD, actor=ADMIN)
         record_id = session.scalars(
-            select(PersonRecord.record_id).where(PersonRecord.person_id == lead.person_id)
+            select(PersonRecord.record_id)
+            .where(PersonRecord.person_id == lead.person_id)
+            .order_by(PersonRecord.record_id)
         ).first()
         assert record_id is not None
         filed = file_dispute(

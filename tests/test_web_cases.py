@@ -197,7 +197,10 @@ def test_an_analyst_opens_a_case_from_a_profile_for_a_lead_and_legal_cannot(
     with database.transaction() as session:
         lead = find_leads(session, AS_OF)[0]
         person = session.scalars(
-            select(Person.person_id).where(Person.person_id != lead.person_id).limit(1)
+            select(Person.person_id)
+            .where(Person.person_id != lead.person_id)
+            .order_by(Person.person_id)
+            .limit(1)
         ).one()
     ann, lee = _as(app, "ann"), _as(app, "lee")
     countersigned(database, Actor("ann", Role.ANALYST), person, "a tip about this person")

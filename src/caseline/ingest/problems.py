@@ -41,7 +41,7 @@ def list_problems(
             select(IngestRun.file_name, table.line_number, table.field, table.reason, text_column)
             .join(IngestRun, IngestRun.id == table.ingest_run_id)
             .where(IngestRun.file_name.contains(file_contains or "", autoescape=True))
-            .order_by(IngestRun.id.desc(), table.line_number)
+            .order_by(IngestRun.id.desc(), table.line_number, table.id)
             .limit(limit)
         )
     ]
