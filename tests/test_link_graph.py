@@ -325,6 +325,22 @@ def test_scoring_in_several_passes_gives_the_same_scores(
     assert split.pairs == once.pairs
 
 
+def test_counting_every_frequency_gives_the_weights_of_counting_the_shared_ones(
+    world: tuple[Settings, Database],
+    neighbourhood: _Neighbourhood,
+    focal: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records = neighbourhood.records[focal]
+    with world[1].transaction() as session:
+        shared = score_record_pairs(session, records, records)
+        monkeypatch.setattr(pair_scores, "_reads_uncounted", lambda settings, frame: True)
+        every = score_record_pairs(session, records, records)
+    assert shared.pairs.keys() == every.pairs.keys()
+    for key, pair in shared.pairs.items():
+        assert pair.match_weight == pytest.approx(every.pairs[key].match_weight, abs=1e-9)
+
+
 def test_scoring_an_empty_side_scores_nothing(world: tuple[Settings, Database]) -> None:
     with world[1].transaction() as session:
         some = session.scalars(select(PersonRecord.record_id).limit(2)).all()

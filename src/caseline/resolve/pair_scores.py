@@ -9,16 +9,20 @@ the latest run's model, the one `explain_pair` uses.
 
 Term frequencies are given with the records, as `explain_pair` gives them: each value's
 share of the store, counted once per run's model. Explain counts only the values a pair
-shares (the only ones an equal-value level reads) and counts any other the reached level
-reads before scoring again; giving every record its value's share reads the same shares
-at whatever level a pair reaches, so both give the same weight (a test holds them to 0.01).
+shares (the only ones an equal-value level reads), and counts any other the reached level
+reads before scoring again; here the values two or more of the records hold are counted
+(each pair's shared values among them), and should a pair reach an adjusted level on a
+value not counted, every value is counted and the records scored again. Both read the same
+shares at whatever level a pair reaches, so both give the same weight (a test holds them
+to 0.01). Counting only shared values keeps the count, a pass over the store, short.
 
 Unaudited: the caller reads the scores for a read it audits itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -35,6 +39,7 @@ from caseline.resolve.explain import (
     _count_in_store,
     _Explainer,
     _explainer,
+    _gamma_column,
 )
 from caseline.resolve.features import add_features
 from caseline.resolve.model import match_weight
@@ -83,16 +88,13 @@ def score_record_pairs(
         return scores
     explainer = _explainer(run)
     records = _feature_records(session, sorted(set(left) | set(right)))
-    _add_frequencies(session, explainer, records)
     by_id = {record["unique_id"]: record for record in records}
-    step = max(1, PAIRS_PER_PASS // len(right))
-    for start in range(0, len(left), step):
-        with explainer.lock:
-            scored = explainer.linker.inference.score_pairs(
-                [by_id[i] for i in left[start : start + step]], [by_id[i] for i in right]
-            )
-            frame: pd.DataFrame = scored.as_pandas_dataframe()
-            scored.drop_table_from_database_and_remove_from_cache()
+    _add_frequencies(session, explainer, records, shared_only=True)
+    frames = _scored(explainer, [by_id[i] for i in left], [by_id[i] for i in right])
+    if any(_reads_uncounted(explainer.model.settings, frame) for frame in frames):
+        _add_frequencies(session, explainer, records, shared_only=False)
+        frames = _scored(explainer, [by_id[i] for i in left], [by_id[i] for i in right])
+    for frame in frames:
         for one, other, weight, probability in zip(
             frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"],
             frame["match_probability"], strict=True,
@@ -102,6 +104,43 @@ def score_record_pairs(
             a, b = _key(str(one), str(other))
             scores.pairs.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
     return scores
+
+
+def _scored(
+    explainer: _Explainer, left: list[dict[str, Any]], right: list[dict[str, Any]]
+) -> list[pd.DataFrame]:
+    """Splink's scored rows of every left record against every right one, pass by pass."""
+    frames = []
+    step = max(1, PAIRS_PER_PASS // len(right))
+    for start in range(0, len(left), step):
+        with explainer.lock:
+            scored = explainer.linker.inference.score_pairs(left[start : start + step], right)
+            frames.append(scored.as_pandas_dataframe())
+            scored.drop_table_from_database_and_remove_from_cache()
+    return frames
+
+
+def _reads_uncounted(settings: Mapping[str, Any], frame: pd.DataFrame) -> bool:
+    """Whether some pair reached a level adjusted by a frequency left uncounted (a value no
+    other record holds): never with Caseline's model, which adjusts equal values only."""
+    prefix = settings.get("term_frequency_adjustment_column_prefix", "tf_")
+    for comparison in settings["comparisons"]:
+        gamma = _gamma_column(comparison, settings)
+        non_null = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        for value, level in zip(range(len(non_null) - 1, -1, -1), non_null, strict=True):
+            column = level.get("tf_adjustment_column")
+            if not column:
+                continue
+            reached = frame[
+                (frame[gamma] == value) & (frame["unique_id_l"] != frame["unique_id_r"])
+            ]
+            for side in ("l", "r"):
+                held, counted = f"{column}_{side}", f"{prefix}{column}_{side}"
+                if held not in reached or counted not in reached:
+                    return not reached.empty
+                if (reached[held].notna() & reached[counted].isna()).any():
+                    return True
+    return False
 
 
 def _key(one: str, other: str) -> tuple[str, str]:
@@ -119,9 +158,11 @@ def _feature_records(session: Session, record_ids: list[str]) -> list[dict[str, 
 
 
 def _add_frequencies(
-    session: Session, explainer: _Explainer, records: list[dict[str, Any]]
+    session: Session, explainer: _Explainer, records: list[dict[str, Any]], *, shared_only: bool
 ) -> None:
-    """Each record's ``tf_`` column per frequency column: its value's share of the store."""
+    """Each record's ``tf_`` column per frequency column: its value's share of the store.
+    ``shared_only``: only for values two or more of the records hold (as `explain` counts
+    only the values a pair shares), the others left unknown, which adjusts nothing."""
     model = explainer.model
     prefix = model.settings.get("term_frequency_adjustment_column_prefix", "tf_")
     for column in model.frequency_columns:
@@ -129,13 +170,14 @@ def _add_frequencies(
         if counter is None:
             raise StateError(f"pair scores cannot count the frequency of {column!r}")
         count = partial(_count_in_store, counter, session, model.frequency_scales.get(column, 1.0))
-        values = list(dict.fromkeys(_value(r.get(column)) for r in records))
+        held = Counter(_value(r.get(column)) for r in records)
+        values = [v for v, n in held.items() if v is not None and (n > 1 or not shared_only)]
         shares: dict[Any, float | None] = {}
         for start in range(0, len(values), _VALUES_PER_COUNT):
             chunk = values[start : start + _VALUES_PER_COUNT]
             shares.update(zip(chunk, _cached_shares(explainer, column, chunk, count), strict=True))
         for record in records:
-            record[f"{prefix}{column}"] = shares[_value(record.get(column))]
+            record[f"{prefix}{column}"] = shares.get(_value(record.get(column)))
 
 
 def _value(value: Any) -> Any:
