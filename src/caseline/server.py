@@ -161,8 +161,13 @@ async def _caseline_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """An unknown address (404) or a method the address does not take (405)."""
+    """An unknown address (404) or a method the address does not take (405); a body that
+    cannot be read as text at all is refused as any body that is not JSON is (422)."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        unreadable = {"type": "json_invalid", "loc": ("body",), "input": None,
+                      "msg": "the body is not JSON text in UTF-8"}  # fmt: skip
+        return await _invalid_request(request, RequestValidationError([unreadable]))
     if _is_api(request):
         return await http_exception_handler(request, exc)
     actor = await run_in_threadpool(_signed_in_actor, request)
