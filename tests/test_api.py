@@ -257,3 +257,15 @@ def test_an_id_of_any_length_is_a_404_never_a_server_error(
     assert response.status_code in (404, 422), response.text
     if response.status_code == 422:
         assert "NUL" in response.json()["detail"]
+
+
+def test_a_body_that_is_not_text_is_refused_as_any_bad_body_is(client: TestClient) -> None:
+    """Bytes that are not UTF-8 cannot be JSON: a 422 naming the body, as the API declares."""
+    for body in (b"\xff\xfe\x00{", b'{"reason": "not closed'):
+        response = client.post(
+            "/api/cases",
+            content=body,
+            headers={**_token(client, "ann"), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert [e["loc"][0] for e in response.json()["detail"]] == ["body"]
