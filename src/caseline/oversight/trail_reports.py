@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import AuditEvent
@@ -97,35 +97,75 @@ def person_reads(session: Session, period: Period) -> list[Read]:
     return reads
 
 
+# The person a read showed, in SQL as person_reads finds it: the object for a person event,
+# else the person its details name. The reports below count in the database, so their cost
+# grows with the users, persons and purposes, not with the reads (the trail only grows).
+_READ_PERSON = func.coalesce(
+    func.nullif(case((AuditEvent.object_type == "person", AuditEvent.object_id)), ""),
+    func.nullif(AuditEvent.details["person_id"].as_string(), ""),
+)
+
+
+def _reads(period: Period) -> Subquery:
+    """Every read of a person in the period, as columns to count and group by."""
+    return (
+        select(
+            AuditEvent.seq,
+            AuditEvent.occurred_at.label("at"),
+            AuditEvent.actor.label("user"),
+            AuditEvent.role,
+            _READ_PERSON.label("person_id"),
+            func.nullif(AuditEvent.purpose, "").label("stated"),
+            func.coalesce(func.nullif(AuditEvent.purpose, ""), "(none)").label("purpose"),
+            case((AuditEvent.case_id.is_(None), 1), else_=0).label("without_case"),
+        )
+        .where(*_in_period(PERSON_READS, period))
+        .subquery()
+    )
+
+
+def _person_reads_of(reads: Subquery) -> ColumnElement[bool]:
+    return reads.c.person_id.is_not(None)
+
+
 def reads_by_user(session: Session, *, actor: Actor, period: Period) -> Report:
     """Per user: how many reads of persons, of how many persons, how many without a case,
     under how many purposes; and how many name searches."""
     allowed = report_permit(actor)
-    reads = person_reads(session, period)
-    searches: dict[str, int] = dict(
-        session.execute(
+    reads = _reads(period)
+    counted = {
+        user: (count, persons, without_case, purposes)
+        for user, count, persons, without_case, purposes in session.execute(
+            select(
+                reads.c.user,
+                func.count(),
+                func.count(reads.c.person_id.distinct()),
+                func.sum(reads.c.without_case),
+                func.count(reads.c.stated.distinct()),
+            )
+            .where(_person_reads_of(reads))
+            .group_by(reads.c.user)
+        )
+    }
+    # Each user's role as their latest read recorded it.
+    latest = select(func.max(reads.c.seq)).where(_person_reads_of(reads)).group_by(reads.c.user)
+    roles = {
+        user: role
+        for user, role in session.execute(
+            select(AuditEvent.actor, AuditEvent.role).where(AuditEvent.seq.in_(latest))
+        )
+    }
+    searches = {
+        user: count
+        for user, count in session.execute(
             select(AuditEvent.actor, func.count())
             .where(*_in_period((SEARCHES,), period))
             .group_by(AuditEvent.actor)
-        ).all()
-    )
-    roles: dict[str, str] = {}
-    by_user: dict[str, list[Read]] = defaultdict(list)
-    for read in reads:
-        by_user[read.user].append(read)
-        roles[read.user] = read.role
-    users = sorted(set(by_user) | set(searches))
-    rows = [
-        (
-            user,
-            roles.get(user, ""),
-            len(by_user[user]),
-            len({r.person_id for r in by_user[user]}),
-            sum(1 for r in by_user[user] if r.case_id is None),
-            len({r.purpose for r in by_user[user] if r.purpose}),
-            searches.get(user, 0),
         )
-        for user in users
+    }
+    rows = [
+        (user, roles.get(user, ""), *counted.get(user, (0, 0, 0, 0)), searches.get(user, 0))
+        for user in sorted(set(counted) | set(searches))
     ]
     rows.sort(key=lambda row: (-int(row[2] or 0), str(row[0])))
     report = Report(
@@ -144,19 +184,31 @@ def reads_by_user(session: Session, *, actor: Actor, period: Period) -> Report:
 def reads_by_person(session: Session, *, actor: Actor, period: Period) -> Report:
     """Per person (by id): how many reads, by how many users, how many without a case."""
     allowed = report_permit(actor)
-    by_person: dict[str, list[Read]] = defaultdict(list)
-    for read in person_reads(session, period):
-        by_person[read.person_id].append(read)
+    reads = _reads(period)
+    readers: dict[str, set[str]] = defaultdict(set)
+    for person, user in session.execute(
+        select(reads.c.person_id, reads.c.user).where(_person_reads_of(reads)).distinct()
+    ):
+        readers[str(person)].add(user)
     rows: list[tuple[Cell, ...]] = [
         (
-            person,
-            len(reads),
-            len({r.user for r in reads}),
-            ", ".join(sorted({r.user for r in reads})),
-            sum(1 for r in reads if r.case_id is None),
-            reads[-1].at.isoformat(timespec="seconds"),
+            str(person),
+            count,
+            len(readers[str(person)]),
+            ", ".join(sorted(readers[str(person)])),
+            without_case,
+            as_utc(last).isoformat(timespec="seconds"),
         )
-        for person, reads in by_person.items()
+        for person, count, without_case, last in session.execute(
+            select(
+                reads.c.person_id,
+                func.count(),
+                func.sum(reads.c.without_case),
+                func.max(reads.c.at),
+            )
+            .where(_person_reads_of(reads))
+            .group_by(reads.c.person_id)
+        )
     ]
     rows.sort(key=lambda row: (-int(row[1] or 0), str(row[0])))
     report = Report(
@@ -173,18 +225,20 @@ def reads_by_person(session: Session, *, actor: Actor, period: Period) -> Report
 def reads_by_purpose(session: Session, *, actor: Actor, period: Period) -> Report:
     """Per stated purpose: how many reads, by how many users, of how many persons."""
     allowed = report_permit(actor)
-    by_purpose: dict[str, list[Read]] = defaultdict(list)
-    for read in person_reads(session, period):
-        by_purpose[read.purpose or "(none)"].append(read)
+    reads = _reads(period)
     rows: list[tuple[Cell, ...]] = [
-        (
-            purpose,
-            len(reads),
-            len({r.user for r in reads}),
-            len({r.person_id for r in reads}),
-            sum(1 for r in reads if r.case_id is None),
+        (str(purpose), count, users, persons, without_case)
+        for purpose, count, users, persons, without_case in session.execute(
+            select(
+                reads.c.purpose,
+                func.count(),
+                func.count(reads.c.user.distinct()),
+                func.count(reads.c.person_id.distinct()),
+                func.sum(reads.c.without_case),
+            )
+            .where(_person_reads_of(reads))
+            .group_by(reads.c.purpose)
         )
-        for purpose, reads in by_purpose.items()
     ]
     rows.sort(key=lambda row: (-int(row[1] or 0), str(row[0])))
     report = Report(
