@@ -26,7 +26,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -102,6 +102,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
     app.middleware("http")(_security_headers)
     app.middleware("http")(_server_timing)  # added last: outermost, so it times the rest
@@ -193,6 +195,21 @@ async def _unstorable_value(request: Request, exc: Exception) -> Response:
     return await _caseline_error(request, refused)
 
 
+# Seconds a client is told to wait when the database is busy or unreachable.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database locked past its wait, unreachable or restarting: 503 with Retry-After,
+    the request's work undone (its transaction rolled back), never a 500. The pool checks a
+    connection before lending it, so the service recovers by itself once the database is back."""
+    headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
+    message = "The database is busy or unreachable; nothing was changed. Try again shortly."
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
+    return _error_page(request, 503, message, None, headers)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     """A fault of the site's own (500): no traceback leaves the server (Starlette raises the
     error on to the server's log). It answers outside the middleware, so the security headers
@@ -217,6 +234,7 @@ _TITLES = {
     422: "Cannot use this input",
     429: "Too many tries",
     500: "Something went wrong",
+    503: "Busy for a moment",
 }
 _HTTP_MESSAGES = {
     404: "There is no page at this address.",

@@ -103,6 +103,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The role may not do this, the purpose is not allowed, or CSRF.",
     },
     404: {"model": ErrorDetail, "description": "No such person, case, token or request."},
+    503: {
+        "model": ErrorDetail,
+        "description": "The database is busy or unreachable; nothing changed. See Retry-After.",
+    },
 }
 
 
