@@ -14,8 +14,9 @@ Then serves the app with uvicorn on 127.0.0.1 and, for each page, signed in as a
 may see it, makes ``--warm-up`` requests and then ``--requests`` timed ones. The server time
 is the ``Server-Timing: app;dur=`` header the app sets; the round trip is timed by the client.
 Prints p50 and p99 of both per page, and, for the largest page, the median first contentful
-paint and load end over ``--renders`` loads in headless Chromium (CASELINE_BROWSER). The
-last line is JSON.
+paint and load end over ``--renders`` loads in headless Chromium (CASELINE_BROWSER);
+``--pages WORD ...`` times only the pages whose name has one of the words, ``--render NAME``
+renders that page instead of the largest. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -420,7 +421,7 @@ def main() -> None:
     if not server_url:
         sys.exit(
             "page_speed: DATABASE_URL is not set; the figure is for PostgreSQL "
-            "(DATABASE_URL=$(scripts/postgres-up) .venv/bin/python benchmarks/page_speed.py)"
+            "(DATABASE_URL=$(scripts/postgres-up) .venv/bin/python benchmarks/page_speed.py --workspace W)"
         )
     work = args.workspace.resolve()
     if not args.database.replace("_", "").isalnum():
