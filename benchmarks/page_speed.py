@@ -421,7 +421,8 @@ def main() -> None:
     if not server_url:
         sys.exit(
             "page_speed: DATABASE_URL is not set; the figure is for PostgreSQL "
-            "(DATABASE_URL=$(scripts/postgres-up) .venv/bin/python benchmarks/page_speed.py --workspace W)"
+            "(DATABASE_URL=$(scripts/postgres-up) .venv/bin/python benchmarks/page_speed.py "
+            "--workspace W)"
         )
     work = args.workspace.resolve()
     if not args.database.replace("_", "").isalnum():
