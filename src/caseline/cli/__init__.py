@@ -6,6 +6,7 @@ print the result; they hold no queries and no domain logic.
 
 from caseline.cli import (
     audit,
+    backup,
     cases,
     demo,
     departures,
@@ -29,6 +30,7 @@ from caseline.cli.app import app
 __all__ = [
     "app",
     "audit",
+    "backup",
     "cases",
     "demo",
     "departures",

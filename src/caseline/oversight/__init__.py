@@ -43,6 +43,7 @@ from caseline.oversight.audit import (
     verify_chain,
 )
 from caseline.oversight.audit_checkpoint import Checkpoint, append_checkpoint, read_checkpoints
+from caseline.oversight.backup_events import WorkspaceBackedUp, WorkspaceRestored
 from caseline.oversight.countersign import (
     CountersignPending,
     PurposeCountersigned,
@@ -208,6 +209,8 @@ __all__ = [
     "UserEnabled",
     "UserSummary",
     "UsersListed",
+    "WorkspaceBackedUp",
+    "WorkspaceRestored",
     "actor_for_token",
     "actor_with_password",
     "add_first_admin",

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     APPLY_RETENTION = "apply_retention"  # purge records past their source's period
     READ_RETENTION = "read_retention"  # what a purge would remove; the flags it left
     READ_RUNS = "read_runs"  # ingest and resolution runs: counts, timings, figures; no rows
+    BACK_UP_WORKSPACE = "back_up_workspace"  # write a backup archive; restore from one
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -93,9 +94,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Admins run the system and its users; they see no persons and approve no cases. They
-    # apply the retention periods the settings give (ids and counts, never a profile).
+    # apply the retention periods the settings give (ids and counts, never a profile), and
+    # back up and restore the workspace (an archive holds everything: theirs alone).
     Role.ADMIN: frozenset(
         {
+            Permission.BACK_UP_WORKSPACE,
             Permission.MANAGE_USERS,
             Permission.VERIFY_AUDIT,
             Permission.READ_REPORTS,
