@@ -3,8 +3,14 @@ while it lasts, never a 500, and the service recovers by itself, without a resta
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
@@ -85,3 +91,56 @@ def test_the_service_recovers_by_itself_when_its_connections_are_cut(
             assert not pids & _pool_backend_pids(database)
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("resolved", ["postgresql"], indirect=True)
+def test_a_statement_over_the_timeout_is_a_503_and_frees_the_connection(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    settings, shared = mutable_resolved
+    database = Database(settings.resolved_database_url, statement_timeout_seconds=0.3)
+    try:
+        with TestClient(create_app(settings, database)) as client:
+            web_sign_in(client, "ann", PASSWORD)
+            with shared.engine.connect() as holder:  # a query that would wait for ever
+                holder.execute(text("LOCK TABLE user_sessions IN ACCESS EXCLUSIVE MODE"))
+                started = time.monotonic()
+                page = client.get("/", params={"q": "garcia"})
+                waited = time.monotonic() - started
+                holder.rollback()
+            assert page.status_code == 503 and waited < 5, (page.status_code, waited)
+            assert client.get("/", params={"q": "garcia"}).status_code == 200
+    finally:
+        database.dispose()
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_runs_the_workers_it_is_asked_for(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "CASELINE_HOME": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "caseline.cli", "serve", "--port", str(port),
+               "--workers", "2"]  # fmt: skip
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        answered = None
+        while time.monotonic() < deadline and answered is None:
+            assert server.poll() is None, server.communicate()[1].decode()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as reply:
+                    answered = reply.status
+            except OSError:
+                time.sleep(0.5)
+        assert answered == 200
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) >= 2, children  # uvicorn's workers (and its process watcher)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

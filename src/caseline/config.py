@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(
         default=30, gt=0, description="Minutes without a request after which a session ends."
     )
+    statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="PostgreSQL: the longest one statement of a web or API request may run; "
+        "a request over it is a 503, so a slow query cannot hold the service.",
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Send the session cookie over HTTPS only (set it when served behind HTTPS).",

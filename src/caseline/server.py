@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -34,7 +35,7 @@ from caseline import __version__
 from caseline.api import api_router
 from caseline.api.deps import ERROR_RESPONSES, SESSION_COOKIE, NotSignedIn
 from caseline.api.refusals import record_refusal
-from caseline.config import Settings
+from caseline.config import Settings, load_settings
 from caseline.db import Database
 from caseline.errors import (
     AccessDenied,
@@ -104,10 +105,22 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
     app.middleware("http")(_security_headers)
     app.middleware("http")(_server_timing)  # added last: outermost, so it times the rest
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as a worker process builds it (`caseline serve --workers N`): settings from
+    the environment the command set, statements bounded by the service's timeout."""
+    settings = load_settings()
+    database = Database(
+        settings.resolved_database_url,
+        statement_timeout_seconds=settings.statement_timeout_seconds,
+    )
+    return create_app(settings, database)
 
 
 async def _server_timing(

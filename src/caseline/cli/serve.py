@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated
 
@@ -14,23 +15,39 @@ from caseline.cli.app import app, console, workspace
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (PostgreSQL: one per core serves the most; SQLite takes "
+            "one writer at a time whatever the count).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web UI and the API (OpenAPI document at /openapi.json)."""
-    serve_quietly(host, port, announce=_announce)
+    serve_quietly(host, port, announce=_announce, workers=workers)
 
 
 def _announce(url: str) -> None:
     console.print(f"Caseline at {url}  (API: /api, spec: /openapi.json)")
 
 
-def serve_quietly(host: str, port: int, announce: Callable[[str], None]) -> None:
+def serve_quietly(host: str, port: int, announce: Callable[[str], None], workers: int = 1) -> None:
     """Serve until stopped, after ``announce`` says where; the server itself logs only
-    warnings, so what ``announce`` printed stays last on the screen."""
+    warnings, so what ``announce`` printed stays last on the screen. Each worker builds the
+    app from the environment (`app_from_environment`), which names this workspace."""
     import uvicorn
 
-    from caseline.server import create_app
-
-    with workspace() as ws:
-        app_ = create_app(ws.settings, ws.database)
-        announce(f"http://{host}:{port}/")
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    with workspace() as ws:  # migrated, and its folder private, before any worker starts
+        os.environ["CASELINE_HOME"] = str(ws.settings.home)
+        if ws.settings.database_url:
+            os.environ["DATABASE_URL"] = ws.settings.database_url
+    announce(f"http://{host}:{port}/")
+    uvicorn.run(
+        "caseline.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

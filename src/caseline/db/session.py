@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,9 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 class Database:
     """The service database behind one URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, statement_timeout_seconds: float | None = None) -> None:
+        """``statement_timeout_seconds`` (PostgreSQL) bounds every statement: the service
+        sets it, so a slow query cannot hold a connection; commands that load and resolve
+        run long statements and do not."""
         self.url = url
         self.engine: Engine = _create_engine(url)
+        if statement_timeout_seconds is not None and self.dialect == "postgresql":
+            milliseconds = max(1, round(statement_timeout_seconds * 1000))
+            event.listen(self.engine, "connect", partial(_bound_statements, milliseconds))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -37,8 +44,28 @@ def _create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    # A server that is down is reported within seconds, not after the system's TCP timeout.
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    # A server that is down is reported within seconds, not after the system's TCP timeout;
+    # a request waits at most POOL_WAIT_SECONDS for a connection (then 503), and each process
+    # keeps up to POOL_SIZE + POOL_OVERFLOW of them.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_WAIT_SECONDS,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+POOL_SIZE = 10  # the threads a worker serves requests on (Starlette's pool) seldom exceed it
+POOL_OVERFLOW = 10
+POOL_WAIT_SECONDS = 10
+
+
+def _bound_statements(milliseconds: int, dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {int(milliseconds)}")
+    dbapi_connection.commit()
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
