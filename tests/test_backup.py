@@ -66,7 +66,7 @@ def workspace(
         create_user(session, "adm", Role.ADMIN, PASSWORD, actor=ADMIN)
     monkeypatch.setenv("CASELINE_HOME", str(settings.home))
     monkeypatch.setenv("DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CASELINE_AUDIT_CHECKPOINT_FILE", str(tmp_path / "no-checkpoints.txt"))
+    monkeypatch.setenv("CASELINE_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.txt"))
     monkeypatch.delenv("CASELINE_TOKEN", raising=False)
     admin, auditor = cli_login(runner, "adm", PASSWORD), cli_login(runner, "aud", PASSWORD)
     return Workspace(settings, database, admin, auditor, tmp_path / "backup.tar.gz")
@@ -176,6 +176,30 @@ def test_a_backup_restores_every_table_the_models_and_the_key_with_the_chain_int
     assert code == 0 and "audit chain intact" in output, output
 
 
+def test_a_checkpoint_taken_after_the_backup_shows_the_rollback(workspace: Workspace) -> None:
+    ws = workspace
+    assert ws.run(["backup", str(ws.archive)], ws.admin)[0] == 0
+    code, output = ws.run(["audit", "checkpoint"], ws.auditor)
+    assert code == 0, output
+    checkpointed = ws.newest_event().seq
+    ws.database.dispose()
+    code, output = ws.run(["restore", str(ws.archive), "--yes"], ws.admin)
+    assert code == 0 and "audit chain intact" in output, output
+    code, output = ws.run(["audit", "verify"], ws.auditor)
+    assert code == 1 and f"broken at event {checkpointed}" in output, output
+
+
+def test_without_pg_dump_the_backup_says_what_to_install(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    ws = workspace
+    if ws.database.dialect != "postgresql":
+        pytest.skip("SQLite is copied by SQLite itself")
+    code, output = ws.run(["backup", str(ws.archive)], {**ws.admin, "PATH": str(tmp_path)})
+    assert code == 2 and "pg_dump is not installed" in output, output
+    assert "postgresql-client" in output and not ws.archive.exists()
+
+
 def test_a_changed_byte_is_refused_naming_the_member_and_nothing_changes(
     workspace: Workspace,
 ) -> None:
@@ -244,6 +268,24 @@ def test_an_archive_of_another_database_kind_or_revision_is_refused(
     code, output = ws.run(["restore", str(_rewritten(ws.archive, manifest_says(revision="9999"))),
                            "--yes"], ws.admin)  # fmt: skip
     assert code == 2 and "'9999' is not one this Caseline" in output, output
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/tmp/escaped", "workspace/audit.key"])
+def test_a_member_a_backup_never_holds_is_refused_before_it_is_written(
+    workspace: Workspace, name: str
+) -> None:
+    ws = workspace
+    assert ws.run(["backup", str(ws.archive)], ws.admin)[0] == 0
+
+    def smuggle(members: dict[str, bytes]) -> None:
+        members[name] = b"not the workspace's"
+        manifest = json.loads(members["manifest.json"])
+        manifest["members"].append({"name": name, "size": 19, "sha256": "0" * 64})
+        members["manifest.json"] = json.dumps(manifest).encode()
+
+    code, output = ws.run(["restore", str(_rewritten(ws.archive, smuggle)), "--yes"], ws.admin)
+    assert code == 2 and f"{name}: not a member a Caseline backup holds" in output, output
+    assert not (ws.settings.home.parent / "escaped").exists()
 
 
 def test_only_an_admin_backs_up_or_restores_and_refusals_are_audited(

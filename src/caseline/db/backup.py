@@ -188,7 +188,7 @@ def check_archive(path: Path, into: Path) -> tuple[Manifest, str]:
             for info in archive:
                 current = info.name
                 where = f"{path}: {info.name}"
-                if not info.isfile() or info.name in seen or ".." in Path(info.name).parts:
+                if not info.isfile() or info.name in seen or not _holdable(info.name):
                     raise InputError("not a member a Caseline backup holds", where=where)
                 stream = archive.extractfile(info)
                 assert stream is not None  # a regular file
@@ -256,6 +256,18 @@ def restore_workspace(
     with database.transaction() as session:
         chain = verify_chain(session, key_path=settings.audit_key_path)
     return WorkspaceRestoredFrom(source, sha256, manifest, chain)
+
+
+def _holdable(name: str) -> bool:
+    """A name a backup may hold: the manifest, a database, the identifier key or a model,
+    inside the archive's folders (never absolute, never climbing out)."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts or name != "/".join(parts):
+        return False
+    workspace = name == f"{WORKSPACE_PREFIX}identifier.key" or (
+        name.startswith(f"{WORKSPACE_PREFIX}models/") and len(parts) > 2
+    )
+    return name == MANIFEST or name in DATABASE_MEMBERS.values() or workspace
 
 
 def _permit(database: Database, actor: Actor, event: type[E], command: str) -> Permit[E]:
@@ -398,6 +410,8 @@ def _check_fits(manifest: Manifest, database: Database, where: str) -> None:
         raise InputError(f"the archive holds a {manifest.dialect} database; this workspace's is "
                          f"{database.dialect}: restore it into a {manifest.dialect} workspace",
                          where=where)  # fmt: skip
+    if DATABASE_MEMBERS[manifest.dialect] not in {m.name for m in manifest.members}:
+        raise InputError("the manifest lists no database", where=where)
     if manifest.dialect == "postgresql":
         schema = _search_path_schema(database.url)
         if manifest.schema != schema:
