@@ -15,6 +15,7 @@ The file is text, readable by its owner only::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
@@ -60,6 +61,18 @@ def audit_key_path(session: Session) -> Path:
     """The key file of the database ``session`` is bound to (``CASELINE_AUDIT_KEY_FILE``,
     else beside a SQLite database file, else in ``CASELINE_HOME``)."""
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    settings = (os.environ.get(name) for name in _KEY_PATH_SETTINGS)
+    return _key_path(url, str(Path.cwd()), *settings)
+
+
+# What the key's path depends on besides the URL (the folder a relative home is read in,
+# and two settings): reading every setting again on each audited request took longer than
+# the rest of recording the event.
+_KEY_PATH_SETTINGS = ("CASELINE_AUDIT_KEY_FILE", "CASELINE_HOME")
+
+
+@functools.lru_cache(maxsize=64)
+def _key_path(url: str, _folder: str, *_settings: str | None) -> Path:
     return load_settings(database_url=url).audit_key_path
 
 
