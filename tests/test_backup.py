@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from typer.testing import CliRunner
 
 from caseline.cli import app
@@ -124,6 +124,8 @@ def _change_the_workspace(ws: Workspace, world: WorldSummary, tmp_path: Path) ->
         for n in range(3):
             record_event(session, AuditEntry("ann", "analyst", "read_person", "person", f"P{n}",
                                              "case:1", "1", {"n": n}))  # fmt: skip
+    with ws.database.engine.begin() as connection:  # as a newer migration would add one
+        connection.execute(text("CREATE TABLE leftover (id INTEGER PRIMARY KEY)"))
     (ws.settings.home / "identifier.key").write_bytes(b"another key, not the backed-up one.")
     for model in _files(ws.settings.models_dir):
         (ws.settings.models_dir / model).unlink()
@@ -163,6 +165,7 @@ def test_a_backup_restores_every_table_the_models_and_the_key_with_the_chain_int
     assert code == 0, output
     assert "audit chain intact" in output
     restored = ws.counts()
+    assert "leftover" not in inspect(ws.database.engine).get_table_names()
     # The archive holds the trail up to the event before its own backup event; the restore
     # appends one: as many audit events as just after the backup.
     assert restored == at_backup

@@ -10,7 +10,7 @@ Backing up is audited after the archive is complete (its sha256 is known only th
 archive holds the trail up to the event before its own ``back_up_workspace``; the manifest
 names that head. Restoring checks every member against the manifest before it touches
 anything, replaces the data all at once (SQLite: a file renamed over the database;
-PostgreSQL: ``pg_restore --single-transaction``), migrates to this code's head, and appends
+PostgreSQL: the dump run in one transaction), migrates to this code's head, and appends
 ``restore_workspace`` to the restored chain.
 """
 
@@ -244,7 +244,7 @@ def restore_workspace(
         if manifest.dialect == "sqlite":
             _restore_sqlite(database, staged, manifest, str(source))
         else:
-            _restore_postgresql(database, staged)
+            _restore_postgresql(database, staged, manifest.schema)
         upgrade_to_head(database.url)
         _restore_files(settings, staging / WORKSPACE_PREFIX, report)
     with database.transaction() as session:
@@ -348,13 +348,15 @@ def _client_tool(name: str) -> str:
     return path
 
 
-def _run(args: list[str], url: str, tool: str) -> None:
-    """Run a PostgreSQL client tool on the database ``url`` names (a libpq URI, its password
-    passed in the environment, never on the command line)."""
-    parsed = make_url(url)
-    uri = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
-    env = {**os.environ, **({"PGPASSWORD": str(parsed.password)} if parsed.password else {})}
-    command = [*args, f"--dbname={uri}"]  # our own arguments, no shell
+def _run(args: list[str], url: str | None, tool: str) -> None:
+    """Run a PostgreSQL client tool, on the database ``url`` names if given (a libpq URI, its
+    password passed in the environment, never on the command line)."""
+    env, command = dict(os.environ), list(args)  # our own arguments, no shell
+    if url is not None:
+        parsed = make_url(url)
+        uri = parsed.set(drivername="postgresql", password=None)
+        command.append(f"--dbname={uri.render_as_string(hide_password=False)}")
+        env.update({"PGPASSWORD": str(parsed.password)} if parsed.password else {})
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise StateError(f"{tool} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}")
@@ -450,12 +452,25 @@ def _restore_sqlite(database: Database, staged: Path, manifest: Manifest, where:
         stale.unlink(missing_ok=True)
 
 
-def _restore_postgresql(database: Database, staged: Path) -> None:
+def _restore_postgresql(database: Database, staged: Path, schema: str | None) -> None:
+    """All or nothing. A schema's dump is turned into SQL and run as one transaction after
+    dropping the schema whole (``pg_restore --clean`` would keep, and then fail on, a table
+    a newer migration added); a whole database's is restored by ``pg_restore --clean``."""
     database.dispose()
     restore = _client_tool("pg_restore")
-    args = [restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-            "--exit-on-error", str(staged)]  # fmt: skip
-    _run(args, database.url, "pg_restore (nothing was changed: it runs as one transaction)")
+    unchanged = "nothing was changed: it runs as one transaction"
+    if schema is None:
+        args = [restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                "--exit-on-error", str(staged)]  # fmt: skip
+        _run(args, database.url, f"pg_restore ({unchanged})")
+        return
+    script = staged.with_name("restore.sql")
+    _run([restore, "--no-owner", f"--file={script}", str(staged)], None, "pg_restore")
+    quoted = '"' + schema.replace('"', '""') + '"'
+    args = [_client_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction",
+            "--set=ON_ERROR_STOP=1", f"--command=DROP SCHEMA IF EXISTS {quoted} CASCADE",
+            f"--file={script}"]  # fmt: skip
+    _run(args, database.url, f"psql, restoring the dump ({unchanged})")
 
 
 def _restore_files(settings: Settings, staged: Path, report: Report) -> None:
