@@ -23,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.text import Text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from caseline.config import Settings, load_settings
@@ -95,6 +96,26 @@ def workspace() -> Iterator[Workspace]:
             database.dispose()
     except CaselineError as exc:
         fail(str(exc))
+    except (OperationalError, InterfaceError) as exc:  # the database itself failed
+        fail(database_failure(exc))
+
+
+# Words SQLite and PostgreSQL use when the disk under the database cannot take a write.
+_DISK_FULL = ("disk is full", "disk i/o error", "no space left", "could not extend file")
+
+
+def database_failure(exc: OperationalError | InterfaceError) -> str:
+    """What a failure of the database means for the user (its transaction is rolled back)."""
+    said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+    if any(words in said.lower() for words in _DISK_FULL):
+        return (
+            f"the disk holding the database is full or failed a write ({said}); nothing of "
+            "this command was kept: free some space and run it again"
+        )
+    return (
+        f"the database is busy or unreachable ({said}); nothing of this command was kept: "
+        "run it again once the database answers"
+    )
 
 
 @contextmanager
