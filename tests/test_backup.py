@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from typer.testing import CliRunner
 
 from caseline.cli import app
 from caseline.config import Settings
 from caseline.db import Database
+from caseline.db.migrate import alembic_config
 from caseline.db.models import AuditEvent, Base
 from caseline.ingest import ingest_file
 from caseline.oversight import Role, create_user
@@ -289,6 +292,40 @@ def test_a_member_a_backup_never_holds_is_refused_before_it_is_written(
     code, output = ws.run(["restore", str(_rewritten(ws.archive, smuggle)), "--yes"], ws.admin)
     assert code == 2 and f"{name}: not a member a Caseline backup holds" in output, output
     assert not (ws.settings.home.parent / "escaped").exists()
+
+
+def test_an_archive_of_an_older_revision_is_migrated_to_head(workspace: Workspace) -> None:
+    ws = workspace
+    if ws.database.dialect != "sqlite":
+        pytest.skip("the older copy is made with SQLite's own module")
+    assert ws.run(["backup", str(ws.archive)], ws.admin)[0] == 0
+    head = json.loads(_members(ws.archive)["manifest.json"])["revision"]
+    older = _older_revision(head)
+
+    def take_it_back(members: dict[str, bytes]) -> None:
+        name = _database_member(members)
+        copy = ws.archive.with_name("older.sqlite")
+        copy.write_bytes(members[name])
+        command.downgrade(alembic_config(f"sqlite:///{copy}"), older)
+        members[name] = copy.read_bytes()
+        _with_manifest_fixed(members, name)
+        manifest = json.loads(members["manifest.json"])
+        members["manifest.json"] = json.dumps({**manifest, "revision": older}).encode()
+
+    ws.database.dispose()
+    code, output = ws.run(["restore", str(_rewritten(ws.archive, take_it_back)), "--yes"],
+                          ws.admin)  # fmt: skip
+    assert code == 0 and "audit chain intact" in output, output
+    with ws.database.engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+    assert ws.newest_event().details["revision"] == older
+
+
+def _older_revision(head: str) -> str:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    down = script.get_revision(head).down_revision
+    assert isinstance(down, str)
+    return down
 
 
 def test_only_an_admin_backs_up_or_restores_and_refusals_are_audited(

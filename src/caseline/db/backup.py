@@ -137,6 +137,8 @@ def back_up_workspace(
     """Write the workspace's archive to ``target`` (0600; written under a temporary name and
     renamed at the end, so a failure leaves nothing half-written) and audit it."""
     leave = _permit(database, actor, WorkspaceBackedUp, "caseline backup")
+    if target.is_dir():
+        raise InputError("a folder: name the archive's file", where=str(target))
     if target.exists() and not force:
         raise InputError("the file exists; give another name or --force", where=str(target))
     if not target.parent.is_dir():
@@ -160,7 +162,10 @@ def back_up_workspace(
             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), actor.username, *head, members,
         )  # fmt: skip
         try:
-            _write_archive(partial, manifest, files)
+            try:
+                _write_archive(partial, manifest, files)
+            except OSError as exc:  # a full disk, a folder we may not write in
+                raise StateError(f"could not write {target}: {exc}") from None
             sha256, size = _sha256_file(partial), partial.stat().st_size
             with database.transaction() as session:
                 leave.record(session, WorkspaceBackedUp(
