@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
@@ -374,21 +375,11 @@ def _write_archive(partial: Path, manifest: Manifest, files: list[tuple[str, Pat
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mode = len(body), PRIVATE_FILE
         info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
-        archive.addfile(info, _BytesReader(body))
+        archive.addfile(info, io.BytesIO(body))
         for name, path in files:
             archive.add(path, arcname=name, recursive=False)
         raw.flush()
         os.fsync(raw.fileno())
-
-
-class _BytesReader:
-    def __init__(self, body: bytes) -> None:
-        self._body, self._at = body, 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._body) if size < 0 else self._at + size
-        chunk, self._at = self._body[self._at : end], min(end, len(self._body))
-        return chunk
 
 
 def _sha256_file(path: Path) -> str:
