@@ -46,7 +46,6 @@ from caseline.db import Database
 from caseline.db.models import Case, IngestRun, Person, ReviewPair
 from caseline.oversight import actor_with_password, countersign_purpose
 from caseline.synth import DEFAULT_REFERENCE_DATE
-from caseline.web import web_router
 
 DATABASE_NAME = "caseline_page_speed"
 MARKER = "page-speed-built"
@@ -239,9 +238,8 @@ def pages(picks: dict[str, object]) -> list[Page]:
         Page("profile, largest person", f"/persons/{picks['largest']}?{read}", "analyst"),
         Page("profile, typical person", f"/persons/{picks['typical']}?{read}", "analyst"),
     ]
-    if any(getattr(route, "path", None) == GRAPH_ROUTE for route in web_router.routes):
-        graph = GRAPH_ROUTE.format(person_id=picks["largest"])
-        found.append(Page("link graph, largest person", f"{graph}?{read}", "analyst"))
+    graph = GRAPH_ROUTE.format(person_id=picks["largest"])
+    found.append(Page("link graph, largest person", f"{graph}?{read}", "analyst"))
     found += [
         Page("case board", "/cases", "analyst"),
         Page("case page", f"/cases/{picks['case']}", "analyst"),
