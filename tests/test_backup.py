@@ -195,12 +195,11 @@ def test_a_checkpoint_taken_after_the_backup_shows_the_rollback(workspace: Works
     assert code == 1 and f"broken at event {checkpointed}" in output, output
 
 
+@pytest.mark.parametrize("resolved", ["postgresql"], indirect=True)  # SQLite copies itself
 def test_without_pg_dump_the_backup_says_what_to_install(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     ws = workspace
-    if ws.database.dialect != "postgresql":
-        pytest.skip("SQLite is copied by SQLite itself")
     code, output = ws.run(["backup", str(ws.archive)], {**ws.admin, "PATH": str(tmp_path)})
     assert code == 2 and "pg_dump is not installed" in output, output
     assert "postgresql-client" in output and not ws.archive.exists()
@@ -294,10 +293,10 @@ def test_a_member_a_backup_never_holds_is_refused_before_it_is_written(
     assert not (ws.settings.home.parent / "escaped").exists()
 
 
+# The older copy is made with SQLite's own module.
+@pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)
 def test_an_archive_of_an_older_revision_is_migrated_to_head(workspace: Workspace) -> None:
     ws = workspace
-    if ws.database.dialect != "sqlite":
-        pytest.skip("the older copy is made with SQLite's own module")
     assert ws.run(["backup", str(ws.archive)], ws.admin)[0] == 0
     head = json.loads(_members(ws.archive)["manifest.json"])["revision"]
     older = _older_revision(head)
