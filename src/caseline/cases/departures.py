@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.cases.guards import Thresholds
+from caseline.cases.lead_cache import PAGE_SIZE, Page, computed_lists, page_of
 from caseline.cases.workflow import OUTCOMES, State
 from caseline.db.models import Case, CaseTransition, Person, PersonRecord, SourceRecord
 from caseline.errors import InputError
@@ -103,6 +104,41 @@ def list_departures(
     shown = [d for d in found if wanted is None or d.state == wanted]
     allowed.record(session, DeparturesListed(persons=tuple(sorted({d.person_id for d in shown}))))
     return shown
+
+
+def page_of_departures(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: dt.date,
+    thresholds: Thresholds,
+    state: str | None = None,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Page[Departure]:
+    """One page of the voluntary departures on ``as_of``, deadline first, with how many
+    there are (audited with the persons on the page). ``state`` keeps one state only."""
+    wanted = _wanted_state(state)
+    allowed = permit(actor, DeparturesListed)
+    every = computed_departures(session, as_of, thresholds)
+    page = page_of([d for d in every if wanted is None or d.state == wanted], offset, limit)
+    persons = tuple(sorted({d.person_id for d in page.items}))
+    allowed.record(session, DeparturesListed(persons=persons))
+    return page
+
+
+def computed_departures(
+    session: Session, as_of: dt.date, thresholds: Thresholds
+) -> tuple[Departure, ...]:
+    """:func:`find_departures`, computed once per state of the data it reads (see
+    :mod:`caseline.cases.lead_cache`)."""
+    return computed_lists.get(
+        session,
+        "departures",
+        as_of,
+        thresholds,
+        lambda: find_departures(session, as_of, thresholds),
+    )
 
 
 def find_departures(session: Session, as_of: dt.date, thresholds: Thresholds) -> list[Departure]:

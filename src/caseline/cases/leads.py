@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseline.cases.lead_cache import PAGE_SIZE, Page, computed_lists, page_of
 from caseline.cases.workflow import OUTCOMES
 from caseline.db.models import Case, Person
 from caseline.errors import InputError, NotFoundError
@@ -95,6 +96,33 @@ def list_leads(
         ),
     )
     return shown
+
+
+def page_of_leads(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: dt.date,
+    rules: Sequence[LeadRule] | None = None,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Page[Lead]:
+    """One page of the leads on ``as_of``, oldest condition first, with how many there are
+    (audited with the persons on the page). The whole list is computed once per state of the
+    data it reads (see :mod:`caseline.cases.lead_cache`)."""
+    allowed = permit(actor, LeadsListed)
+    wanted = set(rules) if rules else None
+    every = computed_lists.get(session, "leads", as_of, None, lambda: find_leads(session, as_of))
+    found = [lead for lead in every if wanted is None or lead.rule in wanted]
+    page = page_of(found, offset, limit)
+    allowed.record(
+        session,
+        LeadsListed(
+            rules=tuple(sorted({lead.rule.value for lead in page.items})),
+            persons=tuple(sorted({lead.person_id for lead in page.items})),
+        ),
+    )
+    return page
 
 
 def find_leads(

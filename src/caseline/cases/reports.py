@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseline.cases.departures import DepartureState, find_departures
+from caseline.cases.departures import DepartureState, computed_departures
 from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
@@ -199,7 +199,7 @@ def overdue_departures(
     allowed = report_permit(actor)
     overdue = [
         d
-        for d in find_departures(session, period.end, thresholds)
+        for d in computed_departures(session, period.end, thresholds)
         if d.state == DepartureState.OVERDUE.value
     ]
     rows = tuple(

@@ -28,13 +28,14 @@ from caseline.cases import (
     assignee_of,
     claim_case,
     list_board,
-    list_leads,
     may_claim,
     open_case,
     read_case,
     read_person_on_case,
     take_step,
 )
+from caseline.cases.lead_cache import PAGE_SIZE
+from caseline.cases.leads import page_of_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import ConflictError, GuardStopped, InputError, NotFoundError
@@ -44,7 +45,7 @@ from caseline.web.templating import AsOfDep, day, href, parse_day, templates
 
 router = APIRouter(include_in_schema=False)
 LEAD_RULES = [rule for rule in LeadRule if rule is not LeadRule.ANALYST]  # what the rules find
-SHOWN = 500  # leads and cases a page lists at most
+SHOWN = 500  # cases the board lists at most
 Reason = Annotated[str, Form(max_length=1000)]
 OUTCOME_VALUES = frozenset(s.value for s in OUTCOMES)
 
@@ -56,8 +57,9 @@ def leads_page(
     actor: Annotated[Actor, Authorized(Permission.LIST_LEADS)],
     as_of: AsOfDep,
     rule: Annotated[str, Query(max_length=64)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    return _render_leads(request, database, actor, as_of, rule)
+    return _render_leads(request, database, actor, as_of, rule, offset=offset)
 
 
 @router.post("/cases")
@@ -300,17 +302,19 @@ def _render_leads(
     as_of: dt.date | None,
     rule: str,
     *,
+    offset: int = 0,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
     chosen = _rule(rule)
     with database.transaction() as session:
-        leads = list_leads(
+        page = page_of_leads(
             session,
             actor=actor,
             as_of=day(as_of),
             rules=[chosen] if chosen else None,
-            limit=SHOWN,
+            offset=offset,
+            limit=PAGE_SIZE,
         )
     return templates.TemplateResponse(
         request,
@@ -318,12 +322,12 @@ def _render_leads(
         {
             "actor": actor,
             "section": "leads",
-            "leads": leads,
+            "leads": page.items,
+            "page": page,
             "rules": LEAD_RULES,
             "rule": chosen.value if chosen else "",
             "as_of": day(as_of),
             "as_of_given": as_of,
-            "shown": SHOWN,
             "error": error,
         },
         status_code=status,

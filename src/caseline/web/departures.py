@@ -1,6 +1,6 @@
 """The departures page: every voluntary departure on a day, verified against exit records
 (verified, probable, pending or overdue), each with why. Thin: parse, call
-:func:`caseline.cases.list_departures`, render."""
+:func:`caseline.cases.departures.page_of_departures`, render, a page at a time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
-from caseline.cases import DepartureState, Thresholds, list_departures
+from caseline.cases import DepartureState, Thresholds
+from caseline.cases.departures import page_of_departures
+from caseline.cases.lead_cache import PAGE_SIZE
 from caseline.oversight import Actor, Permission
 from caseline.web.templating import AsOfDep, day, templates
 
@@ -25,14 +27,17 @@ def departures_page(
     actor: Annotated[Actor, Authorized(Permission.LIST_DEPARTURES)],
     as_of: AsOfDep,
     state: Annotated[str, Query(max_length=16)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
     with database.transaction() as session:
-        departures = list_departures(
+        page = page_of_departures(
             session,
             actor=actor,
             as_of=day(as_of),
             thresholds=Thresholds.of(settings),
             state=state or None,
+            offset=offset,
+            limit=PAGE_SIZE,
         )
     return templates.TemplateResponse(
         request,
@@ -40,7 +45,8 @@ def departures_page(
         {
             "actor": actor,
             "section": "departures",
-            "departures": departures,
+            "departures": page.items,
+            "page": page,
             "states": list(DepartureState),
             "state": state,
             "as_of": day(as_of),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
@@ -27,12 +27,13 @@ from caseline.cases import (
     check_dossier,
     claim_case,
     list_cases,
-    list_leads,
     open_case,
     read_case,
     read_person_on_case,
     take_step,
 )
+from caseline.cases.lead_cache import MAX_PAGE_SIZE, PAGE_SIZE, Page
+from caseline.cases.leads import page_of_leads
 from caseline.oversight import Actor, Permission
 
 router = APIRouter(tags=["cases"])
@@ -177,16 +178,33 @@ def _case_out(case: CaseSummary, assigned_to: str | None = None) -> CaseOut:
 def leads(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.LIST_LEADS)],
+    response: Response,
     rule: Annotated[list[LeadRule] | None, Query(description="Only these rules")] = None,
     as_of: AsOf = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Leads to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Leads per page")] = PAGE_SIZE,
 ) -> list[LeadOut]:
-    """What the lead rules find on the day, oldest first; audited with the persons listed."""
+    """A page of what the lead rules find on the day, oldest first; audited with the persons
+    listed. ``X-Total-Count`` says how many leads there are in all, ``X-Next-Offset`` (when
+    more follow) where the next page starts."""
     with database.transaction() as session:
-        found = list_leads(
-            session, actor=actor, as_of=as_of or dt.date.today(), rules=rule, limit=limit
+        page = page_of_leads(
+            session,
+            actor=actor,
+            as_of=as_of or dt.date.today(),
+            rules=rule,
+            offset=offset,
+            limit=limit,
         )
-    return [LeadOut.model_validate(lead, from_attributes=True) for lead in found]
+    paging_headers(response, page)
+    return [LeadOut.model_validate(lead, from_attributes=True) for lead in page.items]
+
+
+def paging_headers(response: Response, page: Page[Any]) -> None:
+    """How many items the whole list holds, and where the next page starts (if any)."""
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_offset is not None:
+        response.headers["X-Next-Offset"] = str(page.next_offset)
 
 
 @router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
