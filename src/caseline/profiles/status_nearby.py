@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import jellyfish
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.profiles.record_identities import record_identities
@@ -33,6 +34,7 @@ from caseline.profiles.status_evidence import (
 
 NAME_SIMILARITY = 0.8
 CHUNK = 5000  # values per IN (...) list
+_Value = TypeVar("_Value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,11 @@ def possible_status_matches(
     (unaudited: the caller audits). Persons with none are left out."""
     identities = _identities(session, person_ids)
     births = {born for found in identities.values() for i in found for born in _births(i)}
-    candidates = _status_records(session, sorted(births))  # record -> (person, identity)
+    initials = {i.family[:1] for found in identities.values() for i in found}
+    # record -> (person, identity): only records a key below can find
+    candidates = _status_records(session, sorted(births), sorted(initials))
     by_key: dict[dt.date | str, list[str]] = {}
-    for record_id, (_, identity) in candidates.items():
+    for record_id, (_, identity) in sorted(candidates.items()):  # in one order on any plan
         # Undated: found by the initial of either name, since the names may come in either order.
         filed_under: set[dt.date | str] = (
             {identity.family[:1], identity.given[:1]} if identity.born is None else {identity.born}
@@ -160,11 +164,12 @@ def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_I
 
 
 def _status_records(
-    session: Session, births: Sequence[dt.date]
+    session: Session, births: Sequence[dt.date], initials: Sequence[str]
 ) -> dict[str, tuple[str, _Identity]]:
-    """Status-bearing records that give one of these dates of birth, or none: record ->
-    (person, the identity the record gives)."""
-    statement = (
+    """Status-bearing records that give one of these dates of birth, or none and a family or
+    given name starting with one of these initials: record -> (person, the identity the
+    record gives)."""
+    dated = (
         select(
             SourceRecord.record_id,
             PersonRecord.person_id,
@@ -175,13 +180,56 @@ def _status_records(
         .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
         .where(status_record_filter())
     )
-    chosen = [statement.where(SourceRecord.date_of_birth.is_(None))] + [
-        statement.where(SourceRecord.date_of_birth.in_(births[start : start + CHUNK]))
-        for start in range(0, len(births), CHUNK)
-    ]
     found: dict[str, tuple[str, _Identity]] = {}
-    for query in chosen:
-        for record_id, person_id, given, family, born in session.execute(query):
+    for dates in _chunks(births):
+        for record_id, person_id, given, family, born in session.execute(
+            dated.where(SourceRecord.date_of_birth.in_(dates))
+        ):
             if given and family:
                 found[record_id] = (person_id, _Identity(given, family, born))
+    undated = _undated_status_records(session, initials)
+    for records in _chunks(sorted(undated)):
+        for record_id, person_id in session.execute(
+            select(PersonRecord.record_id, PersonRecord.person_id).where(
+                PersonRecord.record_id.in_(records)
+            )
+        ):
+            found[record_id] = (person_id, undated[record_id])
     return found
+
+
+def _undated_status_records(session: Session, initials: Sequence[str]) -> dict[str, _Identity]:
+    """Status-bearing records that give no date of birth, and a family or given name starting
+    with one of these initials: record -> the identity it gives. Read through the indexes of
+    migration 0018, without the persons: joined to the million links, a planner that expects
+    a hundred times the few hundred there are would scan all the links (the persons are
+    read after, by record)."""
+    found: dict[str, _Identity] = {}
+    for chunk in _chunks(initials):
+        for record_id, given, family in session.execute(undated_status_statement(chunk)):
+            if given and family:
+                found[record_id] = _Identity(given, family, None)
+    return found
+
+
+def undated_status_statement(initials: Sequence[str]) -> Select[str, str | None, str | None]:
+    """The status-bearing records that give no date of birth and a family or given name
+    starting with one of these initials: (record, given name, family name)."""
+    return select(SourceRecord.record_id, SourceRecord.given_name, SourceRecord.family_name).where(
+        status_record_filter(),
+        SourceRecord.date_of_birth.is_(None),
+        or_(
+            _initial(SourceRecord.family_name).in_(initials),
+            _initial(SourceRecord.given_name).in_(initials),
+        ),
+    )
+
+
+def _initial(name: InstrumentedAttribute[str | None]) -> ColumnElement[str]:
+    """The first character of a name, written as the indexes of migration 0018 index it
+    (the constants inline: a planner matches an index's expression only to constants)."""
+    return func.substr(name, literal_column("1"), literal_column("1"))
+
+
+def _chunks(values: Sequence[_Value]) -> list[Sequence[_Value]]:
+    return [values[start : start + CHUNK] for start in range(0, len(values), CHUNK)]
