@@ -21,16 +21,23 @@ from caseline.profiles.status_nearby import (
     possible_status_matches,
     undated_status_statement,
 )
+from caseline.profiles.status_nearby import (
+    _Identity as Identity,
+)
 from tests.case_pages import AS_OF
 
 PLANTED = 12  # stopping status records rewritten to name another person, without a date
 
 
-def _every_status_record(
-    session: Session, births: Sequence[dt.date], _initials: Sequence[str]
-) -> dict[str, tuple[str, status_nearby._Identity]]:
-    """The query before migration 0018, kept as the reference: every undated status-bearing
-    record, whatever its names, and those giving one of these dates of birth."""
+def _as_before_0018(
+    session: Session, person_ids: Sequence[str], as_of: dt.date
+) -> dict[str, list[NearbyStatus]]:
+    """possible_status_matches as it was before migration 0018, kept as the reference: it
+    read every undated status-bearing record, whatever its names, with its person."""
+    identities = status_nearby._identities(session, person_ids)
+    births = sorted(
+        {b for found in identities.values() for i in found for b in status_nearby._births(i)}
+    )
     statement = (
         select(
             SourceRecord.record_id,
@@ -46,11 +53,52 @@ def _every_status_record(
         statement.where(SourceRecord.date_of_birth.in_(births[start : start + 5000]))
         for start in range(0, len(births), 5000)
     ]
-    found: dict[str, tuple[str, status_nearby._Identity]] = {}
+    candidates: dict[str, tuple[str, Identity]] = {}
     for query in chosen:
         for record_id, person_id, given, family, born in session.execute(query):
             if given and family:
-                found[record_id] = (person_id, status_nearby._Identity(given, family, born))
+                candidates[record_id] = (person_id, Identity(given, family, born))
+    by_key: dict[dt.date | str, list[str]] = {}
+    for record_id, (_, identity) in candidates.items():
+        filed_under: set[dt.date | str] = (
+            {identity.family[:1], identity.given[:1]} if identity.born is None else {identity.born}
+        )
+        for key in filed_under:
+            by_key.setdefault(key, []).append(record_id)
+    pairs: list[tuple[str, str]] = []
+    for person_id, own in identities.items():
+        seen: set[str] = set()
+        for identity in own:
+            keys: list[dt.date | str] = [*status_nearby._births(identity), identity.family[:1]]
+            for key in keys:
+                for record_id in by_key.get(key, ()):
+                    other, theirs = candidates[record_id]
+                    if (
+                        other != person_id
+                        and record_id not in seen
+                        and status_nearby._close(identity, theirs)
+                    ):
+                        seen.add(record_id)
+                        pairs.append((person_id, record_id))
+    holders = sorted({candidates[record_id][0] for _, record_id in pairs})
+    statuses = status_by_person(load_status_records(session, holders), as_of)
+    stopping = {e.record_id: e for status in statuses.values() for e in status.stopping}
+    their_births = {
+        p: {i.born for i in found}
+        for p, found in status_nearby._identities(session, holders).items()
+    }
+    found: dict[str, list[NearbyStatus]] = {}
+    for person_id, record_id in pairs:
+        evidence = stopping.get(record_id)
+        other, theirs = candidates[record_id]
+        if evidence is None:
+            continue
+        mine = {b for i in identities[person_id] for b in status_nearby._births(i)}
+        if theirs.born is None and not status_nearby._may_be_born(their_births.get(other), mine):
+            continue
+        found.setdefault(person_id, []).append(
+            NearbyStatus(other, evidence, f"{theirs.given} {theirs.family}", theirs.born)
+        )
     return found
 
 
@@ -78,7 +126,7 @@ def _plant_undated_namesakes(session: Session) -> list[tuple[str, str]]:
         .order_by(PersonRecord.record_id)
     ).all()
     holders = {holder for holder, _ in stopping}
-    targets = list({p: (p, g, f, b) for p, g, f, b in named if p not in holders}.values())
+    targets = list({p: (p, str(g), str(f), b) for p, g, f, b in named if p not in holders}.values())
     assert len(stopping) >= PLANTED and len(targets) >= PLANTED, "too small a world to plant in"
     planted: list[tuple[str, str]] = []
     used: set[str] = set()
@@ -105,28 +153,30 @@ def _plant_undated_namesakes(session: Session) -> list[tuple[str, str]]:
     return planted
 
 
+def _ordered(matches: dict[str, list[NearbyStatus]]) -> dict[str, list[NearbyStatus]]:
+    return {p: sorted(found, key=lambda n: n.evidence.record_id) for p, found in matches.items()}
+
+
 def _found(matches: dict[str, list[NearbyStatus]]) -> set[tuple[str, str]]:
     return {(p, n.evidence.record_id) for p, found in matches.items() for n in found}
 
 
-def test_possible_matches_are_those_a_reading_of_every_undated_status_record_finds(
-    mutable_resolved: tuple[Settings, Database], monkeypatch: pytest.MonkeyPatch
+def test_possible_matches_are_those_found_before_migration_0018_for_every_person(
+    mutable_resolved: tuple[Settings, Database],
 ) -> None:
     _, database = mutable_resolved
     with database.transaction() as session:
         planted = _plant_undated_namesakes(session)
         persons = sorted(session.scalars(select(PersonRecord.person_id).distinct()))
-
-        def every_way() -> tuple[dict[str, list[NearbyStatus]], dict[str, list[NearbyStatus]]]:
-            one_by_one = {p: possible_status_matches(session, [p], AS_OF) for p in persons}
-            return one_by_one, possible_status_matches(session, persons, AS_OF)
-
-        by_initials = every_way()
-        monkeypatch.setattr(status_nearby, "_status_records", _every_status_record)
-        by_reading_all = every_way()
-    assert by_initials == by_reading_all
-    one_by_one, together = by_initials
-    assert {p: m[p] for p, m in one_by_one.items() if m} == together
+        now = [possible_status_matches(session, [p], AS_OF) for p in persons]
+        before = [_as_before_0018(session, [p], AS_OF) for p in persons]
+        together = possible_status_matches(session, persons, AS_OF)
+        together_before = _as_before_0018(session, persons, AS_OF)
+    # The same matches, each person's in the order of its records (the reference's order
+    # was the database's).
+    assert [_ordered(m) for m in now] == [_ordered(m) for m in before]
+    assert _ordered(together) == _ordered(together_before)
+    assert {p: found for m in now for p, found in _ordered(m).items()} == _ordered(together)
     # Not vacuous: the planted records are found, the undated among them by either name.
     found = _found(together)
     named_as_given = [pair for n, pair in enumerate(planted) if n % 3 == 0]

@@ -70,29 +70,31 @@ def possible_status_matches(
     identities = _identities(session, person_ids)
     births = {born for found in identities.values() for i in found for born in _births(i)}
     initials = {i.family[:1] for found in identities.values() for i in found}
-    # record -> (person, identity): only records a key below can find
+    # Only the records a key below can find: record -> the identity it gives.
     candidates = _status_records(session, sorted(births), sorted(initials))
     by_key: dict[dt.date | str, list[str]] = {}
-    for record_id, (_, identity) in sorted(candidates.items()):  # in one order on any plan
+    for record_id, identity in sorted(candidates.items()):  # in one order on any plan
         # Undated: found by the initial of either name, since the names may come in either order.
         filed_under: set[dt.date | str] = (
             {identity.family[:1], identity.given[:1]} if identity.born is None else {identity.born}
         )
         for key in filed_under:
             by_key.setdefault(key, []).append(record_id)
-    # Pairs by name and date first: the status of only the persons they name is read.
-    pairs: list[tuple[str, str]] = []  # (person, record)
+    # Pairs by name and date first: the persons of only the records they name are read, and
+    # the status of only those persons.
+    close: list[tuple[str, str]] = []  # (person, record)
     for person_id, own in identities.items():
         seen: set[str] = set()
         for identity in own:
             keys: list[dt.date | str] = [*_births(identity), identity.family[:1]]
             for key in keys:
                 for record_id in by_key.get(key, ()):
-                    other, theirs = candidates[record_id]
-                    if other != person_id and record_id not in seen and _close(identity, theirs):
+                    if record_id not in seen and _close(identity, candidates[record_id]):
                         seen.add(record_id)
-                        pairs.append((person_id, record_id))
-    holders = sorted({candidates[record_id][0] for _, record_id in pairs})
+                        close.append((person_id, record_id))
+    holder = _persons_of(session, sorted({record_id for _, record_id in close}))
+    pairs = [(p, record_id) for p, record_id in close if holder.get(record_id, p) != p]
+    holders = sorted({holder[record_id] for _, record_id in pairs})
     statuses = status_by_person(load_status_records(session, holders), as_of)
     stopping = {
         e.record_id: e for status in statuses.values() for e in status.stopping
@@ -103,7 +105,7 @@ def possible_status_matches(
     found: dict[str, list[NearbyStatus]] = {}
     for person_id, record_id in pairs:
         evidence = stopping.get(record_id)
-        other, theirs = candidates[record_id]
+        other, theirs = holder[record_id], candidates[record_id]
         if evidence is None:
             continue
         mine = {b for i in identities[person_id] for b in _births(i)}
@@ -165,50 +167,42 @@ def _identities(session: Session, person_ids: Sequence[str]) -> dict[str, set[_I
 
 def _status_records(
     session: Session, births: Sequence[dt.date], initials: Sequence[str]
-) -> dict[str, tuple[str, _Identity]]:
+) -> dict[str, _Identity]:
     """Status-bearing records that give one of these dates of birth, or none and a family or
-    given name starting with one of these initials: record -> (person, the identity the
-    record gives)."""
-    dated = (
-        select(
-            SourceRecord.record_id,
-            PersonRecord.person_id,
-            SourceRecord.given_name,
-            SourceRecord.family_name,
-            SourceRecord.date_of_birth,
-        )
-        .join(PersonRecord, PersonRecord.record_id == SourceRecord.record_id)
-        .where(status_record_filter())
-    )
-    found: dict[str, tuple[str, _Identity]] = {}
+    given name starting with one of these initials: record -> the identity it gives.
+
+    The undated ones are read through the indexes of migration 0018, and the persons of
+    none: joined to the million person-record links, PostgreSQL, expecting a hundred times
+    the few hundred records there are, would scan every link."""
+    found: dict[str, _Identity] = {}
+    dated = select(
+        SourceRecord.record_id,
+        SourceRecord.given_name,
+        SourceRecord.family_name,
+        SourceRecord.date_of_birth,
+    ).where(status_record_filter())
     for dates in _chunks(births):
-        for record_id, person_id, given, family, born in session.execute(
+        for record_id, given, family, born in session.execute(
             dated.where(SourceRecord.date_of_birth.in_(dates))
         ):
             if given and family:
-                found[record_id] = (person_id, _Identity(given, family, born))
-    undated = _undated_status_records(session, initials)
-    for records in _chunks(sorted(undated)):
-        for record_id, person_id in session.execute(
-            select(PersonRecord.record_id, PersonRecord.person_id).where(
-                PersonRecord.record_id.in_(records)
-            )
-        ):
-            found[record_id] = (person_id, undated[record_id])
-    return found
-
-
-def _undated_status_records(session: Session, initials: Sequence[str]) -> dict[str, _Identity]:
-    """Status-bearing records that give no date of birth, and a family or given name starting
-    with one of these initials: record -> the identity it gives. Read through the indexes of
-    migration 0018, without the persons: joined to the million links, a planner that expects
-    a hundred times the few hundred there are would scan all the links (the persons are
-    read after, by record)."""
-    found: dict[str, _Identity] = {}
+                found[record_id] = _Identity(given, family, born)
     for chunk in _chunks(initials):
         for record_id, given, family in session.execute(undated_status_statement(chunk)):
             if given and family:
                 found[record_id] = _Identity(given, family, None)
+    return found
+
+
+def _persons_of(session: Session, record_ids: Sequence[str]) -> dict[str, str]:
+    """record -> the person resolution placed it on (records on none are left out)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(record_ids):
+        statement = select(PersonRecord.record_id, PersonRecord.person_id).where(
+            PersonRecord.record_id.in_(chunk)
+        )
+        for record_id, person_id in session.execute(statement):
+            found[record_id] = person_id
     return found
 
 
