@@ -3,9 +3,12 @@ pages add up to the whole list, each page is audited, and every kind of change t
 read gives a fresh list."""
 
 import datetime as dt
+import html
+import re
 from collections.abc import Callable
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +39,9 @@ from caseline.db.models import (
 )
 from caseline.errors import AccessDenied, InputError
 from caseline.oversight import Actor, Role
-from tests.conftest import last_audit_seq
+from caseline.server import create_app
+from tests.conftest import PASSWORD, last_audit_seq
+from tests.web_support import web_sign_in
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
 THRESHOLDS = Thresholds(identity=0.95, address=0.5)
@@ -46,7 +51,7 @@ LIZ = Actor("liz", Role.LEGAL)
 REMOVAL = [LeadRule.REMOVAL_ORDER_NOT_DEPARTED]
 
 
-def _all_lead_pages(session: Session, size: int, rules: list[LeadRule] | None = None) -> list:
+def _all_lead_pages(session: Session, size: int, rules: list[LeadRule] | None = None) -> list[Lead]:
     shown: list[Lead] = []
     offset: int | None = 0
     while offset is not None:
@@ -127,7 +132,11 @@ def test_a_list_is_computed_once_per_data_version_and_only_a_few_are_kept(
     computed: list[dt.date] = []
 
     def compute(day: dt.date) -> Callable[[], list[str]]:
-        return lambda: computed.append(day) or [day.isoformat()]
+        def run() -> list[str]:
+            computed.append(day)
+            return [day.isoformat()]
+
+        return run
 
     days = [AS_OF, AS_OF + dt.timedelta(days=1), AS_OF + dt.timedelta(days=2)]
     with database.transaction() as session:
@@ -287,3 +296,90 @@ def test_a_departure_granted_by_a_case_gives_a_fresh_list_of_departures(
             )
         )  # fmt: skip
     assert listed() == {**before, person_id: "overdue"}
+
+
+def test_the_api_pages_leads_and_departures_with_the_total_in_a_header(
+    resolved: tuple[Settings, Database],
+) -> None:
+    settings, database = resolved
+    with database.transaction() as session:
+        leads = [x.lead_id for x in find_leads(session, AS_OF)]
+        departures = [d.person_id for d in find_departures(session, AS_OF, Thresholds.of(settings))]
+    with TestClient(create_app(settings, database)) as client:
+        token = client.post("/api/sessions", json={"username": "lee", "password": PASSWORD})
+        lee = {"Authorization": f"Bearer {token.json()['token']}"}
+        token = client.post("/api/sessions", json={"username": "ann", "password": PASSWORD})
+        ann = {"Authorization": f"Bearer {token.json()['token']}"}
+        middle = client.get(
+            "/api/leads", params={"as_of": str(AS_OF), "offset": 5, "limit": 5}, headers=ann
+        )
+        assert middle.status_code == 200, middle.text
+        assert [x["lead_id"] for x in middle.json()] == leads[5:10]
+        assert middle.headers["X-Total-Count"] == str(len(leads))
+        assert middle.headers["X-Next-Offset"] == "10"
+        last = client.get("/api/leads", params={"as_of": str(AS_OF), "offset": 10}, headers=ann)
+        assert [x["lead_id"] for x in last.json()] == leads[10:60]
+        assert "X-Next-Offset" not in last.headers
+        first = client.get("/api/departures", params={"as_of": str(AS_OF), "limit": 3}, headers=lee)
+        assert [d["person_id"] for d in first.json()] == departures[:3]
+        assert first.headers["X-Total-Count"] == str(len(departures))
+        for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
+            for path, headers in (("/api/leads", ann), ("/api/departures", lee)):
+                refused = client.get(path, params=bad, headers=headers)
+                assert refused.status_code == 422, (path, bad)
+                assert next(iter(bad)) in refused.text
+
+
+def _page_rows(text: str) -> list[str]:
+    return re.findall(r'<tr data-(?:lead-id|person-id)="([^"]+)"', text)
+
+
+def _pager_link(text: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="([^"]+)" rel="{rel}">', text)
+    return html.unescape(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(
+    ("path", "module", "user"),
+    [("/leads", "caseline.web.cases", "ann"), ("/departures", "caseline.web.departures", "lee")],
+)
+def test_the_pages_show_a_page_at_a_time_with_the_total_and_links_on(
+    resolved: tuple[Settings, Database],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    module: str,
+    user: str,
+) -> None:
+    settings, database = resolved
+    monkeypatch.setattr(f"{module}.PAGE_SIZE", 3)
+    with database.transaction() as session:
+        if path == "/leads":
+            every = [x.lead_id for x in find_leads(session, AS_OF)]
+            kinds = [x.rule.value for x in find_leads(session, AS_OF)]
+        else:
+            found = find_departures(session, AS_OF, Thresholds.of(settings))
+            every = [d.person_id for d in found]
+            kinds = [d.state for d in found]
+    client = web_sign_in(TestClient(create_app(settings, database)), user, PASSWORD)
+    page = client.get(path, params={"as_of": str(AS_OF)})
+    assert page.status_code == 200
+    assert _page_rows(page.text) == every[:3]
+    assert f"{len(every)} " in page.text and ": 1 to 3</h2>" in page.text
+    assert _pager_link(page.text, "prev") is None
+    shown: list[str] = []
+    link: str | None = f"{path}?as_of={AS_OF}"
+    while link is not None:
+        assert f"as_of={AS_OF}" in link  # the day goes along
+        page = client.get(link)
+        assert page.status_code == 200
+        shown += _page_rows(page.text)
+        link = _pager_link(page.text, "next")
+    assert shown == every
+    assert _pager_link(page.text, "prev") is not None
+    value = max(set(kinds), key=kinds.count)  # the rule or state most have
+    assert kinds.count(value) > 3
+    key = "rule" if path == "/leads" else "state"
+    page = client.get(path, params={"as_of": str(AS_OF), key: value})
+    following = _pager_link(page.text, "next")
+    assert following is not None and f"{key}={value}" in following  # the filter goes along
+    assert f'data-{key}="{value}"' in client.get(following).text
