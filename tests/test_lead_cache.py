@@ -224,11 +224,14 @@ def test_each_kind_of_change_the_lists_read_changes_the_data_version(
     for change, make in CHANGES.items():
         with database.transaction() as session:
             before = data_version(session)
+            before_cases_aside = data_version(session, with_cases=False)
         with database.transaction() as session:
             make(session)
         with database.transaction() as session:
             assert data_version(session) != before, f"{change} left the data version as it was"
             assert data_version(session) == data_version(session)
+            cases_aside = data_version(session, with_cases=False)
+        assert (cases_aside == before_cases_aside) == ("case" in change), change
 
 
 def test_a_case_opened_gives_a_fresh_list_of_leads(
@@ -238,9 +241,13 @@ def test_a_case_opened_gives_a_fresh_list_of_leads(
     with database.transaction() as session:
         lead = page_of_leads(session, actor=ANN, as_of=AS_OF, rules=REMOVAL).items[0]
         assert lead.open_case is None
+        kept = data_version(session, with_cases=False)
         case = open_case(session, actor=ANN, as_of=AS_OF, lead_id=lead.lead_id)
     with database.transaction() as session:
         again = page_of_leads(session, actor=ANN, as_of=AS_OF, rules=REMOVAL).items
+        # the kept leads serve again (a case changes no rule's finding), with the case on
+        assert data_version(session, with_cases=False) == kept
+        assert again == find_leads(session, AS_OF, rules=REMOVAL)[:50]
     assert next(x for x in again if x.lead_id == lead.lead_id).open_case == case.id
 
 

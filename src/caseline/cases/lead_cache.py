@@ -18,9 +18,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from caseline.db.models import (
@@ -72,10 +72,11 @@ def page_of(items: Sequence[T], offset: int, limit: int) -> Page[T]:
     return Page(list(items[offset : offset + limit]), len(items), offset, limit)
 
 
-def data_version(session: Session) -> tuple[object, ...]:
+def data_version(session: Session, *, with_cases: bool = True) -> tuple[object, ...]:
     """A fingerprint of everything leads and departures read; it changes with any change to
-    it. One query over primary keys and small tables."""
-    parts = (
+    it (``with_cases`` False: to anything but cases and their steps). One query over primary
+    keys and small tables."""
+    parts: list[ColumnElement[Any]] = [
         func.max(IngestRun.id),
         func.max(IngestRun.started_at),
         func.max(ResolutionRun.id),
@@ -88,13 +89,16 @@ def data_version(session: Session) -> tuple[object, ...]:
         func.count(Dispute.id),
         func.max(Dispute.review_started_at),
         func.max(Dispute.decided_at),
-        func.max(Case.id),
-        func.count(Case.id),
-        func.sum(Case.version),
-        func.max(Case.updated_at),
-        func.max(CaseTransition.id),
         func.max(RetentionFlag.id),
-    )
+    ]
+    if with_cases:
+        parts += [
+            func.max(Case.id),
+            func.count(Case.id),
+            func.sum(Case.version),
+            func.max(Case.updated_at),
+            func.max(CaseTransition.id),
+        ]
     scalars = [select(part).scalar_subquery() for part in parts]
     purged = (
         select(func.max(AuditEvent.seq))
@@ -120,11 +124,14 @@ class ComputedLists:
         as_of: dt.date,
         parameters: Hashable,
         compute: Callable[[], Sequence[T]],
+        *,
+        reads_cases: bool = True,
     ) -> tuple[T, ...]:
         """The list ``compute`` gives for this state of the data, computed only if no list
-        is kept for it."""
+        is kept for it (``reads_cases`` False: a list that does not change with cases)."""
         database = session.get_bind().engine.url.render_as_string(hide_password=True)
-        key = (kind, database, as_of, parameters, data_version(session))
+        version = data_version(session, with_cases=reads_cases)
+        key = (kind, database, as_of, parameters, version)
         with self._lock:
             kept = self._lists.get(key)
             if kept is not None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -112,9 +112,20 @@ def page_of_leads(
     data it reads (see :mod:`caseline.cases.lead_cache`)."""
     allowed = permit(actor, LeadsListed)
     wanted = set(rules) if rules else None
-    every = computed_lists.get(session, "leads", as_of, None, lambda: find_leads(session, as_of))
+    every = computed_lists.get(
+        session,
+        "leads",
+        as_of,
+        None,
+        lambda: find_leads(session, as_of, open_cases={}),
+        reads_cases=False,
+    )
     found = [lead for lead in every if wanted is None or lead.rule in wanted]
-    page = page_of(found, offset, limit)
+    shown = page_of(found, offset, limit)
+    open_cases = _open_cases(session)  # cases change often: read them fresh, not kept
+    page = replace(
+        shown, items=[replace(x, open_case=open_cases.get(x.person_id)) for x in shown.items]
+    )
     allowed.record(
         session,
         LeadsListed(
@@ -131,13 +142,15 @@ def find_leads(
     *,
     rules: Sequence[LeadRule] | None = None,
     person_ids: Sequence[str] | None = None,
+    open_cases: Mapping[str, int] | None = None,
 ) -> list[Lead]:
-    """The leads on ``as_of`` (unaudited: for the entry points that audit)."""
+    """The leads on ``as_of`` (unaudited: for the entry points that audit); ``open_cases``
+    (person to case) instead of the cases open now."""
     wanted = set(rules or [r for r in LeadRule if r is not LeadRule.ANALYST])
     statuses = status_by_person(load_status_records(session, person_ids), as_of)
     present = in_country_since(session, person_ids)
     names = _names(session, list(statuses))
-    open_cases = _open_cases(session)
+    open_cases = _open_cases(session) if open_cases is None else open_cases
     leads: list[Lead] = []
     for person_id, status in statuses.items():
         for rule, found, since, records in findings(status, as_of, present.get(person_id)):
