@@ -1,7 +1,9 @@
 """Cases: the lifecycle from lead to outcome, above profiles.
 
-Public entry points: :func:`list_leads`; :func:`list_departures`; :func:`open_case`,
-:func:`list_cases`, :func:`read_case`, :func:`take_step` and :func:`read_person_on_case`;
+Public entry points: :func:`list_leads` and :func:`page_of_leads`; :func:`list_departures`
+and :func:`page_of_departures` (a page of the list kept per data version, ``lead_cache.py``);
+:func:`open_case`, :func:`list_cases`, :func:`read_case`, :func:`take_step` and
+:func:`read_person_on_case`;
 :func:`claim_case`, :func:`assign_case` and :func:`list_board`, who works a case;
 :func:`state_purpose`, :func:`read_person`, :func:`read_person_events` and
 :func:`work_on_person`, reads of a person bound to the reader's work (``purposes.py``),
@@ -30,7 +32,12 @@ from caseline.cases.assignment import (
     list_board,
     may_claim,
 )
-from caseline.cases.departures import Departure, DepartureState, list_departures
+from caseline.cases.departures import (
+    Departure,
+    DepartureState,
+    list_departures,
+    page_of_departures,
+)
 from caseline.cases.disputes import (
     DisputeSummary,
     decide_dispute,
@@ -41,7 +48,10 @@ from caseline.cases.disputes import (
 )
 from caseline.cases.dossier import DossierCheck, check_dossier
 from caseline.cases.guards import GuardResult, Thresholds
-from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads
+from caseline.cases.lead_cache import MAX_PAGE_SIZE as MAX_LIST_PAGE
+from caseline.cases.lead_cache import PAGE_SIZE as LIST_PAGE
+from caseline.cases.lead_cache import Page as ListPage
+from caseline.cases.leads import RULE_LABELS, Lead, LeadRule, find_leads, list_leads, page_of_leads
 from caseline.cases.pair_review import (
     QueueFilter,
     ReviewItem,
@@ -97,6 +107,8 @@ from caseline.cases.workflow import (
 from caseline.profiles.disputed import DisputeKind, DisputeState
 
 __all__ = [
+    "LIST_PAGE",
+    "MAX_LIST_PAGE",
     "OUTCOMES",
     "REPORTS",
     "RULE_LABELS",
@@ -116,6 +128,7 @@ __all__ = [
     "GuardResult",
     "Lead",
     "LeadRule",
+    "ListPage",
     "NextStep",
     "QueueFilter",
     "RedressFigures",
@@ -159,6 +172,8 @@ __all__ = [
     "may_claim",
     "next_review_pair",
     "open_case",
+    "page_of_departures",
+    "page_of_leads",
     "preview_retention",
     "read_case",
     "read_dispute",

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
+from caseline.cases import LIST_PAGE as PAGE_SIZE
 from caseline.cases import (
     OUTCOMES,
     LeadRule,
@@ -30,12 +31,11 @@ from caseline.cases import (
     list_board,
     may_claim,
     open_case,
+    page_of_leads,
     read_case,
     read_person_on_case,
     take_step,
 )
-from caseline.cases.lead_cache import PAGE_SIZE
-from caseline.cases.leads import page_of_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.errors import ConflictError, GuardStopped, InputError, NotFoundError

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
-from caseline.cases import DepartureState, Thresholds
-from caseline.cases.departures import page_of_departures
-from caseline.cases.lead_cache import PAGE_SIZE
+from caseline.cases import LIST_PAGE as PAGE_SIZE
+from caseline.cases import DepartureState, Thresholds, page_of_departures
 from caseline.oversight import Actor, Permission
 from caseline.web.templating import AsOfDep, day, templates
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
 from caseline.api.routes.persons import AddressOut, ProfileOut
+from caseline.cases import LIST_PAGE as PAGE_SIZE
+from caseline.cases import MAX_LIST_PAGE as MAX_PAGE_SIZE
 from caseline.cases import (
     CaseDetail,
     CaseSummary,
@@ -28,12 +30,12 @@ from caseline.cases import (
     claim_case,
     list_cases,
     open_case,
+    page_of_leads,
     read_case,
     read_person_on_case,
     take_step,
 )
-from caseline.cases.lead_cache import MAX_PAGE_SIZE, PAGE_SIZE, Page
-from caseline.cases.leads import page_of_leads
+from caseline.cases import ListPage as Page
 from caseline.oversight import Actor, Permission
 
 router = APIRouter(tags=["cases"])

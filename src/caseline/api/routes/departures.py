@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep, day_query
 from caseline.api.routes.cases import paging_headers
-from caseline.cases import DepartureState, Thresholds
-from caseline.cases.departures import page_of_departures
-from caseline.cases.lead_cache import MAX_PAGE_SIZE, PAGE_SIZE
+from caseline.cases import LIST_PAGE as PAGE_SIZE
+from caseline.cases import MAX_LIST_PAGE as MAX_PAGE_SIZE
+from caseline.cases import DepartureState, Thresholds, page_of_departures
 from caseline.oversight import Actor, Permission
 
 router = APIRouter(tags=["departures"])
