@@ -18,10 +18,6 @@ from caseline.profiles import (
     MAX_CAP,
     MAX_HOPS,
     MIN_CAP,
-    GraphEdge,
-    GraphPerson,
-    GraphRecord,
-    LinkGraph,
 )
 
 router = APIRouter(prefix="/persons", tags=["persons"])
@@ -37,19 +33,6 @@ class GraphPersonOut(BaseModel):
     kinds: list[str]  # namesake, household (none for the person read)
     expanded: bool  # its records are nodes of the graph
 
-    @classmethod
-    def of(cls, person: GraphPerson) -> GraphPersonOut:
-        return cls(
-            node_id=person.node_id,
-            person_id=person.person_id,
-            display_name=person.display_name,
-            record_count=person.record_count,
-            sources=list(person.sources),
-            hop=person.hop,
-            kinds=list(person.kinds),
-            expanded=person.expanded,
-        )
-
 
 class GraphRecordOut(BaseModel):
     node_id: str
@@ -62,19 +45,6 @@ class GraphRecordOut(BaseModel):
     address: str | None
     observed_on: dt.date | None
 
-    @classmethod
-    def of(cls, record: GraphRecord) -> GraphRecordOut:
-        return cls(
-            node_id=record.node_id,
-            record_id=record.record_id,
-            person_id=record.person_id,
-            source=record.source,
-            name=record.name,
-            date_of_birth=record.date_of_birth,
-            address=record.address,
-            observed_on=record.observed_on,
-        )
-
 
 class GraphEdgeOut(BaseModel):
     source: str  # node ids
@@ -85,19 +55,6 @@ class GraphEdgeOut(BaseModel):
     match_weight: float
     match_probability: float
     above_threshold: bool
-
-    @classmethod
-    def of(cls, edge: GraphEdge) -> GraphEdgeOut:
-        return cls(
-            source=edge.source,
-            target=edge.target,
-            relations=list(edge.relations),
-            left_record_id=edge.left_record_id,
-            right_record_id=edge.right_record_id,
-            match_weight=edge.match_weight,
-            match_probability=edge.match_probability,
-            above_threshold=edge.above_threshold,
-        )
 
 
 class LinkGraphOut(BaseModel):
@@ -110,20 +67,6 @@ class LinkGraphOut(BaseModel):
     more: dict[str, int]  # left out by the cap: "records" of the person read, and per kind
     resolution_run_id: int
     threshold_weight: float
-
-    @classmethod
-    def of(cls, graph: LinkGraph) -> LinkGraphOut:
-        return cls(
-            person_id=graph.person_id,
-            hops=graph.hops,
-            cap=graph.cap,
-            persons=[GraphPersonOut.of(p) for p in graph.persons],
-            records=[GraphRecordOut.of(r) for r in graph.records],
-            edges=[GraphEdgeOut.of(e) for e in graph.edges],
-            more=dict(graph.more),
-            resolution_run_id=graph.resolution_run_id,
-            threshold_weight=graph.threshold_weight,
-        )
 
 
 @router.get("/{person_id}/graph", response_model=LinkGraphOut)
@@ -151,4 +94,4 @@ def graph(
         found = read_person_graph(
             session, person_id, actor=actor, purpose=purpose, hops=hops, cap=cap, as_of=today
         )
-    return LinkGraphOut.of(found)
+    return LinkGraphOut.model_validate(found, from_attributes=True)
