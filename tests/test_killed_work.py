@@ -28,12 +28,12 @@ from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Case, CaseTransition, Person, ResolutionRun
 from caseline.oversight import Actor, Role, SessionPolicy, create_user, sign_in
+from caseline.oversight.audit import _CHAIN_LOCK_ID  # the lock every audited change takes last
 from tests.conftest import ADMIN, PASSWORD
 
 pytestmark = pytest.mark.slow
 
 AS_OF = dt.date(2026, 1, 1)  # the small world's reference date
-_CHAIN_LOCK_ID = 0x6361_7365  # oversight/audit.py: the lock every audited change takes last
 
 
 def _counts(database: Database) -> dict[str, int]:
