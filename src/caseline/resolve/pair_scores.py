@@ -3,9 +3,16 @@
 A page that draws a person and its neighbours needs the match weight of every pair it may
 show: the links inside each person and the strongest pair between two persons. Explaining
 pair by pair costs a pass through Splink's pipeline each (about 0.4 s); here every left
-record is compared with every right record in one pass (a very large set in a few), with Splink's
-``linker.inference.score_pairs`` (a cartesian product, no blocking) on the cached linker of
-the latest run's model, the one `explain_pair` uses.
+record is compared with every right record in one query (a very large set in a few), on the
+cached linker of the latest run's model, the one `explain_pair` uses.
+
+The query is Splink's own: ``linker.inference.score_pairs`` (a cartesian product, no
+blocking) writes it, once per linker, for two tables of records of fixed names; each call
+then registers its records under those names and runs the kept SQL, selecting only the
+columns read here. Building Splink's pipeline and its SQL took most of a graph's time;
+running it on a page's pairs (some 15,000) takes a few tens of milliseconds. The SQL reads
+nothing but the two tables and the model's settings, so it stays right while the linker
+lives (a new run's model is a new linker, and writes its own).
 
 Term frequencies are given with the records, as `explain_pair` gives them: each value's
 share of the store, counted once per run's model. Explain counts only the values a pair
@@ -21,11 +28,11 @@ Unaudited: the caller reads the scores for a read it audits itself.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -35,6 +42,7 @@ from caseline.db.models import ResolutionRun
 from caseline.errors import InputError, StateError
 from caseline.resolve.explain import (
     _FREQUENCIES,
+    CACHED_MODELS,
     _cached_shares,
     _count_in_store,
     _Explainer,
@@ -45,8 +53,15 @@ from caseline.resolve.features import add_features
 from caseline.resolve.model import match_weight
 from caseline.resolve.records import load_model_frame
 
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
+
 PAIRS_PER_PASS = 200_000  # a graph within its cap needs one pass; more are split
 _VALUES_PER_COUNT = 100  # distinct values counted in the store per query
+_LEFT, _RIGHT = "__caseline_pairs_left", "__caseline_pairs_right"  # the records scored
+
+# Per linker (by id, with the linker itself to tell a reused id): its scoring SQL.
+_sql_by_linker: OrderedDict[int, tuple[object, str]] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +124,62 @@ def score_record_pairs(
 def _scored(
     explainer: _Explainer, left: list[dict[str, Any]], right: list[dict[str, Any]]
 ) -> list[pd.DataFrame]:
-    """Splink's scored rows of every left record against every right one, pass by pass."""
+    """The scored rows of every left record against every right one, pass by pass (the
+    columns `score_record_pairs` reads, not all Splink writes)."""
     frames = []
     step = max(1, PAIRS_PER_PASS // len(right))
+    register = explainer.linker.table_management.register_table
+    linker = explainer.linker
     for start in range(0, len(left), step):
         with explainer.lock:
-            scored = explainer.linker.inference.score_pairs(left[start : start + step], right)
-            frames.append(scored.as_pandas_dataframe())
-            scored.drop_table_from_database_and_remove_from_cache()
+            tables = (
+                register(left[start : start + step], _LEFT, overwrite=True),
+                register(right, _RIGHT, overwrite=True),
+            )
+            sql = _scoring_sql(explainer, *tables)
+            frames.append(linker.misc.query_sql(sql, output_type="pandas"))
     return frames
+
+
+def _scoring_sql(explainer: _Explainer, left: SplinkDataFrame, right: SplinkDataFrame) -> str:
+    """Splink's SQL scoring every row of ``_LEFT`` against every row of ``_RIGHT``, reduced
+    to the columns read here: written by Splink once per linker (under its lock)."""
+    kept = _sql_by_linker.get(id(explainer.linker))
+    if kept is not None and kept[0] is explainer.linker:
+        return kept[1]
+    scored = explainer.linker.inference.score_pairs(left, right)
+    full = scored.sql_used_to_create
+    written = {column.unquote().name for column in scored.columns}
+    scored.drop_table_from_database_and_remove_from_cache()
+    wanted = [c for c in _columns_read(explainer.model.settings) if c in written]
+    # Column names from the model's settings, quoted; the rest is Splink's own SQL.
+    sql = f"select {', '.join(_quoted(c) for c in wanted)} from ({full}) as scored"  # noqa: S608
+    _sql_by_linker[id(explainer.linker)] = (explainer.linker, sql)
+    while len(_sql_by_linker) > CACHED_MODELS:
+        _sql_by_linker.popitem(last=False)
+    return sql
+
+
+def _columns_read(settings: Mapping[str, Any]) -> list[str]:
+    """The scored columns read here: the pair, its weight and probability, and what
+    `_reads_uncounted` reads of each comparison that adjusts for a frequency."""
+    prefix = settings.get("term_frequency_adjustment_column_prefix", "tf_")
+    columns = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+    for comparison in settings["comparisons"]:
+        adjusted = [
+            level["tf_adjustment_column"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        ]
+        if adjusted:
+            columns.append(_gamma_column(comparison, settings))
+        for column in adjusted:
+            columns += [f"{column}_l", f"{column}_r", f"{prefix}{column}_l", f"{prefix}{column}_r"]
+    return list(dict.fromkeys(columns))
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def _reads_uncounted(settings: Mapping[str, Any], frame: pd.DataFrame) -> bool:
