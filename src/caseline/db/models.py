@@ -410,3 +410,23 @@ class ReviewPair(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None]
+
+
+class PriorityPolicyVersion(Base):
+    """One version of the priority policy: its YAML as proposed, who proposed it, the impact
+    measured then, and (once a second person published it) who published it and when. Never
+    edited after publication; the published version with the highest number whose
+    ``effective_from`` has come is in force."""
+
+    __tablename__ = "priority_policy_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)  # the YAML as proposed
+    sha256: Mapped[str] = mapped_column(String(64))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the report at proposal
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime | None]
