@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseline.cases.departures import DepartureState, computed_departures
+from caseline.cases.departures import Departure, DepartureState, computed_departures
 from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
 from caseline.db.models import Case
-from caseline.errors import NotFoundError
+from caseline.errors import InputError, NotFoundError
 from caseline.oversight import Actor
 from caseline.oversight.accuracy_report import accuracy_by_group
 from caseline.oversight.reports import Cell, Chart, Period, Report, as_utc, recorded, report_permit
 from caseline.oversight.trail_reports import (
+    count_reads_without_case,
     reads_by_person,
     reads_by_purpose,
     reads_by_user,
@@ -39,6 +40,8 @@ from caseline.oversight.trail_reports import (
 # Guards that judge who acts (have they read the person, did they propose it) hold no case
 # by themselves; the report counts the guards that judge the case's facts.
 _ABOUT_WHO_ACTS = frozenset({Guard.IDENTITY_SEEN, Guard.TWO_PEOPLE})
+REPORT_PAGE = 50  # rows a page shows of a report read a page at a time
+MAX_REPORT_PAGE = 500
 _AGE_BANDS = ((30, "under_30_days"), (90, "30_to_90_days"), (365, "90_to_365_days"))
 
 
@@ -191,16 +194,30 @@ def guard_holds_by_week(
     return recorded(session, allowed, report)
 
 
-def overdue_departures(
-    session: Session, *, actor: Actor, period: Period, thresholds: Thresholds
-) -> Report:
-    """Voluntary departures whose deadline passed by the period's end with no exit record
-    that verifies them, longest overdue first."""
-    allowed = report_permit(actor)
+def _overdue(session: Session, period: Period, thresholds: Thresholds) -> list[Departure]:
+    """The voluntary departures overdue at the period's end, longest overdue first."""
     overdue = [
         d
         for d in computed_departures(session, period.end, thresholds)
         if d.state == DepartureState.OVERDUE.value
+    ]
+    return sorted(overdue, key=lambda d: (d.deadline, d.person_id))
+
+
+def overdue_departures(
+    session: Session,
+    *,
+    actor: Actor,
+    period: Period,
+    thresholds: Thresholds,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Report:
+    """Voluntary departures whose deadline passed by the period's end with no exit record
+    that verifies them, longest overdue first: every one, or ``limit`` from ``offset``."""
+    allowed = report_permit(actor)
+    shown = _overdue(session, period, thresholds)[
+        offset : None if limit is None else offset + limit
     ]
     rows = tuple(
         (
@@ -210,7 +227,7 @@ def overdue_departures(
             d.deadline.isoformat(),
             (period.end - d.deadline).days,
         )
-        for d in sorted(overdue, key=lambda d: (d.deadline, d.person_id))
+        for d in shown
     )
     report = Report(
         name="overdue-departures",
@@ -224,6 +241,17 @@ def overdue_departures(
 
 
 Reader = Callable[[Session, Actor, Period, Thresholds], Report]
+# A page of a report: (session, actor, period, thresholds, offset, limit) -> the page's report.
+PageReader = Callable[[Session, Actor, Period, Thresholds, int, int], Report]
+Counter = Callable[[Session, Period, Thresholds], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How a long report is read a page at a time: the page, and how many rows in all."""
+
+    read: PageReader
+    count: Counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +259,27 @@ class ReportKind:
     name: str
     title: str
     read: Reader
+    paging: Paging | None = None  # a list that grows with use; None: shown whole
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    """A report as a page shows it: ``report.rows`` are the rows from ``offset``, of
+    ``total``; a report read whole is one page of every row."""
+
+    report: Report
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+
+    @property
+    def next_offset(self) -> int | None:
+        after = self.offset + len(self.report.rows)
+        return after if after < self.total else None
 
 
 def _trail(
@@ -245,20 +294,43 @@ def _cases_with(function: Callable[..., Report]) -> Reader:
     )
 
 
+_READS_WITHOUT_CASE = Paging(
+    read=lambda session, actor, period, _thresholds, offset, limit: reads_without_case(
+        session, actor=actor, period=period, offset=offset, limit=limit
+    ),
+    count=lambda session, period, _thresholds: count_reads_without_case(session, period),
+)
+_OVERDUE_DEPARTURES = Paging(
+    read=lambda session, actor, period, thresholds, offset, limit: overdue_departures(
+        session, actor=actor, period=period, thresholds=thresholds, offset=offset, limit=limit
+    ),
+    count=lambda session, period, thresholds: len(_overdue(session, period, thresholds)),
+)
+
 REPORTS: dict[str, ReportKind] = {
     kind.name: kind
     for kind in (
         ReportKind("reads-by-user", "Who looked at whom, by user", _trail(reads_by_user)),
         ReportKind("reads-by-person", "Who looked at whom, by person", _trail(reads_by_person)),
         ReportKind("reads-by-purpose", "Reads by stated purpose", _trail(reads_by_purpose)),
-        ReportKind("reads-without-case", "Reads without a case", _trail(reads_without_case)),
+        ReportKind(
+            "reads-without-case",
+            "Reads without a case",
+            _trail(reads_without_case),
+            _READS_WITHOUT_CASE,
+        ),
         ReportKind("refused-attempts", "Refused attempts", _trail(refused_attempts)),
         ReportKind("cases-by-state", "Cases by state and age", _trail(cases_by_state)),
         ReportKind("guard-stops", "Guard stops by guard", _cases_with(guard_holds)),
         ReportKind(
             "guard-stops-by-week", "Guard stops by week opened", _cases_with(guard_holds_by_week)
         ),
-        ReportKind("overdue-departures", "Overdue departures", _cases_with(overdue_departures)),
+        ReportKind(
+            "overdue-departures",
+            "Overdue departures",
+            _cases_with(overdue_departures),
+            _OVERDUE_DEPARTURES,
+        ),
         ReportKind("disputes", "Disputes by kind and state", _trail(disputes_by_kind)),
         ReportKind("accuracy-by-group", "Accuracy per naming group", _trail(accuracy_by_group)),
     )
@@ -275,3 +347,33 @@ def read_report(
     if kind is None:
         raise NotFoundError(f"no report {name!r}; the reports are: {', '.join(REPORTS)}")
     return kind.read(session, actor, period, thresholds)
+
+
+def read_report_page(
+    session: Session,
+    name: str,
+    *,
+    actor: Actor,
+    period: Period,
+    thresholds: Thresholds,
+    offset: int = 0,
+    limit: int = REPORT_PAGE,
+) -> ReportPage:
+    """The report called ``name`` as a page shows it: a report that grows with use (the
+    reads without a case, the overdue departures) ``limit`` rows from ``offset``, any other
+    whole. Read and recorded as :func:`read_report` reads it (the event counts the rows
+    shown); InputError naming ``offset`` or ``limit`` out of range."""
+    report_permit(actor)
+    kind = REPORTS.get(name)
+    if kind is None:
+        raise NotFoundError(f"no report {name!r}; the reports are: {', '.join(REPORTS)}")
+    if kind.paging is None:
+        report = kind.read(session, actor, period, thresholds)
+        return ReportPage(report, len(report.rows), 0, max(len(report.rows), 1))
+    if offset < 0:
+        raise InputError(f"the offset {offset} is below 0", where="offset")
+    if not 1 <= limit <= MAX_REPORT_PAGE:
+        raise InputError(f"the page size {limit} is not 1 to {MAX_REPORT_PAGE}", where="limit")
+    total = kind.paging.count(session, period, thresholds)
+    report = kind.paging.read(session, actor, period, thresholds, offset, limit)
+    return ReportPage(report, total, offset, limit)

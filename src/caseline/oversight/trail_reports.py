@@ -10,10 +10,8 @@ counts, not a person; they are counted apart.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Subquery, case, func, select
@@ -34,19 +32,6 @@ from caseline.oversight.reports import (
 PERSON_READS = ("read_person", "read_person_events", "read_case", "read_dossier")
 SEARCHES = "search_persons"
 REFUSALS = ("request_refused", "sign_in_failed", "sign_in_locked")
-
-
-@dataclass(frozen=True, slots=True)
-class Read:
-    """One event that showed a person to a user."""
-
-    at: dt.datetime
-    user: str
-    role: str
-    action: str
-    person_id: str
-    purpose: str | None
-    case_id: str | None
 
 
 # What the reports read of an event: plain rows, not ORM objects (a report reads every event
@@ -76,30 +61,10 @@ def _events(session: Session, actions: Sequence[str], period: Period) -> Iterabl
     return session.execute(query.order_by(AuditEvent.seq))
 
 
-def person_reads(session: Session, period: Period) -> list[Read]:
-    """Every read of a person in the period, oldest first (unaudited: for the reports)."""
-    reads = []
-    for event in _events(session, PERSON_READS, period):
-        person = event.object_id if event.object_type == "person" else None
-        person = person or str(event.details.get("person_id") or "")
-        if person:
-            reads.append(
-                Read(
-                    at=as_utc(event.occurred_at),
-                    user=event.actor,
-                    role=event.role,
-                    action=event.action,
-                    person_id=person,
-                    purpose=event.purpose,
-                    case_id=event.case_id,
-                )
-            )
-    return reads
-
-
-# The person a read showed, in SQL as person_reads finds it: the object for a person event,
-# else the person its details name. The reports below count in the database, so their cost
-# grows with the users, persons and purposes, not with the reads (the trail only grows).
+# The person a read showed: the object for a person event, else the person its details
+# name. The reports below count in the database, so their cost grows with the users,
+# persons and purposes, not with the reads (the trail only grows); the reads without a case
+# are listed a page at a time.
 _READ_PERSON = func.coalesce(
     func.nullif(case((AuditEvent.object_type == "person", AuditEvent.object_id)), ""),
     func.nullif(AuditEvent.details["person_id"].as_string(), ""),
@@ -252,13 +217,52 @@ def reads_by_purpose(session: Session, *, actor: Actor, period: Period) -> Repor
     return recorded(session, allowed, report)
 
 
-def reads_without_case(session: Session, *, actor: Actor, period: Period) -> Report:
-    """Every read of a person that named no case, newest first, with its stated purpose."""
+def _without_case(period: Period) -> Subquery:
+    """The reads of a person in the period that named no case, with what the report shows."""
+    return (
+        select(
+            AuditEvent.seq,
+            AuditEvent.occurred_at.label("at"),
+            AuditEvent.actor.label("user"),
+            AuditEvent.role,
+            AuditEvent.action,
+            _READ_PERSON.label("person_id"),
+            AuditEvent.purpose,
+        )
+        .where(*_in_period(PERSON_READS, period), AuditEvent.case_id.is_(None))
+        .subquery()
+    )
+
+
+def count_reads_without_case(session: Session, period: Period) -> int:
+    """How many reads of a person in the period named no case (unaudited: a report's
+    reader reads the rows through :func:`reads_without_case`)."""
+    reads = _without_case(period)
+    query = select(func.count()).select_from(reads).where(reads.c.person_id.is_not(None))
+    return int(session.scalar(query) or 0)
+
+
+def reads_without_case(
+    session: Session, *, actor: Actor, period: Period, offset: int = 0, limit: int | None = None
+) -> Report:
+    """The reads of a person that named no case, newest first, with their stated purpose:
+    every one, or ``limit`` of them from ``offset`` (a page; the trail only grows, so the
+    page is found and cut in the database)."""
     allowed = report_permit(actor)
-    reads = [r for r in person_reads(session, period) if r.case_id is None]
+    reads = _without_case(period)
+    query = (
+        select(
+            reads.c.at, reads.c.user, reads.c.role, reads.c.action, reads.c.person_id,
+            reads.c.purpose,
+        )
+        .where(reads.c.person_id.is_not(None))
+        .order_by(reads.c.seq.desc())
+        .offset(offset)
+        .limit(limit)
+    )  # fmt: skip
     rows = tuple(
-        (r.at.isoformat(timespec="seconds"), r.user, r.role, r.action, r.person_id, r.purpose)
-        for r in reversed(reads)
+        (as_utc(at).isoformat(timespec="seconds"), user, role, action, str(person), purpose)
+        for at, user, role, action, person, purpose in session.execute(query)
     )
     report = Report(
         name="reads-without-case",

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
 from caseline.cases import REPORTS, Thresholds, read_report
+from caseline.cases.reports import REPORT_PAGE, read_report_page
 from caseline.errors import InputError
 from caseline.oversight import Actor, Period, Permission
 from caseline.web.templating import templates
@@ -65,15 +66,19 @@ def report_page(
     actor: Annotated[Actor, Authorized(Permission.READ_REPORTS)],
     start: Annotated[str, Query(alias="from", max_length=10)] = "",
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """One report: its table, a bar chart where it has one, and a link to its CSV."""
+    """One report: its table (a page at a time for a list that grows with use), a bar
+    chart where it has one, and a link to its CSV (every row)."""
     with database.transaction() as session:
-        report = read_report(
+        page = read_report_page(
             session,
             name,
             actor=actor,
             period=period_from_form(start, end),
             thresholds=Thresholds.of(settings),
+            offset=offset,
+            limit=REPORT_PAGE,
         )
     return templates.TemplateResponse(
         request,
@@ -81,8 +86,9 @@ def report_page(
         {
             "actor": actor,
             "section": "reports",
-            "report": report,
-            "bars": report.bars(),
+            "report": page.report,
+            "page": page,
+            "bars": page.report.bars(),
             "start": start,
             "end": end,
         },
