@@ -4,7 +4,8 @@ An explanation is the model's arithmetic laid out as a waterfall: the prior's ma
 then, per comparison, the level the pair reached, its weight (log2 of the Bayes factor) and
 any term-frequency adjustment, summing to the pair's match weight. The pair is scored with
 the model of the latest resolution run, on the embedded engine whatever engine the run used
-(the model, and so the score, is the same), by Splink's own `score_pair`.
+(the model, and so the score, is the same), by the SQL Splink's own `score_pair` runs
+(written once per linker and kept, see `scoring_sql`).
 
 A term-frequency adjustment says how common the shared value is: two records that agree on
 a rare name are stronger evidence than two that agree on a common one. Resolution counts a
@@ -26,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
 from caseline.resolve.frequencies import share
 from caseline.resolve.model import ResolutionModel, load_model, match_weight
 from caseline.resolve.records import load_model_frame
+from caseline.resolve.scoring_sql import score_all_pairs
 
 EXPLAIN_ENGINE: Engine = DEFAULT_ENGINE  # two records need no cluster
 CACHED_MODELS = 4  # runs' models a process keeps ready (a new run adds one)
@@ -272,9 +274,11 @@ def _score(
             for i, record in enumerate(records)
         )
         with explainer.lock:
-            scored_pair = explainer.linker.inference.score_pair(left, right)
-            rows: list[dict[str, Any]] = scored_pair.as_record_list()
-            scored_pair.drop_table_from_database_and_remove_from_cache()
+            scored_pair = score_all_pairs(explainer.linker, [left], [right], reader=__name__)
+            try:
+                rows: list[dict[str, Any]] = scored_pair.as_record_list()
+            finally:
+                scored_pair.drop_table_from_database_and_remove_from_cache()
         return rows[0]
 
     shared = {
@@ -388,14 +392,22 @@ def _compared_columns(comparison: Mapping[str, Any], dialect: str) -> tuple[str,
     """The input columns a comparison's levels read, in order of first use."""
     columns: dict[str, None] = {}
     for level in comparison["comparison_levels"]:
-        condition = level["sql_condition"]
-        if condition.strip().upper() == "ELSE":
-            continue
-        for column in sqlglot.parse_one(condition, read=dialect).find_all(exp.Column, bfs=False):
-            if column.table in ("l", "r"):
-                columns.setdefault(column.name)
-            elif column.name.endswith(("_l", "_r")):
-                columns.setdefault(column.name[:-2])
+        columns.update(dict.fromkeys(_columns_of(level["sql_condition"], dialect)))
+    return tuple(columns)
+
+
+@lru_cache(maxsize=1024)
+def _columns_of(condition: str, dialect: str) -> tuple[str, ...]:
+    """The input columns one level's condition reads (parsed once per process: a model's
+    conditions are few, and parsing them was a tenth of an explanation's time)."""
+    if condition.strip().upper() == "ELSE":
+        return ()
+    columns: dict[str, None] = {}
+    for column in sqlglot.parse_one(condition, read=dialect).find_all(exp.Column, bfs=False):
+        if column.table in ("l", "r"):
+            columns.setdefault(column.name)
+        elif column.name.endswith(("_l", "_r")):
+            columns.setdefault(column.name[:-2])
     return tuple(columns)
 
 

@@ -6,13 +6,10 @@ pair by pair costs a pass through Splink's pipeline each (about 0.4 s); here eve
 record is compared with every right record in one query (a very large set in a few), on the
 cached linker of the latest run's model, the one `explain_pair` uses.
 
-The query is Splink's own: ``linker.inference.score_pairs`` (a cartesian product, no
-blocking) writes it, once per linker, for two tables of records of fixed names; each call
-then registers its records under those names and runs the kept SQL, selecting only the
-columns read here. Building Splink's pipeline and its SQL took most of a graph's time;
-running it on a page's pairs (some 15,000) takes a few tens of milliseconds. The SQL reads
-nothing but the two tables and the model's settings, so it stays right while the linker
-lives (a new run's model is a new linker, and writes its own).
+The query is Splink's own (``linker.inference.score_pairs``: a cartesian product, no
+blocking), written once per linker and kept (`scoring_sql`): building Splink's pipeline was
+most of a graph's time; running the kept SQL on a page's pairs (some 15,000) takes a few
+tens of milliseconds.
 
 Term frequencies are given with the records, as `explain_pair` gives them: each value's
 share of the store, counted once per run's model. Explain counts only the values a pair
@@ -28,11 +25,11 @@ Unaudited: the caller reads the scores for a read it audits itself.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -42,7 +39,6 @@ from caseline.db.models import ResolutionRun
 from caseline.errors import InputError, StateError
 from caseline.resolve.explain import (
     _FREQUENCIES,
-    CACHED_MODELS,
     _cached_shares,
     _count_in_store,
     _Explainer,
@@ -52,16 +48,10 @@ from caseline.resolve.explain import (
 from caseline.resolve.features import add_features
 from caseline.resolve.model import match_weight
 from caseline.resolve.records import load_model_frame
-
-if TYPE_CHECKING:
-    from splink.internals.splink_dataframe import SplinkDataFrame
+from caseline.resolve.scoring_sql import score_all_pairs
 
 PAIRS_PER_PASS = 200_000  # a graph within its cap needs one pass; more are split
 _VALUES_PER_COUNT = 100  # distinct values counted in the store per query
-_LEFT, _RIGHT = "__caseline_pairs_left", "__caseline_pairs_right"  # the records scored
-
-# Per linker (by id, with the linker itself to tell a reused id): its scoring SQL.
-_sql_by_linker: OrderedDict[int, tuple[object, str]] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,36 +118,22 @@ def _scored(
     columns `score_record_pairs` reads, not all Splink writes)."""
     frames = []
     step = max(1, PAIRS_PER_PASS // len(right))
-    register = explainer.linker.table_management.register_table
-    linker = explainer.linker
+    settings = explainer.model.settings
+
+    def columns(written: set[str]) -> list[str]:
+        return [column for column in _columns_read(settings) if column in written]
+
     for start in range(0, len(left), step):
         with explainer.lock:
-            tables = (
-                register(left[start : start + step], _LEFT, overwrite=True),
-                register(right, _RIGHT, overwrite=True),
-            )
-            sql = _scoring_sql(explainer, *tables)
-            frames.append(linker.misc.query_sql(sql, output_type="pandas"))
+            table = score_all_pairs(
+                explainer.linker, left[start : start + step], right, reader=__name__,
+                columns=columns,
+            )  # fmt: skip
+            try:
+                frames.append(table.as_pandas_dataframe())
+            finally:
+                table.drop_table_from_database_and_remove_from_cache()
     return frames
-
-
-def _scoring_sql(explainer: _Explainer, left: SplinkDataFrame, right: SplinkDataFrame) -> str:
-    """Splink's SQL scoring every row of ``_LEFT`` against every row of ``_RIGHT``, reduced
-    to the columns read here: written by Splink once per linker (under its lock)."""
-    kept = _sql_by_linker.get(id(explainer.linker))
-    if kept is not None and kept[0] is explainer.linker:
-        return kept[1]
-    scored = explainer.linker.inference.score_pairs(left, right)
-    full = scored.sql_used_to_create
-    written = {column.unquote().name for column in scored.columns}
-    scored.drop_table_from_database_and_remove_from_cache()
-    wanted = [c for c in _columns_read(explainer.model.settings) if c in written]
-    # Column names from the model's settings, quoted; the rest is Splink's own SQL.
-    sql = f"select {', '.join(_quoted(c) for c in wanted)} from ({full}) as scored"  # noqa: S608
-    _sql_by_linker[id(explainer.linker)] = (explainer.linker, sql)
-    while len(_sql_by_linker) > CACHED_MODELS:
-        _sql_by_linker.popitem(last=False)
-    return sql
 
 
 def _columns_read(settings: Mapping[str, Any]) -> list[str]:
@@ -176,10 +152,6 @@ def _columns_read(settings: Mapping[str, Any]) -> list[str]:
         for column in adjusted:
             columns += [f"{column}_l", f"{column}_r", f"{prefix}{column}_l", f"{prefix}{column}_r"]
     return list(dict.fromkeys(columns))
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
 
 
 def _reads_uncounted(settings: Mapping[str, Any], frame: pd.DataFrame) -> bool:
