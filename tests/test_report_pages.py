@@ -10,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from caseline.cases import Thresholds, read_report
-from caseline.cases.reports import REPORT_PAGE, ReportPage, read_report_page
+from caseline.cases import REPORT_PAGE, ReportPage, Thresholds, read_report, read_report_page
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import AuditEvent, Person

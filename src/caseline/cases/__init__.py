@@ -72,7 +72,14 @@ from caseline.cases.purposes import (
     work_on_person,
 )
 from caseline.cases.redress import RedressFigures, RedressSettings
-from caseline.cases.reports import REPORTS, ReportKind, read_report
+from caseline.cases.reports import (
+    REPORT_PAGE,
+    REPORTS,
+    ReportKind,
+    ReportPage,
+    read_report,
+    read_report_page,
+)
 from caseline.cases.retention import (
     DependentPerson,
     RetentionFlagSummary,
@@ -111,6 +118,7 @@ __all__ = [
     "MAX_LIST_PAGE",
     "OUTCOMES",
     "REPORTS",
+    "REPORT_PAGE",
     "RULE_LABELS",
     "TRANSITIONS",
     "Assignment",
@@ -134,6 +142,7 @@ __all__ = [
     "RedressFigures",
     "RedressSettings",
     "ReportKind",
+    "ReportPage",
     "RetentionFlagSummary",
     "RetentionPreview",
     "RetentionRun",
@@ -182,6 +191,7 @@ __all__ = [
     "read_person_graph",
     "read_person_on_case",
     "read_report",
+    "read_report_page",
     "read_review_pair",
     "simulate_cases",
     "start_review",

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
-from caseline.cases import REPORTS, Thresholds, read_report
-from caseline.cases.reports import REPORT_PAGE, read_report_page
+from caseline.cases import REPORT_PAGE, REPORTS, Thresholds, read_report, read_report_page
 from caseline.errors import InputError
 from caseline.oversight import Actor, Period, Permission
 from caseline.web.templating import templates
