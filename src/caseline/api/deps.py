@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from caseline.api.csrf import check_cookie_request
 from caseline.config import Settings
 from caseline.db import Database
+from caseline.db.session import WriteInReading
 from caseline.errors import AccessDenied
 from caseline.oversight import (
     Actor,
@@ -134,15 +135,28 @@ def current_actor(
     if from_cookie and is_api_token(token):
         raise NotSignedIn("an API token is sent as a bearer header, never as a cookie")
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
-    with database.transaction() as session:
-        try:
-            actor = actor_for_token(session, token, idle=idle)
-        except AccessDenied as exc:
-            raise NotSignedIn(str(exc)) from None
+    try:
+        actor = _actor_behind(database, token, idle)
+    except AccessDenied as exc:
+        raise NotSignedIn(str(exc)) from None
     request.state.actor = actor  # for the refusal's audit event and the error page's header
     if from_cookie:
         check_cookie_request(request, token, secure=settings.cookie_secure)
     return actor
+
+
+def _actor_behind(database: Database, token: str, idle: dt.timedelta) -> Actor:
+    """Who the token stands for, read beside other requests (``Database.reading``); read
+    again under the write lock when the read must also note the token's use (a session's,
+    every half minute; a script's token, every time, with its audit event)."""
+    if not is_api_token(token):
+        try:
+            with database.reading() as session:
+                return actor_for_token(session, token, idle=idle)
+        except WriteInReading:
+            pass
+    with database.transaction() as session:
+        return actor_for_token(session, token, idle=idle)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from caseline.db.models import AuditEvent
+from caseline.db.session import defer_write
 from caseline.errors import StateError
 from caseline.oversight.access import Actor, Permission, authorize
 from caseline.oversight.audit_checkpoint import Checkpoint, checkpoint_problem, take_checkpoint
@@ -94,13 +96,24 @@ def lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
 
 
-def record_event(session: Session, entry: AuditEntry) -> AuditEvent:
+def record_event(session: Session, entry: AuditEntry) -> AuditEvent | None:
     """Append one event to the chain inside the caller's transaction.
 
     If the caller's change rolls back, so does its audit event: the trail never claims a
     change that did not happen, and no change happens without its event.
+
+    In a ``Database.reading()`` session on SQLite (work that only reads) the event is left
+    for after the reads (None is returned): it is appended, in a short transaction that
+    takes the write lock, before the reading block is left, and if that fails the block
+    raises, so what was read is not returned; if the reads fail, it is never appended.
     """
     entry = _fitted(entry)
+    if defer_write(session, partial(_append, entry=entry)):
+        return None
+    return _append(session, entry)
+
+
+def _append(session: Session, entry: AuditEntry) -> AuditEvent:
     lock_chain(session)
     head = _head(session)
     key = writing_key(session, head)

@@ -71,7 +71,7 @@ def search_page(
                 _day(born_from, "born from"), _day(born_to, "born to"),
                 source.strip() or None, place.strip() or None,
             )  # fmt: skip
-            with database.transaction() as session:
+            with database.reading() as session:
                 results = search_persons(
                     session, q, actor=actor, purpose=purpose, offset=offset, filters=filters,
                     limit=per_page,
@@ -119,7 +119,7 @@ def profile_page(
     the purposes the reader may state instead (a reason in words is filed by a form)."""
     today = as_of or dt.date.today()
     try:
-        with database.transaction() as session:
+        with database.reading() as session:
             profile = read_person(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
             history = read_person_events(
                 session, person_id, actor=actor, purpose=purpose, as_of=today

@@ -238,7 +238,7 @@ def search(
     so that namesakes can be told apart; never an address or an identifier. A reason in
     words is enough to search (not to read a profile). Audited with the persons shown."""
     filters = SearchFilters(born_from, born_to, source, place)
-    with database.transaction() as session:
+    with database.reading() as session:
         found = search_persons(
             session, name, actor=actor, purpose=purpose, limit=limit, offset=offset,
             filters=filters,
@@ -266,7 +266,7 @@ def read(
     a reason in words is countersigned); audited."""
     with database.transaction() as session:  # a reason in words stays filed if refused
         state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=_day(as_of))
-    with database.transaction() as session:
+    with database.reading() as session:
         profile = read_person(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
     return ProfileOut.of(profile)
 
