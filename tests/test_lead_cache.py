@@ -23,6 +23,7 @@ from caseline.cases.lead_cache import (
     page_of,
 )
 from caseline.cases.leads import Lead, page_of_leads
+from caseline.cases.priority_order import rank_leads
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import (
@@ -51,6 +52,11 @@ LIZ = Actor("liz", Role.LEGAL)
 REMOVAL = [LeadRule.REMOVAL_ORDER_NOT_DEPARTED]
 
 
+def _ranked(session: Session, rules: list[LeadRule] | None = None) -> list[Lead]:
+    """The leads on AS_OF in the order the pages give them: the priority policy's."""
+    return rank_leads(session, find_leads(session, AS_OF, rules=rules), AS_OF)
+
+
 def _all_lead_pages(session: Session, size: int, rules: list[LeadRule] | None = None) -> list[Lead]:
     shown: list[Lead] = []
     offset: int | None = 0
@@ -68,8 +74,8 @@ def test_lead_pages_add_up_to_every_lead_and_each_page_is_audited(
     resolved: tuple[Settings, Database],
 ) -> None:
     _, database = resolved
-    with database.transaction() as session:
-        every = find_leads(session, AS_OF)
+    with database.transaction() as session:  # in the order of the priority policy in force
+        every = _ranked(session)
     assert len(every) > 7  # pages of 7 below: more than one
     since = last_audit_seq(database)
     with database.transaction() as session:
@@ -247,7 +253,7 @@ def test_a_case_opened_gives_a_fresh_list_of_leads(
         again = page_of_leads(session, actor=ANN, as_of=AS_OF, rules=REMOVAL).items
         # the kept leads serve again (a case changes no rule's finding), with the case on
         assert data_version(session, with_cases=False) == kept
-        assert again == find_leads(session, AS_OF, rules=REMOVAL)[:50]
+        assert again == _ranked(session, rules=REMOVAL)[:50]
     assert next(x for x in again if x.lead_id == lead.lead_id).open_case == case.id
 
 
@@ -310,7 +316,7 @@ def test_the_api_pages_leads_and_departures_with_the_total_in_a_header(
 ) -> None:
     settings, database = resolved
     with database.transaction() as session:
-        leads = [x.lead_id for x in find_leads(session, AS_OF)]
+        leads = [x.lead_id for x in _ranked(session)]
         departures = [d.person_id for d in find_departures(session, AS_OF, Thresholds.of(settings))]
     with TestClient(create_app(settings, database)) as client:
         token = client.post("/api/sessions", json={"username": "lee", "password": PASSWORD})
@@ -361,8 +367,8 @@ def test_the_pages_show_a_page_at_a_time_with_the_total_and_links_on(
     monkeypatch.setattr(f"{module}.PAGE_SIZE", 3)
     with database.transaction() as session:
         if path == "/leads":
-            every = [x.lead_id for x in find_leads(session, AS_OF)]
-            kinds = [x.rule.value for x in find_leads(session, AS_OF)]
+            every = [x.lead_id for x in _ranked(session)]
+            kinds = [x.rule.value for x in _ranked(session)]
         else:
             found = find_departures(session, AS_OF, Thresholds.of(settings))
             every = [d.person_id for d in found]

@@ -15,7 +15,10 @@ retention purges and the persons and cases they flag (``retention.py``);
 :func:`list_review_pairs`, :func:`next_review_pair`, :func:`read_review_pair`,
 :func:`decide_review_pair` and :func:`explain_for_work`, the pair review queue and
 explanations read for work (``pair_review.py``);
-:func:`simulate_cases`, the offline wrongful-action measurement; :func:`read_report`, the
+:func:`simulate_cases`, the offline wrongful-action measurement;
+:func:`propose_policy`, :func:`publish_policy`, :func:`list_policy_versions`,
+:func:`read_policy_version`, :func:`measure_policy_impact` and :func:`policy_in_force`, the
+priority policy that orders leads and cases (``priority_*.py``); :func:`read_report`, the
 oversight reports (:data:`REPORTS`). Each checks the actor's
 role through a permit and records its audit event in the caller's transaction; a step is
 taken only as the lifecycle table (:mod:`caseline.cases.workflow`) and its guards allow.
@@ -64,6 +67,25 @@ from caseline.cases.pair_review import (
     read_review_pair,
 )
 from caseline.cases.person_graph import read_person_graph
+from caseline.cases.priority_impact import ImpactReport, WorldTruth, read_world_truth
+from caseline.cases.priority_order import case_priority, opened_under
+from caseline.cases.priority_policy import (
+    FACTS,
+    PriorityPolicy,
+    default_policy,
+    load_policy_file,
+)
+from caseline.cases.priority_ranking import Priority
+from caseline.cases.priority_versions import (
+    PolicyInForce,
+    PolicyVersion,
+    list_policy_versions,
+    measure_policy_impact,
+    policy_in_force,
+    propose_policy,
+    publish_policy,
+    read_policy_version,
+)
 from caseline.cases.purposes import (
     WorkChoice,
     read_person,
@@ -72,14 +94,7 @@ from caseline.cases.purposes import (
     work_on_person,
 )
 from caseline.cases.redress import RedressFigures, RedressSettings
-from caseline.cases.reports import (
-    REPORT_PAGE,
-    REPORTS,
-    ReportKind,
-    ReportPage,
-    read_report,
-    read_report_page,
-)
+from caseline.cases.reports import REPORTS, ReportKind, read_report
 from caseline.cases.retention import (
     DependentPerson,
     RetentionFlagSummary,
@@ -114,11 +129,11 @@ from caseline.cases.workflow import (
 from caseline.profiles.disputed import DisputeKind, DisputeState
 
 __all__ = [
+    "FACTS",
     "LIST_PAGE",
     "MAX_LIST_PAGE",
     "OUTCOMES",
     "REPORTS",
-    "REPORT_PAGE",
     "RULE_LABELS",
     "TRANSITIONS",
     "Assignment",
@@ -134,15 +149,19 @@ __all__ = [
     "DossierCheck",
     "Guard",
     "GuardResult",
+    "ImpactReport",
     "Lead",
     "LeadRule",
     "ListPage",
     "NextStep",
+    "PolicyInForce",
+    "PolicyVersion",
+    "Priority",
+    "PriorityPolicy",
     "QueueFilter",
     "RedressFigures",
     "RedressSettings",
     "ReportKind",
-    "ReportPage",
     "RetentionFlagSummary",
     "RetentionPreview",
     "RetentionRun",
@@ -157,15 +176,18 @@ __all__ = [
     "Thresholds",
     "Transition",
     "WorkChoice",
+    "WorldTruth",
     "apply_retention",
     "assign_case",
     "assignable_users",
     "assignee_of",
     "assignees",
+    "case_priority",
     "check_dossier",
     "claim_case",
     "decide_dispute",
     "decide_review_pair",
+    "default_policy",
     "explain_for_work",
     "facts_of",
     "file_dispute",
@@ -176,23 +198,31 @@ __all__ = [
     "list_departures",
     "list_disputes",
     "list_leads",
+    "list_policy_versions",
     "list_retention_flags",
     "list_review_pairs",
+    "load_policy_file",
     "may_claim",
+    "measure_policy_impact",
     "next_review_pair",
     "open_case",
+    "opened_under",
     "page_of_departures",
     "page_of_leads",
+    "policy_in_force",
     "preview_retention",
+    "propose_policy",
+    "publish_policy",
     "read_case",
     "read_dispute",
     "read_person",
     "read_person_events",
     "read_person_graph",
     "read_person_on_case",
+    "read_policy_version",
     "read_report",
-    "read_report_page",
     "read_review_pair",
+    "read_world_truth",
     "simulate_cases",
     "start_review",
     "state_purpose",

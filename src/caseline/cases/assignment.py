@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseline.cases.priority_ranking import Priority
 from caseline.cases.service import CaseSummary, list_cases
 from caseline.cases.workflow import OUTCOMES, State
 from caseline.db.models import Case, User
@@ -42,6 +43,7 @@ class BoardCase:
     assigned_to: str | None
     mine: bool
     claimable: bool
+    priority: Priority | None = None  # where the policy in force placed it, and why
 
 
 def claim_case(session: Session, case_id: int, *, actor: Actor) -> Assignment:
@@ -104,10 +106,16 @@ def assignees(session: Session, case_ids: list[int]) -> dict[int, str | None]:
 
 
 def list_board(
-    session: Session, *, actor: Actor, state: State | None = None, limit: int = 500
+    session: Session,
+    *,
+    actor: Actor,
+    state: State | None = None,
+    limit: int = 500,
+    as_of: dt.date | None = None,
 ) -> list[BoardCase]:
     """The cases (audited as :func:`list_cases`), the reader's own first, each with its
-    assignee and whether the reader may claim it; otherwise newest change first."""
+    assignee and whether the reader may claim it; then in the order of the priority policy
+    in force on ``as_of`` (each with why), or without it newest change first."""
     cases = list_cases(session, actor=actor, state=state, limit=limit)
     assigned = assignees(session, [c.id for c in cases])
     board = [
@@ -119,6 +127,10 @@ def list_board(
         )
         for c in cases
     ]
+    if as_of is not None:
+        from caseline.cases.priority_order import rank_board  # ranks the board: imports this
+
+        return rank_board(session, board, as_of)
     return sorted(board, key=lambda row: not row.mine)  # stable: keeps the newest first
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseline.cases.lead_cache import PAGE_SIZE, Page, computed_lists, page_of
+from caseline.cases.priority_ranking import Priority
 from caseline.cases.workflow import OUTCOMES
 from caseline.db.models import Case, Person
 from caseline.errors import InputError, NotFoundError
@@ -63,16 +64,20 @@ class Lead:
     since: dt.date  # when the condition began: the order, the end of the stay, the deadline
     records: tuple[str, ...]  # the records it rests on
     open_case: int | None = None  # a case already open on the person
+    priority: Priority | None = None  # where the policy in force placed it, and why
 
     def as_origin(self) -> dict[str, object]:
-        """What a case opened from this lead keeps of it."""
-        return {
+        """What a case opened from this lead keeps of it (with the policy it was ranked under)."""
+        kept: dict[str, object] = {
             "lead_id": self.lead_id,
             "rule": self.rule.value,
             "found": self.found,
             "since": self.since.isoformat(),
             "records": list(self.records),
         }
+        if self.priority is not None:
+            kept["priority"] = self.priority.as_dict()
+        return kept
 
 
 def list_leads(
@@ -83,10 +88,12 @@ def list_leads(
     rules: Sequence[LeadRule] | None = None,
     limit: int | None = None,
 ) -> list[Lead]:
-    """Every lead the rules find on ``as_of``, oldest condition first (audited with the persons
-    listed)."""
+    """Every lead the rules find on ``as_of``, in the order of the priority policy in force
+    (audited with the persons listed)."""
+    from caseline.cases.priority_order import rank_leads  # ranks leads: imports this module
+
     allowed = permit(actor, LeadsListed)
-    found = find_leads(session, as_of, rules=rules)
+    found = rank_leads(session, find_leads(session, as_of, rules=rules), as_of)
     shown = found[:limit] if limit is not None else found
     allowed.record(
         session,
@@ -107,17 +114,22 @@ def page_of_leads(
     offset: int = 0,
     limit: int = PAGE_SIZE,
 ) -> Page[Lead]:
-    """One page of the leads on ``as_of``, oldest condition first, with how many there are
-    (audited with the persons on the page). The whole list is computed once per state of the
-    data it reads (see :mod:`caseline.cases.lead_cache`)."""
+    """One page of the leads on ``as_of`` in the order of the priority policy in force, with
+    how many there are (audited with the persons on the page). The whole list is computed
+    once per state of the data it reads and policy version (see
+    :mod:`caseline.cases.lead_cache`)."""
+    from caseline.cases.priority_order import rank_leads  # ranks leads: imports this module
+    from caseline.cases.priority_versions import policy_in_force
+
     allowed = permit(actor, LeadsListed)
     wanted = set(rules) if rules else None
+    force = policy_in_force(session, as_of)
     every = computed_lists.get(
         session,
         "leads",
         as_of,
-        None,
-        lambda: find_leads(session, as_of, open_cases={}),
+        (force.version, force.policy.sha256),
+        lambda: rank_leads(session, find_leads(session, as_of, open_cases={}), as_of, force),
         reads_cases=False,
     )
     found = [lead for lead in every if wanted is None or lead.rule in wanted]
@@ -171,13 +183,15 @@ def find_leads(
 
 
 def lead_by_id(session: Session, lead_id: str, as_of: dt.date) -> Lead:
-    """The lead with this id, found again on ``as_of``; NotFoundError if the data no longer
-    gives it (a departure recorded since, say)."""
+    """The lead with this id, found again on ``as_of`` and placed by the policy in force;
+    NotFoundError if the data no longer gives it (a departure recorded since, say)."""
+    from caseline.cases.priority_order import rank_leads  # ranks leads: imports this module
+
     _, _, person_id = lead_id.partition(":")
     person_id = person_id.rpartition(":")[0]
     if not person_id:
         raise InputError(f"{lead_id!r} is not a lead id", where="lead_id")
-    for lead in find_leads(session, as_of, person_ids=[person_id]):
+    for lead in rank_leads(session, find_leads(session, as_of, person_ids=[person_id]), as_of):
         if lead.lead_id == lead_id:
             return lead
     raise NotFoundError(f"no lead {lead_id!r} on {as_of}: the records no longer give it")

@@ -106,6 +106,11 @@ from caseline.oversight.identity import (
     sign_out,
 )
 from caseline.oversight.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from caseline.oversight.policy_events import (
+    PolicyImpactMeasured,
+    PolicyProposed,
+    PolicyPublished,
+)
 from caseline.oversight.reports import Chart, Period, Report, ReportRead
 from caseline.oversight.retention_events import (
     RetentionApplied,
@@ -178,6 +183,9 @@ __all__ = [
     "PersonsExported",
     "PersonsResolved",
     "PersonsSearched",
+    "PolicyImpactMeasured",
+    "PolicyProposed",
+    "PolicyPublished",
     "PurposeCountersigned",
     "PurposeDeclined",
     "PurposeRequestSummary",

@@ -45,6 +45,9 @@ class Permission(StrEnum):
     READ_RETENTION = "read_retention"  # what a purge would remove; the flags it left
     READ_RUNS = "read_runs"  # ingest and resolution runs: counts, timings, figures; no rows
     BACK_UP_WORKSPACE = "back_up_workspace"  # write a backup archive; restore from one
+    READ_POLICY = "read_policy"  # the priority policy's versions, rules and impact reports
+    PROPOSE_POLICY = "propose_policy"  # a new version, with its impact measured
+    PUBLISH_POLICY = "publish_policy"  # another's proposed version (two-person)
 
 
 # Analysts and supervisors review links: they may see why two records scored as they did and
@@ -60,14 +63,19 @@ _REVIEWER = frozenset(
         Permission.READ_CASES,
         Permission.TAKE_CASE_STEPS,
         Permission.LIST_DEPARTURES,
+        Permission.READ_POLICY,
     }
 )
+# Supervisors and admins propose priority policy versions and publish another's (issue 24).
+_POLICY_MAKER = frozenset({Permission.PROPOSE_POLICY, Permission.PUBLISH_POLICY})
 # The one table of who may do what; a permission not listed for a role is refused.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: _REVIEWER,
     # Supervisors also countersign the purposes in words that others state for a read or
     # an export (never their own).
-    Role.SUPERVISOR: _REVIEWER | {Permission.COUNTERSIGN_PURPOSES, Permission.READ_DISPUTES},
+    Role.SUPERVISOR: _REVIEWER
+    | _POLICY_MAKER
+    | {Permission.COUNTERSIGN_PURPOSES, Permission.READ_DISPUTES},
     # Legal reviewers clear status stops and run proceedings; they open no cases. They file
     # disputes for the persons they represent and review others' (never their own).
     Role.LEGAL: frozenset(
@@ -81,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_CASES,
             Permission.TAKE_CASE_STEPS,
             Permission.LIST_DEPARTURES,
+            Permission.READ_POLICY,
         }
     ),
     # Auditors also see what retention would purge and what a purge flagged (ids, counts).
@@ -91,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REPORTS,
             Permission.READ_RETENTION,
             Permission.READ_RUNS,
+            Permission.READ_POLICY,
         }
     ),
     # Admins run the system and its users; they see no persons and approve no cases. They
@@ -105,8 +115,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPLY_RETENTION,
             Permission.READ_RETENTION,
             Permission.READ_RUNS,
+            Permission.READ_POLICY,
         }
-    ),
+    )
+    | _POLICY_MAKER,
     # Data engineers load and resolve records and measure the result. Bulk export moves
     # resolved data into other tools, with a purpose, audited with what and how much. Raw
     # quarantined rows hold personal data: listing them is theirs alone, and audited. The

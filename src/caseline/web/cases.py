@@ -27,10 +27,12 @@ from caseline.cases import (
     assign_case,
     assignable_users,
     assignee_of,
+    case_priority,
     claim_case,
     list_board,
     may_claim,
     open_case,
+    opened_under,
     page_of_leads,
     read_case,
     read_person_on_case,
@@ -114,7 +116,7 @@ def board_page(
     """The board: the reader's own cases first, then every case by state (or one state)."""
     chosen = _state(state)
     with database.transaction() as session:
-        board = list_board(session, actor=actor, state=chosen, limit=SHOWN)
+        board = list_board(session, actor=actor, state=chosen, limit=SHOWN, as_of=day(as_of))
         assignable = assignable_users(session) if actor.role is Role.SUPERVISOR else []
     columns = [(s, [row for row in board if row.case.state == s]) for s in State]
     return templates.TemplateResponse(
@@ -362,6 +364,7 @@ def _render_case(
         addresses = detail.addresses  # the person's own, as the address guard judges them
         assigned_to = assignee_of(session, case_id)
         assignable = assignable_users(session) if actor.role is Role.SUPERVISOR else []
+        priority = case_priority(session, detail.case.person_id, day(as_of))
     return templates.TemplateResponse(
         request,
         "case.html",
@@ -379,6 +382,8 @@ def _render_case(
             "as_of_given": as_of,
             "refusal": refusal,
             "submitted": submitted or {},
+            "priority": priority,
+            "opened_priority": opened_under(detail.case.origin),
         },
         status_code=status,
     )

@@ -8,6 +8,7 @@ result: which, why, and what would clear it).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -20,15 +21,16 @@ from caseline.cases import MAX_LIST_PAGE as MAX_PAGE_SIZE
 from caseline.cases import (
     CaseDetail,
     CaseSummary,
+    Lead,
     LeadRule,
+    Priority,
     State,
     Thresholds,
     assign_case,
     assignee_of,
-    assignees,
     check_dossier,
     claim_case,
-    list_cases,
+    list_board,
     open_case,
     page_of_leads,
     read_case,
@@ -42,6 +44,23 @@ router = APIRouter(tags=["cases"])
 AsOf = Annotated[dt.date | None, day_query("The day the rules and guards look at (today)")]
 
 
+class AppliedRuleOut(BaseModel):
+    rule_id: str
+    title: str
+    weight: int
+    tier: int
+
+
+class PriorityOut(BaseModel):
+    version: int | None = Field(description="The policy version (None: the shipped default)")
+    policy: str
+    rank: int
+    tier: int
+    score: int
+    rules: list[AppliedRuleOut]
+    explanation: str = Field(description='e.g. "ranked by policy v2: final_order (+40)"')
+
+
 class LeadOut(BaseModel):
     lead_id: str
     rule: str
@@ -51,6 +70,7 @@ class LeadOut(BaseModel):
     since: dt.date
     records: list[str]
     open_case: int | None
+    priority: PriorityOut | None = None  # where the policy in force placed it, and why
 
 
 class CaseOut(BaseModel):
@@ -66,6 +86,7 @@ class CaseOut(BaseModel):
     address: str | None
     deadline: dt.date | None
     assigned_to: str | None = None  # who works the case (None: nobody)
+    priority: PriorityOut | None = None  # where the policy in force places it (the board)
 
 
 class GuardOut(BaseModel):
@@ -171,9 +192,24 @@ class DossierOut(BaseModel):
     person_changes: list[str]
 
 
-def _case_out(case: CaseSummary, assigned_to: str | None = None) -> CaseOut:
+def _case_out(
+    case: CaseSummary, assigned_to: str | None = None, priority: Priority | None = None
+) -> CaseOut:
     out = CaseOut.model_validate(case, from_attributes=True)
-    return out.model_copy(update={"assigned_to": assigned_to})
+    return out.model_copy(update={"assigned_to": assigned_to, "priority": _priority(priority)})
+
+
+def _priority(priority: Priority | None) -> PriorityOut | None:
+    if priority is None:
+        return None
+    return PriorityOut.model_validate(
+        {**priority.as_dict(), "rules": [asdict(r) for r in priority.rules]}
+    )
+
+
+def _lead_out(lead: Lead) -> LeadOut:
+    out = LeadOut.model_validate(replace(lead, priority=None), from_attributes=True)
+    return out.model_copy(update={"priority": _priority(lead.priority)})
 
 
 @router.get("/leads", response_model=list[LeadOut])
@@ -186,9 +222,10 @@ def leads(
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Leads to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Leads per page")] = PAGE_SIZE,
 ) -> list[LeadOut]:
-    """A page of what the lead rules find on the day, oldest first; audited with the persons
-    listed. ``X-Total-Count`` says how many leads there are in all, ``X-Next-Offset`` (when
-    more follow) where the next page starts."""
+    """A page of what the lead rules find on the day, in the order of the priority policy in
+    force, each with the version and rules that placed it; audited with the persons listed.
+    ``X-Total-Count`` says how many leads there are in all, ``X-Next-Offset`` (when more
+    follow) where the next page starts."""
     with database.transaction() as session:
         page = page_of_leads(
             session,
@@ -199,7 +236,7 @@ def leads(
             limit=limit,
         )
     paging_headers(response, page)
-    return [LeadOut.model_validate(lead, from_attributes=True) for lead in page.items]
+    return [_lead_out(lead) for lead in page.items]
 
 
 def paging_headers(response: Response, page: Page[Any]) -> None:
@@ -235,12 +272,13 @@ def cases(
     database: DatabaseDep,
     actor: Annotated[Actor, Authorized(Permission.READ_CASES)],
     state: Annotated[State | None, Query(description="Only cases in this state")] = None,
+    as_of: AsOf = None,
 ) -> list[CaseOut]:
-    """Cases, the most recently changed first. Audited."""
+    """Cases, the reader's own first, then in the order of the priority policy in force on
+    the day, each with the version and rules that placed it. Audited."""
     with database.transaction() as session:
-        found = list_cases(session, actor=actor, state=state)
-        assigned = assignees(session, [c.id for c in found])
-    return [_case_out(c, assigned.get(c.id)) for c in found]
+        board = list_board(session, actor=actor, state=state, as_of=as_of or dt.date.today())
+    return [_case_out(row.case, row.assigned_to, row.priority) for row in board]
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetailOut)
