@@ -158,7 +158,7 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
             in_country_since(session, [case.person_id]).get(case.person_id),
         ),
         cleared=cleared,
-        addresses=person_addresses(session, case.person_id, as_of),
+        addresses=person_addresses(session, case.person_id, as_of, status=status),
         confirmed_at=confirmed_at,
         confirmed_by=confirmations[-1].actor if confirmations else None,
         changed_at=changed_at,

@@ -26,8 +26,13 @@ from caseline.profiles.address_model import (
     returned_unseen,
 )
 from caseline.profiles.address_records import load_address_records
-from caseline.profiles.disputed import disputed_facts, scored_records
-from caseline.profiles.status_evidence import load_status_records, person_status, status_by_person
+from caseline.profiles.disputed import DisputedFacts, disputed_facts, scored_records
+from caseline.profiles.status_evidence import (
+    PersonStatus,
+    load_status_records,
+    person_status,
+    status_by_person,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +93,26 @@ def load_departures(
 
 
 def person_addresses(
-    session: Session, person_id: str, as_of: dt.date, model: AddressModel | None = None
+    session: Session,
+    person_id: str,
+    as_of: dt.date,
+    model: AddressModel | None = None,
+    *,
+    status: PersonStatus | None = None,
+    disputed: DisputedFacts | None = None,
 ) -> PersonAddresses:
-    """Score one person's addresses at ``as_of`` (no authorisation: the caller's job)."""
+    """Score one person's addresses at ``as_of`` (no authorisation: the caller's job).
+
+    ``status`` (the person's at ``as_of``) and ``disputed`` (the person's disputed facts),
+    when the caller has read them already, are not read again."""
     records = load_address_records(session, person_id)
-    facts = disputed_facts(session, person_id)  # what disputes take out of the score
-    own = scored_records(records[records["person_id"] == person_id], facts)
+    if disputed is None:
+        disputed = disputed_facts(session, person_id)  # what disputes take out of the score
+    own = scored_records(records[records["person_id"] == person_id], disputed)
     leads = tuple(sorted(own.loc[own["lead"] == 1, "record_id"]))
-    departed = person_status(load_status_records(session, [person_id]), as_of).departed_on
+    if status is None:
+        status = person_status(load_status_records(session, [person_id]), as_of)
+    departed = status.departed_on
     evidence = score_evidence(
         own, as_of, model or load_address_model(), {person_id: departed} if departed else None
     )
@@ -122,6 +139,10 @@ def _scaled_for_departures(
 ) -> pd.DataFrame:
     """Scale the addresses of each person who left (an exit, and no own record at an address
     begun after it) by the chance they came back unseen; the rest goes to unknown."""
+    if not departures:  # no one left: nothing is scaled
+        evidence["departed_on"] = pd.Series(pd.NaT, index=evidence.index, dtype="datetime64[ns]")
+        evidence["returned_unseen"] = np.nan
+        return evidence
     exit_on = pd.to_datetime(evidence["person_id"].map(departures))
     seen_since = evidence["person_last_start"].notna() & (evidence["person_last_start"] > exit_on)
     applies = exit_on.notna() & ~seen_since

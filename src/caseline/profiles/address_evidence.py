@@ -9,6 +9,10 @@ it was still open on it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -36,7 +40,8 @@ def address_key(
 
 
 def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """One row per (person, address) with the evidence for it at ``as_of``.
+    """One row per (person, address) with the evidence for it at ``as_of``, sorted by person
+    and address key.
 
     Columns: person_id, address_key, address (as most records write it), variants (every key
     its records carry), sources, records, first_seen, last_seen, latest_start (when the
@@ -45,66 +50,115 @@ def gather_evidence(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     person's own records (not leads), how many there are and when the first and the last
     began (``person_own_records``, ``person_first_start``, ``person_last_start``), which the
     departure rule reads.
+
+    Computed over arrays sorted once, with no grouping of frames, so that one person's few
+    records cost little more than their number: a profile scores one person with the very
+    code that scores the population.
     """
     dated = _dated(records, as_of)
-    if dated.empty:
+    if dated is None:
         return _empty_evidence()
-    dated["address_key"] = _merged_keys(dated)
-    dated["variant"] = [
-        address_key(n, s, u, p)
-        for n, s, u, p in zip(
-            dated["street_number"], dated["street"], dated["unit"], dated["postcode"], strict=True
-        )
-    ]
-    own = dated["lead"] == 0
-    dated["own_start"] = dated["start"].where(own)
-    dated["own"] = own.astype(int)
-    grouped = dated.groupby(["person_id", "address_key"], sort=True)
-    evidence = grouped.agg(
-        first_seen=("start", "min"),
-        last_seen=("last", "max"),
-        latest_start=("start", "max"),
-        records=("record_id", "size"),
-        open_accounts=("open", "sum"),
-        closed_accounts=("closed", "sum"),
-        lead=("lead", "min"),  # 1: known only from leads (records in another's name)
-        claimants=("claimants", "max"),
-        own_records=("own", "sum"),
-        own_first_start=("own_start", "min"),
-        own_last_start=("own_start", "max"),
-    ).reset_index()
-    keys = ["person_id", "address_key"]
-    evidence["sources"] = _collected(dated, keys, "source")
-    evidence["variants"] = _collected(dated, keys, "variant")
-    evidence["address"] = _most_written(dated, keys)
-    return _with_person_context(evidence, as_of)
+    merged = np.asarray(_merged_keys(dated), dtype=object)
+    person_codes, _ = pd.factorize(dated.person_id, sort=True)
+    key_codes, _ = pd.factorize(merged, sort=True)
+    order = np.lexsort((key_codes, person_codes))
+    group = person_codes[order].astype(np.int64) * (int(key_codes.max()) + 1) + key_codes[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    bounds = [*starts.tolist(), len(order)]
+    start, last = dated.start[order], dated.last[order]
+    own = dated.lead[order] == 0
+    evidence = {
+        "person_id": dated.person_id[order][starts],
+        "address_key": merged[order][starts],
+        "first_seen": np.minimum.reduceat(start, starts),
+        "last_seen": np.maximum.reduceat(last, starts),
+        "latest_start": np.maximum.reduceat(start, starts),
+        "records": np.diff(bounds).astype(np.int64),
+        "open_accounts": np.add.reduceat(dated.open[order], starts),
+        "closed_accounts": np.add.reduceat(dated.closed[order], starts),
+        "lead": np.minimum.reduceat(dated.lead[order], starts),  # 1: known only from leads
+        "claimants": np.maximum.reduceat(dated.claimants[order], starts),
+        "sources": _distinct(dated.source[order], bounds),
+        "variants": _distinct(_variants(dated)[order], bounds),
+        "address": _most_written(_labels(dated)[order], bounds),
+    }
+    own_records = np.add.reduceat(own.astype(np.int64), starts)
+    own_first = _min_dated(np.where(own, start, _NEVER), starts)
+    own_last = np.maximum.reduceat(np.where(own, start, _NAT), starts)
+    return _with_person_context(evidence, own_records, own_first, own_last, as_of)
 
 
-def _collected(frame: pd.DataFrame, keys: list[str], column: str) -> list[tuple[str, ...]]:
-    """Per group of ``keys`` (in sorted order), the distinct values of ``column``, sorted."""
-    distinct = frame[[*keys, column]].drop_duplicates().sort_values([*keys, column])
-    codes = distinct.groupby(keys, sort=True).ngroup().to_numpy()
-    values = distinct[column].to_numpy(dtype=object)
-    bounds = np.flatnonzero(np.diff(codes)) + 1
-    return [tuple(part) for part in np.split(values, bounds)]
+_NAT = np.iinfo(np.int64).min  # NaT as nanoseconds
+_NEVER = np.iinfo(np.int64).max  # a start no record has: what a minimum ignores
+_DAY_NS = 86_400 * 10**9
 
 
-def _most_written(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """Per group of ``keys`` (sorted), the address as most of its records write it."""
-    unit = (" APT " + frame["unit"].astype("string")).fillna("")
-    street = frame["street_number"].astype("string").fillna("") + " " + frame["street"].astype(str)
-    place = (
-        frame["city"].astype("string").fillna("")
-        + " " + frame["state"].astype("string").fillna("")
-        + " " + frame["postcode"].astype("string").fillna("")
-    )  # fmt: skip
-    labels = frame[keys].assign(
-        label=(street.str.strip() + unit + ", " + place.str.split().str.join(" ")).str.strip(", ")
-    )
-    counted = labels.groupby([*keys, "label"], sort=False).size().rename("n").reset_index()
-    counted = counted.sort_values([*keys, "n", "label"], ascending=[True, True, False, True])
-    chosen: np.ndarray = counted.drop_duplicates(keys)["label"].to_numpy(dtype=object)
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    """The records with an address that began by the reference day, as arrays; dates are
+    nanoseconds (NaT as :data:`_NAT`)."""
+
+    person_id: np.ndarray
+    source: np.ndarray
+    street_number: list[str]
+    street: list[str]
+    unit: list[str]
+    unit_given: list[bool]  # the unit is written ('' too), not missing
+    postcode: list[str]
+    city: list[str]
+    state: list[str]
+    start: np.ndarray  # when the record began: valid from, else observed
+    last: np.ndarray  # when it was last seen at the address
+    open: np.ndarray  # 1: an account still open on the reference day
+    closed: np.ndarray  # 1: an account closed by the reference day
+    lead: np.ndarray
+    claimants: np.ndarray
+
+
+def _text(values: pd.Series) -> list[str]:
+    """Each value as text, a missing one as ''."""
+    return [v if isinstance(v, str) else "" if pd.isna(v) else str(v) for v in values.tolist()]
+
+
+def _distinct(values: np.ndarray, bounds: list[int]) -> list[tuple[str, ...]]:
+    """Per run of ``values`` between ``bounds``, its distinct values, sorted."""
+    return [tuple(sorted(set(values[a:b]))) for a, b in itertools.pairwise(bounds)]
+
+
+def _variants(dated: _Dated) -> np.ndarray:
+    """Each record's own address key, before variants are merged."""
+    parts = zip(dated.street_number, dated.street, dated.unit, dated.postcode, strict=True)
+    return np.asarray([address_key(*p) for p in parts], dtype=object)
+
+
+def _labels(dated: _Dated) -> np.ndarray:
+    """Each record's address as written: number and street, unit, and city, state, ZIP."""
+    labels = []
+    for number, street, unit, given, city, state, postcode in zip(
+        dated.street_number, dated.street, dated.unit, dated.unit_given, dated.city,
+        dated.state, dated.postcode, strict=True,
+    ):  # fmt: skip
+        place = " ".join(f"{city} {state} {postcode}".split())
+        flat = f" APT {unit}" if given else ""
+        labels.append(f"{f'{number} {street}'.strip()}{flat}, {place}".strip(", "))
+    return np.asarray(labels, dtype=object)
+
+
+def _most_written(labels: np.ndarray, bounds: list[int]) -> list[str]:
+    """Per run of ``labels`` between ``bounds``, the one most written (of equals, the first
+    in alphabetical order)."""
+    chosen = []
+    for a, b in itertools.pairwise(bounds):
+        counts = Counter(labels[a:b])
+        chosen.append(min(counts, key=lambda label: (-counts[label], label)))
     return chosen
+
+
+def _min_dated(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per run from ``starts``, the earliest of ``values`` (:data:`_NEVER` for none), NaT
+    where there is none."""
+    least = np.minimum.reduceat(values, starts)
+    return np.where(least == _NEVER, _NAT, least)
 
 
 def reference_day(as_of: dt.date) -> pd.Timestamp:
@@ -117,41 +171,57 @@ def reference_day(as_of: dt.date) -> pd.Timestamp:
     return pd.Timestamp(as_of)
 
 
-def _dated(records: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Records with an address that began by ``as_of``, with the dates the evidence uses."""
-    has_address = records["street"].notna()
-    columns = [c for c in (*RECORD_COLUMNS, "lead", "claimants") if c in records.columns]
-    frame = records.loc[has_address, columns].copy()
-    if "lead" not in frame.columns:
-        frame = frame.assign(lead=0, claimants=0)
-    day = reference_day(as_of)
+def _dated(records: pd.DataFrame, as_of: dt.date) -> _Dated | None:
+    """Records with an address that began by ``as_of``, with the dates the evidence uses;
+    None if there are none."""
+    day = reference_day(as_of).as_unit("ns").value
+    frame = records[records["street"].notna()]
+    if frame.empty:
+        return None
     # A stored date pandas cannot hold (a placeholder such as 9999-12-31, kept from before
     # ingest refused them) counts as no date.
-    observed = pd.to_datetime(frame["observed_on"], errors="coerce")
-    valid_from = pd.to_datetime(frame["valid_from"], errors="coerce")
-    valid_to = pd.to_datetime(frame["valid_to"], errors="coerce")
-    start = valid_from.fillna(observed)
-    frame = frame.assign(start=start)
-    began = start.notna() & (start <= day)
-    frame, valid_from, valid_to, observed = (
-        frame[began],
+    observed, valid_from, valid_to = (
+        pd.to_datetime(frame[column], errors="coerce").to_numpy("datetime64[ns]").view("i8")
+        for column in ("observed_on", "valid_from", "valid_to")
+    )
+    start = np.where(valid_from != _NAT, valid_from, observed)
+    began = (start != _NAT) & (start <= day)
+    if not began.any():
+        return None
+    frame = frame[began]
+    start, observed, valid_from, valid_to = (
+        start[began],
+        observed[began],
         valid_from[began],
         valid_to[began],
-        observed[began],
     )
-    closed = valid_to.notna() & (valid_to <= day)
-    is_interval = valid_from.notna()
+    closed = (valid_to != _NAT) & (valid_to <= day)
+    is_interval = valid_from != _NAT
     # A point record is last seen on its date; an account on its closing date, or, while it
     # is still open, on its opening date (its being open is evidence of its own).
     last = np.where(closed, valid_to, np.where(is_interval, valid_from, observed))
-    return frame.assign(
-        last=pd.to_datetime(last),
-        closed=closed.astype(int),
-        open=(is_interval & ~closed).astype(int),
+    leads = "lead" in frame.columns
+    zeros = np.zeros(len(frame), dtype=np.int64)
+    return _Dated(
+        person_id=frame["person_id"].to_numpy(dtype=object),
+        source=frame["source"].to_numpy(dtype=object),
+        street_number=_text(frame["street_number"]),
+        street=_text(frame["street"]),
+        unit=_text(frame["unit"]),
+        unit_given=frame["unit"].notna().tolist(),
+        postcode=_text(frame["postcode"]),
+        city=_text(frame["city"]),
+        state=_text(frame["state"]),
+        start=start,
+        last=last,
+        open=(is_interval & ~closed).astype(np.int64),
+        closed=closed.astype(np.int64),
+        lead=frame["lead"].to_numpy(dtype=np.int64) if leads else zeros,
+        claimants=frame["claimants"].to_numpy(dtype=np.int64) if leads else zeros,
     )
 
 
-def _merged_keys(dated: pd.DataFrame) -> list[str]:
+def _merged_keys(dated: _Dated) -> list[str]:
     """Each record's address key, with a person's variants of one address merged onto the
     one most of their records write.
 
@@ -161,17 +231,9 @@ def _merged_keys(dated: pd.DataFrame) -> list[str]:
     variant joins the most written key it is one slip from; two units, or two house
     numbers, that are both written and differ otherwise stay two addresses.
     """
-    parts = list(
-        zip(
-            dated["street_number"].fillna("").astype(str),
-            dated["street"].astype(str),
-            dated["unit"].fillna("").astype(str),
-            dated["postcode"].fillna("").astype(str),
-            strict=True,
-        )
-    )
+    parts = list(zip(dated.street_number, dated.street, dated.unit, dated.postcode, strict=True))
     keys = [address_key(*part) for part in parts]
-    persons = dated["person_id"].astype(str).to_numpy()
+    persons = dated.person_id
     counts: dict[str, dict[tuple[str, str, str, str], int]] = {}
     for person, part in zip(persons, parts, strict=True):
         of_person = counts.setdefault(person, {})
@@ -242,34 +304,62 @@ def _same_street(a: str, b: str) -> bool:
     return jellyfish.jaro_winkler_similarity(a, b) >= SAME_STREET_SIMILARITY
 
 
-def _with_person_context(evidence: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Add what the person's other addresses say: the newest evidence, newer addresses."""
-    day = reference_day(as_of)
-    by_person = evidence.groupby("person_id")
-    evidence["person_last_seen"] = by_person["last_seen"].transform("max")
-    evidence["person_addresses"] = by_person["address_key"].transform("size")
-    evidence["person_open_accounts"] = by_person["open_accounts"].transform("sum")
-    evidence["latest_arrival"] = evidence["first_seen"] == by_person["first_seen"].transform("max")
-    # The newest first sighting among the person's *other* addresses: top two per person.
-    order = evidence.sort_values(["person_id", "first_seen"], ascending=[True, False])
-    top = order.groupby("person_id")["first_seen"].nth(0)
-    second = order.groupby("person_id")["first_seen"].nth(1)
-    newest = pd.Series(top.to_numpy(), index=order.loc[top.index, "person_id"].to_numpy())
-    runner_up = pd.Series(second.to_numpy(), index=order.loc[second.index, "person_id"].to_numpy())
-    person_newest = evidence["person_id"].map(newest)
-    person_runner_up = evidence["person_id"].map(runner_up)
-    is_newest = evidence["first_seen"] == person_newest
-    other_newest = person_runner_up.where(is_newest, person_newest)
-    newer_elsewhere = (other_newest - evidence["last_seen"]).dt.days.clip(lower=0)
-    evidence["newer_elsewhere_days"] = newer_elsewhere.fillna(0).astype(int)
-    evidence["age_days"] = (day - evidence["last_seen"]).dt.days.clip(lower=0)
-    evidence["arrival_age_days"] = (day - evidence["first_seen"]).dt.days.clip(lower=0)
-    evidence["person_age_days"] = (day - evidence["person_last_seen"]).dt.days.clip(lower=0)
-    evidence["source_count"] = evidence["sources"].map(len)
-    evidence["person_own_records"] = by_person["own_records"].transform("sum")
-    evidence["person_first_start"] = by_person["own_first_start"].transform("min")
-    evidence["person_last_start"] = by_person["own_last_start"].transform("max")
-    return evidence.drop(columns=["own_records", "own_first_start", "own_last_start"])
+def _with_person_context(
+    evidence: dict[str, Any],
+    own_records: np.ndarray,
+    own_first: np.ndarray,
+    own_last: np.ndarray,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    """Add what the person's other addresses say: the newest evidence, newer addresses.
+
+    ``evidence`` holds one entry per (person, address), sorted by person; the ``own_``
+    arrays are, per address, the person's own records at it and when they began."""
+    day = reference_day(as_of).as_unit("ns").value
+    persons = evidence["person_id"]
+    starts = np.flatnonzero(np.r_[True, persons[1:] != persons[:-1]])
+    sizes = np.diff([*starts.tolist(), len(persons)])
+
+    def per_person(values: np.ndarray) -> np.ndarray:
+        return np.repeat(values, sizes)
+
+    first_seen, last_seen = evidence["first_seen"], evidence["last_seen"]
+    person_last_seen = per_person(np.maximum.reduceat(last_seen, starts))
+    newest = per_person(np.maximum.reduceat(first_seen, starts))
+    is_newest = first_seen == newest
+    # The newest first sighting among the person's *other* addresses: the newest again if
+    # two share it, else the newest of the rest (none for a person of one address).
+    ties = per_person(np.add.reduceat(is_newest.astype(np.int64), starts)) > 1
+    rest = per_person(np.maximum.reduceat(np.where(is_newest, _NAT, first_seen), starts))
+    other_newest = np.where(is_newest, np.where(ties, newest, rest), newest)
+    newer_elsewhere = np.where(
+        other_newest == _NAT, 0, np.maximum((other_newest - last_seen) // _DAY_NS, 0)
+    )
+    return pd.DataFrame(
+        {
+            **{k: _as_dates(v) if k in _DATES else v for k, v in evidence.items()},
+            "person_last_seen": _as_dates(person_last_seen),
+            "person_addresses": per_person(sizes.astype(np.int64)),
+            "person_open_accounts": per_person(np.add.reduceat(evidence["open_accounts"], starts)),
+            "latest_arrival": is_newest,
+            "newer_elsewhere_days": newer_elsewhere.astype(np.int64),
+            "age_days": np.maximum((day - last_seen) // _DAY_NS, 0),
+            "arrival_age_days": np.maximum((day - first_seen) // _DAY_NS, 0),
+            "person_age_days": np.maximum((day - person_last_seen) // _DAY_NS, 0),
+            "source_count": np.fromiter(map(len, evidence["sources"]), np.int64, len(persons)),
+            "person_own_records": per_person(np.add.reduceat(own_records, starts)),
+            "person_first_start": _as_dates(per_person(_min_dated(
+                np.where(own_first == _NAT, _NEVER, own_first), starts))),
+            "person_last_start": _as_dates(per_person(np.maximum.reduceat(own_last, starts))),
+        }
+    )  # fmt: skip
+
+
+_DATES = ("first_seen", "last_seen", "latest_start")
+
+
+def _as_dates(nanoseconds: np.ndarray) -> np.ndarray:
+    return nanoseconds.view("datetime64[ns]")
 
 
 def _empty_evidence() -> pd.DataFrame:

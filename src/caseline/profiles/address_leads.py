@@ -20,6 +20,13 @@ MAX_CLAIMANTS = 1  # a lead only where one identified person bears the name: sha
 # two or more, a thin record goes to the wrong one of them too often to be evidence
 
 
+def identifying(records: pd.DataFrame) -> pd.Series:
+    """Per record, whether it identifies its person (a date of birth or an identifier): a
+    person with one such record is identified, a person with none is thin."""
+    columns = ["date_of_birth", *(c for c in IDENTIFIER_COLUMNS if c in records.columns)]
+    return pd.Series(records[columns].notna().to_numpy().any(axis=1), index=records.index)
+
+
 def with_name_leads(records: pd.DataFrame) -> pd.DataFrame:
     """The records (``lead`` 0) plus, for each record of a thin person, one copy per
     identified person of the same name (``lead`` 1, ``claimants`` the number of them)."""
@@ -27,12 +34,13 @@ def with_name_leads(records: pd.DataFrame) -> pd.DataFrame:
     named = records["given_name"].notna() & records["family_name"].notna()
     if not named.any():
         return base
+    person_identified = records["person_id"].isin(
+        set(records.loc[identifying(records), "person_id"])
+    )
+    thin = named & ~person_identified & records["street"].notna()
+    if not thin.any():
+        return base
     name = records["given_name"].astype(str) + "|" + records["family_name"].astype(str)
-    identified = records["date_of_birth"].notna()
-    for column in IDENTIFIER_COLUMNS:
-        if column in records.columns:
-            identified |= records[column].notna()
-    person_identified = identified.groupby(records["person_id"]).transform("any")
     names = pd.DataFrame(
         {"person_id": records["person_id"], "name": name, "identified": person_identified}
     )[named]
@@ -40,8 +48,7 @@ def with_name_leads(records: pd.DataFrame) -> pd.DataFrame:
     counts = claimants.groupby("name")["person_id"].size().rename("claimants")
     claimants = claimants.join(counts, on="name")
     claimants = claimants[claimants["claimants"] <= MAX_CLAIMANTS]
-    thin = named & ~person_identified & records["street"].notna()
-    if not thin.any() or claimants.empty:
+    if claimants.empty:
         return base
     leads = (
         records[thin]

@@ -136,6 +136,7 @@ def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
     rows = [row for row in rows if row[0].record_id not in disputed.removed_records]
     records = [_profile_record(r, file_name, sha) for r, file_name, sha in rows]
     stored = [corrected(r, disputed.corrections) for r, _, _ in rows]
+    status = person_status(load_status_records(session, [person_id]), as_of)
     return Profile(
         person_id=person_id,
         names=_ranked((r.record_id, _given_family(r)) for r in stored),
@@ -151,8 +152,8 @@ def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
         countries_of_birth=_ranked((r.record_id, r.country_of_birth) for r in stored),
         assurance=person.assurance,
         assurance_evidence=person.assurance_evidence,
-        addresses=person_addresses(session, person_id, as_of),
-        status=person_status(load_status_records(session, [person_id]), as_of),
+        addresses=person_addresses(session, person_id, as_of, status=status, disputed=disputed),
+        status=status,
         disputes=disputed.disputes,
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 import jellyfish
@@ -135,6 +136,7 @@ def _close(mine: _Identity, theirs: _Identity) -> bool:
     ) or (_names_close(mine.given, theirs.family) and _names_close(mine.family, theirs.given))
 
 
+@lru_cache(maxsize=1 << 16)  # a person's names meet the same few thousand again
 def _names_close(mine: str, theirs: str) -> bool:
     """Close enough to be one name written twice: similar, or one slip apart (KIM and GIM,
     whose similarity a short name keeps low)."""
