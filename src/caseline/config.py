@@ -32,6 +32,16 @@ class Settings(BaseSettings):
         lt=1.0,
         description="Match probability at or above which two records are the same person.",
     )
+    spark_master: str | None = Field(
+        default=None,
+        description="`resolve --engine spark` runs on this cluster (spark://HOST:PORT, yarn, "
+        "k8s://...); in local mode in this process if unset (docs/spark.md).",
+    )
+    spark_staging: str | None = Field(
+        default=None,
+        description="Folder or bucket URI the Spark engine stages records in, shared with the "
+        "cluster's executors; needed on a cluster off this machine.",
+    )
     session_hours: int = Field(
         default=8, gt=0, description="Hours after sign-in when a session ends, however busy."
     )

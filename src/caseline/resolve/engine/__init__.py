@@ -16,15 +16,19 @@ ENGINE_NAMES = ("duckdb", "spark")  # each named as its SQL dialect is
 DEFAULT_ENGINE: Engine = DuckDBEngine()
 
 
-def engine_named(name: str) -> Engine:
+def engine_named(
+    name: str, *, spark_master: str | None = None, spark_staging: str | None = None
+) -> Engine:
     """The engine the command line calls ``name`` (the Spark engine needs pyspark, an
-    extra: `caseline.errors.MissingExtra` says how to install it)."""
+    extra: `caseline.errors.MissingExtra` says how to install it). Spark runs in local mode,
+    or on the cluster ``spark_master`` names, staging records in ``spark_staging``
+    (docs/spark.md); DuckDB ignores both."""
     if name == DEFAULT_ENGINE.name:
         return DEFAULT_ENGINE
     if name == "spark":
-        from caseline.resolve.engine.spark import SparkEngine
+        from caseline.resolve.engine.spark import SparkEngine, SparkPlace
 
-        return SparkEngine()
+        return SparkEngine(SparkPlace(spark_master, spark_staging))
     raise InputError(
         f"unknown engine {name!r}; available: {', '.join(ENGINE_NAMES)}", where="--engine"
     )

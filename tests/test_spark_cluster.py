@@ -1,0 +1,176 @@
+"""Resolution on a Spark cluster: a real standalone master and worker on 127.0.0.1.
+
+`caseline resolve --engine spark --spark-master URL` scores, clusters and places new records
+on the cluster (its executors read the records staged as Parquet) and finds the persons
+DuckDB finds with the same model. The cluster (one core, 1 GiB) is started from the Spark
+that pyspark ships (tests/spark_cluster.py) and stopped afterwards. The tests without the
+`spark` marker start no Java: they pin down the refusals, each within seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+from typer.testing import CliRunner
+
+from caseline.cli import app
+from caseline.db import Database
+from caseline.db.models import PersonRecord, SourceRecord
+from caseline.errors import InputError
+from caseline.resolve import resolve_incrementally
+from caseline.resolve.engine.spark import SparkEngine, SparkPlace, stop_spark
+from tests.cli_support import add_cli_users, cli_login
+from tests.conftest import OPERATOR
+from tests.spark_cluster import StandaloneCluster, free_port, standalone_cluster
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[StandaloneCluster]:
+    with standalone_cluster(cores=1, memory="1g") as running:
+        yield running
+        stop_spark()  # the session goes before its cluster does
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 2,500 records of 300 persons, generated once."""
+    out = tmp_path_factory.mktemp("cluster-world")
+    result = runner.invoke(app, ["generate", "--persons", "300", "--seed", "7", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, world: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The world ingested into a fresh SQLite workspace acting as its data engineer."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CASELINE_HOME", str(home))
+    for name in ("DATABASE_URL", "CASELINE_TOKEN", "CASELINE_SPARK_MASTER"):
+        monkeypatch.delenv(name, raising=False)
+    add_cli_users(runner)
+    monkeypatch.setenv("CASELINE_TOKEN", cli_login(runner, "engineer")["CASELINE_TOKEN"])
+    ingested = runner.invoke(app, ["ingest", str(world)])
+    assert ingested.exit_code == 0, ingested.output
+    return home
+
+
+def _persons(home: Path) -> set[frozenset[str]]:
+    database = Database(f"sqlite:///{home / 'caseline.db'}")
+    members: defaultdict[str, set[str]] = defaultdict(set)
+    with database.transaction() as session:
+        for record_id, person_id in session.execute(
+            select(PersonRecord.record_id, PersonRecord.person_id)
+        ):
+            members[person_id].add(record_id)
+    database.dispose()
+    return {frozenset(records) for records in members.values()}
+
+
+def _resolve(*options: str) -> None:
+    result = runner.invoke(app, ["resolve", *options])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.spark
+def test_a_standalone_cluster_finds_the_persons_duckdb_finds(
+    cluster: StandaloneCluster, workspace: Path, tmp_path: Path
+) -> None:
+    _resolve("--engine", "duckdb")
+    on_duckdb = _persons(workspace)
+    (model,) = (workspace / "models").glob("*.json")
+    staging = tmp_path / "staging"
+
+    _resolve(
+        *("--engine", "spark", "--model", str(model)),
+        *("--spark-master", cluster.master_url, "--spark-staging", str(staging)),
+    )
+    on_cluster = _persons(workspace)
+
+    assert len(on_duckdb) > 200
+    assert on_cluster == on_duckdb
+    # The cluster's worker ran this application's executor, which read the staged records.
+    assert list((cluster.logs / "work").glob("app-*"))
+    staged = list(staging.glob("caseline-*/records_*.parquet"))
+    assert staged, "the records reach the cluster as Parquet in the staging folder"
+
+
+@pytest.mark.spark
+def test_a_standalone_cluster_places_new_records_as_duckdb_does(
+    cluster: StandaloneCluster, workspace: Path, tmp_path: Path
+) -> None:
+    """Forty tax records are taken out of their persons in two copies of a resolved
+    workspace; one places them on DuckDB, the other on the cluster, from the settings."""
+    _resolve("--engine", "duckdb")
+    placed = {}
+    for name in ("duckdb", "cluster"):
+        home = tmp_path / name
+        shutil.copytree(workspace, home)
+        database = Database(f"sqlite:///{home / 'caseline.db'}")
+        with database.transaction() as session:
+            arrived = session.scalars(
+                select(SourceRecord.record_id)
+                .where(SourceRecord.source == "tax")
+                .order_by(SourceRecord.record_id)
+                .limit(40)
+            ).all()
+            session.execute(delete(PersonRecord).where(PersonRecord.record_id.in_(arrived)))
+        engine = (
+            SparkEngine(SparkPlace(cluster.master_url, str(tmp_path / "staging")))
+            if name == "cluster"
+            else "duckdb"
+        )
+        summary = resolve_incrementally(
+            database, models_dir=home / "models", threshold=0.8, engine=engine, actor=OPERATOR
+        )
+        database.dispose()
+        assert summary.new_records == 40
+        placed[name] = _persons(home)
+    assert placed["cluster"] == placed["duckdb"]
+
+
+def test_a_master_nobody_answers_at_is_refused_within_seconds(workspace: Path) -> None:
+    master = f"spark://127.0.0.1:{free_port()}"  # free: nothing listens there
+    started = time.monotonic()
+    result = runner.invoke(app, ["resolve", "--engine", "spark", "--spark-master", master])
+    assert result.exit_code == 2
+    assert "--spark-master" in result.output
+    assert f"no Spark master answers at {master}" in " ".join(result.output.split())
+    assert time.monotonic() - started < 60
+    assert _persons(workspace) == set()  # nothing resolved
+
+
+def test_the_master_comes_from_the_settings_and_the_option_only_with_spark(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CASELINE_SPARK_MASTER", "mesos://old:5050")
+    from_settings = runner.invoke(app, ["resolve", "--engine", "spark"])
+    assert from_settings.exit_code == 2
+    assert "'mesos://old:5050' is not a Spark master URL" in " ".join(from_settings.output.split())
+
+    on_duckdb = runner.invoke(app, ["resolve", "--spark-master", "spark://127.0.0.1:7077"])
+    assert on_duckdb.exit_code == 2
+    assert "--spark-master: only the Spark engine runs on a cluster" in on_duckdb.output
+
+
+@pytest.mark.parametrize(
+    ("master", "said"),
+    [
+        ("spark://127.0.0.1", "is not HOST:PORT"),
+        ("http://master:7077", "is not a Spark master URL"),
+        ("spark://master.example:7077", "give one with --spark-staging"),
+    ],
+)
+def test_a_master_url_that_cannot_work_is_refused_before_spark_starts(
+    master: str, said: str
+) -> None:
+    with pytest.raises(InputError, match=said) as refused:
+        SparkPlace(master)
+    assert refused.value.where in {"--spark-master", "--spark-staging"}
