@@ -46,7 +46,7 @@ from caseline.resolve.features import UNREADABLE_COLUMNS, add_features
 from caseline.resolve.frequencies import share
 from caseline.resolve.model import ResolutionModel, load_model, match_weight
 from caseline.resolve.records import load_model_frame
-from caseline.resolve.scoring_sql import score_all_pairs
+from caseline.resolve.scoring_sql import score_pair_row
 
 EXPLAIN_ENGINE: Engine = DEFAULT_ENGINE  # two records need no cluster
 CACHED_MODELS = 4  # runs' models a process keeps ready (a new run adds one)
@@ -274,12 +274,7 @@ def _score(
             for i, record in enumerate(records)
         )
         with explainer.lock:
-            scored_pair = score_all_pairs(explainer.linker, [left], [right], reader=__name__)
-            try:
-                rows: list[dict[str, Any]] = scored_pair.as_record_list()
-            finally:
-                scored_pair.drop_table_from_database_and_remove_from_cache()
-        return rows[0]
+            return score_pair_row(explainer.linker, left, right, reader=__name__)
 
     shared = {
         column

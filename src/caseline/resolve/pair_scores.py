@@ -20,12 +20,19 @@ value not counted, every value is counted and the records scored again. Both rea
 shares at whatever level a pair reaches, so both give the same weight (a test holds them
 to 0.01). Counting only shared values keeps the count, a pass over the store, short.
 
+A pair's score is kept in the process, per run's model (KEPT_SCORES at most), and a pair
+scored before is not scored again: records are never edited in place (a correction is a new
+record), and the shares a pair reads are those of the values it shares, kept per run's model
+as `explain` keeps them; so the kept score is the one scoring again would give. A graph
+read again, or one that shares records with a graph read before, scores only what is new.
+
 Unaudited: the caller reads the scores for a read it audits itself.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -39,6 +46,7 @@ from caseline.db.models import ResolutionRun
 from caseline.errors import InputError, StateError
 from caseline.resolve.explain import (
     _FREQUENCIES,
+    CACHED_MODELS,
     _cached_shares,
     _count_in_store,
     _Explainer,
@@ -52,6 +60,13 @@ from caseline.resolve.scoring_sql import score_all_pairs
 
 PAIRS_PER_PASS = 200_000  # a graph within its cap needs one pass; more are split
 _VALUES_PER_COUNT = 100  # distinct values counted in the store per query
+KEPT_SCORES = 100_000  # pairs whose score a process keeps per run's model (a graph: ~15,000)
+
+# Per explainer (by id, with the explainer to tell a reused id): the pairs it has scored.
+_known: OrderedDict[int, tuple[_Explainer, OrderedDict[tuple[str, str], ScoredPair]]] = (
+    OrderedDict()
+)
+_known_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +107,27 @@ def score_record_pairs(
     if not left or not right:
         return scores
     explainer = _explainer(run)
+    wanted = {_key(one, other) for one in left for other in right if one != other}
+    known = _known_scores(explainer)
+    with explainer.lock:
+        scores.pairs.update((key, known[key]) for key in wanted if key in known)
+    missing = wanted - scores.pairs.keys()
+    if missing:  # only the records of a pair not scored yet, against each other
+        left = sorted({one for pair in missing for one in pair} & set(left))
+        right = sorted({one for pair in missing for one in pair} & set(right))
+        fresh = _score_now(session, explainer, left, right)
+        scores.pairs.update((key, fresh[key]) for key in missing)
+        with explainer.lock:
+            known.update(fresh)
+            while len(known) > KEPT_SCORES:
+                known.popitem(last=False)
+    return scores
+
+
+def _score_now(
+    session: Session, explainer: _Explainer, left: list[str], right: list[str]
+) -> dict[tuple[str, str], ScoredPair]:
+    """Every pair of a left and a different right record, scored now."""
     records = _feature_records(session, sorted(set(left) | set(right)))
     by_id = {record["unique_id"]: record for record in records}
     _add_frequencies(session, explainer, records, shared_only=True)
@@ -99,6 +135,7 @@ def score_record_pairs(
     if any(_reads_uncounted(explainer.model.settings, frame) for frame in frames):
         _add_frequencies(session, explainer, records, shared_only=False)
         frames = _scored(explainer, [by_id[i] for i in left], [by_id[i] for i in right])
+    fresh: dict[tuple[str, str], ScoredPair] = {}
     for frame in frames:
         for one, other, weight, probability in zip(
             frame["unique_id_l"], frame["unique_id_r"], frame["match_weight"],
@@ -107,8 +144,20 @@ def score_record_pairs(
             if one == other:
                 continue
             a, b = _key(str(one), str(other))
-            scores.pairs.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
-    return scores
+            fresh.setdefault((a, b), ScoredPair(a, b, float(weight), float(probability)))
+    return fresh
+
+
+def _known_scores(explainer: _Explainer) -> OrderedDict[tuple[str, str], ScoredPair]:
+    """The pairs scored so far with the explainer's model, oldest first."""
+    with _known_lock:
+        kept = _known.get(id(explainer))
+        if kept is None or kept[0] is not explainer:  # not another at a reused address
+            kept = _known[id(explainer)] = (explainer, OrderedDict())
+        _known.move_to_end(id(explainer))
+        while len(_known) > CACHED_MODELS:
+            _known.popitem(last=False)
+        return kept[1]
 
 
 def _scored(

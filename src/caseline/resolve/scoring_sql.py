@@ -8,7 +8,8 @@ reviewer's page and nearly all of a link graph's. The SQL reads nothing but the 
 and the model's settings, so here Splink writes it once per linker, over two tables of fixed
 names, and each call registers its records under those names and runs the kept SQL (reduced
 to the columns the caller reads, if it names them). A run's new model is a new linker, which
-writes its own.
+writes its own. The row of a single pair is kept too (`score_pair_row`), for the same
+two records with the same frequencies.
 
 The caller holds the linker's lock (`explain._Explainer.lock`): the two tables and the
 connection are the linker's, one call at a time.
@@ -27,11 +28,13 @@ if TYPE_CHECKING:
 
 LEFT, RIGHT = "__caseline_scored_left", "__caseline_scored_right"
 KEPT = 8  # (linker, columns) whose SQL is kept: a few runs' models, two readers each
+KEPT_ROWS = 1_000  # scored rows of single pairs kept
 
 # Columns: the written columns -> those to select (None: every column Splink writes).
 Columns = Callable[[set[str]], list[str]] | None
 
 _kept: OrderedDict[tuple[int, Hashable], tuple[Linker, str]] = OrderedDict()
+_rows: OrderedDict[tuple[int, Hashable, str, str], tuple[Linker, dict[str, Any]]] = OrderedDict()
 
 
 def score_all_pairs(
@@ -48,6 +51,29 @@ def score_all_pairs(
     register = linker.table_management.register_table
     tables = register(left, LEFT, overwrite=True), register(right, RIGHT, overwrite=True)
     return linker.misc.query_sql(_sql(linker, reader, columns, *tables))
+
+
+def score_pair_row(
+    linker: Linker, left: dict[str, Any], right: dict[str, Any], *, reader: Hashable
+) -> dict[str, Any]:
+    """The scored row of one pair, every column Splink writes, as ``score_pair`` gives it;
+    kept for the same two records with the same frequencies (KEPT_ROWS at most): scoring
+    is a function of them and the linker's model, so a pair shown again (a reviewer's page
+    reloaded, the pair opened from the queue) is not scored again."""
+    key = (id(linker), reader, repr(left), repr(right))
+    kept = _rows.get(key)
+    if kept is not None and kept[0] is linker:
+        _rows.move_to_end(key)
+        return dict(kept[1])
+    table = score_all_pairs(linker, [left], [right], reader=reader)
+    try:
+        row: dict[str, Any] = table.as_record_list()[0]
+    finally:
+        table.drop_table_from_database_and_remove_from_cache()
+    _rows[key] = (linker, row)
+    while len(_rows) > KEPT_ROWS:
+        _rows.popitem(last=False)
+    return dict(row)
 
 
 def _sql(
