@@ -69,13 +69,16 @@ from caseline.cases.pair_review import (
 from caseline.cases.person_graph import read_person_graph
 from caseline.cases.priority_impact import ImpactReport, WorldTruth, read_world_truth
 from caseline.cases.priority_order import case_priority, opened_under
+from caseline.cases.priority_plot import write_impact_plot
 from caseline.cases.priority_policy import (
     FACTS,
     PriorityPolicy,
     default_policy,
     load_policy_file,
+    parse_policy,
 )
 from caseline.cases.priority_ranking import Priority
+from caseline.cases.priority_simulation import PolicySimulation, simulate_under_policy
 from caseline.cases.priority_versions import (
     PolicyInForce,
     PolicyVersion,
@@ -155,6 +158,7 @@ __all__ = [
     "ListPage",
     "NextStep",
     "PolicyInForce",
+    "PolicySimulation",
     "PolicyVersion",
     "Priority",
     "PriorityPolicy",
@@ -209,6 +213,7 @@ __all__ = [
     "opened_under",
     "page_of_departures",
     "page_of_leads",
+    "parse_policy",
     "policy_in_force",
     "preview_retention",
     "propose_policy",
@@ -224,8 +229,10 @@ __all__ = [
     "read_review_pair",
     "read_world_truth",
     "simulate_cases",
+    "simulate_under_policy",
     "start_review",
     "state_purpose",
     "take_step",
     "work_on_person",
+    "write_impact_plot",
 ]

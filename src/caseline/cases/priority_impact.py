@@ -78,6 +78,7 @@ class Share:
     selected: int  # of them, selected by the rule
     population_share: float
     selected_share: float
+    lead_share: float = 0.0  # the group's share of the persons with a lead (those ranked)
 
     @property
     def difference(self) -> float:
@@ -163,6 +164,7 @@ class ImpactReport:
                                 "selected": s.selected,
                                 "population_share": round(s.population_share, 4),
                                 "selected_share": round(s.selected_share, 4),
+                                "lead_share": round(s.lead_share, 4),
                                 "difference": round(s.difference, 4),
                             }
                             for s in shares
@@ -203,12 +205,14 @@ def measure_impact(
     attributes = _attributes(session, person_ids, truth)
     dimensions = [d for d in DIMENSIONS if truth is not None or d == "place"]
     population = {d: dict(Counter(attributes[p][d] for p in person_ids)) for d in dimensions}
+    with_lead = {d: Counter(attributes[p][d] for p in leads_of) for d in dimensions}
     in_force = policy.rules_in_force(as_of)
     rules = []
     for rule in in_force:
         chosen = [p for p in person_ids if rule.matches(facts[p])]
         by = {
-            d: _shares(population[d], Counter(attributes[p][d] for p in chosen)) for d in dimensions
+            d: _shares(population[d], Counter(attributes[p][d] for p in chosen), with_lead[d])
+            for d in dimensions
         }
         rules.append(RuleImpact(rule.rule_id, rule.title, len(chosen),
                                 sum(leads_of[p] for p in chosen), by))  # fmt: skip
@@ -232,8 +236,10 @@ def refuse_proxies(report: ImpactReport) -> None:
         )
 
 
-def _shares(population: Mapping[str, int], selected: Mapping[str, int]) -> list[Share]:
-    total, chosen = sum(population.values()), sum(selected.values())
+def _shares(
+    population: Mapping[str, int], selected: Mapping[str, int], with_lead: Mapping[str, int]
+) -> list[Share]:
+    total, chosen, ranked = (sum(c.values()) for c in (population, selected, with_lead))
     return [
         Share(
             value,
@@ -241,6 +247,7 @@ def _shares(population: Mapping[str, int], selected: Mapping[str, int]) -> list[
             selected.get(value, 0),
             n / total if total else 0.0,
             selected.get(value, 0) / chosen if chosen else 0.0,
+            with_lead.get(value, 0) / ranked if ranked else 0.0,
         )
         for value, n in sorted(population.items(), key=lambda kv: (-kv[1], kv[0]))
     ]

@@ -212,8 +212,10 @@ def simulate_cases(
     model: AddressModel | None = None,
     progress: ProgressCallback | None = None,
     redress: RedressSettings | None = None,
+    choose: Callable[[list[Lead]], list[Lead]] | None = None,
 ) -> Simulation:
-    """Work every lead on ``as_of`` (or a deterministic sample of ``leads``) with the guards
+    """Work every lead on ``as_of`` (or a deterministic sample of ``leads``, or those
+    ``choose`` takes from them: a priority policy's first) with the guards
     on and off, counted against the truth files; with ``redress``, work them again with the
     guards on after the wrongly targeted dispute their cases (:mod:`caseline.cases.redress`).
     Writes nothing but one audit event."""
@@ -224,6 +226,7 @@ def simulate_cases(
     found = find_leads(session, as_of)
     sample = sorted(found, key=lambda lead: hashlib.sha256(lead.lead_id.encode()).digest())
     sample = sample[:leads] if leads is not None else sample
+    sample = choose(found) if choose is not None else sample
     intended = {lead.lead_id: truth.majority(lead.records) for lead in sample}
     judged = [lead for lead in sample if intended[lead.lead_id] is not None]
     chosen = find_top_persons(session, {lead.display_name for lead in judged})

@@ -13,13 +13,15 @@ import typer
 from rich.table import Table
 
 from caseline.cases import (
+    PolicySimulation,
     RedressSettings,
     Simulation,
     SimulationFigures,
     Thresholds,
     simulate_cases,
+    simulate_under_policy,
 )
-from caseline.cli.app import app, console, date_option, progress, workspace
+from caseline.cli.app import app, console, date_option, fail, progress, workspace
 
 
 class GuardSetting(StrEnum):
@@ -96,12 +98,26 @@ def simulate(
     days_to_action: Annotated[
         int, typer.Option(min=0, help="Days from a case's opening to its action.")
     ] = DEFAULT_REDRESS.days_to_action,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Work the leads in the order of this priority policy version ('in-force': "
+            "the one in force) and report each naming group's shares (needs a generated "
+            "world's persons.csv).",
+        ),
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option(min=1, help="With --policy: work only the policy's first N.")
+    ] = None,
 ) -> None:
     """Count wrongful actions per 1,000 leads: a simulated hurried analyst works each lead
     (searches its name, takes the top profile, proposes each step as soon as allowed, acts at
     the top address), with the server's guards and without; and with the guards, again after
     the persons wrongly targeted dispute their cases (redress). Writes nothing but one audit
     event; the last line is JSON."""
+    if policy is not None:
+        _simulate_policy(truth_records, truth_persons, as_of, policy, capacity)
+        return
     redress = RedressSettings(redress_rate, redress_seed, days_to_action)
     with workspace() as ws:
         thresholds = Thresholds.of(ws.settings)
@@ -200,3 +216,33 @@ def _print_redress(result: Simulation) -> None:
         kinds.add_row(kind, *(f"{counts[n]:,}" for n in ("filed", "upheld", "rejected")))
     if kinds.row_count:
         console.print(kinds)
+
+
+def _simulate_policy(
+    truth_records: Path, truth_persons: Path, as_of: dt.date, policy: str, capacity: int | None
+) -> None:
+    """Per naming group: the shares of the population, the truly actionable, and the persons
+    who became leads, were worked, actioned and wrongly actioned under a policy version."""
+    if policy != "in-force" and not policy.isdigit():
+        fail(f"--policy is a version number or 'in-force', not {policy!r}")
+    with workspace() as ws, ws.database.transaction() as session:
+        result = simulate_under_policy(
+            session, truth_records=truth_records, truth_persons=truth_persons, as_of=as_of,
+            thresholds=Thresholds.of(ws.settings), actor=ws.actor(session),
+            version=None if policy == "in-force" else int(policy), capacity=capacity,
+        )  # fmt: skip
+    _print_groups(result)
+    typer.echo(json.dumps(result.as_dict(), sort_keys=True))
+
+
+def _print_groups(result: PolicySimulation) -> None:
+    named = f"v{result.version}" if result.version is not None else "the shipped default"
+    worked = "every lead" if result.capacity is None else f"the first {result.capacity} leads"
+    day = result.simulation.as_of
+    console.print(f"policy {named} ({result.policy}), {worked}, guards on, on {day}")
+    columns = ("population", "actionable", "leads", "worked", "actioned", "wrongly_actioned")
+    table = Table("naming group", *(c.replace("_", " ") for c in columns))
+    for g in result.groups:
+        table.add_row(g.group, *(f"{g.shares[c]:.1%} ({g.counts[c]:,})" for c in columns))
+    table.add_row("all", *(f"{result.totals[c]:,}" for c in columns))
+    console.print(table)

@@ -19,6 +19,7 @@ from caseline.web import account, cases, departures, disputes, dossiers, purpose
 from caseline.web.audit import router as audit_router
 from caseline.web.data import router as data_router
 from caseline.web.graph import router as graph_router
+from caseline.web.policy import router as policy_router
 from caseline.web.retention import router as retention_router
 from caseline.web.review import router as review_router
 from caseline.web.templating import may, templates
@@ -41,6 +42,7 @@ web_router.include_router(audit_router)
 web_router.include_router(review_router)
 web_router.include_router(graph_router)
 web_router.include_router(users.router)
+web_router.include_router(policy_router)
 
 
 @web_router.get("/", response_class=HTMLResponse)

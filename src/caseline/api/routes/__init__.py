@@ -12,6 +12,7 @@ from caseline.api.routes import (
     person_graph,
     person_records,
     persons,
+    policy,
     purposes,
     reports,
     retention,
@@ -40,3 +41,4 @@ api_router.include_router(audit.router)
 api_router.include_router(reports.router)
 api_router.include_router(retention.router)
 api_router.include_router(runs.router)
+api_router.include_router(policy.router)
