@@ -8,6 +8,7 @@ on a generated world, for persons with leads, departures and disputes of each ki
 """
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -15,7 +16,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseline.cases import DisputeKind, decide_dispute, file_dispute, start_review
+from caseline.cases import (
+    DisputeKind,
+    decide_dispute,
+    facts_of,
+    file_dispute,
+    open_case,
+    start_review,
+)
+from caseline.cases.guards import Thresholds
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import PersonRecord, SourceRecord
@@ -29,11 +38,13 @@ from caseline.profiles.address_confidence import (
 )
 from caseline.profiles.address_records import load_address_records
 from caseline.profiles.disputed import disputed_facts, scored_records
+from tests.test_address_departure import _ingest_exit
 
 AS_OF = dt.date(2026, 1, 1)
 EARLIER = dt.date(2023, 6, 30)
 LEE = Actor("lee", Role.LEGAL)  # files, for the person
 LIZ = Actor("liz", Role.LEGAL)  # reviews
+ANN = Actor("ann", Role.ANALYST)  # opens a case
 GROUNDS = "the person was never at this place"
 
 
@@ -180,3 +191,45 @@ def test_one_persons_addresses_are_the_populations_under_disputes(
     else:
         assert changed, "a dispute that takes a record or an address out changes a score"
     _assert_one_person_as_population(database, sorted(before), AS_OF)
+
+
+def test_a_cases_addresses_are_kept_only_while_nothing_they_read_changes(
+    mutable_resolved: tuple[Settings, Database], tmp_path: Path
+) -> None:
+    """The case's facts keep the scored addresses per data version: read again unchanged,
+    the very same; after a dispute is filed, taken up, decided, or a record comes in, scored
+    afresh, as the person's addresses are then."""
+    settings, database = mutable_resolved
+    thresholds = Thresholds.of(settings)
+    with database.transaction() as session:
+        chosen = _persons_with(load_address_records(session), session)
+        person_id = chosen["others"][1]
+        case = open_case(session, actor=ANN, as_of=AS_OF, person_id=person_id, reason=GROUNDS)
+
+    def kept_and_fresh() -> tuple[PersonAddresses, PersonAddresses]:
+        with database.transaction() as session:
+            kept = facts_of(session, case.id, thresholds, AS_OF).addresses
+            return kept, person_addresses(session, person_id, AS_OF)
+
+    first, fresh = kept_and_fresh()
+    again, _ = kept_and_fresh()
+    assert first == fresh and again is first  # nothing changed: not scored again
+    with database.transaction() as session:
+        record_id = _record_of(session, person_id)
+        filed = file_dispute(
+            session, LEE, person_id=person_id, record_id=record_id,
+            kind=DisputeKind.NOT_ME, grounds=GROUNDS,
+        )  # fmt: skip
+    during, fresh = kept_and_fresh()
+    assert during == fresh and during != first  # the disputed record left the score
+    with database.transaction() as session:
+        start_review(session, LIZ, filed.id)
+    with database.transaction() as session:
+        decide_dispute(session, LIZ, filed.id, uphold=False, reason="checked the document")
+    rejected, fresh = kept_and_fresh()
+    assert rejected == fresh == first  # rejected: the record is scored again
+    exit_record = _ingest_exit(settings, database, tmp_path / "exit.csv", dt.date(2025, 7, 1))
+    with database.transaction() as session:
+        session.add(PersonRecord(record_id=exit_record, person_id=person_id))
+    left, fresh = kept_and_fresh()
+    assert left == fresh and left.departed_on == dt.date(2025, 7, 1)

@@ -15,6 +15,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from caseline.cases.grounds import Grounds, assess_grounds, cited_records
+from caseline.cases.lead_cache import ComputedLists
 from caseline.cases.workflow import Field, Guard
 from caseline.config import Settings
 from caseline.db.models import (
@@ -41,6 +42,10 @@ from caseline.profiles.status_evidence import load_status_records
 from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
 CONFIRMING = ("confirm_identity", "reconfirm_identity")
+# Each person's scored addresses, kept per database, day and data version (what leads are
+# kept under, less the cases: records, persons, disputes, retention), so that a case page or
+# a report read again with nothing changed does not score them again.
+SCORED_ADDRESSES = ComputedLists(kept=256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +163,7 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
             in_country_since(session, [case.person_id]).get(case.person_id),
         ),
         cleared=cleared,
-        addresses=person_addresses(session, case.person_id, as_of, status=status),
+        addresses=scored_addresses(session, case.person_id, as_of, status),
         confirmed_at=confirmed_at,
         confirmed_by=confirmations[-1].actor if confirmations else None,
         changed_at=changed_at,
@@ -168,6 +173,22 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
         thresholds=thresholds,
         as_of=as_of,
     )
+
+
+def scored_addresses(
+    session: Session, person_id: str, as_of: dt.date, status: PersonStatus
+) -> PersonAddresses:
+    """The person's addresses at ``as_of`` (``status``: its status then), scored once per
+    data version (:data:`SCORED_ADDRESSES`)."""
+    (found,) = SCORED_ADDRESSES.get(
+        session,
+        "addresses",
+        as_of,
+        person_id,
+        lambda: [person_addresses(session, person_id, as_of, status=status)],
+        reads_cases=False,
+    )
+    return found
 
 
 def evaluate(
