@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -52,7 +53,6 @@ from vanilla_splink import write_assignments
 
 RECORDS_PER_PERSON = 8.3  # what the generator draws on average
 THRESHOLD = 0.8
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 # --- memory of process trees, from /proc ----------------------------------------------------
@@ -79,19 +79,23 @@ def _tree(root: int, parents: dict[int, int]) -> set[int]:
     return members
 
 
-def _rss_mb(pids: set[int]) -> float:
-    total = 0
+def _pss_mb(pids: set[int]) -> float:
+    """Proportional set size: a page shared by n of the processes counts 1/n in each, so
+    forked Python workers and the fork's parent are not counted over and over."""
+    total_kb = 0
     for pid in pids:
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
             continue
-    return total * PAGE_KB / 1024
+        found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+        total_kb += int(found.group(1)) if found else 0
+    return total_kb / 1024
 
 
 class PeakMemory:
-    """Peak resident MB of the driver (this process's descendants outside the cluster) and
-    of the worker's process tree, sampled in a thread."""
+    """Peak memory (MB, proportional set size) of the driver (this process's descendants
+    outside the cluster) and of the worker's process tree, sampled in a thread."""
 
     def __init__(self, worker_pid: int | None, master_pid: int | None) -> None:
         self.worker_pid, self.master_pid = worker_pid, master_pid
@@ -116,9 +120,9 @@ class PeakMemory:
                 if pid is not None:
                     cluster |= _tree(pid, parents)
             driver = _tree(me, parents) - cluster - {me}
-            self.driver_mb = max(self.driver_mb, _rss_mb(driver))
+            self.driver_mb = max(self.driver_mb, _pss_mb(driver))
             if self.worker_pid is not None:
-                self.worker_mb = max(self.worker_mb, _rss_mb(_tree(self.worker_pid, parents)))
+                self.worker_mb = max(self.worker_mb, _pss_mb(_tree(self.worker_pid, parents)))
 
 
 # --- the runs -------------------------------------------------------------------------------
@@ -128,12 +132,18 @@ def link(frame_path: Path, engine: Engine, model_path: Path | None, out: Path) -
     """`link_records` over the frame: seconds, the persons written to ``out``, the model."""
     start = time.perf_counter()
     frame = pd.read_parquet(frame_path)
+    steps: dict[str, float] = {}
+
+    def on_step(step: str) -> None:
+        steps[step.split()[0]] = time.perf_counter() - start
+        console.print(f"  {step} (at {steps[step.split()[0]]:.0f} s)")
+
     linkage = link_records(
         frame,
         threshold=THRESHOLD,
         engine=engine,
         model=load_model(model_path) if model_path else None,
-        on_step=lambda step: console.print(f"  {step} (at {time.perf_counter() - start:.0f} s)"),
+        on_step=on_step,
     )
     seconds = time.perf_counter() - start
     write_assignments(
@@ -144,6 +154,7 @@ def link(frame_path: Path, engine: Engine, model_path: Path | None, out: Path) -
         stop_spark()
     return {
         "seconds": seconds,
+        "training_seconds": steps["scoring"] - steps["training"] if "training" in steps else 0.0,
         "scored_pairs": linkage.scored_pairs,
         "persons": len(linkage.clusters),
         "model": str(saved),
@@ -191,18 +202,25 @@ def main() -> None:
     parser.add_argument(
         "--model",
         default="spark",
-        help="'spark': Spark trains its own model; 'duckdb': it scores with DuckDB's",
+        help="'spark': Spark trains its own model; 'duckdb': it scores with DuckDB's; "
+        "or a saved model's file",
     )
+    parser.add_argument("--prepare-only", action="store_true", help="the world and frame only")
+    parser.add_argument("--skip-spark", action="store_true", help="DuckDB only (its model saved)")
     parser.add_argument("--skip-duckdb", action="store_true", help="Spark only (no F1 beside)")
     args = parser.parse_args()
-    if args.model not in {"spark", "duckdb"} or (args.model == "duckdb" and args.skip_duckdb):
-        parser.error("--model is 'spark', or 'duckdb' (which needs the DuckDB run)")
+    if args.model == "duckdb" and args.skip_duckdb:
+        parser.error("--model duckdb needs the DuckDB run")
+    if args.model not in {"spark", "duckdb"} and not Path(args.model).is_file():
+        parser.error(f"--model: no such model file {args.model}")
     work = args.work or Path(tempfile.mkdtemp(prefix="caseline-spark-bench-"))
     persons = round(args.records / RECORDS_PER_PERSON)
     world = work / f"world-{persons}-seed{args.seed}"
     truth_path = ensure_world(world, persons, args.seed)
     frame_path = ensure_frame(world, truth_path, work)
     records = pq.ParquetFile(frame_path).metadata.num_rows
+    if args.prepare_only:
+        return
     results: dict[str, dict[str, Any]] = {}
     loads = {"before": load_average()}
     console.print(f"{records:,} records; load average {loads['before']}")
@@ -213,25 +231,31 @@ def main() -> None:
         with PeakMemory(None, None) as memory:
             run, _ = run_in_child(lambda: link(frame_path, DEFAULT_ENGINE, None, out))
         results["duckdb"] = {**run, "driver_mb": memory.driver_mb, **accuracy(truth_path, out)}
-    model = Path(results["duckdb"]["model"]) if args.model == "duckdb" else None
+    model = {"spark": None, "duckdb": results.get("duckdb", {}).get("model")}.get(
+        args.model, args.model
+    )
 
+    if args.skip_spark:
+        print(json.dumps({"records": records, "results": results}))
+        return
     staging = args.staging or str(work / "staging")
     config = {"spark.executor.memory": args.executor_memory}
     with cluster_for(args) as (master, worker_pid, master_pid):
         console.print(f"Spark on {master} ...")
         engine = SparkEngine(SparkPlace(master, staging, config))
+        model_path = Path(model) if model else None
         out = frame_path.parent / "spark-persons.parquet"
         with (
             PeakMemory(worker_pid, master_pid) if worker_pid else nullcontext()
         ) as memory:  # a cluster elsewhere: its memory is not measured here
-            run, _ = run_in_child(lambda: link(frame_path, engine, model, out))
+            run, _ = run_in_child(lambda: link(frame_path, engine, model_path, out))
         results["spark"] = {
             **run,
             "master": master,
             "driver_mb": memory.driver_mb if memory else None,
             "worker_mb": memory.worker_mb if memory else None,
             "worker_cores": None if args.master else args.cores,
-            "trained_on": "duckdb" if model else "spark",
+            "trained_on": "spark" if model is None else str(model),
             **accuracy(truth_path, out),
         }
     loads["after"] = load_average()

@@ -24,7 +24,7 @@ from caseline.db import Database
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.errors import InputError
 from caseline.resolve import resolve_incrementally
-from caseline.resolve.engine.spark import SparkEngine, SparkPlace, stop_spark
+from caseline.resolve.engine.spark import SparkEngine, SparkPlace, _spark_defaults, stop_spark
 from tests.cli_support import add_cli_users, cli_login
 from tests.conftest import OPERATOR
 from tests.spark_cluster import StandaloneCluster, free_port, standalone_cluster
@@ -174,3 +174,16 @@ def test_a_master_url_that_cannot_work_is_refused_before_spark_starts(
     with pytest.raises(InputError, match=said) as refused:
         SparkPlace(master)
     assert refused.value.where in {"--spark-master", "--spark-staging"}
+
+
+def test_the_settings_an_operators_spark_defaults_give_are_left_to_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caseline's own defaults (a 3 GiB driver, ...) yield to spark-defaults.conf."""
+    (tmp_path / "spark-defaults.conf").write_text(
+        "# sized for 10M records\nspark.driver.memory   24g\n\nspark.executor.memory\t20g\n"
+    )
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert _spark_defaults() == {"spark.driver.memory", "spark.executor.memory"}
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path / "none"))
+    assert _spark_defaults() == set()
