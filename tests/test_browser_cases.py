@@ -96,7 +96,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     lead_id, address = walkable_lead(settings, database)
     ann = signed_in_page(browser, base, "ann")
     expect(ann.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Search", "Leads", "Cases", "Departures", "Review pairs"]
+        ["Search", "Leads", "Cases", "Departures", "Review pairs", "Policy"]
     )
     ann.goto(f"{base}/leads?as_of={AS_OF}")
     ann.get_by_label("Rule").select_option("removal_order_not_departed")
@@ -139,7 +139,7 @@ def test_a_case_walks_from_its_lead_to_removal_through_the_pages(
     _take(ann, "serve_notice", "notice", reason="served at the address")
     lee = signed_in_page(browser, base, "lee")
     expect(lee.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Search", "Cases", "Departures", "Disputes"]
+        ["Search", "Cases", "Departures", "Disputes", "Policy"]
     )
     lee.goto(case_url)
     _take(lee, "schedule_hearing", "hearing", hearing_on="2026-03-01", reason="on the calendar")

@@ -84,7 +84,7 @@ def test_legal_reads_cases_but_opens_none(shared_app: FastAPI) -> None:
     lee = _as(shared_app, "lee")
     board = lee.get("/cases")
     assert board.status_code == 200
-    assert _nav(board.text) == ["Search", "Cases", "Departures", "Disputes"]
+    assert _nav(board.text) == ["Search", "Cases", "Departures", "Disputes", "Policy"]
     assert lee.get("/leads").status_code == 403
     assert lee.post("/cases", data={"lead_id": "x:P1:0"}).status_code == 403
     ann = _as(shared_app, "ann")
@@ -94,6 +94,7 @@ def test_legal_reads_cases_but_opens_none(shared_app: FastAPI) -> None:
         "Cases",
         "Departures",
         "Review pairs",
+        "Policy",
     ]
 
 
