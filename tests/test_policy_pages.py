@@ -143,6 +143,9 @@ def test_the_command_line_measures_refuses_a_proxy_and_publishes_two_person(
     assert own.exit_code != 0 and "your own proposal" in own.output
     published = runner.invoke(cli, ["policy", "publish", str(version)], env=sue)
     assert published.exit_code == 0, published.output
+    leads = runner.invoke(cli, ["leads", "--as-of", str(AS_OF), "--limit", "3"], env=sam)
+    assert leads.exit_code == 0, leads.output
+    assert f"v{version}:" in leads.output and "(+90)" in leads.output  # wrapped in its cell
     shown = runner.invoke(cli, ["policy", "show", "--as-of", str(AS_OF), "--json"], env=sue)
     assert shown.exit_code == 0 and json.loads(shown.output)["shown"].endswith("(test-policy)")
 

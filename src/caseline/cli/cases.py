@@ -40,7 +40,8 @@ def leads(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 100,
 ) -> None:
     """What the lead rules find: removal orders with no departure, stays ended with no exit,
-    voluntary-departure deadlines passed; each with what it found (audited)."""
+    voluntary-departure deadlines passed; each with what it found, in the order of the
+    priority policy in force and saying which rules placed it (audited)."""
     with workspace() as ws, ws.database.transaction() as session:
         found = list_leads(
             session,
@@ -49,7 +50,7 @@ def leads(
             rules=rule,
             limit=limit,
         )
-    table = Table("person", "name", "since", "found", "case")
+    table = Table("person", "name", "since", "found", "case", "priority")
     # Lead ids are what `caseline cases open --lead` takes: never cut.
     width = max((len(lead.lead_id) for lead in found), default=4)
     table.columns.insert(0, Column("lead", no_wrap=True, min_width=width))
@@ -61,9 +62,10 @@ def leads(
             lead.since.isoformat(),
             lead.found,
             str(lead.open_case or ""),
+            lead.priority.describe() if lead.priority else "",
         )
     console.print(table)
-    console.print(f"{len(found):,} leads")
+    console.print(f"{len(found):,} leads, in the order of the priority policy in force")
 
 
 @cases_app.command("list")
