@@ -190,3 +190,16 @@ def test_a_written_justification_lets_a_rule_beyond_the_bound_through(
     )
     sex_or_place = [f for f in report.findings if f.dimension != "naming_group"]
     assert report.unjustified == sex_or_place
+
+
+def test_a_persons_file_without_groups_is_refused_naming_the_file(
+    small_world: WorldSummary, tmp_path: Path
+) -> None:
+    persons = tmp_path / "persons.csv"
+    persons.write_text("entity_id,status,current_address\nE1,citizen_birth,\n")
+    with pytest.raises(InputError, match="missing columns: group, sex") as refused:
+        read_world_truth(small_world.truth_file, persons)
+    assert refused.value.where == f"{persons}:1"
+    persons.write_bytes(b"entity_id,group,sex\n\xff\xfe,anglo,F\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_world_truth(small_world.truth_file, persons)

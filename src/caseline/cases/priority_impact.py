@@ -58,16 +58,22 @@ def read_world_truth(records_path: Path, persons_path: Path) -> WorldTruth:
     if not persons_path.is_file():
         raise InputError("no such file", where=str(persons_path))
     attributes: dict[str, dict[str, str]] = {}
-    with persons_path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("entity_id", "group", "sex") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(
-                f"missing columns: {', '.join(missing)} (a generated world's persons.csv)",
-                where=f"{persons_path}:1",
-            )
-        for row in reader:
-            attributes[row["entity_id"]] = {"naming_group": row["group"], "sex": row["sex"]}
+    try:
+        with persons_path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [c for c in ("entity_id", "group", "sex") if c not in header]
+            if missing:
+                raise InputError(
+                    f"missing columns: {', '.join(missing)} (a generated world's persons.csv)",
+                    where=f"{persons_path}:1",
+                )
+            for row in reader:
+                attributes[row["entity_id"]] = {"naming_group": row["group"], "sex": row["sex"]}
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", where=str(persons_path)) from None
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV ({exc})", where=str(persons_path)) from None
     return WorldTruth(entity_of, attributes)
 
 

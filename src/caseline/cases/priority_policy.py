@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ DEFAULT_POLICY = "default.yaml"  # shipped in caseline/cases/policies/
 class FactKind(StrEnum):
     FLAG = "flag"  # true or false
     DAYS = "days"  # a whole number of days, 0 when the fact does not apply
+    COUNT = "count"  # how many, 0 when none
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +59,9 @@ FACTS: dict[str, Fact] = {
              "a court record whose outcome states a criminal conviction"),
         Fact("missed_hearing", FactKind.FLAG,
              "a court record whose outcome states an order in absentia or a failure to appear"),
-        Fact("continued_hearings", FactKind.DAYS,
+        Fact("continued_hearings", FactKind.COUNT,
              "hearings continued in the person's court records (a count)"),
-        Fact("family_name_variants", FactKind.DAYS,
+        Fact("family_name_variants", FactKind.COUNT,
              "distinct family names the person's records give, beyond the first (a count)"),
     )
 }  # fmt: skip
@@ -413,7 +413,3 @@ def _date(value: object, at: str) -> dt.date:
         except ValueError:
             pass
     raise InputError(f"a date as YYYY-MM-DD, not {value!r}", where=at)
-
-
-def canonical_json(policy: PriorityPolicy) -> str:
-    return json.dumps(policy.as_dict(), sort_keys=True)
