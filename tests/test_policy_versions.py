@@ -173,3 +173,29 @@ def test_a_case_keeps_the_version_it_was_ranked_under_and_the_board_ranks_by_the
     [row] = [row for row in board if row.case.id == case.id]
     assert row.priority is not None and row.priority.version == second
     assert row.priority.describe().startswith(f"ranked by policy v{second}: ")
+
+
+def test_a_data_engineer_simulates_under_a_chosen_version(
+    mutable_resolved: tuple[Settings, Database], small_world: object
+) -> None:
+    from caseline.cases import simulate_under_policy
+
+    settings, database = mutable_resolved
+    version = _propose(database, OVERSTAYS_FIRST)  # proposed, not published: still simulated
+    world = small_world
+    with database.transaction() as session:
+        result = simulate_under_policy(
+            session, truth_records=world.truth_file,  # type: ignore[attr-defined]
+            truth_persons=world.file("persons"),  # type: ignore[attr-defined]
+            as_of=AS_OF, thresholds=Thresholds.of(settings),
+            actor=Actor("eve", Role.DATA_ENGINEER), version=version, capacity=3,
+        )  # fmt: skip
+        with pytest.raises(AccessDenied):
+            simulate_under_policy(
+                session, truth_records=world.truth_file,  # type: ignore[attr-defined]
+                truth_persons=world.file("persons"),  # type: ignore[attr-defined]
+                as_of=AS_OF, thresholds=Thresholds.of(settings), actor=SAM, version=version,
+            )  # fmt: skip
+    assert (result.version, result.policy, result.capacity) == (version, "test-policy", 3)
+    worked = [w.lead.rule for w in result.simulation.worked]
+    assert worked and all(rule is LeadRule.STAY_ENDED_NO_EXIT for rule in worked)

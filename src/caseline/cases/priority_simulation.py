@@ -24,10 +24,11 @@ from caseline.cases.guards import Thresholds
 from caseline.cases.leads import Lead, find_leads
 from caseline.cases.priority_impact import WorldTruth, read_world_truth
 from caseline.cases.priority_order import rank_leads
-from caseline.cases.priority_versions import PolicyInForce, policy_in_force, read_policy_version
+from caseline.cases.priority_versions import policy_in_force, policy_of_version
 from caseline.cases.simulation import Outcome, Simulation, simulate_cases
 from caseline.errors import InputError
-from caseline.oversight import Actor
+from caseline.oversight import Actor, permit
+from caseline.oversight.events import CasesSimulated
 
 SHARES = ("population", "actionable", "leads", "worked", "actioned", "wrongly_actioned")
 
@@ -79,10 +80,10 @@ def simulate_under_policy(
     (the one in force, without it) and count each group's shares (audited as a simulation)."""
     if capacity is not None and capacity < 1:
         raise InputError("at least one lead", where="capacity")
-    if version is None:
-        force = policy_in_force(session, as_of)
-    else:
-        force = PolicyInForce(version, read_policy_version(session, version, actor=actor).policy)
+    permit(actor, CasesSimulated)  # before reading anything; simulate_cases records it
+    force = (
+        policy_in_force(session, as_of) if version is None else policy_of_version(session, version)
+    )
 
     def first(found: list[Lead]) -> list[Lead]:
         ranked = rank_leads(session, found, as_of, force)

@@ -216,6 +216,15 @@ def policy_in_force(session: Session, on: dt.date) -> PolicyInForce:
     return PolicyInForce(row.version, parse_policy(row.text, where=f"version {row.version}"))
 
 
+def policy_of_version(session: Session, version: int) -> PolicyInForce:
+    """Version ``version``'s policy, to rank by (unaudited and unchecked: for an entry point
+    that checks its own permit, as a simulation does)."""
+    row = session.get(PriorityPolicyVersion, version)
+    if row is None:
+        raise NotFoundError(f"no priority policy version {version}")
+    return PolicyInForce(version, parse_policy(row.text, where=f"version {version}"))
+
+
 def _version(row: PriorityPolicyVersion) -> PolicyVersion:
     return PolicyVersion(
         version=row.version,
