@@ -94,9 +94,11 @@ def test_publishing_is_a_second_supervisors_or_admins_act_and_audited(
     with pytest.raises(AccessDenied):
         _propose(database, OVERSTAYS_FIRST, actor=ANN)
     version = _propose(database, OVERSTAYS_FIRST)
-    with database.transaction() as session:
-        with pytest.raises(AccessDenied, match="your own proposal"):
-            publish_policy(session, version, actor=SAM)
+    with (
+        database.transaction() as session,
+        pytest.raises(AccessDenied, match="your own proposal"),
+    ):
+        publish_policy(session, version, actor=SAM)
     with database.transaction() as session, pytest.raises(AccessDenied):
         publish_policy(session, version, actor=AUD)
     with database.transaction() as session:
