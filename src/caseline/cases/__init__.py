@@ -97,7 +97,14 @@ from caseline.cases.purposes import (
     work_on_person,
 )
 from caseline.cases.redress import RedressFigures, RedressSettings
-from caseline.cases.reports import REPORTS, ReportKind, read_report
+from caseline.cases.reports import (
+    REPORT_PAGE,
+    REPORTS,
+    ReportKind,
+    ReportPage,
+    read_report,
+    read_report_page,
+)
 from caseline.cases.retention import (
     DependentPerson,
     RetentionFlagSummary,
@@ -137,6 +144,7 @@ __all__ = [
     "MAX_LIST_PAGE",
     "OUTCOMES",
     "REPORTS",
+    "REPORT_PAGE",
     "RULE_LABELS",
     "TRANSITIONS",
     "Assignment",
@@ -166,6 +174,7 @@ __all__ = [
     "RedressFigures",
     "RedressSettings",
     "ReportKind",
+    "ReportPage",
     "RetentionFlagSummary",
     "RetentionPreview",
     "RetentionRun",
@@ -226,6 +235,7 @@ __all__ = [
     "read_person_on_case",
     "read_policy_version",
     "read_report",
+    "read_report_page",
     "read_review_pair",
     "read_world_truth",
     "simulate_cases",
