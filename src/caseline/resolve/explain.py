@@ -467,7 +467,7 @@ def _shares(
         .subquery()
     )
     counted = select(held.c.value, func.count()).group_by(held.c.value)
-    counts: dict[int, int] = dict(session.execute(counted).tuples().all())
+    counts: dict[int, int] = {int(value): int(n) for value, n in session.execute(counted)}
     shares = {
         value: float(share(counts.get(i, 0), total, scale)) if total else None
         for i, value in enumerate(distinct)

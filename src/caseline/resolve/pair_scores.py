@@ -59,7 +59,7 @@ from caseline.resolve.records import load_model_frame
 from caseline.resolve.scoring_sql import score_all_pairs
 
 PAIRS_PER_PASS = 200_000  # a graph within its cap needs one pass; more are split
-_VALUES_PER_COUNT = 100  # distinct values counted in the store per query
+_VALUES_PER_COUNT = 250  # distinct values counted in the store per query (through its indexes)
 KEPT_SCORES = 100_000  # pairs whose score a process keeps per run's model (a graph: ~15,000)
 
 # Per explainer (by id, with the explainer to tell a reused id): the pairs it has scored.
