@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from caseline.cases import REPORT_PAGE, ReportPage, Thresholds, read_report, read_report_page
@@ -18,6 +19,7 @@ from caseline.errors import InputError
 from caseline.oversight import Actor, Period, Report, Role
 from caseline.oversight.audit import AuditEntry, record_event
 from caseline.server import create_app
+from tests.browser_support import assert_accessible, horizontal_overflow, serve, signed_in_page
 from tests.case_pages import AS_OF
 from tests.conftest import PASSWORD, last_audit_seq
 from tests.web_support import web_sign_in
@@ -175,3 +177,30 @@ def test_the_csv_and_the_api_still_give_every_row(
     bearer = {"Authorization": f"Bearer {token.json()['token']}"}
     body = web.get("/api/reports/reads-without-case", headers=bearer).json()
     assert len(body["rows"]) == len(whole.rows)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("resolved", ["sqlite"], indirect=True)
+def test_an_auditor_pages_through_the_reads_without_a_case_in_a_browser(
+    seeded: tuple[Settings, Database], browser: Browser
+) -> None:
+    settings, database = seeded
+    total = len(_whole(settings, database, "reads-without-case", Period.of()).rows)
+    with serve(settings, database) as base:
+        page = signed_in_page(browser, base, "aud")
+        try:
+            page.goto(base + "/reports/reads-without-case")
+            heading = page.get_by_role("heading", level=2)
+            expect(heading).to_have_text(f"{total} rows: 1 to {REPORT_PAGE}")
+            expect(page.locator("table.report tbody tr")).to_have_count(REPORT_PAGE)
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                assert_accessible(page)
+                assert horizontal_overflow(page) is None, f"{page.url} at {width} px"
+            pages = page.get_by_role("navigation", name="Report pages")
+            pages.get_by_role("link", name=f"Next {min(REPORT_PAGE, total - REPORT_PAGE)}").click()
+            expect(heading).to_contain_text(f"{total} rows: {REPORT_PAGE + 1} to ")
+            pages.get_by_role("link", name=f"Previous {REPORT_PAGE}").click()
+            expect(heading).to_have_text(f"{total} rows: 1 to {REPORT_PAGE}")
+        finally:
+            page.context.close()
