@@ -16,16 +16,17 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Worker processes (PostgreSQL: one per core serves the most; SQLite takes "
-            "one writer at a time whatever the count).",
+            show_default="one per core",
+            help="Worker processes. Reads run side by side on either database; SQLite takes "
+            "one writer at a time whatever the count.",
         ),
-    ] = 1,
+    ] = None,
 ) -> None:
     """Serve the web UI and the API (OpenAPI document at /openapi.json)."""
-    serve_quietly(host, port, announce=_announce, workers=workers)
+    serve_quietly(host, port, announce=_announce, workers=workers or os.cpu_count() or 1)
 
 
 def _announce(url: str) -> None:
