@@ -50,7 +50,11 @@ def score_all_pairs(
     ``columns`` choose what is selected. The caller drops the table it gets."""
     register = linker.table_management.register_table
     tables = register(left, LEFT, overwrite=True), register(right, RIGHT, overwrite=True)
-    return linker.misc.query_sql(_sql(linker, reader, columns, *tables))
+    table = linker.misc.query_sql(_sql(linker, reader, columns, *tables))
+    # Splink remembers every query it ran (each with its SQL, 28 KB here) for its own
+    # reports; a server runs one a request, for as long as it lives.
+    linker._intermediate_table_cache.reset_executed_queries_tracker()
+    return table
 
 
 def score_pair_row(
