@@ -25,10 +25,12 @@ from caseline.cases import (
     start_review,
 )
 from caseline.cases.guards import Thresholds
+from caseline.cases.reports import guard_holds
 from caseline.config import Settings
 from caseline.db import Database
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.oversight import Actor, Role
+from caseline.oversight.reports import Period
 from caseline.profiles import load_address_model, person_addresses
 from caseline.profiles.address_confidence import (
     PersonAddresses,
@@ -45,6 +47,7 @@ EARLIER = dt.date(2023, 6, 30)
 LEE = Actor("lee", Role.LEGAL)  # files, for the person
 LIZ = Actor("liz", Role.LEGAL)  # reviews
 ANN = Actor("ann", Role.ANALYST)  # opens a case
+AUD = Actor("aud", Role.AUDITOR)  # reads the reports
 GROUNDS = "the person was never at this place"
 
 
@@ -233,3 +236,28 @@ def test_a_cases_addresses_are_kept_only_while_nothing_they_read_changes(
         session.add(PersonRecord(record_id=exit_record, person_id=person_id))
     left, fresh = kept_and_fresh()
     assert left == fresh and left.departed_on == dt.date(2025, 7, 1)
+
+
+def test_the_guard_reports_judge_the_cases_again_once_one_changes(
+    mutable_resolved: tuple[Settings, Database],
+) -> None:
+    """The guard reports keep what the guards hold per data version, cases included: a new
+    case, or a dispute on a case's person, is in the next reading."""
+    settings, database = mutable_resolved
+    thresholds = Thresholds.of(settings)
+    period = Period.of(end=dt.date.today())
+    with database.transaction() as session:
+        chosen = _persons_with(load_address_records(session), session)
+        first, second = chosen["others"][1], chosen["others"][2]
+        open_case(session, actor=ANN, as_of=AS_OF, person_id=first, reason=GROUNDS)
+
+    def judged() -> int:
+        """How many open cases the report judged (its note says)."""
+        with database.transaction() as session:
+            report = guard_holds(session, actor=AUD, period=period, thresholds=thresholds)
+        return int(report.note.split()[0])
+
+    assert judged() == judged() == 1
+    with database.transaction() as session:
+        open_case(session, actor=ANN, as_of=AS_OF, person_id=second, reason=GROUNDS)
+    assert judged() == 2  # the new case is judged

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from caseline.cases.departures import Departure, DepartureState, computed_departures
 from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
+from caseline.cases.lead_cache import ComputedLists
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
 from caseline.db.models import Case
 from caseline.errors import InputError, NotFoundError
@@ -107,12 +108,37 @@ def _band_limits() -> list[tuple[int, int]]:
     return [(low, high) for low, (high, _) in zip(lows, _AGE_BANDS, strict=True)]
 
 
+@dataclass(frozen=True, slots=True)
+class _OpenCase:
+    id: int
+    opened_at: dt.datetime
+
+
+# What the guards hold now, kept per database, period, thresholds and data version (cases
+# included), so that the guard reports read again with nothing changed judge no case again.
+_HELD = ComputedLists(kept=16)
+
+
 def _held_now(
     session: Session, actor: Actor, period: Period, thresholds: Thresholds
-) -> tuple[list[Case], dict[int, dict[Guard, int]]]:
+) -> tuple[tuple[_OpenCase, ...], dict[int, dict[Guard, int]]]:
     """The open cases opened in the period, and per case the guards that hold it now at
     any of its next steps (judged at the period's end, each step as it would be proposed at
-    the person's likeliest address), with how many steps each holds."""
+    the person's likeliest address), with how many steps each holds. The guards about who
+    acts are left out, so what holds is the same whoever reads it."""
+    ((open_cases, held),) = _HELD.get(
+        session,
+        "guards-held",
+        period.end,
+        (period.since, period.until, thresholds),
+        lambda: [_judged(session, actor, period, thresholds)],
+    )
+    return open_cases, held
+
+
+def _judged(
+    session: Session, actor: Actor, period: Period, thresholds: Thresholds
+) -> tuple[tuple[_OpenCase, ...], dict[int, dict[Guard, int]]]:
     held: dict[int, dict[Guard, int]] = {}
     open_cases = [c for c in _cases(session, period) if State(c.state) in ACTIVE]
     for case in open_cases:
@@ -127,7 +153,7 @@ def _held_now(
                 if not evaluate(guard, facts, actor, likeliest, case).passed:
                     steps[guard] += 1
         held[case.id] = dict(steps)
-    return open_cases, held
+    return tuple(_OpenCase(c.id, c.opened_at) for c in open_cases), held
 
 
 _CASE_GUARDS = tuple(guard for guard in Guard if guard not in _ABOUT_WHO_ACTS)
@@ -170,7 +196,7 @@ def guard_holds_by_week(
     holds now, and how many each guard holds, judged as ``guard-stops`` judges them."""
     allowed = report_permit(actor)
     open_cases, held = _held_now(session, actor, period, thresholds)
-    weeks: dict[dt.date, list[Case]] = defaultdict(list)
+    weeks: dict[dt.date, list[_OpenCase]] = defaultdict(list)
     for case in open_cases:
         opened = as_utc(case.opened_at).date()
         weeks[opened - dt.timedelta(days=opened.weekday())].append(case)
