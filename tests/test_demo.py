@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from caseline.cases import list_disputes
+from caseline.cases import list_disputes, list_policy_versions
 from caseline.cli import app
 from caseline.cli.demo import DEMO_PASSWORD, DEMO_USERS
 from caseline.config import load_settings
@@ -39,6 +39,12 @@ def test_the_demo_fills_every_part_and_ends_with_the_sign_in(
     with database.transaction() as session:
         disputes = list_disputes(session, Actor("reviewer", Role.LEGAL))
         waiting = list_pending_purposes(session, actor=Actor("supervisor", Role.SUPERVISOR))
+        versions = list_policy_versions(session, actor=Actor("auditor", Role.AUDITOR))
     database.dispose()
     assert {d.state.value for d in disputes} == {"filed", "under_review", "upheld", "rejected"}
     assert [p.requested_by for p in waiting] == ["analyst"]
+    # The shipped policy, proposed by one person and published by another, orders the lists.
+    assert [(v.version, v.proposed_by, v.published_by) for v in versions] == [
+        (1, "supervisor", "admin")
+    ]
+    assert "priority policy v1 published" in result.output

@@ -17,7 +17,7 @@ from caseline.cases import (
     take_step,
 )
 from caseline.cli.app import Workspace, acting_as, app, console, workspace
-from caseline.cli.demo_seed import seed_disputes, seed_purpose_waiting
+from caseline.cli.demo_seed import seed_disputes, seed_policy, seed_purpose_waiting
 from caseline.cli.evaluate import evaluate_addresses_command, evaluate_persons
 from caseline.cli.ingest import ingest
 from caseline.cli.resolve import resolve
@@ -91,10 +91,12 @@ def demo(
             json_out=reports / "address-evaluation.json",
         )
     with workspace() as ws:
+        policy = seed_policy(ws, DEMO_PASSWORD, world, DEFAULT_REFERENCE_DATE)
         case_ids = _open_demo_cases(ws)
         disputes = seed_disputes(ws, DEMO_PASSWORD, case_ids, DEFAULT_REFERENCE_DATE)
         waiting = seed_purpose_waiting(ws, DEMO_PASSWORD, DEFAULT_REFERENCE_DATE)
     console.print(
+        f"priority policy {f'v{policy} published' if policy else 'not published (see /policy)'}, "
         f"{len(case_ids)} cases under way, {disputes} disputes, "
         f"{int(waiting)} purpose waiting for a countersignature "
         f"(the world's reference date is {DEFAULT_REFERENCE_DATE})"

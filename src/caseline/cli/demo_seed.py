@@ -1,16 +1,23 @@
-"""What `caseline demo` adds beyond cases, so that every page has something in it: disputes
-in each state and a purpose in words waiting for a supervisor's countersignature."""
+"""What `caseline demo` adds beyond cases, so that every page has something in it: the
+default priority policy published, disputes in each state and a purpose in words waiting for
+a supervisor's countersignature."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from caseline.cases import (
     Lead,
     decide_dispute,
+    default_policy,
     file_dispute,
     find_leads,
+    measure_policy_impact,
+    propose_policy,
+    publish_policy,
     read_person_on_case,
+    read_world_truth,
     start_review,
     state_purpose,
 )
@@ -18,6 +25,28 @@ from caseline.cli.app import Workspace
 from caseline.errors import CaselineError
 from caseline.oversight import Actor, actor_with_password
 from caseline.profiles import ProfileRecord
+
+
+def seed_policy(ws: Workspace, password: str, world: Path, as_of: dt.date) -> int | None:
+    """The shipped default priority policy, measured on the demo world (its truth gives naming
+    group and sex), proposed by the supervisor and published by the admin, so that leads and
+    cases are ranked by a published version; the version, or None if it was refused."""
+    policy = default_policy()
+    truth = read_world_truth(world / "truth.csv", world / "persons.csv")
+    try:
+        with ws.database.transaction() as session:
+            supervisor = actor_with_password(session, "supervisor", password)
+            impact = measure_policy_impact(
+                session, policy, as_of=as_of, actor=supervisor, truth=truth, where="demo world"
+            )
+            version = propose_policy(
+                session, policy.text, where="default policy", impact=impact, actor=supervisor
+            ).version
+        with ws.database.transaction() as session:
+            admin = actor_with_password(session, "admin", password)
+            return publish_policy(session, version, actor=admin).version
+    except CaselineError:
+        return None  # the policy page says what stands in its way
 
 
 def seed_disputes(ws: Workspace, password: str, case_ids: list[int], as_of: dt.date) -> int:
