@@ -29,7 +29,7 @@ name: test-policy
 title: A policy written for a test
 summary: A policy written for a test, to be loaded and measured.
 effective_from: 2025-01-01
-bound: {max_share_difference: 0.10, min_group_persons: 10, min_selected_persons: 20}
+bound: {max_share_difference: 0.05, min_group_persons: 10, min_selected_persons: 20}
 """
 
 

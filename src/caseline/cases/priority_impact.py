@@ -8,8 +8,10 @@ own records give (the state most of them name).
 
 A rule is a proxy on a dimension when, for a group of at least the policy's
 ``min_group_persons``, the group's share of the persons the rule selects differs from its
-share of the population by more than ``max_share_difference``. A rule that selects fewer
-than ``min_selected_persons`` is reported as unmeasured (its shares are noise). A proxy rule
+share of the population by more than ``max_share_difference`` plus what chance explains at
+the number selected (:func:`chance_margin`: a share of ``n`` persons drawn at random from
+the population wanders this far one time in twenty). A rule that selects fewer than
+``min_selected_persons`` is reported as unmeasured (its shares are noise). A proxy rule
 is refused unless the policy carries a written justification for that rule and dimension.
 """
 
@@ -35,6 +37,16 @@ from caseline.errors import InputError
 from caseline.resolve.evaluation import read_truth
 
 UNKNOWN = "(unknown)"
+# Two-sided 95 %: a random draw's share strays beyond this many standard errors 1 time in 20.
+CHANCE_Z = 1.96
+
+
+def chance_margin(population_share: float, selected: int) -> float:
+    """How far a group's share of ``selected`` persons drawn at random from the population
+    may stray from its ``population_share`` by chance alone (95 %, normal approximation)."""
+    if selected <= 0:
+        return 0.0
+    return CHANCE_Z * (population_share * (1.0 - population_share) / selected) ** 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +247,8 @@ def refuse_proxies(report: ImpactReport) -> None:
     if report.unjustified:
         found = "; ".join(f.describe() for f in report.unjustified)
         raise InputError(
-            f"refused: {found} (bound {report.bound:.0%}, measured on {report.where} on "
+            f"refused: {found} (bound {report.bound:.0%} plus what chance explains at the number "
+            f"selected, measured on {report.where} on "
             f"{report.as_of}); such a rule acts as a proxy for an attribute no rule may read, "
             "unless the policy justifies it in writing (justifications: rule, dimension, text)",
             where=f"policy {report.policy}",
@@ -267,7 +280,8 @@ def _findings(policy: PriorityPolicy, impact: RuleImpact) -> list[Finding]:
         for share in shares:
             if share.persons < policy.bound.min_group_persons or share.value == UNKNOWN:
                 continue
-            if abs(share.difference) > policy.bound.max_share_difference:
+            margin = chance_margin(share.population_share, impact.persons)
+            if abs(share.difference) > policy.bound.max_share_difference + margin:
                 justified = policy.justified(impact.rule_id, dimension) is not None
                 found.append(Finding(impact.rule_id, dimension, share.value,
                                      share.difference, justified))  # fmt: skip
