@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def chance_margin(population_share: float, selected: int) -> float:
     may stray from its ``population_share`` by chance alone (95 %, normal approximation)."""
     if selected <= 0:
         return 0.0
-    return CHANCE_Z * (population_share * (1.0 - population_share) / selected) ** 0.5
+    return CHANCE_Z * math.sqrt(population_share * (1.0 - population_share) / selected)
 
 
 @dataclass(frozen=True, slots=True)
