@@ -69,7 +69,8 @@ def _family_names(database: Database, count: int) -> list[str]:
 
 
 def _events(database: Database, after: int) -> list[AuditEvent]:
-    with database.transaction() as session:
+    """The trail after ``after``, read without the write lock (a writer may hold it)."""
+    with database.reading() as session:
         return list(
             session.scalars(
                 select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
