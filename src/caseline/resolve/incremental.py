@@ -13,9 +13,11 @@ split here (a new record that bridges two persons waits for the next full run).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from caseline.db import Database
@@ -48,6 +50,7 @@ from caseline.resolve.records import load_model_frame
 
 StepCallback = Callable[[str], None]
 _CHUNK = 10_000  # ids per IN (...) list, well inside SQLite's limit on bound variables
+_LOCK_KEY = "caseline-placement"  # the advisory lock's name on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ class IncrementalSummary:
     joined_existing: int  # new records placed in persons that existed before
     new_persons: int
     candidates: int  # existing records the new ones were compared with
+    # Where each new record went: (record id, person id, whether the person existed before).
+    placed: tuple[tuple[str, str, bool], ...] = ()
 
 
 def records_folder(models_dir: Path) -> Path:
@@ -113,6 +118,8 @@ class IncrementalResolver:
             raise StateError(f"no kept records in {folder}; run `caseline resolve` first")
         columns = pq.read_schema(parts[0]).names
         self._lock = threading.Lock()
+        self._full_run = _full_run_mark(folder)
+        self._held_parts = {part.name for part in parts}
         self._kept = KeptRecords(
             folder,
             join_keys(set(columns)),
@@ -138,6 +145,9 @@ class IncrementalResolver:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._kept.close()
 
     def place(
@@ -166,8 +176,9 @@ class IncrementalResolver:
             latest = session.scalars(
                 select(ResolutionRun.model_path).order_by(ResolutionRun.id.desc())
             ).first()
-            if latest != self._last.model_path:
+            if latest != self._last.model_path or _full_run_mark(self._folder) != self._full_run:
                 raise StateError("a full resolution ran since this resolver opened; open a new one")
+            self._take_in_placed_elsewhere()
             new_ids = _unplaced(session)
             if not new_ids:
                 return IncrementalSummary(None, 0, 0, 0, 0)
@@ -196,7 +207,27 @@ class IncrementalResolver:
             summary = _store(session, groups, self._last, candidates, allowed)
         part = self._folder / f"part-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.parquet"
         self._kept.add(write_part(new, part))
+        self._held_parts.add(part.name)
         return summary
+
+    def _take_in_placed_elsewhere(self) -> None:
+        """Hold the batches another process placed since this one opened (the parts it wrote
+        beside the kept records), so the new records meet them too; a record held already is
+        skipped, so a part read when opening and listed only now costs nothing."""
+        for part in sorted(self._folder.glob("*.parquet")):
+            if part.name not in self._held_parts:
+                self._kept.add(pq.read_table(part))
+                self._held_parts.add(part.name)
+
+
+def _full_run_mark(folder: Path) -> tuple[int, int]:
+    """What tells one full run's kept records from the next's: each full run writes its
+    records anew as the first part (see ``keep_records``)."""
+    try:
+        first = (folder / "part-0.parquet").stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (first.st_ino, first.st_mtime_ns)
 
 
 def resolve_incrementally(
@@ -209,8 +240,31 @@ def resolve_incrementally(
     on_step: StepCallback | None = None,
 ) -> IncrementalSummary:
     """Place the records that belong to no person yet, with a resolver opened for the call."""
-    with IncrementalResolver.open(db, models_dir=models_dir, engine=engine) as resolver:
+    with (
+        IncrementalResolver.open(db, models_dir=models_dir, engine=engine) as resolver,
+        placement_lock(db, models_dir),
+    ):
         return resolver.place(db, threshold=threshold, actor=actor, on_step=on_step)
+
+
+@contextmanager
+def placement_lock(database: Database, models_dir: Path) -> Iterator[None]:
+    """Hold the lock that lets one process at a time place records (and ingest the batch
+    it places): an advisory lock on PostgreSQL, whose workers may be on several machines; a
+    file lock beside the kept records on SQLite, whose processes share one machine."""
+    if database.dialect == "postgresql":
+        with database.engine.connect() as held:
+            held = held.execution_options(isolation_level="AUTOCOMMIT")
+            held.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": _LOCK_KEY})
+            try:
+                yield
+            finally:
+                held.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": _LOCK_KEY})
+        return
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with (models_dir / "placing.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _unplaced(session: Session) -> list[str]:
@@ -310,6 +364,7 @@ def _store(
     persons: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     joined = 0
+    placed: list[tuple[str, str, bool]] = []
     for owner, records in groups:
         if owner.startswith("new:"):
             person_id = next(founded)
@@ -325,6 +380,7 @@ def _store(
             person_id = owner
             joined += len(records)
         rows += [{"record_id": r, "person_id": person_id} for r in records]
+        placed += [(r, person_id, not owner.startswith("new:")) for r in records]
     if persons:
         session.execute(insert(Person), persons)
     if rows:
@@ -356,7 +412,9 @@ def _store(
             model=Path(last.model_path).name,
         ),
     )
-    return IncrementalSummary(run.id, len(rows), joined, len(persons), candidates)
+    return IncrementalSummary(
+        run.id, len(rows), joined, len(persons), candidates, tuple(sorted(placed))
+    )
 
 
 def _new_person_ids(session: Session, groups: list[list[str]]) -> list[str]:

@@ -14,6 +14,7 @@ from caseline.api.routes import (
     persons,
     policy,
     purposes,
+    records,
     reports,
     retention,
     review,
@@ -41,4 +42,5 @@ api_router.include_router(audit.router)
 api_router.include_router(reports.router)
 api_router.include_router(retention.router)
 api_router.include_router(runs.router)
+api_router.include_router(records.router)
 api_router.include_router(policy.router)
