@@ -1,20 +1,26 @@
 """The data engineer's pages: the ingest runs with a chart of what became of each file's rows,
-the resolution runs with a chart of the F1 evaluated after each, and one file's problems a
-page at a time. Thin: parse, call :mod:`caseline.ingest` and :mod:`caseline.resolve` (the
-same functions as the API), lay out the charts, render."""
+the resolution runs with a chart of the F1 evaluated after each, one file's problems a page
+at a time, and a form that adds a batch of records (ingested, then placed at once by the
+resolver the server keeps, as `POST /api/records` does). Thin: parse, call
+:mod:`caseline.ingest` and :mod:`caseline.resolve` (the same functions as the API), lay out
+the charts, render."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from caseline.api.deps import Authorized, DatabaseDep
+from caseline.api.deps import Authorized, DatabaseDep, SettingsDep
+from caseline.api.routes.records import RecordsPlacedOut, place_upload, placement_service
+from caseline.db import Database
+from caseline.errors import InputError, StateError
 from caseline.ingest import IngestRunSummary, list_ingest_runs, run_problems
 from caseline.oversight import Actor, Permission
 from caseline.resolve import ResolutionRunSummary, list_resolution_runs
+from caseline.sources import SOURCES
 from caseline.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +33,7 @@ BAR_LEFT = 174
 BAR_SPAN = 270  # the longest bar's length; its value is written after it
 ROW = 22
 HEADING = 28
+PLACED_SHOWN = 50  # the placed records the page lists; the counts cover every one
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +140,48 @@ def data_page(
     actor: Annotated[Actor, Authorized(Permission.READ_RUNS)],
 ) -> Response:
     """Every ingest run and every resolution run, each list with its chart."""
+    return _data_page(request, database, actor)
+
+
+@router.post("/data/records", response_class=HTMLResponse)
+def add_records(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Authorized(Permission.INGEST_FILES)],
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form(max_length=64)] = "",
+    encoding: Annotated[str, Form(max_length=32)] = "utf-8-sig",
+    mapping: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Ingest the uploaded batch and place its new records; the page then shows what was
+    loaded, where the records went and how long each step took (or why nothing was)."""
+    chosen = mapping if mapping is not None and mapping.filename else None
+    try:
+        done = place_upload(
+            placement_service(request),
+            settings,
+            actor,
+            file,
+            source=source or None,
+            encoding=encoding or "utf-8-sig",
+            mapping=chosen,
+        )
+    except (InputError, StateError) as exc:
+        status = 409 if isinstance(exc, StateError) else 422
+        return _data_page(request, database, actor, place_error=str(exc), status_code=status)
+    return _data_page(request, database, actor, placed=RecordsPlacedOut.of(done))
+
+
+def _data_page(
+    request: Request,
+    database: Database,
+    actor: Actor,
+    *,
+    placed: RecordsPlacedOut | None = None,
+    place_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     with database.transaction() as session:
         ingested = list_ingest_runs(session, actor=actor)
         resolved = list_resolution_runs(session, actor=actor)
@@ -151,7 +200,12 @@ def data_page(
             "bar_left": BAR_LEFT,
             "chart_files": CHART_FILES,
             "chart_runs": CHART_RUNS,
+            "sources": sorted(SOURCES),
+            "placed": placed,
+            "placed_shown": PLACED_SHOWN,
+            "place_error": place_error,
         },
+        status_code=status_code,
     )
 
 
