@@ -33,7 +33,7 @@ def trail_page(
     """The trail's events the form keeps; reading them is itself an event."""
     period = period_from_form(start, end)
     filters = TrailFilters(period, who=who or None, what=what or None, about=about or None)
-    with database.transaction() as session:
+    with database.reading() as session:
         page = read_trail(session, actor=actor, filters=filters, offset=offset, limit=PAGE)
     form = {"who": who, "what": what, "about": about, "from": start, "to": end}
     return templates.TemplateResponse(

@@ -80,7 +80,7 @@ def graph_page(
     except InputError as exc:
         return _render(request, actor, person_id, form, graph=None, error=str(exc), status=422)
     try:
-        with database.transaction() as session:
+        with database.reading() as session:
             graph = read_person_graph(
                 session, person_id, actor=actor, purpose=purpose, hops=hop_count, cap=node_cap
             )

@@ -69,7 +69,7 @@ def report_page(
 ) -> Response:
     """One report: its table (a page at a time for a list that grows with use), a bar
     chart where it has one, and a link to its CSV (every row)."""
-    with database.transaction() as session:
+    with database.reading() as session:
         page = read_report_page(
             session,
             name,
@@ -104,7 +104,7 @@ def report_csv(
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
 ) -> Response:
     """The report's table as a CSV download (audited like the page)."""
-    with database.transaction() as session:
+    with database.reading() as session:
         report = read_report(
             session,
             name,

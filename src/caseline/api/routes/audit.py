@@ -50,7 +50,7 @@ def verify(
     altered, inserted, renumbered or removed. Verifying records no event."""
     path = settings.audit_checkpoint_path
     checkpoints = read_checkpoints(path) if path.exists() else []
-    with database.transaction() as session:
+    with database.reading() as session:
         report = verify_audit_trail(session, actor=actor, checkpoints=checkpoints)
     return AuditVerification(
         intact=report.intact,
@@ -101,7 +101,7 @@ def events(
     narrowed by actor, action, object and days (UTC, both inclusive). Auditors only; the
     read is itself an event (``read_audit_trail``)."""
     filters = TrailFilters(Period.of(from_, to), who=who, what=what, about=about)
-    with database.transaction() as session:
+    with database.reading() as session:
         page = read_trail(session, actor=actor, filters=filters, offset=offset, limit=limit)
     return TrailPageOut(
         total=page.total,

@@ -39,6 +39,6 @@ def events(
     today = dt.date.today()
     with database.transaction() as session:  # a reason in words stays filed if refused
         state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=today)
-    with database.transaction() as session:
+    with database.reading() as session:
         found = read_person_events(session, person_id, actor=actor, purpose=purpose, as_of=today)
     return [PersonEventOut.model_validate(e, from_attributes=True) for e in found]

@@ -90,7 +90,7 @@ def graph(
     today = dt.date.today()
     with database.transaction() as session:  # a reason in words stays filed if refused
         state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=today)
-    with database.transaction() as session:
+    with database.reading() as session:
         found = read_person_graph(
             session, person_id, actor=actor, purpose=purpose, hops=hops, cap=cap, as_of=today
         )

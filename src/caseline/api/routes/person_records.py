@@ -74,7 +74,7 @@ def read_record(
     today = dt.date.today()
     with database.transaction() as session:  # a reason in words stays filed if refused
         state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=today)
-    with database.transaction() as session:
+    with database.reading() as session:
         read_person(session, person_id, actor=actor, purpose=purpose, as_of=today)
         details = record_details(session, person_id, record_id)
     return RecordDetailsOut.of(details)

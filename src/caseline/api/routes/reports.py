@@ -71,7 +71,7 @@ def report(
     """One report over a period (days in UTC, both inclusive): the rows as JSON, or the
     same table as CSV. Reading it is audited (``read_report``); reports show ids and
     counts, never a person's name or records."""
-    with database.transaction() as session:
+    with database.reading() as session:
         found = read_report(
             session,
             name,
