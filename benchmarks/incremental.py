@@ -16,6 +16,13 @@ their persons as if they had just arrived: in the copy, they leave their persons
 credited to a new ingest run, as an ingest of them would have left them. It times placing
 them, step by step. ``--old-ingest`` leaves them with their first ingest instead, which
 costs the search for unplaced records a pass over every record.
+
+    .venv/bin/python benchmarks/incremental.py --serve --resolved WS --world W --new 1000 --runs 5
+
+measures the service's path instead (`benchmarks/incremental_service.py`): `caseline serve`
+on a copy of ``WS`` (``--database-url`` names its PostgreSQL database, copied too), each
+run posting ``--new`` rows of ``W``'s tax file under new filing ids to `POST /api/records`
+and timing the answer, after one untimed batch has opened the server's resolver.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -42,6 +50,8 @@ from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
 from caseline.resolve import resolve_incrementally, resolve_persons
 from caseline.resolve.incremental import IncrementalResolver, IncrementalSummary
+from caseline.resolve.placement_service import STEP_LABELS
+from incremental_service import service_runs
 
 OPERATOR = Actor("benchmark", Role.DATA_ENGINEER)
 SOURCES = ("motor_vehicle", "tax", "utility", "entry_exit", "immigration_status", "court")
@@ -156,18 +166,10 @@ def _place_timed(
         database,
         threshold=threshold,
         actor=OPERATOR,
-        on_step=lambda name: marks.append((STEP_NAMES.get(name, name), time.perf_counter())),
+        on_step=lambda name: marks.append((STEP_LABELS.get(name, name), time.perf_counter())),
     )
     marks.append(("", time.perf_counter()))
     return summary, {name: end - start for (name, start), (_, end) in pairwise(marks)}
-
-
-# The resolver's step names, shortened for a line of figures.
-STEP_NAMES = {
-    "finding existing records the new ones can meet": "candidates",
-    "scoring candidate pairs": "scoring",
-    "placing records": "placing and writing",
-}
 
 
 def _credit_to_new_ingest(session: Session, record_ids: Sequence[str], run: int) -> None:
@@ -189,9 +191,15 @@ def _credit_to_new_ingest(session: Session, record_ids: Sequence[str], run: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--world", type=Path, help="a `caseline generate` folder")
-    where.add_argument("--resolved", type=Path, help="a resolved workspace to copy")
+    parser.add_argument("--world", type=Path, help="a `caseline generate` folder")
+    parser.add_argument("--resolved", type=Path, help="a resolved workspace to copy")
+    parser.add_argument(
+        "--serve", action="store_true", help="post batches to `caseline serve` on the copy"
+    )
+    parser.add_argument(
+        "--database-url", help="with --serve: the resolved workspace's PostgreSQL database"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="with --serve: server workers")
     parser.add_argument("--new", type=int, default=1000, help="records in the new batch")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument(
@@ -200,8 +208,16 @@ def main() -> None:
         help="with --resolved: leave the arrivals with the ingest that first loaded them",
     )
     args = parser.parse_args()
+    if not (args.world or args.resolved) or (args.serve and not (args.world and args.resolved)):
+        parser.error("give --world or --resolved; --serve takes both")
     results = []
-    if args.resolved:
+    if args.serve:
+        with tempfile.TemporaryDirectory(prefix="caseline-incremental-serve-") as work:
+            results = service_runs(
+                args.resolved, args.world, args.new, args.runs, Path(work),
+                database_url=args.database_url, workers=args.workers,
+            )  # fmt: skip
+    elif args.resolved:
         with tempfile.TemporaryDirectory(prefix="caseline-incremental-") as work:
             results = resolved_runs(
                 args.resolved, args.new, args.runs, Path(work), old_ingest=args.old_ingest
@@ -217,7 +233,16 @@ def main() -> None:
             for name in results[0]["steps"]
         }
         print("  median per step: " + ", ".join(f"{n} {s:.2f} s" for n, s in steps.items()))
-    print(json.dumps({"runs": results, "median_incremental_seconds": median}))
+    print(
+        json.dumps(
+            {
+                "runs": results,
+                "median_incremental_seconds": median,
+                "load_average": os.getloadavg(),
+                "mode": "service" if args.serve else "resolver",
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
