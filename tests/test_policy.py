@@ -7,7 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from caseline.cases import priority_facts
 from caseline.cases.priority_facts import facts_of_persons
 from caseline.cases.priority_impact import measure_impact, read_world_truth, refuse_proxies
 from caseline.cases.priority_policy import (
@@ -19,6 +21,7 @@ from caseline.cases.priority_policy import (
 from caseline.cases.priority_ranking import rank
 from caseline.config import Settings
 from caseline.db import Database
+from caseline.db.models import Person
 from caseline.errors import InputError
 from caseline.synth import WorldSummary
 
@@ -147,6 +150,22 @@ def test_facts_are_read_from_the_persons_own_records(
         if lead.rule.value == "removal_order_not_departed":
             assert facts[lead.person_id]["final_order"] is True
             assert facts[lead.person_id]["final_order_days"] == (AS_OF - lead.since).days
+
+
+def test_facts_of_many_persons_are_read_a_chunk_at_a_time_with_the_same_result(
+    resolved: tuple[Settings, Database], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy's impact asks for every person; PostgreSQL takes at most 65,535 bound values
+    a statement, so the persons are read in chunks, and chunking changes nothing."""
+    _, database = resolved
+    with database.transaction() as session:
+        person_ids = list(session.scalars(select(Person.person_id)))
+        whole = facts_of_persons(session, person_ids, AS_OF)
+        monkeypatch.setattr(priority_facts, "_CHUNK", 7)
+        chunked = facts_of_persons(session, person_ids, AS_OF)
+    assert len(person_ids) > 7 * 3
+    assert chunked == whole
+    assert set(whole) == set(person_ids)
 
 
 def test_a_rule_on_a_fact_one_naming_groups_records_carry_is_refused_as_a_proxy(

@@ -25,6 +25,7 @@ from caseline.profiles.record_identities import record_identities
 Facts = Mapping[str, int | bool]
 MISSED_HEARING_WORDS = ("ABSENTIA", "FAILED_TO_APPEAR", "FAILED TO APPEAR", "NO_SHOW")
 CONVICTION_WORDS = ("CONVICTED", "CONVICTION")
+_CHUNK = 5000  # persons per read
 
 
 def person_facts(
@@ -60,19 +61,21 @@ def facts_of_persons(
 ) -> dict[str, dict[str, int | bool]]:
     """person -> facts, read from the store for these persons (unaudited: callers audit)."""
     wanted = sorted(set(person_ids))
-    if not wanted:
-        return {}
-    statuses = status_by_person(load_status_records(session, wanted), as_of)
-    present = in_country_since(session, wanted)
-    families: dict[str, list[str | None]] = {}
-    for identity in record_identities(session, wanted):
-        families.setdefault(identity.person_id, []).append(identity.family)
     found: dict[str, dict[str, int | bool]] = {}
-    for person_id in wanted:
-        status = statuses.get(person_id) or PersonStatus(as_of, [], [])
-        found[person_id] = person_facts(
-            status, as_of, present.get(person_id), families.get(person_id, ())
-        )
+    # A chunk at a time: a policy's impact asks for every person, and one IN list of a
+    # hundred thousand ids is more bound values than PostgreSQL takes in a statement.
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        statuses = status_by_person(load_status_records(session, chunk), as_of)
+        present = in_country_since(session, chunk)
+        families: dict[str, list[str | None]] = {}
+        for identity in record_identities(session, chunk):
+            families.setdefault(identity.person_id, []).append(identity.family)
+        for person_id in chunk:
+            status = statuses.get(person_id) or PersonStatus(as_of, [], [])
+            found[person_id] = person_facts(
+                status, as_of, present.get(person_id), families.get(person_id, ())
+            )
     return found
 
 
