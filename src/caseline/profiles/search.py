@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from caseline.db.models import Person, PersonNameWord, PersonRecord, SourceRecord
+from caseline.db.models import Person, PersonRecord, SourceRecord
 from caseline.errors import InputError
 from caseline.oversight import Actor, PersonsSearched, permit
-from caseline.profiles.name_match import VOCABULARIES
+from caseline.profiles.name_index import NAME_INDEXES
 from caseline.standardise import InvalidValue, clean_name
 
 MAX_RESULTS = 50  # per page
@@ -147,7 +148,8 @@ def _ranked(
     session: Session, words: list[str], filters: SearchFilters
 ) -> list[tuple[float, str, str, int]]:
     """(match, name, person id, records) for every person that matches, best first."""
-    vocabulary = VOCABULARIES.get(session)
+    index = NAME_INDEXES.get(session)
+    vocabulary = index.vocabulary
     meant = [vocabulary.matches(word) for word in words]
     needed = len(words) if len(words) <= 2 else len(words) - 1
     # Every person that matches holds a word meant by one of the two rarest typed words.
@@ -155,64 +157,27 @@ def _ranked(
     seeds = {w for m in rarest[: len(words) - needed + 1] for w in m}
     if not seeds:
         return []
-    candidates = _holders(session, seeds)
-    if filters:
-        candidates &= _passing(session, candidates, filters)
-    held: defaultdict[str, set[str]] = defaultdict(set)
-    for word, person_id in _words_of(session, candidates, {w for m in meant for w in m}):
-        held[person_id].add(word)
-    scored: dict[str, float] = {}
-    for person_id, own in held.items():
-        best = [max((m[w] for w in own if w in m), default=0.0) for m in meant]
-        matched = [b for b in best if b]
-        # Enough words matched, and well enough; a missing word lowers the rank only.
-        if len(matched) >= needed and sum(matched) / len(matched) >= MIN_MATCH:
-            scored[person_id] = sum(best) / len(words)
-    rows = _persons(session, list(scored))
-    return sorted(
-        ((round(scored[pid], 4), name, pid, count) for pid, name, count in rows),
-        key=lambda r: (-r[0], r[1], r[2]),
+    candidates = index.holders(seeds)
+    matched, total = index.scores(candidates, meant)
+    # Enough words matched, and well enough; a missing word lowers the rank only.
+    enough = (matched >= needed) & (
+        np.divide(total, matched, out=np.zeros_like(total), where=matched > 0) >= MIN_MATCH
     )
-
-
-def _holders(session: Session, words: set[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(sorted(words)):
-        found.update(
-            session.scalars(
-                select(PersonNameWord.person_id).where(PersonNameWord.word.in_(chunk))
-            ).all()
-        )
-    return found
-
-
-def _words_of(session: Session, person_ids: set[str], words: set[str]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    wanted = sorted(words)
-    for chunk in _chunks(sorted(person_ids)):
-        pairs += [
-            (word, person_id)
-            for word, person_id in session.execute(
-                select(PersonNameWord.word, PersonNameWord.person_id).where(
-                    PersonNameWord.person_id.in_(chunk), PersonNameWord.word.in_(wanted)
-                )
-            )
-        ]
-    return pairs
-
-
-def _persons(session: Session, person_ids: list[str]) -> list[tuple[str, str, int]]:
-    rows: list[tuple[str, str, int]] = []
-    for chunk in _chunks(sorted(person_ids)):
-        rows += [
-            (person_id, name, count)
-            for person_id, name, count in session.execute(
-                select(Person.person_id, Person.display_name, Person.record_count).where(
-                    Person.person_id.in_(chunk)
-                )
-            )
-        ]
-    return rows
+    scored = {
+        int(at): sum_ / len(words)
+        for at, sum_ in zip(candidates[enough].tolist(), total[enough].tolist(), strict=True)
+    }
+    if filters:
+        passing = _passing(session, {index.person_ids[at] for at in scored}, filters)
+        scored = {at: s for at, s in scored.items() if index.person_ids[at] in passing}
+    return sorted(
+        (
+            (round(score, 4), index.display_names[at], index.person_ids[at],
+             index.record_counts[at])
+            for at, score in scored.items()
+        ),
+        key=lambda r: (-r[0], r[1], r[2]),
+    )  # fmt: skip
 
 
 def _passing(session: Session, person_ids: set[str], filters: SearchFilters) -> set[str]:
