@@ -8,8 +8,9 @@ steps evaluates every guard of every step against one snapshot.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
@@ -42,10 +43,11 @@ from caseline.profiles.status_evidence import load_status_records
 from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
 
 CONFIRMING = ("confirm_identity", "reconfirm_identity")
-# Each person's scored addresses, kept per database, day and data version (what leads are
-# kept under, less the cases: records, persons, disputes, retention), so that a case page or
-# a report read again with nothing changed does not score them again.
-SCORED_ADDRESSES = ComputedLists(kept=256)
+# What the records say of each person a case names (status, possible matches, addresses,
+# changes, ...), kept per database, day and data version (what leads are kept under, less
+# the cases: records, persons, disputes, link decisions, retention), so that a case read or
+# stepped on again with nothing changed reads and scores none of it again.
+RECORDED_PERSONS = ComputedLists(kept=256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,24 @@ class CaseFacts:
     proposer: str | None  # who proposed the action now awaiting approval
     thresholds: Thresholds
     as_of: dt.date
+    # Every merge, split, link decision, dispute and purge on the person, and when.
+    change_times: tuple[tuple[dt.datetime, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPerson:
+    """What the records say of a case's person on a day: the part of the facts no step of
+    the case changes, kept per data version (:data:`RECORDED_PERSONS`)."""
+
+    exists: bool
+    assurance: float | None
+    status: PersonStatus
+    nearby: tuple[NearbyStatus, ...]
+    records: frozenset[str]  # the person's own records
+    births: Mapping[str, dt.date]  # record -> the date of birth it gives
+    in_country_since: dt.date | None
+    addresses: PersonAddresses
+    change_times: tuple[tuple[dt.datetime, str], ...]
 
 
 def note_thresholds(session: Session, actor: Actor, thresholds: Thresholds) -> None:
@@ -117,23 +137,22 @@ def note_thresholds(session: Session, actor: Actor, thresholds: Thresholds) -> N
         )
 
 
-def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt.date) -> CaseFacts:
-    person = session.get(Person, case.person_id)
-    steps = session.scalars(
-        select(CaseTransition).where(CaseTransition.case_id == case.id).order_by(CaseTransition.id)
-    ).all()
-    confirmations = [s for s in steps if s.action in CONFIRMING]
-    confirmed_at = _utc(confirmations[-1].occurred_at) if confirmations else None
-    cleared = frozenset(
-        record
-        for s in steps
-        if s.action == "clear_status"
-        for record in s.fields.get("cleared", ())
-    )
-    proposals = [s for s in steps if s.action == "propose_action"]
-    change_times = _changes(session, case.person_id)
-    changed_at = max((at for at, _ in change_times), default=None)
-    since = [what for at, what in change_times if confirmed_at is None or at > confirmed_at]
+def gather_facts(
+    session: Session,
+    case: Case,
+    thresholds: Thresholds,
+    as_of: dt.date,
+    steps: Sequence[CaseTransition] | None = None,
+) -> CaseFacts:
+    """The facts the guards look at now; ``steps``: the case's steps, oldest first, when the
+    caller has read them already."""
+    if steps is None:
+        steps = session.scalars(
+            select(CaseTransition)
+            .where(CaseTransition.case_id == case.id)
+            .order_by(CaseTransition.id)
+        ).all()
+    person = recorded_person(session, case.person_id, as_of)
     reads = session.execute(
         select(AuditEvent.actor, AuditEvent.occurred_at).where(
             AuditEvent.case_id == str(case.id),
@@ -144,51 +163,90 @@ def gather_facts(session: Session, case: Case, thresholds: Thresholds, as_of: dt
     seen: dict[str, dt.datetime] = {}
     for actor, at in reads:
         seen[actor] = max(seen.get(actor, _utc(at)), _utc(at))
-    status = person_status(load_status_records(session, [case.person_id]), as_of)
-    records = list(record_identities(session, [case.person_id]))  # one read for both
-    own = frozenset(r.record_id for r in records)
-    births = {r.record_id: r.born for r in records if r.born is not None}
     return CaseFacts(
-        person_exists=person is not None,
-        assurance=person.assurance if person is not None else None,
-        status=status,
-        nearby=tuple(
-            possible_status_matches(session, [case.person_id], as_of).get(case.person_id, ())
-        ),
+        person_exists=person.exists,
+        assurance=person.assurance,
+        status=person.status,
+        nearby=person.nearby,
         grounds=assess_grounds(
-            status,
+            person.status,
             cited_records(case.origin or {}),
-            own,
-            births,
-            in_country_since(session, [case.person_id]).get(case.person_id),
+            person.records,
+            person.births,
+            person.in_country_since,
         ),
-        cleared=cleared,
-        addresses=scored_addresses(session, case.person_id, as_of, status),
-        confirmed_at=confirmed_at,
-        confirmed_by=confirmations[-1].actor if confirmations else None,
-        changed_at=changed_at,
-        changes=tuple(since) if confirmed_at is not None else (),
+        addresses=person.addresses,
         seen=seen,
-        proposer=proposals[-1].actor if proposals else None,
         thresholds=thresholds,
         as_of=as_of,
+        change_times=person.change_times,
+        **_from_steps(steps, person.change_times),
     )
 
 
-def scored_addresses(
-    session: Session, person_id: str, as_of: dt.date, status: PersonStatus
-) -> PersonAddresses:
-    """The person's addresses at ``as_of`` (``status``: its status then), scored once per
-    data version (:data:`SCORED_ADDRESSES`)."""
-    (found,) = SCORED_ADDRESSES.get(
+def after_step(facts: CaseFacts, steps: Sequence[CaseTransition]) -> CaseFacts:
+    """The facts once a step is taken (``steps``: the case's steps now, oldest first): what
+    the steps say read again; what the records say of the person, and who read it on the
+    case, are as before, since a step changes neither."""
+    return replace(facts, **_from_steps(steps, facts.change_times))
+
+
+def _from_steps(
+    steps: Sequence[CaseTransition], change_times: Sequence[tuple[dt.datetime, str]]
+) -> dict[str, Any]:
+    """What a case's steps say: the latest confirmation and the changes since, the records
+    a legal reviewer cleared, who proposed the action."""
+    confirmations = [s for s in steps if s.action in CONFIRMING]
+    confirmed_at = _utc(confirmations[-1].occurred_at) if confirmations else None
+    proposals = [s for s in steps if s.action == "propose_action"]
+    return {
+        "cleared": frozenset(
+            record
+            for s in steps
+            if s.action == "clear_status"
+            for record in s.fields.get("cleared", ())
+        ),
+        "confirmed_at": confirmed_at,
+        "confirmed_by": confirmations[-1].actor if confirmations else None,
+        "changed_at": max((at for at, _ in change_times), default=None),
+        "changes": (
+            tuple(what for at, what in change_times if at > confirmed_at)
+            if confirmed_at is not None
+            else ()
+        ),
+        "proposer": proposals[-1].actor if proposals else None,
+    }
+
+
+def recorded_person(session: Session, person_id: str, as_of: dt.date) -> RecordedPerson:
+    """What the records say of the person on ``as_of``, read and scored once per data
+    version (:data:`RECORDED_PERSONS`)."""
+    (found,) = RECORDED_PERSONS.get(
         session,
-        "addresses",
+        "recorded person",
         as_of,
         person_id,
-        lambda: [person_addresses(session, person_id, as_of, status=status)],
+        lambda: [_read_recorded_person(session, person_id, as_of)],
         reads_cases=False,
     )
     return found
+
+
+def _read_recorded_person(session: Session, person_id: str, as_of: dt.date) -> RecordedPerson:
+    person = session.get(Person, person_id)
+    status = person_status(load_status_records(session, [person_id]), as_of)
+    records = list(record_identities(session, [person_id]))  # one read for both
+    return RecordedPerson(
+        exists=person is not None,
+        assurance=person.assurance if person is not None else None,
+        status=status,
+        nearby=tuple(possible_status_matches(session, [person_id], as_of).get(person_id, ())),
+        records=frozenset(r.record_id for r in records),
+        births={r.record_id: r.born for r in records if r.born is not None},
+        in_country_since=in_country_since(session, [person_id]).get(person_id),
+        addresses=person_addresses(session, person_id, as_of, status=status),
+        change_times=tuple(_changes(session, person_id)),
+    )
 
 
 def evaluate(

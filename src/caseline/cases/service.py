@@ -21,6 +21,7 @@ from caseline.cases.guards import (
     CaseFacts,
     GuardResult,
     Thresholds,
+    after_step,
     evaluate,
     gather_facts,
     note_thresholds,
@@ -289,7 +290,7 @@ def take_step(
         ),
     )
     session.refresh(case)
-    return _detail(session, case, actor, thresholds, as_of)
+    return _detail(session, case, actor, thresholds, as_of, facts)
 
 
 def read_person_on_case(session: Session, case_id: int, *, actor: Actor, as_of: dt.date) -> Profile:
@@ -388,11 +389,27 @@ def _case(session: Session, case_id: int) -> Case:
 
 
 def _detail(
-    session: Session, case: Case, actor: Actor, thresholds: Thresholds, as_of: dt.date
+    session: Session,
+    case: Case,
+    actor: Actor,
+    thresholds: Thresholds,
+    as_of: dt.date,
+    before_step: CaseFacts | None = None,
 ) -> CaseDetail:
+    """The case's detail; ``before_step``: the facts gathered for a step just taken, which
+    are brought up to date with the steps rather than gathered again."""
     state = State(case.state)
     steps = transitions_from(state)
-    facts = gather_facts(session, case, thresholds, as_of) if steps else None
+    taken = session.scalars(
+        select(CaseTransition).where(CaseTransition.case_id == case.id).order_by(CaseTransition.id)
+    ).all()
+    facts = None
+    if steps:
+        facts = (
+            after_step(before_step, taken)
+            if before_step is not None
+            else gather_facts(session, case, thresholds, as_of, taken)
+        )
     own = [a for a in facts.addresses.addresses if not a.lead] if facts else []
     likeliest = {Field.ADDRESS.value: own[0].address} if own else {}
     next_steps = []
@@ -424,11 +441,7 @@ def _detail(
             guards=list(s.guards.get("results", [])),
             dossier_sha256=s.dossier_sha256,
         )
-        for s in session.scalars(
-            select(CaseTransition)
-            .where(CaseTransition.case_id == case.id)
-            .order_by(CaseTransition.id)
-        )
+        for s in taken
     ]
     return CaseDetail(_summary(session, case), history, next_steps, own)
 

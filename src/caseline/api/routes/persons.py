@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from caseline.api.deps import Authorized, DatabaseDep, day_query
 from caseline.cases import read_person, state_purpose
 from caseline.oversight import Actor, Permission
+from caseline.oversight.access import WORK_PURPOSE
 from caseline.profiles import (
     MAX_RESULTS,
     AttributeValue,
@@ -264,11 +265,19 @@ def read(
     identity assurance, addresses with the probability each is current and its evidence,
     and every record with provenance. Needs a purpose bound to the reader's work (403 until
     a reason in words is countersigned); audited."""
-    with database.transaction() as session:  # a reason in words stays filed if refused
-        state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=_day(as_of))
-    with database.reading() as session:
+    if not _names_work(purpose):  # a reason in words is filed, and stays filed if refused
+        with database.transaction() as session:
+            state_purpose(session, person_id, actor=actor, purpose=purpose, as_of=_day(as_of))
+    with database.reading() as session:  # binds the purpose to the reader's work itself
         profile = read_person(session, person_id, actor=actor, purpose=purpose, as_of=as_of)
     return ProfileOut.of(profile)
+
+
+def _names_work(purpose: str) -> bool:
+    """Whether the purpose names work (``case:ID``, ...): :func:`read_person` binds it, as
+    stating it would, and there is nothing to file, so the read needs no transaction
+    before it."""
+    return WORK_PURPOSE.match(" ".join(purpose.split())) is not None
 
 
 def _day(as_of: dt.date | None) -> dt.date:
