@@ -155,6 +155,10 @@ def link(frame_path: Path, engine: Engine, model_path: Path | None, out: Path) -
     return {
         "seconds": seconds,
         "training_seconds": steps["scoring"] - steps["training"] if "training" in steps else 0.0,
+        # From the decisive pairs to the persons before the check (on Spark: the link
+        # components found on the cluster), and everything after scoring.
+        "clustering_seconds": steps.get("checking", seconds) - steps["clustering"],
+        "after_scoring_seconds": seconds - steps["clustering"],
         "scored_pairs": linkage.scored_pairs,
         "persons": len(linkage.clusters),
         "model": str(saved),

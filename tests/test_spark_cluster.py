@@ -9,13 +9,18 @@ that pyspark ships (tests/spark_cluster.py) and stopped afterwards. The tests wi
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
@@ -24,7 +29,15 @@ from caseline.db import Database
 from caseline.db.models import PersonRecord, SourceRecord
 from caseline.errors import InputError
 from caseline.resolve import resolve_incrementally
-from caseline.resolve.engine.spark import SparkEngine, SparkPlace, _spark_defaults, stop_spark
+from caseline.resolve.clustering import VETOES_OUTVOTED_AT, cluster_components, cluster_pairs
+from caseline.resolve.engine.spark import (
+    SparkEngine,
+    SparkPlace,
+    _spark_defaults,
+    _spark_session,
+    stop_spark,
+)
+from caseline.resolve.engine.spark_components import contested_pairs_on_spark
 from tests.cli_support import add_cli_users, cli_login
 from tests.conftest import OPERATOR
 from tests.spark_cluster import StandaloneCluster, free_port, standalone_cluster
@@ -134,6 +147,91 @@ def test_a_standalone_cluster_places_new_records_as_duckdb_does(
         assert summary.new_records == 40
         placed[name] = _persons(home)
     assert placed["cluster"] == placed["duckdb"]
+
+
+def _generated_graph(seed: int = 5) -> tuple[int, pd.DataFrame, pd.DataFrame]:
+    """(records, links, vetoes) by record number: cliques and chains of linked records
+    (one chain of 40, which label propagation must cross), vetoes inside some of them and
+    between others, and records no link names."""
+    rng = np.random.default_rng(seed)
+    links, start = [], 0
+    for size in [40, *rng.integers(2, 12, size=60).tolist()]:
+        members = list(range(start, start + size))
+        links += list(itertools.pairwise(members))  # a chain...
+        if size < 40:  # ...and in the small ones some pairs across it
+            links += [(a, b) for a in members for b in members if a < b and rng.random() < 0.3]
+        start += size + 2  # two records that nothing links
+    links = sorted(set(links))
+    weights = rng.uniform(2.0, 25.0, size=len(links)).round(3)
+    linked = pd.DataFrame(links, columns=["left", "right"]).assign(weight=weights)
+    inside = linked.sample(n=12, random_state=seed)[["left", "right"]]
+    across = pd.DataFrame({"left": [5, 0, 85, 200], "right": [30, 300, 400, start - 1]})
+    vetoes = pd.concat([inside, across], ignore_index=True).assign(weight=-15.0)
+    return start, linked, vetoes
+
+
+@pytest.mark.spark
+def test_the_cluster_finds_the_link_components_scipy_finds_and_the_same_persons(
+    cluster: StandaloneCluster,
+) -> None:
+    records, links, vetoes = _generated_graph()
+    must_link = pd.DataFrame({"left": [41, 3], "right": [250, 4]})  # joins two; one inside
+    cannot_link = pd.DataFrame({"left": [120], "right": [123]})
+    spark = _spark_session(SparkPlace(cluster.master_url)).spark
+    spark.createDataFrame(
+        links.rename(columns={"left": "left_id", "right": "right_id"})
+    ).createOrReplaceTempView("generated_links")
+    spark.createDataFrame(
+        vetoes.rename(columns={"left": "left_id", "right": "right_id"})
+    ).createOrReplaceTempView("generated_vetoes")
+
+    found = contested_pairs_on_spark(
+        spark,
+        records,
+        "SELECT * FROM generated_links",
+        "SELECT * FROM generated_vetoes",
+        must_link,
+        cannot_link,
+    )
+
+    edges = pd.concat([links[["left", "right"]], must_link])
+    graph = coo_matrix((np.ones(len(edges)), (edges["left"], edges["right"])), (records, records))
+    _count, expected = connected_components(graph, directed=False)
+
+    def partition(labels: np.ndarray) -> set[frozenset[int]]:
+        groups: defaultdict[int, set[int]] = defaultdict(set)
+        for record, label in enumerate(labels.tolist()):
+            groups[label].add(record)
+        return {frozenset(group) for group in groups.values()}
+
+    assert partition(found.components.component) == partition(expected)
+    contested = {
+        frozenset(np.flatnonzero(found.components.component == label).tolist())
+        for label in found.components.contested.tolist()
+    }
+    assert frozenset(range(40)) in contested  # vetoes inside the long chain
+    linked_groups = [group for group in partition(expected) if len(group) > 1]
+    assert 3 < len(contested) < len(linked_groups)
+    # Only the contested components' links come back, and they cluster as every link does.
+    assert 0 < len(found.links) < len(links)
+    assert set(found.vetoes[["left", "right"]].itertuples(index=False, name=None)) <= set(
+        vetoes[["left", "right"]].itertuples(index=False, name=None)
+    )
+    assert (0, 300) not in set(found.vetoes[["left", "right"]].itertuples(index=False, name=None))
+    args = (must_link, cannot_link)
+    on_cluster = cluster_components(
+        range(records),
+        found.components,
+        found.links,
+        found.vetoes,
+        *args,
+        outvote=VETOES_OUTVOTED_AT,
+    )
+    assert on_cluster == cluster_pairs(
+        range(records), links, vetoes, *args, outvote=VETOES_OUTVOTED_AT
+    )
+    assert len(on_cluster) > len(partition(expected))  # some vetoes held
+    assert found.rounds < 12
 
 
 def test_a_master_nobody_answers_at_is_refused_within_seconds(workspace: Path) -> None:

@@ -194,18 +194,67 @@ def cluster_pairs(
         shape=(len(ids), len(ids)),
     )
     _count, component = connected_components(graph, directed=False)
-    # A component is contested if a pair inside it is scored or decided against, or a
-    # reviewer decided inside it; only those are built link by link.
-    contested = set()
-    for pairs in (vetoes, cannots, musts):
-        inside = component[pairs["left"]] == component[pairs["right"]]
-        contested.update(component[pairs["left"][inside]].tolist())
+    components = LinkComponents(component, contested_components(component, vetoes, cannots, musts))
+    return _clustered(ids, components, (scored, vetoes, musts, cannots), outvote)
 
-    clusters = _uncontested(ids, component, contested)
-    if contested:
-        clusters += _built_link_by_link(
-            ids, component, contested, (scored, vetoes, musts, cannots), outvote
+
+@dataclass(frozen=True, slots=True)
+class LinkComponents:
+    """The connected components of the links and must-links, found wherever the pairs are
+    (here with scipy, or on a Spark cluster), and the contested ones among them.
+
+    ``component``: per record position, the label of its component (any integer, one per
+    component). ``contested``: the labels of the components that a pair inside scored or
+    decided against, or a reviewer decided inside: only those are built link by link.
+    """
+
+    component: np.ndarray
+    contested: np.ndarray
+
+
+def contested_components(component: np.ndarray, *pairs: pd.DataFrame) -> np.ndarray:
+    """The labels of the components that hold one of the ``pairs`` (by position) inside."""
+    found = [np.empty(0, dtype=component.dtype)]
+    for frame in pairs:
+        left, right = component[frame["left"]], component[frame["right"]]
+        found.append(left[left == right])
+    return np.unique(np.concatenate(found))
+
+
+def cluster_components(
+    record_ids: Sequence[Any],
+    components: LinkComponents,
+    links: pd.DataFrame,
+    against: pd.DataFrame,
+    must_link: pd.DataFrame,
+    cannot_link: pd.DataFrame,
+    *,
+    outvote: float = math.inf,
+) -> list[list[Any]]:
+    """`cluster_pairs` where the components were found elsewhere: the uncontested ones are
+    taken whole, and the contested ones built link by link from the pairs given, of which
+    only those inside a contested component count (so ``links`` and ``against`` need hold
+    no others). The same groups as `cluster_pairs` over every pair."""
+    ids = pd.Index(record_ids)
+    if len(components.component) != len(ids):
+        raise ValueError(
+            f"components label {len(components.component)} records, not the {len(ids)} given"
         )
+    pairs = (_indexed(ids, p) for p in (links, against, must_link, cannot_link))
+    scored, vetoes, musts, cannots = pairs
+    return _clustered(ids, components, (scored, vetoes, musts, cannots), outvote)
+
+
+def _clustered(
+    ids: pd.Index,
+    components: LinkComponents,
+    pairs: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    outvote: float,
+) -> list[list[Any]]:
+    contested = set(components.contested.tolist())
+    clusters = _uncontested(ids, components.component, contested)
+    if contested:
+        clusters += _built_link_by_link(ids, components.component, contested, pairs, outvote)
     return sorted(clusters)
 
 

@@ -9,8 +9,9 @@ imported only then, so importing Caseline stays fast and works without it.
 
 Records reach Spark as Parquet: this process writes them to a staging folder (on a cluster,
 one its executors read too: a shared path or a bucket) and Spark reads them there, rather
-than taking every row through the driver's Python. What comes back (the decisive pairs) is
-read in bulk, through Arrow. See docs/spark.md.
+than taking every row through the driver's Python. What comes back is read in bulk, through
+Arrow: for clustering, the components of the links, found on the cluster, and the links and
+vetoes inside the contested ones (`contested_pairs`, `spark_components`). See docs/spark.md.
 
 The similarity functions a model's SQL calls are Caseline's own on Spark (jellyfish), not
 the ones in Splink's JAR, which score some names differently from DuckDB.
@@ -47,6 +48,8 @@ from caseline.resolve.engine.base import Engine
 
 if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
+
+    from caseline.resolve.engine.spark_components import ContestedPairs
 
 INSTALL_HINT = "pip install 'caseline[spark]'"
 MASTER_PROBE_SECONDS = 10.0  # to open a connection to a spark:// master
@@ -150,6 +153,33 @@ class SparkEngine(Engine):
         db_api = SparkAPI(spark_session=session.spark, break_lineage_method="parquet")
         _register_similarities(session.spark)  # after Splink's, which each SparkAPI registers
         return db_api.register(table, dataset_display_name=name)
+
+    def contested_pairs(
+        self,
+        predictions: SplinkDataFrame,
+        records: int,
+        *,
+        link_weight: float,
+        prior_weight: float,
+        must_link: pd.DataFrame,
+        cannot_link: pd.DataFrame,
+    ) -> ContestedPairs:
+        """The components of the links among ``predictions`` (pairs of record numbers below
+        ``records``) and the reviewers' must-links, found on the cluster, with the links
+        and vetoes (see `decisive_pairs_sql`) inside the contested ones: all that
+        clustering needs, read back in bulk without every link passing through the driver."""
+        from caseline.resolve.engine.spark_components import (
+            contested_pairs_on_spark,
+            decisive_pairs_sql,
+        )
+
+        spark = _spark_session(self.place).spark
+        scored = predictions.physical_name
+        dated = {"date_of_birth_l", "date_of_birth_r"} <= set(spark.table(scored).columns)
+        links, vetoes = decisive_pairs_sql(
+            scored, link_weight=link_weight, prior_weight=prior_weight, dated=dated
+        )
+        return contested_pairs_on_spark(spark, records, links, vetoes, must_link, cannot_link)
 
 
 def _register_similarities(spark: Any) -> None:
