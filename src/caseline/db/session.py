@@ -118,22 +118,24 @@ def _create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin)
         return engine
-    # A server that is down is reported within seconds, not after the system's TCP timeout;
-    # a request waits at most POOL_WAIT_SECONDS for a connection (then 503), and each process
-    # keeps up to POOL_SIZE + POOL_OVERFLOW of them.
+    # A server that is down is reported within CONNECT_SECONDS, not after the system's TCP
+    # timeout; a request waits at most POOL_WAIT_SECONDS for a connection (then 503), and each
+    # process keeps up to POOL_SIZE + POOL_OVERFLOW of them. Each connection is checked before
+    # it is lent, so after a restart of the server the pool opens new ones by itself.
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
         pool_timeout=POOL_WAIT_SECONDS,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": CONNECT_SECONDS},
     )
 
 
 POOL_SIZE = 10  # the threads a worker serves requests on (Starlette's pool) seldom exceed it
 POOL_OVERFLOW = 10
 POOL_WAIT_SECONDS = 10
+CONNECT_SECONDS = 5
 
 
 def _bound_statements(milliseconds: int, dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
