@@ -71,22 +71,24 @@ _READ_PERSON = func.coalesce(
 )
 
 
-def _reads(period: Period) -> Subquery:
-    """Every read of a person in the period, as columns to count and group by."""
-    return (
-        select(
-            AuditEvent.seq,
-            AuditEvent.occurred_at.label("at"),
-            AuditEvent.actor.label("user"),
-            AuditEvent.role,
-            _READ_PERSON.label("person_id"),
-            func.nullif(AuditEvent.purpose, "").label("stated"),
-            func.coalesce(func.nullif(AuditEvent.purpose, ""), "(none)").label("purpose"),
-            case((AuditEvent.case_id.is_(None), 1), else_=0).label("without_case"),
-        )
-        .where(*_in_period(PERSON_READS, period))
-        .subquery()
-    )
+def _reads(period: Period, *, without_case: bool = False) -> Subquery:
+    """Every read of a person in the period (``without_case``: those that named no case), as
+    columns to count and group by and the columns the reads without a case list."""
+    query = select(
+        AuditEvent.seq,
+        AuditEvent.occurred_at.label("at"),
+        AuditEvent.actor.label("user"),
+        AuditEvent.role,
+        AuditEvent.action,
+        _READ_PERSON.label("person_id"),
+        AuditEvent.purpose.label("purpose_as_recorded"),
+        func.nullif(AuditEvent.purpose, "").label("stated"),
+        func.coalesce(func.nullif(AuditEvent.purpose, ""), "(none)").label("purpose"),
+        case((AuditEvent.case_id.is_(None), 1), else_=0).label("without_case"),
+    ).where(*_in_period(PERSON_READS, period))
+    if without_case:
+        query = query.where(AuditEvent.case_id.is_(None))
+    return query.subquery()
 
 
 def _person_reads_of(reads: Subquery) -> ColumnElement[bool]:
@@ -217,27 +219,10 @@ def reads_by_purpose(session: Session, *, actor: Actor, period: Period) -> Repor
     return recorded(session, allowed, report)
 
 
-def _without_case(period: Period) -> Subquery:
-    """The reads of a person in the period that named no case, with what the report shows."""
-    return (
-        select(
-            AuditEvent.seq,
-            AuditEvent.occurred_at.label("at"),
-            AuditEvent.actor.label("user"),
-            AuditEvent.role,
-            AuditEvent.action,
-            _READ_PERSON.label("person_id"),
-            AuditEvent.purpose,
-        )
-        .where(*_in_period(PERSON_READS, period), AuditEvent.case_id.is_(None))
-        .subquery()
-    )
-
-
 def count_reads_without_case(session: Session, period: Period) -> int:
     """How many reads of a person in the period named no case (unaudited: a report's
     reader reads the rows through :func:`reads_without_case`)."""
-    reads = _without_case(period)
+    reads = _reads(period, without_case=True)
     query = select(func.count()).select_from(reads).where(reads.c.person_id.is_not(None))
     return int(session.scalar(query) or 0)
 
@@ -249,11 +234,11 @@ def reads_without_case(
     every one, or ``limit`` of them from ``offset`` (a page; the trail only grows, so the
     page is found and cut in the database)."""
     allowed = report_permit(actor)
-    reads = _without_case(period)
+    reads = _reads(period, without_case=True)
     query = (
         select(
             reads.c.at, reads.c.user, reads.c.role, reads.c.action, reads.c.person_id,
-            reads.c.purpose,
+            reads.c.purpose_as_recorded,
         )
         .where(reads.c.person_id.is_not(None))
         .order_by(reads.c.seq.desc())
