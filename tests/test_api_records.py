@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from caseline.config import Settings
 from caseline.db import Database
-from caseline.db.models import AuditEvent, IngestRun
+from caseline.db.models import AuditEvent, IngestRun, PersonNameWord
 from caseline.ingest import ingest_file
 from caseline.oversight import Role, create_user
 from caseline.resolve import PlacementService, resolve_incrementally, resolve_persons
+from caseline.resolve.name_words import store_name_words
 from caseline.server import create_app
 from caseline.synth import WorldSummary
 from tests.conftest import ADMIN, OPERATOR, PASSWORD, copy_workspace, last_audit_seq
@@ -182,6 +183,13 @@ def test_two_processes_place_in_turn_and_each_sees_what_the_other_placed(
     for service in services:
         service.close()
     assert [(p, joined) for _r, p, joined in second.placement.placed] == [(newcomer, True)]
+    # Search's words were kept up by adding the new records' words: as a rebuild gives them.
+    read = select(PersonNameWord.word, PersonNameWord.person_id)
+    with database.transaction() as session:
+        kept_up = {tuple(row) for row in session.execute(read)}
+        store_name_words(session)
+        assert {tuple(row) for row in session.execute(read)} == kept_up
+    assert any(word == "ZEBULON" and person == newcomer for word, person in kept_up)
 
 
 def test_no_full_run_yet_is_a_409_and_nothing_is_ingested(
