@@ -54,21 +54,37 @@ class Page(Generic[T]):
 
     @property
     def previous_offset(self) -> int | None:
-        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+        return previous_offset(self.offset, self.limit)
 
     @property
     def next_offset(self) -> int | None:
-        after = self.offset + len(self.items)
-        return after if after < self.total else None
+        return next_offset(self.offset, len(self.items), self.total)
+
+
+def previous_offset(offset: int, limit: int) -> int | None:
+    """Where the page before a page from ``offset`` starts; None for the first page."""
+    return max(offset - limit, 0) if offset > 0 else None
+
+
+def next_offset(offset: int, shown: int, total: int) -> int | None:
+    """Where the page after a page of ``shown`` items from ``offset`` starts, of ``total``;
+    None for the last page."""
+    after = offset + shown
+    return after if after < total else None
+
+
+def check_page(offset: int, limit: int, most: int = MAX_PAGE_SIZE) -> None:
+    """InputError naming ``offset`` below 0 or ``limit`` not 1 to ``most``."""
+    if offset < 0:
+        raise InputError(f"the offset {offset} is below 0", where="offset")
+    if not 1 <= limit <= most:
+        raise InputError(f"the page size {limit} is not 1 to {most}", where="limit")
 
 
 def page_of(items: Sequence[T], offset: int, limit: int) -> Page[T]:
     """The page of ``items`` from ``offset``, at most ``limit`` long; InputError for a bad
     offset or limit."""
-    if offset < 0:
-        raise InputError(f"the offset {offset} is below 0", where="offset")
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InputError(f"the page size {limit} is not 1 to {MAX_PAGE_SIZE}", where="limit")
+    check_page(offset, limit)
     return Page(list(items[offset : offset + limit]), len(items), offset, limit)
 
 

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from caseline.cases.departures import Departure, DepartureState, computed_departures
 from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
-from caseline.cases.lead_cache import ComputedLists
+from caseline.cases.lead_cache import ComputedLists, check_page, next_offset, previous_offset
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
 from caseline.db.models import Case
-from caseline.errors import InputError, NotFoundError
+from caseline.errors import NotFoundError
 from caseline.oversight import Actor
 from caseline.oversight.accuracy_report import accuracy_by_group
 from caseline.oversight.reports import Cell, Chart, Period, Report, as_utc, recorded, report_permit
@@ -300,12 +300,11 @@ class ReportPage:
 
     @property
     def previous_offset(self) -> int | None:
-        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+        return previous_offset(self.offset, self.limit)
 
     @property
     def next_offset(self) -> int | None:
-        after = self.offset + len(self.report.rows)
-        return after if after < self.total else None
+        return next_offset(self.offset, len(self.report.rows), self.total)
 
 
 def _trail(
@@ -396,10 +395,7 @@ def read_report_page(
     if kind.paging is None:
         report = kind.read(session, actor, period, thresholds)
         return ReportPage(report, len(report.rows), 0, max(len(report.rows), 1))
-    if offset < 0:
-        raise InputError(f"the offset {offset} is below 0", where="offset")
-    if not 1 <= limit <= MAX_REPORT_PAGE:
-        raise InputError(f"the page size {limit} is not 1 to {MAX_REPORT_PAGE}", where="limit")
+    check_page(offset, limit, MAX_REPORT_PAGE)
     total = kind.paging.count(session, period, thresholds)
     report = kind.paging.read(session, actor, period, thresholds, offset, limit)
     return ReportPage(report, total, offset, limit)
