@@ -47,7 +47,8 @@ from caseline.oversight import (
     PersonRead,
     permit,
 )
-from caseline.profiles import AddressConfidence, Profile, build_profile, read_profile
+from caseline.profiles import AddressConfidence, Profile, read_profile
+from caseline.profiles.profile import kept_profile
 
 MIN_REASON = 5
 
@@ -248,7 +249,7 @@ def take_step(
     if transition.dossier:
         dossier = assemble_dossier(
             case,
-            build_profile(session, case.person_id, as_of),
+            kept_profile(session, case.person_id, as_of),
             facts,
             results,
             step=action,

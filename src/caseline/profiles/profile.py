@@ -16,6 +16,7 @@ from caseline.errors import NotFoundError
 from caseline.oversight import Actor, PersonRead, permit
 from caseline.profiles.address_confidence import PersonAddresses, person_addresses
 from caseline.profiles.disputed import RecordDispute, corrected, disputed_facts
+from caseline.profiles.kept_profiles import kept_profiles
 from caseline.profiles.status_evidence import PersonStatus, load_status_records, person_status
 
 T = TypeVar("T")
@@ -102,21 +103,28 @@ def read_profile(
     case_id: str | None = None,
 ) -> Profile:
     """The profile of one person, its addresses scored at ``as_of`` (today by default);
-    refused without a role and purpose, and always audited (with the case it was read for)."""
+    refused without a role and purpose, and always audited (with the case it was read for).
+    Built once per state of the records (:mod:`caseline.profiles.kept_profiles`)."""
     allowed = permit(actor, PersonRead, purpose)
-    profile = build_profile(session, person_id, as_of or dt.date.today())
+    day = as_of or dt.date.today()
+    profile = kept_profile(session, person_id, day)
     assert profile.addresses is not None
     # The leads show another person's records: the read names them too.
     allowed.record(
         session,
         PersonRead(
             person_id=person_id,
-            as_of=(as_of or dt.date.today()).isoformat(),
+            as_of=day.isoformat(),
             lead_records=tuple(profile.addresses.lead_records),
             case_id=case_id,
         ),
     )
     return profile
+
+
+def kept_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
+    """:func:`build_profile`, built once per state of the records and kept (unaudited)."""
+    return kept_profiles.get(session, person_id, as_of, build_profile)
 
 
 def build_profile(session: Session, person_id: str, as_of: dt.date) -> Profile:
