@@ -13,11 +13,9 @@ split here (a new record that bridges two persons waits for the next full run).
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import shutil
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from caseline.db import Database
@@ -46,11 +44,11 @@ from caseline.resolve.features import (
 from caseline.resolve.linking import decisive_pairs
 from caseline.resolve.model import load_model
 from caseline.resolve.name_words import name_words
+from caseline.resolve.placement_lock import placement_lock
 from caseline.resolve.records import load_model_frame
 
 StepCallback = Callable[[str], None]
 _CHUNK = 10_000  # ids per IN (...) list, well inside SQLite's limit on bound variables
-_LOCK_KEY = "caseline-placement"  # the advisory lock's name on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +198,7 @@ class IncrementalResolver:
         step("placing records")
         met = set(links["left"]).union(links["right"], against["left"], against["right"])
         with db.transaction() as session:
-            persons = _persons_of(session, sorted(met - fresh))
+            persons = _reached_persons(session, links, met - fresh)
             placed = place_records(*_by_person(persons, links, against), outvote=VETOES_OUTVOTED_AT)
             unplaced = fresh - {r for records in placed.values() for r in records}
             groups = [*placed.items(), *((f"new:{r}", [r]) for r in sorted(unplaced))]
@@ -247,26 +245,6 @@ def resolve_incrementally(
         return resolver.place(db, threshold=threshold, actor=actor, on_step=on_step)
 
 
-@contextmanager
-def placement_lock(database: Database, models_dir: Path) -> Iterator[None]:
-    """Hold the lock that lets one process at a time place records (and ingest the batch
-    it places): an advisory lock on PostgreSQL, whose workers may be on several machines; a
-    file lock beside the kept records on SQLite, whose processes share one machine."""
-    if database.dialect == "postgresql":
-        with database.engine.connect() as held:
-            held = held.execution_options(isolation_level="AUTOCOMMIT")
-            held.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": _LOCK_KEY})
-            try:
-                yield
-            finally:
-                held.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": _LOCK_KEY})
-        return
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with (models_dir / "placing.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
 def _unplaced(session: Session) -> list[str]:
     """The records that belong to no person.
 
@@ -303,6 +281,27 @@ def _unplaced(session: Session) -> list[str]:
 _PERSONS_OF = select(PersonRecord.person_id, PersonRecord.record_id).where(
     PersonRecord.record_id.in_(bindparam("records", expanding=True))
 )
+
+
+_RECORDS_OF = select(PersonRecord.person_id, PersonRecord.record_id).where(
+    PersonRecord.person_id.in_(bindparam("persons", expanding=True))
+)
+
+
+def _reached_persons(session: Session, links: pd.DataFrame, met: set[str]) -> dict[str, list[str]]:
+    """Each person a new record links to -> its records among ``met`` (existing records the
+    new ones met). Only a person a link reaches can take a new record, and a veto bears only
+    on such a person (see ``_by_person``), so the persons of the linked records are looked
+    up, then those persons' records: far fewer than the records every veto names."""
+    linked = sorted(met.intersection(links["left"]).union(met.intersection(links["right"])))
+    reached = sorted(_persons_of(session, linked))
+    persons: dict[str, list[str]] = {}
+    for start in range(0, len(reached), _CHUNK):
+        rows = session.execute(_RECORDS_OF, {"persons": reached[start : start + _CHUNK]})
+        for person_id, record_id in rows:
+            if record_id in met:
+                persons.setdefault(person_id, []).append(record_id)
+    return persons
 
 
 def _persons_of(session: Session, record_ids: list[str]) -> dict[str, list[str]]:

@@ -29,7 +29,8 @@ from caseline.errors import StateError
 from caseline.ingest import IngestSummary, ingest_file
 from caseline.oversight import Actor
 from caseline.resolve.engine import DEFAULT_ENGINE, Engine
-from caseline.resolve.incremental import IncrementalResolver, IncrementalSummary, placement_lock
+from caseline.resolve.incremental import IncrementalResolver, IncrementalSummary
+from caseline.resolve.placement_lock import placement_lock
 from caseline.sources import SourceAdapter
 
 # The resolver's step names, as a line of figures names them.
