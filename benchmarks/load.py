@@ -34,16 +34,12 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from sqlalchemy import select
 
 from caseline.config import load_settings
@@ -53,6 +49,7 @@ from caseline.oversight import Role, actor_with_password, create_user
 from caseline.synth import DEFAULT_REFERENCE_DATE
 from page_speed import MARKER as BUILT_1M
 from page_speed import dedicated_url
+from serving import demo_command, percentile, served, workspace_env
 
 HERE = Path(__file__).resolve().parent
 ADMIN, ADMIN_PASSWORD = "admin", "caseline-demo"
@@ -66,12 +63,6 @@ PAIRS_PER_PHASE = 8
 SPAWN_RATE = 10  # users signing in a second (an argon2 hash each)
 
 
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile: the smallest value at least ``share`` per cent reach."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share / 100 * len(ordered)) - 1)] if ordered else math.nan
-
-
 def load_average() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -82,28 +73,10 @@ def build_sqlite(work: Path, persons: int) -> None:
         print(f"reusing the workspace in {work} ({(work / MARKER).read_text().strip()})")
         return
     work.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "caseline.cli",
-        "demo",
-        "--persons",
-        str(persons),
-        "--seed",
-        "1",
-        "--no-serve",
-    ]
+    command = demo_command(persons, 1)
     print("building:", " ".join(command[2:]), flush=True)
-    subprocess.run(command, env=_env(work, None), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, env=workspace_env(work, None), check=True, stdout=subprocess.DEVNULL)
     (work / MARKER).write_text(f"{persons} persons, seed 1\n")
-
-
-def _env(work: Path, database_url: str | None) -> dict[str, str]:
-    env = {**os.environ, "CASELINE_HOME": str(work)}
-    env.pop("DATABASE_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
 
 
 def _slipped(name: str, rng: random.Random) -> str:
@@ -165,47 +138,6 @@ def make_plan(database: Database, users: int, phases: list[str], seed: int) -> d
         "names": [_slipped(name, rng) for name in rng.sample(list(shown), min(400, len(shown)))],
         "as_of": DEFAULT_REFERENCE_DATE.isoformat(),
     }
-
-
-@contextmanager
-def served(work: Path, database_url: str | None, workers: int) -> Iterator[str]:
-    """``caseline serve --workers N`` on a free port of 127.0.0.1; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    log = (work / "load-server.log").open("w")
-    command = [
-        sys.executable,
-        "-m",
-        "caseline.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    server = subprocess.Popen(
-        command, env=_env(work, database_url), stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/login", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"load: the server did not start; see {log.name}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +277,8 @@ def main() -> None:
             sys.exit(f"load: {work} is not built; build it with benchmarks/page_speed.py")
     else:
         build_sqlite(work, args.persons)
-    os.environ.update(_env(work, database_url))  # the settings and audit key are the workspace's
+    # The settings and audit key are the workspace's.
+    os.environ.update(workspace_env(work, database_url))
     phases = ["think", *(f"capacity-{n}" for n in args.steps)]
     database = Database(database_url or load_settings().resolved_database_url)
     try:
@@ -365,7 +298,7 @@ def main() -> None:
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load average {load_average()}"
     )
     results: list[PhaseResult] = []
-    with served(work, database_url, args.workers) as base:
+    with served(work, database_url, log_name="load-server.log", workers=args.workers) as base:
         think = run_phase(
             base, plan, work, "think", args.users, args.duration, args.think, args.warm_up
         )

@@ -10,9 +10,10 @@ reuses it) through the documented command line: ``caseline demo --persons 123000
 engineer and opens the demo's cases, disputes and waiting purpose, all in a database of its
 own (``caseline_page_speed`` on DATABASE_URL's server; the tests' databases are not touched).
 
-Then serves the app with uvicorn on 127.0.0.1 and, for each page, signed in as a role that
-may see it, makes ``--warm-up`` requests and then ``--requests`` timed ones. The server time
-is the ``Server-Timing: app;dur=`` header the app sets; the round trip is timed by the client.
+Then serves the app with ``caseline serve`` on 127.0.0.1 (``serving.py``) and, for each
+page, signed in as a role that may see it, makes ``--warm-up`` requests and then
+``--requests`` timed ones. The server time is the ``Server-Timing: app;dur=`` header the app
+sets; the round trip is timed by the client.
 Prints p50 and p99 of both per page, and, for the largest page, the median first contentful
 paint and load end over ``--renders`` loads in headless Chromium (CASELINE_BROWSER);
 ``--pages WORD ...`` times only the pages whose name has one of the words, ``--render NAME``
@@ -23,15 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -46,6 +43,7 @@ from caseline.db import Database
 from caseline.db.models import Case, IngestRun, Person, ReviewPair
 from caseline.oversight import actor_with_password, countersign_purpose
 from caseline.synth import DEFAULT_REFERENCE_DATE
+from serving import demo_command, percentile, served, workspace_env
 
 DATABASE_NAME = "caseline_page_speed"
 MARKER = "page-speed-built"
@@ -75,10 +73,6 @@ def dedicated_url(server_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def workspace_env(work: Path, database_url: str) -> dict[str, str]:
-    return {**os.environ, "CASELINE_HOME": str(work), "DATABASE_URL": database_url}
-
-
 def build(work: Path, database_url: str, persons: int, seed: int) -> None:
     """The workspace through the documented command line, once: a marker says it is built."""
     if (work / MARKER).exists():
@@ -86,17 +80,7 @@ def build(work: Path, database_url: str, persons: int, seed: int) -> None:
         return
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    command = [
-        sys.executable,
-        "-m",
-        "caseline.cli",
-        "demo",
-        "--persons",
-        str(persons),
-        "--seed",
-        str(seed),
-        "--no-serve",
-    ]
+    command = demo_command(persons, seed)
     print("building:", " ".join(command[2:]), flush=True)
     subprocess.run(command, env=workspace_env(work, database_url), check=True)
     minutes = (time.perf_counter() - started) / 60
@@ -131,12 +115,6 @@ class Timing:
             for kind, values in (("server", self.server_ms), ("round_trip", self.round_trip_ms))
             for name, share in (("p50", 50), ("p99", 99))
         }
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile: the smallest value at least ``share`` per cent reach."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share / 100 * len(ordered)) - 1)]
 
 
 def seed_and_pick(database_url: str) -> tuple[dict[str, object], list[str]]:
@@ -258,45 +236,6 @@ def pages(picks: dict[str, object]) -> list[Page]:
         Page("users", "/users", "admin"),
     ]
     return found
-
-
-@contextmanager
-def served(work: Path, database_url: str) -> Iterator[str]:
-    """``caseline serve`` on a free port of 127.0.0.1, in a process of its own; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    log = (work / "page-speed-server.log").open("w")
-    command = [
-        sys.executable,
-        "-m",
-        "caseline.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    server = subprocess.Popen(
-        command, env=workspace_env(work, database_url), stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/login", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"page_speed: the server did not start; see {log.name}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def signed_in(base: str, username: str) -> requests.Session:
@@ -443,7 +382,7 @@ def main() -> None:
             sys.exit(f"page_speed: no page's name contains any of {args.pages}")
     print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     timings: list[Timing] = []
-    with served(work, database_url) as base:
+    with served(work, database_url, log_name="page-speed-server.log") as base:
         clients = {user: signed_in(base, user) for user in {p.user for p in chosen}}
         for page in chosen:
             client = clients[page.user]
