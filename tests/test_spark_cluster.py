@@ -53,6 +53,13 @@ def cluster() -> Iterator[StandaloneCluster]:
 
 
 @pytest.fixture(scope="module")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One staging folder for the module, so that its tests share one Spark session (a
+    session is started again whenever its master or staging folder changes)."""
+    return tmp_path_factory.mktemp("staging")
+
+
+@pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """About 2,500 records of 300 persons, generated once."""
     out = tmp_path_factory.mktemp("cluster-world")
@@ -94,12 +101,11 @@ def _resolve(*options: str) -> None:
 
 @pytest.mark.spark
 def test_a_standalone_cluster_finds_the_persons_duckdb_finds(
-    cluster: StandaloneCluster, workspace: Path, tmp_path: Path
+    cluster: StandaloneCluster, workspace: Path, staging: Path
 ) -> None:
     _resolve("--engine", "duckdb")
     on_duckdb = _persons(workspace)
     (model,) = (workspace / "models").glob("*.json")
-    staging = tmp_path / "staging"
 
     _resolve(
         *("--engine", "spark", "--model", str(model)),
@@ -117,7 +123,7 @@ def test_a_standalone_cluster_finds_the_persons_duckdb_finds(
 
 @pytest.mark.spark
 def test_a_standalone_cluster_places_new_records_as_duckdb_does(
-    cluster: StandaloneCluster, workspace: Path, tmp_path: Path
+    cluster: StandaloneCluster, workspace: Path, tmp_path: Path, staging: Path
 ) -> None:
     """Forty tax records are taken out of their persons in two copies of a resolved
     workspace; one places them on DuckDB, the other on the cluster, from the settings."""
@@ -136,7 +142,7 @@ def test_a_standalone_cluster_places_new_records_as_duckdb_does(
             ).all()
             session.execute(delete(PersonRecord).where(PersonRecord.record_id.in_(arrived)))
         engine = (
-            SparkEngine(SparkPlace(cluster.master_url, str(tmp_path / "staging")))
+            SparkEngine(SparkPlace(cluster.master_url, str(staging)))
             if name == "cluster"
             else "duckdb"
         )
@@ -172,12 +178,12 @@ def _generated_graph(seed: int = 5) -> tuple[int, pd.DataFrame, pd.DataFrame]:
 
 @pytest.mark.spark
 def test_the_cluster_finds_the_link_components_scipy_finds_and_the_same_persons(
-    cluster: StandaloneCluster,
+    cluster: StandaloneCluster, staging: Path
 ) -> None:
     records, links, vetoes = _generated_graph()
     must_link = pd.DataFrame({"left": [41, 3], "right": [250, 4]})  # joins two; one inside
     cannot_link = pd.DataFrame({"left": [120], "right": [123]})
-    spark = _spark_session(SparkPlace(cluster.master_url)).spark
+    spark = _spark_session(SparkPlace(cluster.master_url, str(staging))).spark
     spark.createDataFrame(
         links.rename(columns={"left": "left_id", "right": "right_id"})
     ).createOrReplaceTempView("generated_links")

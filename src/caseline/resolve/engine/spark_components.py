@@ -9,11 +9,13 @@ vetoes inside the contested components only.
 
 Each round (a few joins over the links) lets every linked record take the smallest label
 among its links' ends, hands that label to those ends' own labels too (so a chain's far end
-hears of it in one round), then takes its label's label (pointer jumping): a component of
-any shape settles in a handful of rounds rather than one per link of its longest chain.
+hears of it in one round), then jumps along labels twice (its label's label, and that one's:
+pointer jumping): a component of any shape settles in a handful of rounds (a chain of 1,000
+records in 7 or 8, the last lowering nothing) rather than one per link of its longest chain.
 Labels only fall, so a round that lowers none (their sum unchanged) is the last. Each
-round's labels are checkpointed to cut Spark's lineage, which would otherwise grow with
-every round.
+round's labels are checkpointed on the executors (a local checkpoint: no files written)
+to cut Spark's lineage, which would otherwise grow with every round; an executor lost
+meanwhile fails the run rather than recomputing it.
 
 Only SQL text and the session's own methods are used here: pyspark itself is imported by
 `caseline.resolve.engine.spark` alone.
@@ -141,7 +143,8 @@ def _propagated_labels(spark: Any, view: _Views) -> tuple[Any, int]:
 
 def _round_sql(view: _Views) -> str:
     """One round: each link proposes its ends' smaller label to both ends and to both
-    ends' labels; each record keeps the smallest proposed, then takes its label's label."""
+    ends' labels; each record keeps the smallest proposed, then the smallest of its label's
+    label and that one's label (two jumps: a chain settles in fewer rounds)."""
     return f"""
         WITH ends AS (
             SELECT e.left_id, e.right_id, a.label AS left_label, b.label AS right_label,
@@ -158,8 +161,10 @@ def _round_sql(view: _Views) -> str:
             UNION ALL SELECT right_label, lowest FROM ends
         ),
         hooked AS (SELECT node, min(label) AS label FROM proposed GROUP BY node)
-        SELECT h.node, least(h.label, j.label) AS label
-        FROM hooked AS h JOIN hooked AS j ON h.label = j.node
+        SELECT h.node, least(h.label, j.label, k.label) AS label
+        FROM hooked AS h
+        JOIN hooked AS j ON h.label = j.node
+        JOIN hooked AS k ON j.label = k.node
     """  # noqa: S608 (own views)
 
 
