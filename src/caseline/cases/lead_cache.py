@@ -43,8 +43,34 @@ PAGE_SIZE = 50  # a page of leads or departures, unless asked otherwise
 MAX_PAGE_SIZE = 500
 
 
+class PageLinks:
+    """Where the pages before and after a page of a longer list start, for a page that says
+    where it starts (``offset``), how long a page is (``limit``), how many the whole list
+    holds (``total``) and how many it shows (``shown``)."""
+
+    __slots__ = ()
+    offset: int
+    limit: int
+    total: int
+
+    @property
+    def shown(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def previous_offset(self) -> int | None:
+        """None for the first page."""
+        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+
+    @property
+    def next_offset(self) -> int | None:
+        """None for the last page."""
+        after = self.offset + self.shown
+        return after if after < self.total else None
+
+
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
+class Page(PageLinks, Generic[T]):
     """One page of a computed list: its items, how many the whole list holds, where it starts."""
 
     items: list[T]
@@ -53,24 +79,8 @@ class Page(Generic[T]):
     limit: int
 
     @property
-    def previous_offset(self) -> int | None:
-        return previous_offset(self.offset, self.limit)
-
-    @property
-    def next_offset(self) -> int | None:
-        return next_offset(self.offset, len(self.items), self.total)
-
-
-def previous_offset(offset: int, limit: int) -> int | None:
-    """Where the page before a page from ``offset`` starts; None for the first page."""
-    return max(offset - limit, 0) if offset > 0 else None
-
-
-def next_offset(offset: int, shown: int, total: int) -> int | None:
-    """Where the page after a page of ``shown`` items from ``offset`` starts, of ``total``;
-    None for the last page."""
-    after = offset + shown
-    return after if after < total else None
+    def shown(self) -> int:
+        return len(self.items)
 
 
 def check_page(offset: int, limit: int, most: int = MAX_PAGE_SIZE) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from caseline.cases.departures import Departure, DepartureState, computed_departures
 from caseline.cases.dispute_report import disputes_by_kind
 from caseline.cases.guards import Thresholds, evaluate, gather_facts
-from caseline.cases.lead_cache import ComputedLists, check_page, next_offset, previous_offset
+from caseline.cases.lead_cache import ComputedLists, PageLinks, check_page
 from caseline.cases.workflow import ACTIVE, Field, Guard, State, transitions_from
 from caseline.db.models import Case
 from caseline.errors import NotFoundError
@@ -289,7 +289,7 @@ class ReportKind:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportPage:
+class ReportPage(PageLinks):
     """A report as a page shows it: ``report.rows`` are the rows from ``offset``, of
     ``total``; a report read whole is one page of every row."""
 
@@ -299,12 +299,8 @@ class ReportPage:
     limit: int
 
     @property
-    def previous_offset(self) -> int | None:
-        return previous_offset(self.offset, self.limit)
-
-    @property
-    def next_offset(self) -> int | None:
-        return next_offset(self.offset, len(self.report.rows), self.total)
+    def shown(self) -> int:
+        return len(self.report.rows)
 
 
 def _trail(
