@@ -9,25 +9,25 @@ only.
 
 A search must not compare the typed word with thousands of stored words, so the vocabulary
 is indexed three ways and only the words an index names are compared: by sound; in sorted
-order, where the words a typed word begins are one run; and by deletion neighbourhood. Two
-words within k edits (a swap counted as one) keep, after at most k letters are deleted from
-each, a common string, so the stored words within two edits of a typed word are among those
-sharing one of its variants with up to two letters deleted (each stored word's variants are
-kept as 64-bit hashes in one sorted array; a colliding hash only adds a word to compare).
-The similarity is then computed as before, so the index changes what is compared, never
-what matches (``tests/test_search_matching.py`` holds it to comparing with every word).
+order, where the words a typed word begins are one run; and, for slips, by what bounds the
+edits from below. Each edit (a letter put in, dropped or replaced; a swap moves none) changes
+by at most one how many letters one word has that the other lacks, so a word within k edits
+has at most k letters more and k fewer than the typed word, and a length within k of it. Both
+are checked for all the words of the two first letters at once (a table of each word's
+letter counts, 27 bytes a word), and the similarity is computed only for the few left, as
+before: the index changes what is compared, never what matches
+(``tests/test_search_matching.py`` holds it to comparing with every word).
 """
 
 from __future__ import annotations
 
 import bisect
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from itertools import groupby
 
 import jellyfish
 import numpy as np
-import numpy.typing as npt
 
 PREFIX_SIMILARITY = 0.8  # "CARDEN" for CARDENAS: a start, not a slip
 MIN_PREFIX = 4
@@ -39,8 +39,8 @@ class Vocabulary:
     """The distinct words persons' names hold, with how many persons hold each, indexed so
     that a typed word is compared only with the few words it may mean."""
 
-    __slots__ = ("_by_sound", "_sorted", "_sound_of", "_variant_keys", "_variant_words",
-                 "persons_holding")  # fmt: skip
+    __slots__ = ("_by_sound", "_lengths", "_letters", "_longest", "_of_length", "_shaped",
+                 "_sorted", "_sound_of", "persons_holding")  # fmt: skip
 
     def __init__(self, persons_holding: Mapping[str, int]) -> None:
         self.persons_holding = dict(persons_holding)
@@ -50,7 +50,21 @@ class Vocabulary:
         for word, sound in self._sound_of.items():
             by_sound[sound].append(word)
         self._by_sound = dict(by_sound)
-        self._variant_keys, self._variant_words = _deletion_index(self._sorted)
+        # For slips: the words by first letter, then length, so that the words of a first
+        # letter and a length near the typed one's are one run of rows.
+        self._shaped = sorted(self._sorted, key=lambda w: (w[0], len(w), w))
+        self._letters = np.array([_letter_counts(w) for w in self._shaped], dtype=np.int16)
+        self._letters = self._letters.reshape(len(self._shaped), _COLUMNS)
+        self._lengths = np.array([len(w) for w in self._shaped], dtype=np.int16)
+        self._longest = int(self._lengths.max()) if len(self._shaped) else 0
+        self._of_length: dict[str, list[int]] = {}  # first letter -> row where length L starts
+        for first, run in groupby(enumerate(self._shaped), key=lambda item: item[1][0]):
+            rows = list(run)
+            lengths = [len(word) for _, word in rows]
+            self._of_length[first] = [
+                rows[0][0] + bisect.bisect_left(lengths, length)
+                for length in range(self._longest + 2)
+            ]
 
     @classmethod
     def of(cls, persons_holding: Mapping[str, int]) -> Vocabulary:
@@ -68,8 +82,8 @@ class Vocabulary:
             near.update(self._beginning_with(typed))
         if allowed:
             # The first letter, or the second (its first two swapped, or one put before it).
-            firsts = (typed[:1], typed[1:2])
-            near.update(w for w in self._within_deletions(typed, allowed) if w[0] in firsts)
+            for first in {typed[:1], typed[1:2]}:
+                near.update(self._few_edits_from(typed, allowed, first))
         for word in near:
             if word in found:
                 continue
@@ -79,24 +93,24 @@ class Vocabulary:
         return found
 
     def _beginning_with(self, typed: str) -> Iterable[str]:
-        start = bisect.bisect_left(self._sorted, typed)
-        for word in self._sorted[start:]:
-            if not word.startswith(typed):
-                return
-            yield word
+        at = bisect.bisect_left(self._sorted, typed)
+        while at < len(self._sorted) and self._sorted[at].startswith(typed):
+            yield self._sorted[at]
+            at += 1
 
-    def _within_deletions(self, typed: str, allowed: int) -> list[str]:
-        """The stored words sharing a variant with ``typed`` (each with up to ``allowed``
-        and ``MAX_EDITS`` letters deleted): every word within ``allowed`` edits, and some
-        more."""
-        keys = np.fromiter((hash(v) for v in _deletions(typed, allowed)), dtype=np.int64)
-        starts = np.searchsorted(self._variant_keys, keys, side="left")
-        ends = np.searchsorted(self._variant_keys, keys, side="right")
-        spans = zip(starts.tolist(), ends.tolist(), strict=True)
-        held = [self._variant_words[start:end] for start, end in spans if end > start]
-        if not held:
+    def _few_edits_from(self, typed: str, allowed: int, first: str) -> list[str]:
+        """The words beginning with ``first`` that may be within ``allowed`` edits of
+        ``typed``: of a length and with letters (counted) that few edits away."""
+        starts = self._of_length.get(first)
+        if starts is None:
             return []
-        return [self._sorted[i] for i in np.unique(np.concatenate(held)).tolist()]
+        start = starts[min(max(len(typed) - allowed, 0), self._longest + 1)]
+        end = starts[min(len(typed) + allowed + 1, self._longest + 1)]
+        counts = np.array(_letter_counts(typed), dtype=np.int16)
+        more = np.maximum(self._letters[start:end] - counts, 0).sum(axis=1)  # letters it lacks
+        fewer = more - (self._lengths[start:end] - len(typed))  # letters it has that they lack
+        kept = np.flatnonzero((more <= allowed) & (fewer <= allowed)) + start
+        return [self._shaped[i] for i in kept.tolist()]
 
 
 def _similarity(typed: str, word: str, allowed: int, sound: str, word_sound: str) -> float:
@@ -116,28 +130,14 @@ def _sound(word: str) -> str:
     return jellyfish.metaphone(word) or word
 
 
-def _deletions(word: str, depth: int) -> set[str]:
-    """The word and every string left by deleting up to ``depth`` of its letters."""
-    found = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        found |= frontier
-    return found
+_COLUMNS = 27  # A to Z, and one for anything else
 
 
-def _deletion_index(
-    words: list[str],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-    """Each word's variants with up to ``MAX_EDITS`` letters deleted, as sorted hashes, and
-    beside each the word's position in ``words``: 12 bytes a variant."""
-    keys: array[int] = array("q")
-    owners: array[int] = array("i")
-    for position, word in enumerate(words):
-        variants = _deletions(word, MAX_EDITS)
-        keys.extend(hash(v) for v in variants)
-        owners.extend([position] * len(variants))
-    hashed = np.frombuffer(keys, dtype=np.int64) if keys else np.zeros(0, dtype=np.int64)
-    held = np.frombuffer(owners, dtype=np.int32) if owners else np.zeros(0, dtype=np.int32)
-    order = np.argsort(hashed, kind="stable")
-    return hashed[order], held[order]
+def _letter_counts(word: str) -> list[int]:
+    """How many of each letter the word has (any other character counted together, which
+    only lowers the bound)."""
+    counts = [0] * _COLUMNS
+    for character in word:
+        at = ord(character) - 65
+        counts[at if 0 <= at < 26 else 26] += 1
+    return counts
