@@ -38,6 +38,7 @@ from caseline.profiles import (
     person_addresses,
     person_status,
 )
+from caseline.profiles.profile import kept_profile
 from caseline.profiles.record_identities import record_identities
 from caseline.profiles.status_evidence import load_status_records
 from caseline.profiles.status_nearby import NearbyStatus, possible_status_matches
@@ -234,7 +235,14 @@ def recorded_person(session: Session, person_id: str, as_of: dt.date) -> Recorde
 
 def _read_recorded_person(session: Session, person_id: str, as_of: dt.date) -> RecordedPerson:
     person = session.get(Person, person_id)
-    status = person_status(load_status_records(session, [person_id]), as_of)
+    if person is not None:  # the status and addresses its profile shows, kept with it
+        profile = kept_profile(session, person_id, as_of)
+        assert profile.status is not None
+        assert profile.addresses is not None
+        status, addresses = profile.status, profile.addresses
+    else:
+        status = person_status(load_status_records(session, [person_id]), as_of)
+        addresses = person_addresses(session, person_id, as_of, status=status)
     records = list(record_identities(session, [person_id]))  # one read for both
     return RecordedPerson(
         exists=person is not None,
@@ -244,7 +252,7 @@ def _read_recorded_person(session: Session, person_id: str, as_of: dt.date) -> R
         records=frozenset(r.record_id for r in records),
         births={r.record_id: r.born for r in records if r.born is not None},
         in_country_since=in_country_since(session, [person_id]).get(person_id),
-        addresses=person_addresses(session, person_id, as_of, status=status),
+        addresses=addresses,
         change_times=tuple(_changes(session, person_id)),
     )
 
