@@ -11,6 +11,8 @@ in each word, and family name first ("Lopez, Maria"), each in lower case. The pe
 is the Caseline person holding most of the true person's records. Prints, per way, the share
 found first and in the top 3, and the median and 99th percentile time of `search_persons`
 (the package call the API and the page make, audit event included); the last line is JSON.
+First it prints what search keeps in the process for the workspace (``profiles.name_index``):
+how long it takes to read and how much memory it holds (tracemalloc).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import random
 import statistics
 import time
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -32,6 +35,7 @@ from caseline.db.models import PersonRecord, SourceRecord
 from caseline.ingest import ingest_file
 from caseline.oversight import Actor, Role
 from caseline.profiles import search_persons
+from caseline.profiles.name_index import NameIndex
 from caseline.resolve import resolve_persons
 from caseline.synth import generate_world
 
@@ -107,6 +111,25 @@ def sought_persons(database: Database, truth: Path) -> dict[str, str]:
     return {entity: counts.most_common(1)[0][0] for entity, counts in held.items()}
 
 
+def index_size(database: Database) -> dict[str, float]:
+    """Read search's name index twice: the seconds the first took, the megabytes the second
+    holds (traced), and its counts."""
+    with database.transaction() as session:
+        started = time.perf_counter()
+        NameIndex.read(session)
+        seconds = time.perf_counter() - started
+        tracemalloc.start()
+        index = NameIndex.read(session)
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {
+        "read_s": seconds,
+        "held_mb": held / 1e6,
+        "words": len(index.vocabulary.persons_holding),
+        "persons": len(index.person_ids),
+    }
+
+
 def measure(database: Database, world: Path, count: int, seed: int) -> dict[str, dict[str, float]]:
     rng = random.Random(seed)
     sought = sought_persons(database, world / "truth.csv")
@@ -156,6 +179,11 @@ def main() -> None:
             parser.error("--resolved needs --world (the world the workspace holds)")
     else:
         database, world = prepare(args.persons, args.seed, args.work)
+    size = index_size(database)
+    print(
+        f"name index: read in {size['read_s']:.2f} s, holds {size['held_mb']:.1f} MB "
+        f"({int(size['words'])} words, {int(size['persons'])} persons)"
+    )
     figures = measure(database, world, args.queries, args.seed)
     for way, f in figures.items():
         print(

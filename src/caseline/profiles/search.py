@@ -5,6 +5,10 @@ Each typed word is matched against the words of every name the person's records 
 similarity one of their words has (0 for a typed word none matches). A person must match
 every typed word but one (all of them for one or two words), those it matches on average at
 least ``MIN_MATCH``. Results go best first, then by name; the total says how many there are.
+
+Who holds each word and each person's name and record count come from the process's
+:mod:`name_index` for the database's current data state; a search reads from the database
+only its filters and the page it shows.
 """
 
 from __future__ import annotations
