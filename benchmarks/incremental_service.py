@@ -70,12 +70,18 @@ def drop_copy(database_url: str | None) -> None:
 
 
 def add_engineer(work: Path, database_url: str) -> None:
+    """A data engineer in the copy; the event is keyed with the copy's audit key, which the
+    audit writer finds through the environment (as the server will)."""
     settings = load_settings(home=work, database_url=database_url)
+    os.environ["CASELINE_AUDIT_KEY_FILE"] = str(settings.audit_key_path)
     database = Database(settings.resolved_database_url)
-    with database.transaction() as session:
-        create_user(session, ENGINEER, Role.DATA_ENGINEER, PASSWORD,
-                    actor=Actor("benchmark-admin", Role.ADMIN))  # fmt: skip
-    database.dispose()
+    try:
+        with database.transaction() as session:
+            create_user(session, ENGINEER, Role.DATA_ENGINEER, PASSWORD,
+                        actor=Actor("benchmark-admin", Role.ADMIN))  # fmt: skip
+    finally:
+        database.dispose()
+        del os.environ["CASELINE_AUDIT_KEY_FILE"]
 
 
 @contextmanager
