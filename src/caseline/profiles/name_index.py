@@ -34,6 +34,7 @@ from caseline.oversight import RetentionApplied
 from caseline.profiles.name_match import Vocabulary
 
 KEPT = 4  # databases whose index a process keeps at once (tests open many)
+_STREAMED = 50_000  # name word rows read at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,8 @@ class NameIndex:
         rows: dict[str, int] = {}
         word_rows: array[int] = array("i")
         holders: array[int] = array("i")
-        for word, person_id in session.execute(
-            select(PersonNameWord.word, PersonNameWord.person_id)
-        ):
+        words = select(PersonNameWord.word, PersonNameWord.person_id)
+        for word, person_id in session.execute(words.execution_options(yield_per=_STREAMED)):
             at = position.get(person_id)
             if at is None:
                 continue

@@ -118,11 +118,11 @@ def _similarity(typed: str, word: str, allowed: int, sound: str, word_sound: str
         return PREFIX_SIMILARITY * (0.9 + 0.1 * len(typed) / len(word))
     if abs(len(word) - len(typed)) > max(allowed, 1):
         return 0.0
-    close = jellyfish.jaro_winkler_similarity(typed, word)
     if allowed and jellyfish.damerau_levenshtein_distance(typed, word) <= allowed:
-        return close
-    if len(typed) > 2 and word_sound == sound and close >= SOUND_SIMILARITY:
-        return close
+        return jellyfish.jaro_winkler_similarity(typed, word)
+    if len(typed) > 2 and word_sound == sound:
+        close = jellyfish.jaro_winkler_similarity(typed, word)
+        return close if close >= SOUND_SIMILARITY else 0.0
     return 0.0
 
 
