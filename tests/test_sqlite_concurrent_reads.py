@@ -26,7 +26,6 @@ from caseline.db import Database
 from caseline.db.models import AuditEvent, Person, PersonRecord, UserSession
 from caseline.db.session import WriteInReading
 from caseline.oversight import Actor, Role, SessionPolicy, sign_in, verify_chain
-from caseline.oversight.audit import lock_chain
 from caseline.oversight.identity import token_hash
 from caseline.profiles import search_persons
 from caseline.server import create_app
@@ -89,7 +88,7 @@ def test_a_search_reads_while_a_writer_holds_the_lock_and_waits_only_to_record_i
 
     def writer() -> None:
         with database.transaction() as session:  # SQLite: BEGIN IMMEDIATE, the write lock
-            lock_chain(session)
+            session.connection()  # begins now: the lock is held before `held` is set
             held.set()
             assert release.wait(WAIT)
 
