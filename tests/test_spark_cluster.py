@@ -15,6 +15,8 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,8 @@ from caseline.resolve.engine.spark import (
     stop_spark,
 )
 from caseline.resolve.engine.spark_components import contested_pairs_on_spark
+from caseline.resolve.linking import decisive_pairs
+from caseline.resolve.model import match_weight
 from tests.cli_support import add_cli_users, cli_login
 from tests.conftest import OPERATOR
 from tests.spark_cluster import StandaloneCluster, free_port, standalone_cluster
@@ -238,6 +242,58 @@ def test_the_cluster_finds_the_link_components_scipy_finds_and_the_same_persons(
     )
     assert len(on_cluster) > len(partition(expected))  # some vetoes held
     assert found.rounds < 12
+
+
+@pytest.mark.spark
+def test_the_cluster_reads_the_links_and_vetoes_from_the_scored_pairs_as_the_driver_does(
+    cluster: StandaloneCluster, staging: Path
+) -> None:
+    """The veto rule in Spark SQL (a date of birth on both sides, or evidence against)
+    picks the pairs `decisive_pairs` picks, so the persons are the same."""
+    rng = np.random.default_rng(3)
+    records, prior, threshold = 300, 1e-4, 0.8
+    pairs = pd.DataFrame(rng.integers(0, records, size=(3000, 2)), columns=["l", "r"])
+    pairs = pairs[pairs["l"] < pairs["r"]].drop_duplicates()
+    scored = pd.DataFrame(
+        {
+            "unique_id_l": pairs["l"].to_numpy(np.int64),
+            "unique_id_r": pairs["r"].to_numpy(np.int64),
+            "match_weight": rng.uniform(-30.0, 25.0, size=len(pairs)).round(2),
+        }
+    )
+    dated = rng.random(records) < 0.7
+    engine = SparkEngine(SparkPlace(cluster.master_url, str(staging)))
+    spark = _spark_session(engine.place).spark
+    spark.createDataFrame(scored).createOrReplaceTempView("generated_predictions")
+    predictions = cast(Any, SimpleNamespace(physical_name="generated_predictions"))
+    on_driver = SimpleNamespace(
+        misc=SimpleNamespace(query_sql=lambda sql, output_type: spark.sql(sql).toPandas())
+    )
+    links, against = decisive_pairs(
+        cast(Any, on_driver), predictions, threshold, prior, pd.Series(dated)
+    )
+    none = pd.DataFrame({"left": [], "right": []}, dtype=np.int64)
+
+    found = engine.contested_pairs(
+        predictions,
+        dated,
+        link_weight=match_weight(threshold),
+        prior_weight=match_weight(prior),
+        must_link=none,
+        cannot_link=none,
+    )
+
+    assert len(against) and (~dated[against["left"]] | ~dated[against["right"]]).any()
+    component = found.components.component
+    contested = np.isin(component[against["left"]], found.components.contested) & (
+        component[against["left"]] == component[against["right"]]
+    )
+    assert sorted(found.vetoes[["left", "right"]].itertuples(index=False, name=None)) == sorted(
+        against[contested][["left", "right"]].itertuples(index=False, name=None)
+    )
+    assert cluster_components(
+        range(records), found.components, found.links, found.vetoes, none, none, outvote=3
+    ) == cluster_pairs(range(records), links, against, none, none, outvote=3)
 
 
 def test_a_master_nobody_answers_at_is_refused_within_seconds(workspace: Path) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jellyfish
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -157,7 +158,7 @@ class SparkEngine(Engine):
     def contested_pairs(
         self,
         predictions: SplinkDataFrame,
-        records: int,
+        dated: np.ndarray,
         *,
         link_weight: float,
         prior_weight: float,
@@ -165,21 +166,32 @@ class SparkEngine(Engine):
         cannot_link: pd.DataFrame,
     ) -> ContestedPairs:
         """The components of the links among ``predictions`` (pairs of record numbers below
-        ``records``) and the reviewers' must-links, found on the cluster, with the links
-        and vetoes (see `decisive_pairs_sql`) inside the contested ones: all that
-        clustering needs, read back in bulk without every link passing through the driver."""
+        ``len(dated)``; ``dated``: which records have a date of birth) and the reviewers'
+        must-links, found on the cluster, with the links and vetoes (`decisive_pairs_sql`)
+        inside the contested ones: all that clustering needs, read back in bulk without
+        every link passing through the driver. The dated records' numbers reach the
+        cluster as Parquet, as the records do."""
         from caseline.resolve.engine.spark_components import (
             contested_pairs_on_spark,
             decisive_pairs_sql,
         )
 
-        spark = _spark_session(self.place).spark
-        scored = predictions.physical_name
-        dated = {"date_of_birth_l", "date_of_birth_r"} <= set(spark.table(scored).columns)
-        links, vetoes = decisive_pairs_sql(
-            scored, link_weight=link_weight, prior_weight=prior_weight, dated=dated
-        )
-        return contested_pairs_on_spark(spark, records, links, vetoes, must_link, cannot_link)
+        session = _spark_session(self.place)
+        numbers = pa.table({"node": pa.array(np.flatnonzero(dated), type=pa.int64())})
+        name = f"dated_{uuid.uuid4().hex[:12]}"
+        session.spark.read.parquet(_stage(session, numbers, name)).createOrReplaceTempView(name)
+        try:
+            links, vetoes = decisive_pairs_sql(
+                predictions.physical_name,
+                name,
+                link_weight=link_weight,
+                prior_weight=prior_weight,
+            )
+            return contested_pairs_on_spark(
+                session.spark, len(dated), links, vetoes, must_link, cannot_link
+            )
+        finally:
+            session.spark.catalog.dropTempView(name)
 
 
 def _register_similarities(spark: Any) -> None:

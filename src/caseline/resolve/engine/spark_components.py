@@ -50,27 +50,24 @@ class ContestedPairs:
 
 
 def decisive_pairs_sql(
-    predictions: str,
-    *,
-    link_weight: float,
-    prior_weight: float,
-    dated: bool = True,
+    predictions: str, dated: str, *, link_weight: float, prior_weight: float
 ) -> tuple[str, str]:
     """The links and the vetoes among Splink's scored pairs (table ``predictions``), as two
     queries of (left_id, right_id, weight): the pairs `decisive_pairs` in linking reads
     into the driver, by the same rule in the same arithmetic. A pair below `VETO_WEIGHT`
-    vetoes if both its records have a date of birth (``dated``: the scored pairs keep each
-    side's, as they do when the model compares dates), or if it lies at least
-    `UNDATED_VETO_EVIDENCE` below the prior (``prior_weight``). Only a table name and
+    vetoes if both its records have a date of birth (their numbers are in table ``dated``,
+    column node: the scored pairs keep no compared values), or if it lies at least
+    `UNDATED_VETO_EVIDENCE` below the prior (``prior_weight``). Only table names and
     floats are interpolated."""
     columns = "unique_id_l AS left_id, unique_id_r AS right_id, match_weight AS weight"
     links = f"SELECT {columns} FROM {predictions} WHERE match_weight >= {link_weight!r}"  # noqa: S608
-    both_dated = "date_of_birth_l IS NOT NULL AND date_of_birth_r IS NOT NULL" if dated else "FALSE"
-    against = f"match_weight - {prior_weight!r} <= {UNDATED_VETO_EVIDENCE!r}"
     vetoes = (
         f"SELECT {columns} FROM {predictions} "  # noqa: S608
+        f"LEFT JOIN {dated} AS dated_l ON unique_id_l = dated_l.node "
+        f"LEFT JOIN {dated} AS dated_r ON unique_id_r = dated_r.node "
         f"WHERE match_weight < {link_weight!r} AND match_weight <= {VETO_WEIGHT!r} "
-        f"AND (({both_dated}) OR {against})"
+        "AND ((dated_l.node IS NOT NULL AND dated_r.node IS NOT NULL) "
+        f"OR match_weight - {prior_weight!r} <= {UNDATED_VETO_EVIDENCE!r})"
     )
     return links, vetoes
 
