@@ -260,7 +260,13 @@ def _unplaced(session: Session) -> list[str]:
             select(func.count()).select_from(PersonRecord).scalar_subquery(),
         )
     ).one()
-    placed = select(PersonRecord.record_id)
+    # NOT EXISTS, not NOT IN: PostgreSQL answers NOT IN over a million ids, more than its
+    # memory for a hash holds, by reading them all again for every record (minutes).
+    unplaced = (
+        ~select(PersonRecord.record_id)
+        .where(PersonRecord.record_id == SourceRecord.record_id)
+        .exists()
+    )
     upper = session.scalar(select(func.max(SourceRecord.ingest_run_id))) or 0
     found: list[str] = []
     span = 1
@@ -269,11 +275,9 @@ def _unplaced(session: Session) -> list[str]:
         window = (SourceRecord.ingest_run_id > lower, SourceRecord.ingest_run_id <= upper)
         size = session.scalar(select(func.count()).select_from(SourceRecord).where(*window))
         if upper <= 0 or (size or 0) > records // 8:
-            everywhere = select(SourceRecord.record_id).where(SourceRecord.record_id.not_in(placed))
+            everywhere = select(SourceRecord.record_id).where(unplaced)
             return list(session.scalars(everywhere))
-        found += session.scalars(
-            select(SourceRecord.record_id).where(*window, SourceRecord.record_id.not_in(placed))
-        )
+        found += session.scalars(select(SourceRecord.record_id).where(*window, unplaced))
         upper, span = lower, span * 2
     return found
 
