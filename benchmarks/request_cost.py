@@ -9,19 +9,19 @@ Issue 23's load test queues on CPU, so what one request costs, alone, is what th
 the app runs in this process (no server, no other client), and an analyst of its own
 (``cost-01``, added as the demo's admin if missing) works as the load test's analysts do
 (``benchmarks/locustfile.py``): it opens a case on a person resolution is sure of and reads
-the case (untimed), then takes the case's steps (``POST /api/cases/{id}/steps``:
-begin_review, confirm_identity, reconfirm_identity), reading the person for the case four
-times before each, as the load mix does (``GET /api/persons/{id}?purpose=case:ID``), until
-``--reads`` reads and ``--steps`` steps are timed (the first ``--warm-up`` cases are not).
-Each request is timed by the app's ``Server-Timing`` header and by this process's CPU time
-(the in-process client's share included; other work on the machine does not inflate it);
-its SQL statements are counted. ``--profile FILE`` writes cProfile's statistics of what the
-timed requests run in the app's worker threads (the times printed are then the profiler's).
+the case (``GET /api/cases/{id}``: the first read of the person, timed as "case read"),
+then takes the case's steps (``POST /api/cases/{id}/steps``: begin_review,
+confirm_identity, reconfirm_identity), reading the person for the case four times before
+each, as the load mix does (``GET /api/persons/{id}?purpose=case:ID``), until ``--reads``
+reads and ``--steps`` steps are timed (the first ``--warm-up`` cases are not). Each request
+is timed by the app's ``Server-Timing`` header and by this process's CPU time (the
+in-process client's share included; other work on the machine does not inflate it); its SQL
+statements are counted. ``--profile FILE`` writes cProfile's statistics of what the timed
+requests run in the app's worker threads (the times printed are then the profiler's).
 
 Prints, per kind, the median and p90 of the server time, the median CPU time and the
-statements per request;
-the last line is JSON. What it changes in the workspace is what an analyst would: a user,
-cases opened and moved on, and the audit events of all of it.
+statements per request; the last line is JSON. What it changes in the workspace is what an
+analyst would: a user, cases opened and moved on, and the audit events of all of it.
 """
 
 from __future__ import annotations
@@ -110,7 +110,11 @@ def measure(
     profiling = [False]
     if profiler is not None:
         _profile_worker_threads(profiler, profiling)
-    timings: dict[str, list[tuple[float, float, int]]] = {"profile": [], "case step": []}
+    timings: dict[str, list[tuple[float, float, int]]] = {
+        "profile": [],
+        "case step": [],
+        "case read": [],
+    }
     as_of = DEFAULT_REFERENCE_DATE.isoformat()
     with TestClient(app) as client:
         signed = client.post("/api/sessions", json={"username": ANALYST, "password": PASSWORD})
@@ -156,7 +160,8 @@ def measure(
             cases += 1
             warm = cases <= warm_up  # the first cases are the warm-up, untimed
             case = opened.json()
-            client.get(f"/api/cases/{case['id']}", params={"as_of": as_of}).raise_for_status()
+            with timed(None if warm else "case read") as answer:
+                answer.append(client.get(f"/api/cases/{case['id']}", params={"as_of": as_of}))
             for action in STEPS:
                 for _ in range(per_step):  # as the load test's mix: four reads to a step
                     timed_read = not warm and len(timings["profile"]) < reads
