@@ -90,14 +90,13 @@ def contested_pairs_on_spark(
         view("vetoes", spark.sql(vetoes_sql))
         view("musts", _pairs_frame(spark, must_link))
         view("cannots", _pairs_frame(spark, cannot_link))
-        edges = view(
+        view(
             "edges",
             spark.sql(
                 f"SELECT left_id, right_id FROM {view.links} "  # noqa: S608 (own views)
                 f"UNION ALL SELECT left_id, right_id FROM {view.musts}"
-            ),
-        ).localCheckpoint()
-        view("edges", edges)
+            ).localCheckpoint(),
+        )
         labels, rounds = _propagated_labels(spark, view)
         view("labels", labels)
         view(
