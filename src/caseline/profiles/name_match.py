@@ -14,7 +14,7 @@ edits from below. Each edit (a letter put in, dropped or replaced; a swap moves 
 by at most one how many letters one word has that the other lacks, so a word within k edits
 has at most k letters more and k fewer than the typed word, and a length within k of it. Both
 are checked for all the words of the two first letters at once (a table of each word's
-letter counts, 27 bytes a word), and the similarity is computed only for the few left, as
+letter counts, 54 bytes a word), and the similarity is computed only for the few left, as
 before: the index changes what is compared, never what matches
 (``tests/test_search_matching.py`` holds it to comparing with every word).
 """
@@ -107,8 +107,8 @@ class Vocabulary:
         start = starts[min(max(len(typed) - allowed, 0), self._longest + 1)]
         end = starts[min(len(typed) + allowed + 1, self._longest + 1)]
         counts = np.array(_letter_counts(typed), dtype=np.int16)
-        more = np.maximum(self._letters[start:end] - counts, 0).sum(axis=1)  # letters it lacks
-        fewer = more - (self._lengths[start:end] - len(typed))  # letters it has that they lack
+        more = np.maximum(self._letters[start:end] - counts, 0).sum(axis=1)  # not typed
+        fewer = more - (self._lengths[start:end] - len(typed))  # typed, not in the word
         kept = np.flatnonzero((more <= allowed) & (fewer <= allowed)) + start
         return [self._shaped[i] for i in kept.tolist()]
 

@@ -168,10 +168,10 @@ def _ranked(
         np.divide(total, matched, out=np.zeros_like(total), where=matched > 0) >= MIN_MATCH
     )
     scored = {
-        int(at): sum_ / len(words)
-        for at, sum_ in zip(candidates[enough].tolist(), total[enough].tolist(), strict=True)
+        at: summed / len(words)
+        for at, summed in zip(candidates[enough].tolist(), total[enough].tolist(), strict=True)
     }
-    if filters:
+    if filters:  # asked of the database for the persons that match only
         passing = _passing(session, {index.person_ids[at] for at in scored}, filters)
         scored = {at: s for at, s in scored.items() if index.person_ids[at] in passing}
     return sorted(
