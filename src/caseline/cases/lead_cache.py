@@ -23,19 +23,9 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from caseline.db.models import (
-    AuditEvent,
-    Case,
-    CaseTransition,
-    Dispute,
-    IngestRun,
-    LinkDecision,
-    PersonEvent,
-    ResolutionRun,
-    RetentionFlag,
-)
+from caseline.db.models import Case, CaseTransition
 from caseline.errors import InputError
-from caseline.oversight import RetentionApplied
+from caseline.profiles.kept_profiles import records_version_columns
 
 T = TypeVar("T")
 KEPT = 6  # computed lists kept at once (each a few MB on a million records)
@@ -100,39 +90,19 @@ def page_of(items: Sequence[T], offset: int, limit: int) -> Page[T]:
 
 def data_version(session: Session, *, with_cases: bool = True) -> tuple[object, ...]:
     """A fingerprint of everything leads and departures read; it changes with any change to
-    it (``with_cases`` False: to anything but cases and their steps). One query over primary
-    keys and small tables."""
-    parts: list[ColumnElement[Any]] = [
-        func.max(IngestRun.id),
-        func.max(IngestRun.started_at),
-        func.max(ResolutionRun.id),
-        func.max(ResolutionRun.started_at),
-        func.max(ResolutionRun.finished_at),
-        func.max(PersonEvent.id),
-        func.max(LinkDecision.id),
-        func.count(LinkDecision.id),
-        func.max(Dispute.id),
-        func.count(Dispute.id),
-        func.max(Dispute.review_started_at),
-        func.max(Dispute.decided_at),
-        func.max(RetentionFlag.id),
-    ]
+    it (``with_cases`` False: to anything but cases and their steps, which is what profiles
+    are built from). One query over primary keys and small tables."""
+    columns = records_version_columns()
     if with_cases:
-        parts += [
+        parts: list[ColumnElement[Any]] = [
             func.max(Case.id),
             func.count(Case.id),
             func.sum(Case.version),
             func.max(Case.updated_at),
             func.max(CaseTransition.id),
         ]
-    scalars = [select(part).scalar_subquery() for part in parts]
-    purged = (
-        select(func.max(AuditEvent.seq))
-        .where(AuditEvent.action == RetentionApplied.action)
-        .scalar_subquery()
-    )
-    row = session.execute(select(*scalars, purged)).one()
-    return tuple(row)
+        columns += [select(part).scalar_subquery() for part in parts]
+    return tuple(session.execute(select(*columns)).one())
 
 
 class ComputedLists:

@@ -39,10 +39,9 @@ if TYPE_CHECKING:
 KEPT = 512  # profiles kept at once (a few kB to a few hundred kB each)
 
 
-def records_version(session: Session) -> tuple[object, ...]:
-    """A fingerprint of what profiles are built from, which changes with any change to it:
-    ingest runs, resolution runs, person events, link decisions, disputes, retention purges.
-    One query over primary keys and small tables."""
+def records_version_columns() -> list[ColumnElement[Any]]:
+    """The scalar subqueries :func:`records_version` reads, for a caller whose fingerprint
+    covers more (the case layer's adds cases and their steps) to read in the same query."""
     parts: list[ColumnElement[Any]] = [
         func.max(IngestRun.id),
         func.max(IngestRun.started_at),
@@ -58,13 +57,19 @@ def records_version(session: Session) -> tuple[object, ...]:
         func.max(Dispute.decided_at),
         func.max(RetentionFlag.id),
     ]
-    scalars = [select(part).scalar_subquery() for part in parts]
     purged = (
         select(func.max(AuditEvent.seq))
         .where(AuditEvent.action == RetentionApplied.action)
         .scalar_subquery()
     )
-    return tuple(session.execute(select(*scalars, purged)).one())
+    return [*(select(part).scalar_subquery() for part in parts), purged]
+
+
+def records_version(session: Session) -> tuple[object, ...]:
+    """A fingerprint of what profiles are built from, which changes with any change to it:
+    ingest runs, resolution runs, person events, link decisions, disputes, retention purges.
+    One query over primary keys and small tables."""
+    return tuple(session.execute(select(*records_version_columns())).one())
 
 
 class KeptProfiles:
