@@ -7,6 +7,7 @@ changes anything, and records the event through it in the same transaction.
 
 from caseline.oversight.access import (
     PURPOSE_RULE,
+    WORK_PURPOSE,
     Actor,
     Permission,
     Role,
@@ -140,6 +141,7 @@ __all__ = [
     "MAX_TRAIL_PAGE",
     "MIN_PASSWORD_LENGTH",
     "PURPOSE_RULE",
+    "WORK_PURPOSE",
     "Actor",
     "AddressesEvaluated",
     "ApiTokenCreated",

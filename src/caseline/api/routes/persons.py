@@ -10,8 +10,7 @@ from pydantic import BaseModel
 
 from caseline.api.deps import Authorized, DatabaseDep, day_query
 from caseline.cases import read_person, state_purpose
-from caseline.oversight import Actor, Permission
-from caseline.oversight.access import WORK_PURPOSE
+from caseline.oversight import WORK_PURPOSE, Actor, Permission
 from caseline.profiles import (
     MAX_RESULTS,
     AttributeValue,
