@@ -23,7 +23,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from caseline.db import Database
@@ -282,14 +283,16 @@ def _unplaced(session: Session) -> list[str]:
     return found
 
 
-_PERSONS_OF = select(PersonRecord.person_id, PersonRecord.record_id).where(
-    PersonRecord.record_id.in_(bindparam("records", expanding=True))
-)
-
-
-_RECORDS_OF = select(PersonRecord.person_id, PersonRecord.record_id).where(
-    PersonRecord.person_id.in_(bindparam("persons", expanding=True))
-)
+def _memberships_where(column: Any, session: Session) -> tuple[Any, int]:
+    """Person records whose ``column`` is among a list of ids (bound as ``ids``), and how
+    many ids a statement takes. PostgreSQL takes the list as one array (``= ANY``): a list of
+    thousands of bound values cost more to send and plan than to answer; SQLite takes
+    ``IN (...)`` lists a chunk at a time, within its limit on bound values."""
+    chosen = select(PersonRecord.person_id, PersonRecord.record_id)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = bindparam("ids", type_=postgresql.ARRAY(String))
+        return chosen.where(column == any_(ids)), 2**31
+    return chosen.where(column.in_(bindparam("ids", expanding=True))), _CHUNK
 
 
 def _reached_persons(session: Session, links: pd.DataFrame, met: set[str]) -> dict[str, list[str]]:
@@ -300,8 +303,9 @@ def _reached_persons(session: Session, links: pd.DataFrame, met: set[str]) -> di
     linked = sorted(met.intersection(links["left"]).union(met.intersection(links["right"])))
     reached = sorted(_persons_of(session, linked))
     persons: dict[str, list[str]] = {}
-    for start in range(0, len(reached), _CHUNK):
-        rows = session.execute(_RECORDS_OF, {"persons": reached[start : start + _CHUNK]})
+    statement, chunk = _memberships_where(PersonRecord.person_id, session)
+    for start in range(0, len(reached), chunk):
+        rows = session.execute(statement, {"ids": reached[start : start + chunk]})
         for person_id, record_id in rows:
             if record_id in met:
                 persons.setdefault(person_id, []).append(record_id)
@@ -311,9 +315,9 @@ def _reached_persons(session: Session, links: pd.DataFrame, met: set[str]) -> di
 def _persons_of(session: Session, record_ids: list[str]) -> dict[str, list[str]]:
     """Each person among ``record_ids`` -> its records among them."""
     persons: dict[str, list[str]] = {}
-    for start in range(0, len(record_ids), _CHUNK):
-        # One statement, compiled once: only the list of ids changes.
-        rows = session.execute(_PERSONS_OF, {"records": record_ids[start : start + _CHUNK]})
+    statement, chunk = _memberships_where(PersonRecord.record_id, session)
+    for start in range(0, len(record_ids), chunk):
+        rows = session.execute(statement, {"ids": record_ids[start : start + chunk]})
         for person_id, record_id in rows:
             persons.setdefault(person_id, []).append(record_id)
     return persons
