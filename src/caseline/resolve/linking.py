@@ -24,6 +24,7 @@ from caseline.resolve.clustering import (
     UNDATED_VETO_EVIDENCE,
     VETO_WEIGHT,
     VETOES_OUTVOTED_AT,
+    cluster_components,
     cluster_pairs,
 )
 from caseline.resolve.conflicts import different_people
@@ -110,9 +111,22 @@ def link_records(
     step("clustering")
     must_link = _numbered(record_ids, decisions.together)
     cannot_link = _numbered(record_ids, decisions.apart)
-    numbered_clusters = cluster_pairs(
-        range(len(records)), links, against, must_link, cannot_link, outvote=VETOES_OUTVOTED_AT
-    )
+    # On Spark the links' components are found on the cluster, and only the contested
+    # ones' pairs come back to be built link by link; elsewhere from the pairs held here.
+    found = engine.contested_pairs(
+        predictions, dated.to_numpy(bool), link_weight=match_weight(threshold),
+        prior_weight=match_weight(prior), must_link=must_link, cannot_link=cannot_link,
+    )  # fmt: skip
+    if found is None:
+        numbered_clusters = cluster_pairs(
+            range(len(records)), links, against, must_link, cannot_link,
+            outvote=VETOES_OUTVOTED_AT,
+        )  # fmt: skip
+    else:
+        numbered_clusters = cluster_components(
+            range(len(records)), found.components, found.links, found.vetoes, must_link,
+            cannot_link, outvote=VETOES_OUTVOTED_AT,
+        )  # fmt: skip
     # Where reviewers decided, their decisions stand as the first clustering applied them.
     decided = np.unique(pd.concat([must_link, cannot_link]).to_numpy().ravel())
     candidates = [

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from splink.internals.splink_dataframe import SplinkDataFrame
 
     from caseline.resolve.engine.kept_records import KeptRecords
+    from caseline.resolve.engine.spark_components import ContestedPairs
 
 # The pairs a new linker scores: its blocking rules' pairs, every pair of its records, none.
 PairsToScore = Literal["blocked", "every", "none"]
@@ -93,6 +94,21 @@ class Engine(ABC):
             output_type="pandas",
         )
         return pairs.astype({"left": np.int64, "right": np.int64, "weight": float})
+
+    def contested_pairs(
+        self,
+        predictions: SplinkDataFrame,
+        dated: np.ndarray,
+        *,
+        link_weight: float,
+        prior_weight: float,
+        must_link: pd.DataFrame,
+        cannot_link: pd.DataFrame,
+    ) -> ContestedPairs | None:
+        """The links' components found where the scored pairs are, with the pairs inside
+        the contested ones, for an engine whose pairs live on a cluster (Spark); None (here):
+        the driver finds the components from the decisive pairs it already holds."""
+        return None
 
     def prepare_for_batches(  # noqa: B027 (a hook: an engine that blocks batches needs nothing)
         self, kept: KeptRecords, settings: dict[str, Any]
