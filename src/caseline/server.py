@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -53,6 +54,7 @@ from caseline.oversight import (
     actor_for_token,
     is_api_token,
 )
+from caseline.profiles import prepare_search
 from caseline.web import web_router
 from caseline.web.routes import templates
 
@@ -81,6 +83,8 @@ SECURITY_HEADERS = {
 # Sign-in refusals are audited as failed sign-ins, with the name tried and the client (the
 # sign-in page answers its own; only a forged sign-in form reaches the handler from there).
 _AUDITED_BY_SIGN_IN = {("POST", "/api/sessions")}
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
@@ -122,6 +126,11 @@ def app_from_environment() -> FastAPI:
         statement_timeout_seconds=settings.statement_timeout_seconds,
     )
     app = create_app(settings, database)
+    try:
+        with database.reading() as session:
+            prepare_search(session)
+    except (CaselineError, SQLAlchemyError) as error:  # the first search reads it instead
+        logger.warning("search index not read at start: %s", error)
     # What is loaded by now (the libraries, the app) lives as long as the process: kept out of
     # the collector's full passes, which otherwise walk it all and pause a request for 0.2 s.
     gc.freeze()

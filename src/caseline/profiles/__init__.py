@@ -53,6 +53,7 @@ from caseline.profiles.search import (
     PersonSummary,
     SearchFilters,
     SearchResults,
+    prepare_search,
     search_persons,
 )
 from caseline.profiles.status_evidence import (
@@ -106,6 +107,7 @@ __all__ = [
     "person_addresses",
     "person_status",
     "person_timeline",
+    "prepare_search",
     "read_link_graph",
     "read_profile",
     "record_details",
