@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +28,7 @@ from sqlalchemy.engine import make_url
 from caseline.config import load_settings
 from caseline.db import Database
 from caseline.oversight import Actor, Role, create_user
+from serving import served
 
 ENGINEER, PASSWORD = "bench-engineer", "incremental benchmark pass 1"
 COPY_NAME = "caseline_incremental_bench"
@@ -84,36 +81,6 @@ def add_engineer(work: Path, database_url: str) -> None:
         del os.environ["CASELINE_AUDIT_KEY_FILE"]
 
 
-@contextmanager
-def served(work: Path, database_url: str, workers: int) -> Iterator[str]:
-    """``caseline serve`` on a free port of 127.0.0.1 over the copy; its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    env = {**os.environ, "CASELINE_HOME": str(work), "DATABASE_URL": database_url}
-    log = (work / "incremental-server.log").open("w")
-    command = [sys.executable, "-m", "caseline.cli", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/login", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"incremental: the server did not start; see {log.name}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
-
-
 def tax_batches(world: Path, new: int, count: int, folder: Path) -> list[Path]:
     """``count`` files of ``new`` tax rows each (spread over the file), under new filing ids."""
     lines = (world / "tax.csv").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -163,7 +130,7 @@ def service_runs(
     try:
         add_engineer(work, url)
         batches = tax_batches(world, new, runs + 1, work)
-        with served(work, url, workers) as base:
+        with served(work, url, log_name="incremental-server.log", workers=workers) as base:
             token = requests.post(
                 base + "/api/sessions",
                 json={"username": ENGINEER, "password": PASSWORD},
