@@ -171,7 +171,7 @@ def test_two_processes_place_in_turn_and_each_sees_what_the_other_placed(
         for _ in range(2)
     ]  # fmt: skip
     for service in services:
-        service.warm().join()
+        service.open()
     first = services[0].ingest_and_place(batch_file(small_world, tmp_path), "tax", actor=OPERATOR)
     newcomer = next(p for r, p, joined in first.placement.placed if not joined)
     second_file = tmp_path / "tax-again.csv"

@@ -3,7 +3,7 @@
 Opening an :class:`IncrementalResolver` on a million records takes half a minute (the model,
 the kept records, their term frequencies); placing a batch with one already open takes a
 second or two. So a server holds one per process (:class:`PlacementService`), opened on the
-first batch or warmed in a background thread, and reopened when a full run has replaced the
+first batch (or by :meth:`PlacementService.open`), and reopened when a full run has replaced the
 kept records since.
 
 Several processes may place at once (`caseline serve` runs a worker per core), and placing
@@ -17,7 +17,6 @@ compares new records with every record placed so far.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,22 +74,6 @@ class PlacementService:
         self._opening = threading.Lock()  # one opening at a time; batches wait for it
         self._placing = threading.Lock()
 
-    def warm(self) -> threading.Thread:
-        """Open the resolver in a background thread, so that the first batch need not wait
-        for it. Nothing to open (no full run yet) is not an error here: the batch says so."""
-
-        def opening() -> None:
-            with contextlib.suppress(StateError):
-                self._open()
-
-        thread = threading.Thread(target=opening, name="caseline-placement-warm", daemon=True)
-        thread.start()
-        return thread
-
-    @property
-    def is_open(self) -> bool:
-        return self._resolver is not None
-
     def close(self) -> None:
         with self._opening:
             if self._resolver is not None:
@@ -110,7 +93,7 @@ class PlacementService:
         person yet. Raises StateError, with nothing ingested, when there is no full run to
         place against."""
         started = time.perf_counter()
-        resolver = self._open()  # before ingesting: no run, nothing changed
+        resolver = self.open()  # before ingesting: no run, nothing changed
         opened = time.perf_counter() - started
         with self._placing, placement_lock(self._database, self._models_dir):
             began = time.perf_counter()
@@ -129,7 +112,7 @@ class PlacementService:
             except StateError:  # a full run replaced what the resolver holds: open anew
                 self._discard(resolver)
                 reopening = time.perf_counter()
-                resolver = self._open()
+                resolver = self.open()
                 opened += time.perf_counter() - reopening
                 placement, steps = self._place(resolver, actor)
         return BatchPlacement(ingested, placement, seconds | steps, opened)
@@ -148,7 +131,9 @@ class PlacementService:
         marks.append(("", time.perf_counter()))
         return placement, {name: end - start for (name, start), (_, end) in pairwise(marks)}
 
-    def _open(self) -> IncrementalResolver:
+    def open(self) -> IncrementalResolver:
+        """The resolver this process holds, opened now if it is not yet (StateError: no full
+        run to place against)."""
         with self._opening:
             if self._resolver is None:
                 self._resolver = IncrementalResolver.open(
